@@ -1,0 +1,78 @@
+/*
+ * item: one unit of work from a manifest. A plain value type: readers fill
+ * it, the driver reads it, fb_item_release frees what it owns. Its fields
+ * are its interface.
+ */
+#ifndef FB_ITEM_H
+#define FB_ITEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <yajl/yajl_tree.h>
+
+enum fb_input_type {
+	FB_INPUT_TEXT = 0,
+	FB_INPUT_IMAGE_URL,
+	FB_INPUT_VIDEO_URL,
+	FB_INPUT_AUDIO_URL,
+	FB_INPUT_DOCUMENT_URL,
+};
+
+/* The contract's spelling ("text", "imageUrl", ...). */
+const char *fb_input_type_name(enum fb_input_type t);
+/* Parses the contract's spelling (case-insensitive); 0 on success, FB_EINVAL otherwise. */
+int fb_input_type_parse(const char *s, enum fb_input_type *out);
+/*
+ * The type a bare value implies: an http(s) URL whose path ends in an image
+ * or video extension is imageUrl or videoUrl; anything else is text.
+ */
+enum fb_input_type fb_input_type_infer(const char *value);
+/* Whether value is an absolute http:// or https:// URL with a host. */
+int fb_is_http_url(const char *value);
+
+struct fb_input {
+	char *id;    /* the technique's input id; owned */
+	enum fb_input_type type;
+	char *value; /* text, or a URL; owned */
+};
+
+enum fb_job_kind {
+	FB_JOB_TECHNIQUE = 0, /* POST /techniques/{slug}/runs */
+};
+
+struct fb_item {
+	uint64_t seq;     /* 1-based position in the manifest (data rows only) */
+	char *id;         /* from the manifest, or derived from seq; owned, never NULL */
+	int id_explicit;  /* 1 when the manifest named the id */
+	char *source;     /* "manifest.csv:17" for messages; owned */
+	enum fb_job_kind kind;
+	char *technique;  /* slug or tech_ id; NULL means the batch default; owned */
+	struct fb_input *inputs;
+	size_t ninputs;
+	/*
+	 * JSONL only: the whole parsed line (an object), owned. Keys other than
+	 * the reserved ones (fb_item_reserved_key) are carried to the result
+	 * line's "meta" untouched. NULL for CSV rows.
+	 */
+	yajl_val json;
+	/* When the row is invalid: why (owned), and the field it is about (owned, may be NULL). */
+	char *invalid;
+	char *invalid_field;
+};
+
+/* Whether a JSONL key belongs to florabatch (id, technique, inputs) rather than to meta. */
+int fb_item_reserved_key(const char *key);
+
+/* Appends an input, copying id and value. 0 or FB_ENOMEM. */
+int fb_item_add_input(struct fb_item *it, const char *id, enum fb_input_type type,
+		      const char *value);
+/* Marks the item invalid with a formatted reason about field (may be NULL). Returns 0 or FB_ENOMEM. */
+int fb_item_set_invalid(struct fb_item *it, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Frees everything the item owns and zeroes it. */
+void fb_item_release(struct fb_item *it);
+
+/* strdup that reports failure as NULL; NULL in, NULL out. */
+char *fb_strdup(const char *s);
+
+#endif

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the Debian packages florabatch needs to build, test and benchmark.
+# The one place that names them; README's set-up command and .ci/run call it.
+# Installs only what is missing, so a second run costs nothing.
+set -eu
+
+PKGS="build-essential cmake pkg-config git ca-certificates
+libcurl4-openssl-dev libyajl-dev libarchive-dev libssl-dev libzstd-dev
+libcmocka-dev libmicrohttpd-dev zlib1g-dev"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,84 @@
+/*
+ * simmodel: the simulated FLORA API, as one request handler. Both the
+ * in-process `sim` transport and the florasim HTTP server hand it requests
+ * in the API's own terms (method, path, Idempotency-Key header, JSON body)
+ * and send back what it answers, so the two cannot drift from each other
+ * or from CONTRACT.md.
+ *
+ * Runs go pending -> running (progress grows) -> completed with outputs, or
+ * failed with a contract run error code, on the model's clock. Outcomes are
+ * deterministic for a given seed and idempotency key. Output bytes are
+ * real: a small valid PNG derived from the run, or text.
+ */
+#ifndef FB_SIMMODEL_H
+#define FB_SIMMODEL_H
+
+#include "buf.h"
+#include "clock.h"
+#include "error.h"
+
+#include <stdint.h>
+
+enum fb_sim_casing { FB_SIM_SNAKE = 0, FB_SIM_CAMEL, FB_SIM_MIXED };
+enum fb_sim_dup { FB_SIM_DUP_REPLAY = 0, FB_SIM_DUP_CONFLICT };
+
+struct fb_simmodel_config {
+	uint64_t seed;
+	uint64_t run_ms;          /* create -> terminal; 0: terminal at the first poll */
+	double fail_rate;         /* 0..1: share of runs that end failed */
+	unsigned outputs_per_run; /* 0 means 1 */
+	enum fb_sim_casing casing;
+	enum fb_sim_dup dup_mode;
+	/*
+	 * Prefix of the URLs the model hands out (poll_url, output urls):
+	 * "sim://api/v1" in process, "http://127.0.0.1:PORT/api/v1" for
+	 * florasim. Copied.
+	 */
+	const char *base_url;
+};
+
+/* An answer. body is owned by the response; release with fb_simresp_release. */
+struct fb_simresp {
+	int status;               /* HTTP status */
+	const char *content_type; /* static string */
+	struct fb_buf body;
+	long retry_after_s;       /* -1: no Retry-After header */
+	char request_id[32];      /* "req_…", always set */
+};
+#define FB_SIMRESP_INIT {0, NULL, FB_BUF_INIT, -1, {0}}
+void fb_simresp_release(struct fb_simresp *r);
+
+struct fb_simmodel;
+
+/* clock is borrowed for the model's lifetime. Caller frees with fb_simmodel_free. */
+int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *cfg,
+		    struct fb_clock *clock, struct fb_err *err);
+void fb_simmodel_free(struct fb_simmodel *m);
+
+/*
+ * Handles one request. path is relative to the base URL ("/techniques/x/runs",
+ * query string included after '?'), or an absolute URL that starts with the
+ * model's base_url. idem_key is the Idempotency-Key header or NULL. Fills
+ * *resp (FB_SIMRESP_INIT first). Returns 0 when it answered (any status,
+ * errors in the contract's envelope), FB_ENOMEM otherwise.
+ *
+ * Routes now: POST /techniques/{slug}/runs, GET /techniques/{slug}/runs/{id},
+ * GET /runs/{id}, GET /_sim/outputs/{run_id}/{output_id} (output bytes),
+ * GET /_sim/stats. Unknown routes: 404 not_found.
+ */
+int fb_simmodel_handle(struct fb_simmodel *m, const char *method, const char *path,
+		       const char *idem_key, const char *body, size_t body_len,
+		       struct fb_simresp *resp);
+
+/* Counters for tests: runs created, and creates that named a key already used. */
+struct fb_simstats {
+	uint64_t requests;
+	uint64_t creates;
+	uint64_t runs_created;
+	uint64_t duplicate_keys;
+	uint64_t polls;
+	uint64_t fetches;
+};
+void fb_simmodel_stats(const struct fb_simmodel *m, struct fb_simstats *out);
+
+#endif

@@ -1,0 +1,38 @@
+/* transport: what every transport shares: run status names, run info lifetime. */
+#include "transport.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *fb_run_status_name(enum fb_run_status s)
+{
+	switch (s) {
+	case FB_RUN_PENDING:
+		return "pending";
+	case FB_RUN_RUNNING:
+		return "running";
+	case FB_RUN_COMPLETED:
+		return "completed";
+	case FB_RUN_FAILED:
+		return "failed";
+	default:
+		return "unknown";
+	}
+}
+
+void fb_run_info_release(struct fb_run_info *ri)
+{
+	free(ri->run_id);
+	free(ri->poll_url);
+	free(ri->error_code);
+	free(ri->error_message);
+	for (size_t i = 0; i < ri->noutputs; i++) {
+		free(ri->outputs[i].output_id);
+		free(ri->outputs[i].type);
+		free(ri->outputs[i].url);
+	}
+	free(ri->outputs);
+	memset(ri, 0, sizeof(*ri));
+	ri->progress = -1;
+	ri->estimated_seconds = -1;
+}

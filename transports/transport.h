@@ -1,0 +1,157 @@
+/*
+ * transport: the interface between the driver and an implementation of the
+ * FLORA API (in the manner of curl's vtls backends and git's
+ * transport_vtable). The driver never knows which one it has.
+ *
+ * Contract, for every slot that takes a callback:
+ *  - The call only starts the work and returns at once. 0 means started: the
+ *    callback fires exactly once, later, from inside fb_transport_step(),
+ *    never from inside the starting call.
+ *  - A negative return means not started: err says why, and the callback
+ *    never fires (libuv's rule).
+ *  - Everything the request points to is borrowed for the duration of the
+ *    starting call only; the transport copies what it keeps.
+ *  - What the callback receives is borrowed until the callback returns.
+ *  - Callbacks may start new requests on the same transport.
+ */
+#ifndef FB_TRANSPORT_H
+#define FB_TRANSPORT_H
+
+#include "error.h"
+#include "item.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a create asks for. */
+struct fb_run_request {
+	enum fb_job_kind kind;
+	const char *technique; /* slug or tech_ id */
+	const struct fb_input *inputs;
+	size_t ninputs;
+	const char *idempotency_key; /* sent in the body field and the Idempotency-Key header */
+};
+
+/* Where a run lives, for polling. */
+struct fb_run_ref {
+	enum fb_job_kind kind;
+	const char *run_id;
+	const char *technique; /* for the nested GET when there is no poll_url */
+	const char *poll_url;  /* absolute, or relative to the base URL; may be NULL */
+};
+
+enum fb_run_status {
+	FB_RUN_UNKNOWN = 0, /* a RunCreated answer: no status yet */
+	FB_RUN_PENDING,
+	FB_RUN_RUNNING,
+	FB_RUN_COMPLETED,
+	FB_RUN_FAILED,
+};
+const char *fb_run_status_name(enum fb_run_status s);
+
+struct fb_run_output {
+	char *output_id; /* owned */
+	char *type;      /* imageUrl, videoUrl, audioUrl, text, documentUrl; owned */
+	char *url;       /* owned; for type text it may hold the text itself */
+};
+
+/* A parsed RunStatus or RunCreated body. All strings owned; NULL when absent. */
+struct fb_run_info {
+	char *run_id;
+	enum fb_run_status status;
+	double progress;         /* 0-100, or -1 when absent */
+	char *poll_url;
+	long estimated_seconds;  /* -1 when absent or null */
+	int has_cost;
+	double charged_cost;     /* USD; meaningful when has_cost */
+	char *error_code;
+	char *error_message;
+	struct fb_run_output *outputs;
+	size_t noutputs;
+};
+void fb_run_info_release(struct fb_run_info *ri);
+
+/* What a create or poll callback receives. Borrowed until the callback returns. */
+struct fb_reply {
+	int ok;                 /* 1: a 2xx whose body parsed into run */
+	int http_status;        /* 0 when no HTTP answer arrived */
+	const char *request_id; /* the request-id response header, or NULL */
+	long retry_after_ms;    /* from Retry-After / retry-after-ms, or -1 */
+	struct fb_err err;      /* when !ok: what went wrong, with its kind */
+	struct fb_run_info run; /* when ok */
+};
+typedef void (*fb_reply_cb)(void *ud, const struct fb_reply *reply);
+
+/*
+ * Output download. data fires zero or more times with the next bytes
+ * (borrowed); returning non-zero aborts the download, and done then reports
+ * that code. done fires exactly once.
+ */
+typedef int (*fb_fetch_data_cb)(void *ud, const void *data, size_t len);
+struct fb_fetch_result {
+	int ok;                   /* 1: every byte arrived (length checked where known) */
+	int http_status;
+	const char *content_type; /* or NULL */
+	uint64_t bytes;           /* bytes passed to data */
+	struct fb_err err;        /* when !ok */
+};
+typedef void (*fb_fetch_done_cb)(void *ud, const struct fb_fetch_result *res);
+
+struct fb_transport;
+
+struct fb_transport_ops {
+	const char *name;
+	int (*create_run)(struct fb_transport *t, const struct fb_run_request *req, fb_reply_cb cb,
+			  void *ud, struct fb_err *err);
+	int (*get_run)(struct fb_transport *t, const struct fb_run_ref *ref, fb_reply_cb cb,
+		       void *ud, struct fb_err *err);
+	int (*fetch)(struct fb_transport *t, const char *url, fb_fetch_data_cb data,
+		     fb_fetch_done_cb done, void *ud, struct fb_err *err);
+	/*
+	 * Drives I/O and fires due callbacks; waits at most timeout_ms when
+	 * there is nothing to do yet (letting the clock pass). Returns the
+	 * number of callbacks fired, or a negative FB_E* on a fatal error.
+	 */
+	int (*step)(struct fb_transport *t, uint64_t timeout_ms);
+	/* Requests started and not yet called back. */
+	size_t (*pending)(struct fb_transport *t);
+	/* Frees the transport; pending callbacks never fire. */
+	void (*free)(struct fb_transport *t);
+};
+
+/* Implementations embed this as their first member. */
+struct fb_transport {
+	const struct fb_transport_ops *ops;
+};
+
+static inline int fb_transport_create_run(struct fb_transport *t, const struct fb_run_request *req,
+					  fb_reply_cb cb, void *ud, struct fb_err *err)
+{
+	return t->ops->create_run(t, req, cb, ud, err);
+}
+static inline int fb_transport_get_run(struct fb_transport *t, const struct fb_run_ref *ref,
+				       fb_reply_cb cb, void *ud, struct fb_err *err)
+{
+	return t->ops->get_run(t, ref, cb, ud, err);
+}
+static inline int fb_transport_fetch(struct fb_transport *t, const char *url,
+				     fb_fetch_data_cb data, fb_fetch_done_cb done, void *ud,
+				     struct fb_err *err)
+{
+	return t->ops->fetch(t, url, data, done, ud, err);
+}
+static inline int fb_transport_step(struct fb_transport *t, uint64_t timeout_ms)
+{
+	return t->ops->step(t, timeout_ms);
+}
+static inline size_t fb_transport_pending(struct fb_transport *t)
+{
+	return t->ops->pending(t);
+}
+static inline void fb_transport_free(struct fb_transport *t)
+{
+	if (t)
+		t->ops->free(t);
+}
+
+#endif
