@@ -1,6 +1,43 @@
+/* florabatch: the command line's entry point: subcommand dispatch, --help, --version. */
+#include "run.h"
+
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+static void usage(FILE *f)
 {
-	puts("florabatch " FB_VERSION);
-	return 0;
+	fputs("Usage: florabatch run [OPTIONS] [INPUT]\n"
+	      "       florabatch --help | --version\n"
+	      "\n"
+	      "Runs thousands of FLORA technique runs from one manifest (CSV or JSONL, a file or\n"
+	      "standard input), archives every output into a tarball and writes one JSON result\n"
+	      "line per item. 'florabatch run --help' lists the options.\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	/* A closed results pipe must end in a clean write error, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		usage(stderr);
+		return FB_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		if (argc > 2 && !strcmp(argv[2], "run"))
+			fb_run_usage(stdout);
+		else
+			usage(stdout);
+		return FB_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("florabatch %s\n", FB_VERSION);
+		return FB_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "run"))
+		return fb_cmd_run(argc - 1, argv + 1);
+	fprintf(stderr, "florabatch: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return FB_EXIT_USAGE;
 }

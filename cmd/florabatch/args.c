@@ -1,0 +1,95 @@
+/* args: option value parsing for the command line. */
+#include "args.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int bad(const char *opt, const char *s, const char *expected)
+{
+	fprintf(stderr, "florabatch: %s: invalid value \"%s\" (expected %s)\n", opt, s, expected);
+	return -1;
+}
+
+int fb_args_duration_ms(const char *opt, const char *s, uint64_t *out)
+{
+	const char *expected = "a duration such as 500ms, 2s, 1.5m or a number of seconds";
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || v < 0 || !isfinite(v))
+		return bad(opt, s, expected);
+	double mult = 1000;
+	if (!strcmp(end, "ms"))
+		mult = 1;
+	else if (!strcmp(end, "s") || !*end)
+		mult = 1000;
+	else if (!strcmp(end, "m"))
+		mult = 60000;
+	else if (!strcmp(end, "h"))
+		mult = 3600000;
+	else
+		return bad(opt, s, expected);
+	if (v * mult > 1e15)
+		return bad(opt, s, expected);
+	*out = (uint64_t)llround(v * mult);
+	return 0;
+}
+
+int fb_args_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	char expected[96];
+	snprintf(expected, sizeof(expected), "a whole number from %llu to %llu",
+		 (unsigned long long)min, (unsigned long long)max);
+	errno = 0;
+	if (*s == '-' || *s == '+')
+		return bad(opt, s, expected);
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || *end || errno || v < min || v > max)
+		return bad(opt, s, expected);
+	*out = v;
+	return 0;
+}
+
+int fb_args_size(const char *opt, const char *s, uint64_t *out)
+{
+	const char *expected = "a size such as 1048576, 64k, 10M or 1G";
+	char *end;
+	errno = 0;
+	if (*s == '-')
+		return bad(opt, s, expected);
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno)
+		return bad(opt, s, expected);
+	int shift = 0;
+	if (!*end)
+		shift = 0;
+	else if (!strcmp(end, "k") || !strcmp(end, "K"))
+		shift = 10;
+	else if (!strcmp(end, "M"))
+		shift = 20;
+	else if (!strcmp(end, "G"))
+		shift = 30;
+	else
+		return bad(opt, s, expected);
+	if (v > (UINT64_MAX >> shift) || v == 0)
+		return bad(opt, s, expected);
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int fb_args_double(const char *opt, const char *s, double min, double max, double *out)
+{
+	char *end;
+	char expected[96];
+	snprintf(expected, sizeof(expected), "a number from %g to %g", min, max);
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end || errno || !(v >= min && v <= max))
+		return bad(opt, s, expected);
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,261 @@
+/* driver: admission, the event loop, and the batch's accounting. */
+#include "driver.h"
+#include "idemkey.h"
+#include "timers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct batch {
+	const struct fb_driver_config *cfg;
+	struct fb_transport *t;
+	struct fb_collector *c;
+	struct fb_clock *clock;
+	struct fb_log *log;
+	struct fb_summary *sum;
+	struct fb_job_env env;
+	struct fb_timers timers;
+	uint64_t rng;
+	size_t active;
+	int eof;
+	int fatal;            /* a result could not be written, or the manifest broke */
+	struct fb_err fatal_err;
+	uint64_t last_progress_ms;
+};
+
+static int wake_at(void *owner, struct fb_job *job, uint64_t due_ms)
+{
+	struct batch *b = owner;
+	return fb_timers_add(&b->timers, due_ms, job, 0);
+}
+
+static void count(struct fb_summary *s, enum fb_item_status st)
+{
+	switch (st) {
+	case FB_STATUS_COMPLETED:
+		s->completed++;
+		break;
+	case FB_STATUS_FAILED:
+		s->failed++;
+		break;
+	case FB_STATUS_INVALID:
+		s->invalid++;
+		break;
+	case FB_STATUS_SKIPPED:
+		s->skipped++;
+		break;
+	}
+}
+
+static void job_done(void *owner, struct fb_job *job, int rc, const struct fb_err *err)
+{
+	struct batch *b = owner;
+	double cost;
+	if (rc < 0 && !b->fatal) {
+		b->fatal = 1;
+		b->fatal_err = *err;
+	}
+	count(b->sum, fb_job_status(job));
+	b->sum->runs += fb_job_attempts(job);
+	if (fb_job_cost(job, &cost)) {
+		b->sum->cost += cost;
+		b->sum->costed++;
+	}
+	b->active--;
+	fb_job_free(job);
+}
+
+static void batch_error(void *owner, const struct fb_err *err)
+{
+	struct batch *b = owner;
+	if (b->sum->stopped)
+		return;
+	b->sum->stopped = 1;
+	b->sum->stop_err = *err;
+	fb_log_msg(b->log, FB_LOG_ERROR, "stopping the batch: %s", err->msg);
+}
+
+static const char *effective_technique(const struct fb_item *it, const char *dflt)
+{
+	if (it->technique && *it->technique)
+		return it->technique;
+	return dflt && *dflt ? dflt : NULL;
+}
+
+/* Rules that need the batch's settings, on top of what the reader checked. */
+static void validate(struct fb_item *it, const char *dflt)
+{
+	if (!it->invalid && !effective_technique(it, dflt))
+		fb_item_set_invalid(it, "technique",
+				    "no technique: give --technique or a technique column/field");
+}
+
+static void write_unstarted(struct batch *b, struct fb_item *it, enum fb_item_status st,
+			    const struct fb_err *why, const char *key)
+{
+	struct fb_err e = {0};
+	const char *tech = effective_technique(it, b->cfg->default_technique);
+	if (st == FB_STATUS_INVALID)
+		fb_log_msg(b->log, FB_LOG_WARN, "%s: %s", it->source, it->invalid);
+	if (fb_job_write_unstarted(b->c, b->clock, it, st, why, tech, key, &e) < 0 && !b->fatal) {
+		b->fatal = 1;
+		b->fatal_err = e;
+	}
+	count(b->sum, st);
+}
+
+static void admit_one(struct batch *b, struct fb_item *it)
+{
+	char key[FB_IDEMKEY_LEN + 1];
+	struct fb_err e = {0};
+	const char *tech;
+	b->sum->items++;
+	validate(it, b->cfg->default_technique);
+	tech = effective_technique(it, b->cfg->default_technique);
+	if (!it->invalid && fb_idemkey_derive(it, tech, b->cfg->key_namespace, key, &e) < 0)
+		fb_item_set_invalid(it, NULL, "%s", e.msg);
+	if (it->invalid) {
+		write_unstarted(b, it, FB_STATUS_INVALID, NULL, NULL);
+		return;
+	}
+	if (b->sum->stopped) {
+		write_unstarted(b, it, FB_STATUS_SKIPPED, &b->sum->stop_err, key);
+		return;
+	}
+	struct fb_job *job = fb_job_new(it, tech, key, &b->env);
+	if (!job) {
+		b->fatal = 1;
+		fb_err_set(&b->fatal_err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+		return;
+	}
+	b->active++;
+	fb_job_start(job); /* may finish (and free) the job at once */
+}
+
+static void admit(struct batch *b, struct fb_manifest *m)
+{
+	/* After a batch-level stop, the rest of the manifest is still read, so
+	 * every item gets its line (skipped), but nothing more is created. */
+	while (!b->eof && !b->fatal && (b->sum->stopped || b->active < b->cfg->concurrency)) {
+		struct fb_item it = {0};
+		struct fb_err e = {0};
+		int rc = fb_manifest_next(m, &it, &e);
+		if (rc <= 0) {
+			b->eof = 1;
+			if (rc < 0) {
+				b->fatal = 1;
+				b->fatal_err = e;
+			}
+			fb_item_release(&it);
+			break;
+		}
+		admit_one(b, &it);
+		fb_item_release(&it);
+	}
+}
+
+static void progress(struct batch *b, int force)
+{
+	uint64_t now = fb_clock_now_ms(b->clock);
+	if (!force && now - b->last_progress_ms < 200)
+		return;
+	b->last_progress_ms = now;
+	const struct fb_summary *s = b->sum;
+	fb_log_progress(b->log, "%llu done (%llu completed, %llu failed, %llu invalid) · %zu in flight",
+			(unsigned long long)(s->completed + s->failed + s->invalid + s->skipped),
+			(unsigned long long)s->completed, (unsigned long long)s->failed,
+			(unsigned long long)s->invalid, b->active);
+}
+
+static void fire_timers(struct batch *b)
+{
+	uint64_t now = fb_clock_now_ms(b->clock);
+	const struct fb_timer *top;
+	while ((top = fb_timers_peek(&b->timers)) && top->due_ms <= now) {
+		struct fb_timer t;
+		fb_timers_pop(&b->timers, &t);
+		fb_job_wake(t.ptr);
+	}
+}
+
+int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m,
+		  struct fb_transport *t, struct fb_collector *c, struct fb_clock *clock,
+		  struct fb_log *log, struct fb_summary *sum, struct fb_err *err)
+{
+	struct batch b = {
+		.cfg = cfg, .t = t, .c = c, .clock = clock, .log = log, .sum = sum,
+		.timers = FB_TIMERS_INIT, .rng = cfg->seed ? cfg->seed : 0x5eed,
+	};
+	b.env = (struct fb_job_env){
+		.transport = t, .collector = c, .clock = clock, .log = log,
+		.policy = &cfg->policy, .rng = &b.rng, .wake_at = wake_at,
+		.done = job_done, .batch_error = batch_error, .owner = &b,
+	};
+	memset(sum, 0, sizeof(*sum));
+	uint64_t start = fb_clock_now_ms(clock);
+	int rc = 0;
+
+	for (;;) {
+		admit(&b, m);
+		fire_timers(&b);
+		if (b.active == 0 && (b.eof || b.fatal))
+			break;
+		const struct fb_timer *top = fb_timers_peek(&b.timers);
+		if (!top && fb_transport_pending(t) == 0) {
+			/* Each live job has a request or a timer pending (job.h): if
+			 * neither exists, waiting would be forever. */
+			rc = fb_err_set(err, FB_ESTATE, FB_KIND_BATCH,
+					"internal error: %zu items in flight with nothing pending",
+					b.active);
+			break;
+		}
+		uint64_t now = fb_clock_now_ms(clock);
+		uint64_t timeout = top ? (top->due_ms > now ? top->due_ms - now : 0) : 1000;
+		int n = fb_transport_step(t, timeout);
+		if (n < 0) {
+			rc = fb_err_set(err, n, FB_KIND_BATCH, "transport failed (%s)",
+					fb_errcode_name(n));
+			break;
+		}
+		progress(&b, 0);
+	}
+	fb_log_progress_done(log);
+	if (!rc && b.fatal) {
+		if (err)
+			*err = b.fatal_err;
+		rc = b.fatal_err.code ? b.fatal_err.code : FB_EIO;
+	}
+	struct fb_collector_stats cs;
+	fb_collector_stats(c, &cs);
+	sum->outputs = cs.outputs;
+	sum->output_bytes = cs.output_bytes;
+	sum->elapsed_ms = fb_clock_now_ms(clock) - start;
+	fb_timers_release(&b.timers);
+	return rc;
+}
+
+int fb_driver_precheck(const char *path, enum fb_format format, const char *default_technique,
+		       struct fb_log *log, uint64_t *invalid, struct fb_err *err)
+{
+	struct fb_manifest *m;
+	int rc = fb_manifest_open(&m, path, format, err);
+	if (rc)
+		return rc;
+	*invalid = 0;
+	for (;;) {
+		struct fb_item it = {0};
+		rc = fb_manifest_next(m, &it, err);
+		if (rc <= 0) {
+			fb_item_release(&it);
+			break;
+		}
+		validate(&it, default_technique);
+		if (it.invalid) {
+			fb_log_msg(log, FB_LOG_ERROR, "%s: %s", it.source, it.invalid);
+			(*invalid)++;
+		}
+		fb_item_release(&it);
+	}
+	fb_manifest_free(m);
+	return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * driver: the batch. One thread admits manifest items while fewer than
+ * `concurrency` are in flight, drives every item's job through the
+ * asynchronous transport and the timer heap, and counts the outcome. No
+ * thread per run and no sleep per run: the only wait is the transport's
+ * step(), bounded by the earliest timer.
+ */
+#ifndef FB_DRIVER_H
+#define FB_DRIVER_H
+
+#include "clock.h"
+#include "collector.h"
+#include "error.h"
+#include "job.h"
+#include "log.h"
+#include "manifest.h"
+#include "transport.h"
+
+#include <stdint.h>
+
+struct fb_driver_config {
+	unsigned concurrency;          /* runs in flight at most (>= 1) */
+	const char *default_technique; /* for items that name none; may be NULL */
+	const char *key_namespace;     /* mixed into every idempotency key; may be NULL */
+	struct fb_job_policy policy;
+	uint64_t seed;                 /* jitter; any value */
+};
+
+struct fb_summary {
+	uint64_t items; /* result lines the batch accounts for */
+	uint64_t completed, failed, invalid, skipped;
+	uint64_t runs;  /* runs created or adopted */
+	uint64_t outputs, output_bytes;
+	uint64_t costed; /* items with a charged cost */
+	double cost;
+	uint64_t elapsed_ms;
+	int stopped;            /* a batch-level error stopped admission */
+	struct fb_err stop_err; /* why, when stopped */
+};
+
+/*
+ * Runs the whole batch: every item read from m ends with exactly one result
+ * line in c. Returns 0 when the batch ran to its end, whatever the items'
+ * outcomes (see *sum); a negative FB_E* with err when it could not go on
+ * (the manifest became unreadable, a result could not be written). All
+ * arguments borrowed for the call.
+ */
+int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m,
+		  struct fb_transport *t, struct fb_collector *c, struct fb_clock *clock,
+		  struct fb_log *log, struct fb_summary *sum, struct fb_err *err);
+
+/*
+ * --strict: reads the whole manifest at path without running anything, logs
+ * every invalid record, and sets *invalid to their number.
+ */
+int fb_driver_precheck(const char *path, enum fb_format format, const char *default_technique,
+		       struct fb_log *log, uint64_t *invalid, struct fb_err *err);
+
+#endif

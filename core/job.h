@@ -1,0 +1,90 @@
+/*
+ * job: one item's life, as a state machine driven by transport callbacks and
+ * timers: create the run (same idempotency key on every retry), poll it at
+ * the contract's pace until it is terminal, fetch every output into the
+ * collector, write the item's one result line.
+ *
+ * Invariant the driver relies on: a live job has exactly one thing pending,
+ * either a request in flight or one timer (asked for through env->wake_at),
+ * and it finishes (env->done) only from a callback, never with a timer left.
+ */
+#ifndef FB_JOB_H
+#define FB_JOB_H
+
+#include "clock.h"
+#include "collector.h"
+#include "error.h"
+#include "item.h"
+#include "log.h"
+#include "results.h"
+#include "transport.h"
+
+#include <stdint.h>
+
+struct fb_job_policy {
+	unsigned max_retries;      /* per request, on retryable errors; same key every time */
+	uint64_t backoff_base_ms;  /* full-jitter exponential backoff */
+	uint64_t backoff_cap_ms;
+	uint64_t poll_interval_ms; /* 0: the contract's pace (estimate first, then 2-5 s) */
+	unsigned fetch_attempts;   /* tries per output download */
+	uint64_t max_output_bytes; /* a larger output fails the item, never archived short */
+};
+
+struct fb_job;
+
+/* What a job needs from its owner. Everything borrowed for the job's lifetime. */
+struct fb_job_env {
+	struct fb_transport *transport;
+	struct fb_collector *collector;
+	struct fb_clock *clock;
+	struct fb_log *log;
+	const struct fb_job_policy *policy;
+	uint64_t *rng; /* the owner's jitter state (xorshift64*) */
+	/* Asks for fb_job_wake(job) at due_ms. 0 or FB_ENOMEM. */
+	int (*wake_at)(void *owner, struct fb_job *job, uint64_t due_ms);
+	/* The job wrote its result line (or could not: err set); the owner frees it. */
+	void (*done)(void *owner, struct fb_job *job, int rc, const struct fb_err *err);
+	/* An answer says no further item can succeed (401, 402): stop admitting. */
+	void (*batch_error)(void *owner, const struct fb_err *err);
+	void *owner;
+};
+
+/*
+ * A job for item (moved in: *item is zeroed) with its effective technique
+ * (copied) and idempotency key (copied). NULL when out of memory, in which
+ * case the item was released.
+ */
+struct fb_job *fb_job_new(struct fb_item *item, const char *technique, const char *key,
+			  const struct fb_job_env *env);
+
+/*
+ * Sends the create. If even that cannot start, the job fails itself: its
+ * result line is written and env->done fires before this returns.
+ */
+void fb_job_start(struct fb_job *j);
+
+/* The timer the job asked for is due. */
+void fb_job_wake(struct fb_job *j);
+
+/* The status of the job's result line (meaningful once done fired). */
+enum fb_item_status fb_job_status(const struct fb_job *j);
+/* The final charged cost, if the run reported one. */
+int fb_job_cost(const struct fb_job *j, double *cost);
+/* Creates that reached the API. */
+unsigned fb_job_attempts(const struct fb_job *j);
+
+void fb_job_free(struct fb_job *j);
+
+/*
+ * Writes the result line of an item that never ran: invalid (why from the
+ * item) or skipped (why given). key and technique may be NULL.
+ */
+int fb_job_write_unstarted(struct fb_collector *c, struct fb_clock *clock,
+			   const struct fb_item *item, enum fb_item_status status,
+			   const struct fb_err *why, const char *technique, const char *key,
+			   struct fb_err *err);
+
+/* A uniform random number in [0, n) from the xorshift64* state. */
+uint64_t fb_job_rand(uint64_t *state, uint64_t n);
+
+#endif
