@@ -2,7 +2,8 @@
  * manifest: opens a manifest (a CSV or JSONL file, or standard input),
  * decides its format, and hands out items one at a time, so memory never
  * grows with the manifest. The format readers (csv.c, jsonl.c) sit behind
- * the reader slot declared here.
+ * the reader slot declared here, and share the byte source and the item
+ * helpers declared at the end.
  */
 #ifndef FB_MANIFEST_H
 #define FB_MANIFEST_H
@@ -10,14 +11,16 @@
 #include "error.h"
 #include "item.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 enum fb_format {
-	FB_FORMAT_AUTO = 0, /* from the extension (.csv, .jsonl, .ndjson, .json), else the content */
+	/* From the extension (.csv, .jsonl, .ndjson, .json), else the content. */
+	FB_FORMAT_AUTO = 0,
 	FB_FORMAT_CSV,
 	FB_FORMAT_JSONL,
 };
-/* "csv" / "jsonl" (also "ndjson") -> format; FB_EINVAL otherwise. */
+/* "auto", "csv", "jsonl" (also "ndjson"), any case -> format; FB_EINVAL otherwise. */
 int fb_format_parse(const char *s, enum fb_format *out);
 const char *fb_format_name(enum fb_format f);
 
@@ -28,14 +31,13 @@ const char *fb_format_name(enum fb_format f);
  * The reader slot. A reader owns its state; the manifest owns the FILE.
  * next() fills *item (zeroed by the caller) and returns 1; returns 0 at the
  * end; returns a negative FB_E* with err set when the input cannot be read
- * any further (I/O error, binary data before any record). A record that is
- * read but is wrong (bad field, bad JSON, over FB_MANIFEST_MAX_RECORD bytes,
- * invalid UTF-8) is NOT an error: it is returned as an item with ->invalid
- * set, and the reader carries on with the next record.
- * Every item gets seq (1-based data record number), id (explicit or
- * "row-<seq>" for CSV, "line-<seq>" for JSONL... see fb_manifest_default_id),
- * and source "<name>:<line>" where line is the first physical line of the
- * record.
+ * any further (I/O error). A record that is read but is wrong (bad field,
+ * bad JSON, over FB_MANIFEST_MAX_RECORD bytes, invalid UTF-8) is NOT an
+ * error: it is returned as an item with ->invalid set, and the reader
+ * carries on with the next record.
+ * Every item gets seq (1-based data record number), id (explicit, or
+ * fb_manifest_default_id(seq) for both formats), and source "<name>:<line>"
+ * where line is the first physical line of the record.
  */
 struct fb_reader_ops {
 	const char *name;
@@ -47,27 +49,81 @@ struct fb_manifest;
 
 /*
  * Opens path ("-" or NULL: standard input) as a manifest of the given
- * format. display_name is what messages call it (path, or "<stdin>").
- * An empty manifest opens fine and yields no items; a missing or
- * unreadable file fails here with err naming the path and the reason.
+ * format. Messages call it by its path, or "<stdin>". An empty manifest
+ * (no bytes, only blank lines, or only a CSV header) opens fine and yields
+ * no items. A missing or unreadable file, a directory, binary data (a NUL
+ * byte in the first 4 KiB, UTF-16, bytes that are not UTF-8 on the first
+ * line) and a bad CSV header fail here with err naming the file.
  * Caller frees with fb_manifest_free.
  */
 int fb_manifest_open(struct fb_manifest **out, const char *path, enum fb_format format,
 		     struct fb_err *err);
 
-/* The next item: 1, 0 at the end, or a negative FB_E* (see fb_reader_ops.next). */
+/*
+ * Like fb_manifest_open, on a stream that is already open. display_name
+ * (copied) is what messages call it; with FB_FORMAT_AUTO its extension is
+ * consulted before the content. When close_f is set the manifest closes f
+ * in fb_manifest_free, and at once when opening fails.
+ */
+int fb_manifest_open_stream(struct fb_manifest **out, FILE *f, const char *display_name,
+			    int close_f, enum fb_format format, struct fb_err *err);
+
+/*
+ * The next item: 1, 0 at the end, or a negative FB_E* (see
+ * fb_reader_ops.next). After an error every further call returns it again.
+ * item must be zeroed (or released) by the caller; the caller releases it
+ * with fb_item_release.
+ */
 int fb_manifest_next(struct fb_manifest *m, struct fb_item *item, struct fb_err *err);
 
 /* The format actually in use (after detection). */
 enum fb_format fb_manifest_format(const struct fb_manifest *m);
 /* How messages name this manifest; borrowed until fb_manifest_free. */
 const char *fb_manifest_name(const struct fb_manifest *m);
-/* Whether the manifest is a regular file that can be opened again (for --strict). */
+/* Whether the manifest is a regular file opened by path, so it can be read again (for --strict). */
 int fb_manifest_rereadable(const struct fb_manifest *m);
 
 void fb_manifest_free(struct fb_manifest *m);
 
-/* "row-<seq>": the id of an item whose manifest names none (stable across runs). */
+/* "row-<seq>": the id of an item whose manifest names none (stable across runs). Caller frees. */
 char *fb_manifest_default_id(unsigned long long seq);
+
+/* ---- For the format readers ---- */
+
+/*
+ * The bytes of the manifest. Opening reads ahead to detect the format, so
+ * readers take their bytes from here, never from the FILE.
+ */
+struct fb_src;
+/* The next byte (0-255), or EOF at the end or on a read error (see fb_src_error). */
+int fb_src_getc(struct fb_src *s);
+/* The next byte without consuming it, or EOF. */
+int fb_src_peek(struct fb_src *s);
+/* 0, or the errno of a failed read. */
+int fb_src_error(const struct fb_src *s);
+
+/*
+ * Starts an item: sets seq and source "<name>:<line>". 0 or FB_ENOMEM.
+ * Readers call it first, then fb_manifest_item_id once they know the id.
+ */
+int fb_manifest_item_begin(struct fb_item *it, const char *name, uint64_t line, uint64_t seq);
+/* Sets the id: id when non-empty (explicit), else the default id. 0 or FB_ENOMEM. */
+int fb_manifest_item_id(struct fb_item *it, const char *id);
+/*
+ * Adds the input id = value of the given type. An empty value is left out
+ * (the API rejects empty inputs). When typed (the manifest named the type)
+ * and the type is a URL type, a value that is not an http(s) URL marks the
+ * item invalid: `<what> "<field>": expected a URL (http:// or https://),
+ * got "<value>"`, with field as invalid_field. 0 or FB_ENOMEM.
+ */
+int fb_manifest_item_input(struct fb_item *it, const char *what, const char *field, const char *id,
+			   enum fb_input_type type, int typed, const char *value);
+/*
+ * Writes value into out as a quoted excerpt for a one-line message: the
+ * first 60 or so bytes, cut on a character boundary, with quotes and
+ * control characters escaped.
+ */
+#define FB_MANIFEST_QUOTE_MAX 256
+void fb_manifest_quote(char out[FB_MANIFEST_QUOTE_MAX], const char *value);
 
 #endif
