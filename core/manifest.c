@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -61,21 +62,25 @@ const char *fb_format_name(enum fb_format f)
 	}
 }
 
-/* Reads the next chunk; 1 when there are bytes to take. */
+/*
+ * Reads the next chunk; 1 when there are bytes to take. read(2), not
+ * fread: on a pipe it returns what has arrived, so an item written by a
+ * slow producer upstream starts at once instead of waiting for a full chunk.
+ */
 static int src_fill(struct fb_src *s)
 {
 	if (s->eof || s->err)
 		return 0;
-	errno = 0;
-	size_t n = fread(s->buf, 1, SRC_CHUNK, s->f);
-	if (n < SRC_CHUNK) {
-		if (ferror(s->f))
-			s->err = errno ? errno : EIO;
-		else
-			s->eof = 1;
-	}
+	ssize_t n;
+	do
+		n = read(fileno(s->f), s->buf, SRC_CHUNK);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		s->err = errno ? errno : EIO;
+	else if (n == 0)
+		s->eof = 1;
 	s->pos = 0;
-	s->len = n;
+	s->len = n > 0 ? (size_t)n : 0;
 	return n > 0;
 }
 
