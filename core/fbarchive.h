@@ -1,0 +1,68 @@
+/*
+ * archive: the outputs archive, written with libarchive as a gzip'd tar.
+ * Owns entry naming: every name it writes is safe to extract (relative, no
+ * "..", no control characters, bounded length, unique within the archive).
+ * The file is fbarchive.h because "archive.h" is libarchive's own header,
+ * which this directory would otherwise hide from every file built with it.
+ */
+#ifndef FB_FBARCHIVE_H
+#define FB_FBARCHIVE_H
+
+#include "buf.h"
+#include "error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct fb_archive;
+
+/* Creates or truncates path (.tar.gz). Caller frees with fb_archive_close. */
+int fb_archive_open(struct fb_archive **out, const char *path, struct fb_err *err);
+
+/*
+ * Adds one regular file entry "<dir>/<name>" holding data[0..len) with mode
+ * 0644 and mtime mtime_s. dir may hold '/' (an item id that mirrors a
+ * folder): it is split there, empty and "." components dropped, and every
+ * component, like name, sanitised with fb_archive_safe_name; dir may be
+ * NULL or "". Components are at most 100 bytes (a long name is cut before
+ * its extension), the dir part at most 150 (deeper components are dropped),
+ * so the whole stays under 255. A name already written (compared ignoring
+ * ASCII case, so extraction on a case-insensitive disk loses nothing) gets
+ * "-2", "-3", ... before its extension; so does a name that clashes with a
+ * directory, and a directory that clashes with a file. The entry name
+ * actually written goes to *final_name (caller-owned buffer, reset first).
+ * On a system with no UTF-8 locale at all, non-ASCII characters become '_'
+ * as well (libarchive cannot store them there). 0, or FB_EIO/FB_ENOMEM
+ * with err; after FB_EIO the archive only closes.
+ */
+int fb_archive_add(struct fb_archive *a, const char *dir, const char *name, const void *data,
+		   size_t len, int64_t mtime_s, struct fb_buf *final_name, struct fb_err *err);
+
+/*
+ * Finishes the archive (end-of-archive blocks), fsyncs a regular file and
+ * closes. 0 or FB_EIO with err. Frees a in every case (NULL is fine).
+ */
+int fb_archive_close(struct fb_archive *a, struct fb_err *err);
+
+/*
+ * Appends a safe form of one path component s to out: bytes below 0x20,
+ * 0x7f, C1 controls (U+0080..U+009F), '/', '\\' and ':' become '_'; a
+ * leading '.' becomes '_' (no hidden files) and so does a '.' right after
+ * another (no ".." anywhere); empty becomes "_"; each byte of ill-formed
+ * UTF-8 becomes '_'; at most max_bytes bytes (at least 1; cut on a UTF-8
+ * boundary). 0 or FB_ENOMEM (out unchanged).
+ */
+int fb_archive_safe_name(struct fb_buf *out, const char *s, size_t max_bytes);
+
+#define FB_ARCHIVE_EXT_MAX 8
+/*
+ * A file extension (without the dot) for an output: from content_type (its
+ * parameters ignored), else the http(s) URL path's extension when it is 1-5
+ * ASCII letters or digits (lowercased into ext_buf), else "txt" for
+ * output_type "text", else "bin". Any argument may be NULL. Returns a static
+ * string or ext_buf (caller-provided, FB_ARCHIVE_EXT_MAX bytes).
+ */
+const char *fb_archive_ext_for(const char *content_type, const char *url, const char *output_type,
+			       char ext_buf[FB_ARCHIVE_EXT_MAX]);
+
+#endif

@@ -1,0 +1,296 @@
+/* results: one JSON object per final item, appended to the results JSONL. */
+#include "results.h"
+#include "buf.h"
+#include "item.h"
+#include "json.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct fb_results {
+	int fd;
+	int is_stdout;
+	char *name;	    /* the path, or "standard output", for messages */
+	struct fb_buf line; /* reused for every line */
+	int failed;	    /* after a failed write nothing more goes out */
+	struct fb_err failure;
+};
+
+const char *fb_item_status_name(enum fb_item_status s)
+{
+	switch (s) {
+	case FB_STATUS_COMPLETED:
+		return "completed";
+	case FB_STATUS_FAILED:
+		return "failed";
+	case FB_STATUS_INVALID:
+		return "invalid";
+	case FB_STATUS_SKIPPED:
+		return "skipped";
+	}
+	return "unknown";
+}
+
+int fb_results_open(struct fb_results **out, const char *path, struct fb_err *err)
+{
+	*out = NULL;
+	struct fb_results *r = calloc(1, sizeof(*r));
+	if (!r)
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	r->is_stdout = !strcmp(path, "-");
+	r->name = fb_strdup(r->is_stdout ? "standard output" : path);
+	if (!r->name) {
+		free(r);
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	}
+	if (r->is_stdout) {
+		/* Lines bypass stdio; anything already buffered for stdout goes first. */
+		fflush(stdout);
+		r->fd = STDOUT_FILENO;
+	} else {
+		r->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (r->fd < 0) {
+			int e = errno;
+			free(r->name);
+			free(r);
+			return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
+					  "cannot create the results file %s: %s", path,
+					  strerror(e));
+		}
+	}
+	*out = r;
+	return 0;
+}
+
+static int io_error(struct fb_err *err, const char *what, const char *name, int e)
+{
+	if (e == EPIPE)
+		return fb_err_set(
+		    err, FB_EIO, FB_KIND_BATCH,
+		    "cannot %s %s: the reader of the pipe has gone away (broken pipe)", what, name);
+	if (e == ENOSPC)
+		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
+				  "cannot %s %s: no space left on the device", what, name);
+	return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "cannot %s %s: %s", what, name, strerror(e));
+}
+
+/*
+ * The line goes to the kernel in one write(2) (looping only if the kernel
+ * takes part of it), with no user-space buffer in between: a line is on its
+ * way the moment the item is final, and a crash cannot leave a buffered
+ * half line to be completed by another.
+ */
+static int write_all(struct fb_results *r, const char *p, size_t n, struct fb_err *err)
+{
+	while (n > 0) {
+		ssize_t w = write(r->fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return io_error(err, "write results to", r->name, errno);
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int fb_results_write(struct fb_results *r, const struct fb_result *res, struct fb_err *err)
+{
+	if (r->failed) {
+		if (err)
+			*err = r->failure;
+		return FB_EIO;
+	}
+	fb_buf_reset(&r->line);
+	int rc = fb_result_to_json(res, &r->line, err);
+	if (rc)
+		return rc;
+	if (fb_buf_addc(&r->line, '\n'))
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	rc = write_all(r, r->line.ptr, r->line.len, &r->failure);
+	if (rc) {
+		r->failed = 1;
+		if (err)
+			*err = r->failure;
+	}
+	return rc;
+}
+
+int fb_results_close(struct fb_results *r, struct fb_err *err)
+{
+	int rc = 0;
+	struct stat st;
+
+	if (!r)
+		return 0;
+	/* Only a regular file can be fsynced; a pipe or terminal has nothing to keep. */
+	if (!r->failed && fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(r->fd) != 0)
+		rc = io_error(err, "save", r->name, errno);
+	if (!r->is_stdout && close(r->fd) != 0 && !rc)
+		rc = io_error(err, "close", r->name, errno);
+	if (r->failed && !rc) {
+		if (err)
+			*err = r->failure;
+		rc = FB_EIO;
+	}
+	fb_buf_release(&r->line);
+	free(r->name);
+	free(r);
+	return rc;
+}
+
+#define TRY(x)                                                                                     \
+	do {                                                                                       \
+		if ((rc = (x)))                                                                    \
+			return rc;                                                                 \
+	} while (0)
+
+static int gen_kv_str(yajl_gen g, const char *key, const char *val)
+{
+	int rc;
+	TRY(fb_json_gen_key(g, key));
+	return fb_json_gen_str(g, val);
+}
+
+static int gen_kv_ms(yajl_gen g, const char *key, uint64_t ms, int is_null)
+{
+	int rc;
+	TRY(fb_json_gen_key(g, key));
+	if (is_null)
+		return fb_json_gen_status(yajl_gen_null(g));
+	return fb_json_gen_u64(g, ms);
+}
+
+static int gen_output(yajl_gen g, const struct fb_result_output *o)
+{
+	int rc;
+	TRY(fb_json_gen_status(yajl_gen_map_open(g)));
+	TRY(gen_kv_str(g, "output_id", o->output_id));
+	TRY(gen_kv_str(g, "type", o->type));
+	TRY(gen_kv_str(g, "url", o->url));
+	TRY(gen_kv_str(g, "path", o->path));
+	TRY(fb_json_gen_key(g, "bytes"));
+	TRY(fb_json_gen_u64(g, o->bytes));
+	TRY(gen_kv_str(g, "sha256", o->sha256[0] ? o->sha256 : NULL));
+	return fb_json_gen_status(yajl_gen_map_close(g));
+}
+
+static int gen_error(yajl_gen g, const struct fb_result *res)
+{
+	const struct fb_err *e = res->error;
+	int rc;
+
+	TRY(fb_json_gen_key(g, "error"));
+	if (!e || e->code == 0)
+		return fb_json_gen_status(yajl_gen_null(g));
+	TRY(fb_json_gen_status(yajl_gen_map_open(g)));
+	TRY(gen_kv_str(g, "code", e->api_code[0] ? e->api_code : fb_errcode_name(e->code)));
+	TRY(fb_json_gen_key(g, "http_status"));
+	if (e->http_status)
+		TRY(fb_json_gen_i64(g, e->http_status));
+	else
+		TRY(fb_json_gen_status(yajl_gen_null(g)));
+	TRY(gen_kv_str(g, "message", e->msg));
+	if (res->error_field)
+		TRY(gen_kv_str(g, "field", res->error_field));
+	return fb_json_gen_status(yajl_gen_map_close(g));
+}
+
+static int gen_meta(yajl_gen g, yajl_val src)
+{
+	size_t i, n = 0;
+	int rc;
+
+	if (!YAJL_IS_OBJECT(src))
+		return 0;
+	for (i = 0; i < src->u.object.len; i++)
+		n += !fb_item_reserved_key(src->u.object.keys[i]);
+	if (n == 0)
+		return 0;
+	TRY(fb_json_gen_key(g, "meta"));
+	TRY(fb_json_gen_status(yajl_gen_map_open(g)));
+	for (i = 0; i < src->u.object.len; i++) {
+		if (fb_item_reserved_key(src->u.object.keys[i]))
+			continue;
+		TRY(fb_json_gen_key(g, src->u.object.keys[i]));
+		TRY(fb_json_gen_val(g, src->u.object.values[i]));
+	}
+	return fb_json_gen_status(yajl_gen_map_close(g));
+}
+
+static int gen_result(yajl_gen g, const struct fb_result *res, int with_meta)
+{
+	int rc;
+
+	TRY(fb_json_gen_status(yajl_gen_map_open(g)));
+	TRY(gen_kv_str(g, "id", res->id));
+	TRY(gen_kv_str(g, "status", fb_item_status_name(res->status)));
+	TRY(gen_kv_str(g, "source", res->source));
+	TRY(gen_kv_str(g, "technique", res->technique));
+	TRY(gen_kv_str(g, "run_id", res->run_id));
+	TRY(gen_kv_str(g, "idempotency_key", res->idempotency_key));
+	TRY(fb_json_gen_key(g, "attempts"));
+	TRY(fb_json_gen_u64(g, res->attempts));
+
+	TRY(fb_json_gen_key(g, "outputs"));
+	TRY(fb_json_gen_status(yajl_gen_array_open(g)));
+	for (size_t i = 0; i < res->noutputs; i++)
+		TRY(gen_output(g, &res->outputs[i]));
+	TRY(fb_json_gen_status(yajl_gen_array_close(g)));
+
+	TRY(fb_json_gen_key(g, "charged_cost"));
+	if (res->has_cost)
+		TRY(fb_json_gen_double(g, res->charged_cost));
+	else
+		TRY(fb_json_gen_status(yajl_gen_null(g)));
+
+	TRY(gen_error(g, res));
+
+	TRY(fb_json_gen_key(g, "timings"));
+	TRY(fb_json_gen_status(yajl_gen_map_open(g)));
+	/* 0 is "never happened" for the clock readings... */
+	TRY(gen_kv_ms(g, "submitted_at", res->submitted_at_ms, res->submitted_at_ms == 0));
+	TRY(gen_kv_ms(g, "finished_at", res->finished_at_ms, res->finished_at_ms == 0));
+	/* ...but a run can take 0 ms (a replayed create answers with a finished run). */
+	TRY(gen_kv_ms(g, "run_ms", res->run_ms, res->run_id == NULL));
+	TRY(gen_kv_ms(g, "total_ms", res->total_ms, 0));
+	TRY(fb_json_gen_status(yajl_gen_map_close(g)));
+
+	if (with_meta)
+		TRY(gen_meta(g, res->meta_src));
+	return fb_json_gen_status(yajl_gen_map_close(g));
+}
+
+int fb_result_to_json(const struct fb_result *res, struct fb_buf *out, struct fb_err *err)
+{
+	yajl_gen g = fb_json_gen_new();
+	if (!g)
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	int rc = gen_result(g, res, 1);
+	if (rc == FB_EPARSE && res->meta_src) {
+		/*
+		 * Only meta nested past the generator's 128 levels gets here; the
+		 * item still gets its one line, without meta, rather than none.
+		 */
+		yajl_gen_free(g);
+		if (!(g = fb_json_gen_new()))
+			return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+		rc = gen_result(g, res, 0);
+	}
+	if (!rc)
+		rc = fb_json_gen_take(g, out);
+	yajl_gen_free(g);
+	if (rc == FB_ENOMEM)
+		return fb_err_set(err, rc, FB_KIND_BATCH, "out of memory");
+	if (rc)
+		return fb_err_set(err, rc, FB_KIND_BATCH,
+				  "cannot encode the result of item %.200s as JSON",
+				  res->id ? res->id : "(no id)");
+	return 0;
+}
