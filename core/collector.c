@@ -1,6 +1,6 @@
 /* collector: the single owner of the results file and the outputs archive. */
 #include "collector.h"
-#include "archive.h"
+#include "fbarchive.h"
 
 #include <stdlib.h>
 

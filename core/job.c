@@ -1,6 +1,6 @@
 /* job: one item's state machine: create, poll, fetch, result. */
 #include "job.h"
-#include "archive.h"
+#include "fbarchive.h"
 #include "buf.h"
 #include "sha256.h"
 
@@ -403,7 +403,9 @@ static int keep_output(struct fb_job *j, const char *ctype, const void *data, si
 	struct fb_result_output *r = &j->outs[j->nouts];
 	struct fb_buf path = FB_BUF_INIT;
 	struct fb_err e = {0};
-	const char *ext = is_inline_text(o) ? "txt" : fb_archive_ext_for(ctype, o->url, o->type);
+	char extbuf[FB_ARCHIVE_EXT_MAX];
+	const char *ext =
+		is_inline_text(o) ? "txt" : fb_archive_ext_for(ctype, o->url, o->type, extbuf);
 	int rc = fb_collector_add_output(j->env->collector, j->item.id, o->output_id, ext, data,
 					 len, &path, &e);
 	if (!rc && sha256)
