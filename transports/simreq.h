@@ -35,13 +35,9 @@ struct fb_simreq {
 	 */
 	unsigned char digest[FB_SIMREQ_DIGEST_LEN];
 };
-#define FB_SIMREQ_INIT                                                                             \
-	{                                                                                          \
-		NULL, NULL, NULL, 0, NULL,                                                         \
-		{                                                                                  \
-			0                                                                          \
-		}                                                                                  \
-	}
+/* clang-format off */
+#define FB_SIMREQ_INIT {NULL, NULL, NULL, 0, NULL, {0}}
+/* clang-format on */
 
 /*
  * Reads body (len bytes, need not be NUL-terminated; borrowed for the call)
