@@ -7,8 +7,9 @@
  *
  * Runs go pending -> running (progress grows) -> completed with outputs, or
  * failed with a contract run error code, on the model's clock. Outcomes are
- * deterministic for a given seed and idempotency key. Output bytes are
- * real: a small valid PNG derived from the run, or text.
+ * deterministic for a given seed and idempotency key (for the run id when
+ * there is no key). Output bytes are real: a small valid PNG derived from
+ * the run id and output id.
  */
 #ifndef FB_SIMMODEL_H
 #define FB_SIMMODEL_H
@@ -24,8 +25,9 @@ enum fb_sim_dup { FB_SIM_DUP_REPLAY = 0, FB_SIM_DUP_CONFLICT };
 
 struct fb_simmodel_config {
 	uint64_t seed;
-	uint64_t run_ms;          /* create -> terminal; 0: terminal at the first poll */
-	double fail_rate;         /* 0..1: share of runs that end failed */
+	/* create -> terminal; 0: terminal at the first poll (the create's own answer is pending) */
+	uint64_t run_ms;
+	double fail_rate;	  /* 0..1: share of runs that end failed */
 	unsigned outputs_per_run; /* 0 means 1 */
 	enum fb_sim_casing casing;
 	enum fb_sim_dup dup_mode;
@@ -39,13 +41,15 @@ struct fb_simmodel_config {
 
 /* An answer. body is owned by the response; release with fb_simresp_release. */
 struct fb_simresp {
-	int status;               /* HTTP status */
+	int status;		  /* HTTP status */
 	const char *content_type; /* static string */
 	struct fb_buf body;
-	long retry_after_s;       /* -1: no Retry-After header */
-	char request_id[32];      /* "req_…", always set */
+	long retry_after_s;  /* -1: no Retry-After header */
+	char request_id[32]; /* "req_…", always set */
 };
+/* clang-format off */
 #define FB_SIMRESP_INIT {0, NULL, FB_BUF_INIT, -1, {0}}
+/* clang-format on */
 void fb_simresp_release(struct fb_simresp *r);
 
 struct fb_simmodel;
@@ -63,8 +67,9 @@ void fb_simmodel_free(struct fb_simmodel *m);
  * errors in the contract's envelope), FB_ENOMEM otherwise.
  *
  * Routes now: POST /techniques/{slug}/runs, GET /techniques/{slug}/runs/{id},
- * GET /runs/{id}, GET /_sim/outputs/{run_id}/{output_id} (output bytes),
- * GET /_sim/stats. Unknown routes: 404 not_found.
+ * GET /runs/{id}, GET /_sim/outputs/{run_id}/{output_id}[.png] (output
+ * bytes, once the run has completed), GET /_sim/stats (the counters below
+ * as JSON). Unknown routes and wrong methods: 404 not_found.
  */
 int fb_simmodel_handle(struct fb_simmodel *m, const char *method, const char *path,
 		       const char *idem_key, const char *body, size_t body_len,

@@ -1,0 +1,674 @@
+/* Tests for api: request paths and bodies, run answers, error answers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "api.h"
+
+/* The body in a buffer of exactly len bytes, so a read past it is caught. */
+static int parse_run_n(const char *body, size_t len, struct fb_run_info *ri, struct fb_err *err)
+{
+	char *copy = malloc(len ? len : 1);
+	assert_non_null(copy);
+	if (len)
+		memcpy(copy, body, len);
+	int rc = fb_api_parse_run(copy, len, ri, err);
+	free(copy);
+	return rc;
+}
+
+static void parse_error_n(int status, const char *body, size_t len, const char *reqid,
+			  struct fb_err *err)
+{
+	char *copy = malloc(len ? len : 1);
+	assert_non_null(copy);
+	if (len)
+		memcpy(copy, body, len);
+	fb_api_parse_error(status, copy, len, reqid, err);
+	free(copy);
+}
+
+static void parse_error(int status, const char *body, const char *reqid, struct fb_err *err)
+{
+	parse_error_n(status, body, strlen(body), reqid, err);
+}
+
+/* Parses body, which must succeed; the caller releases ri. */
+static void run_ok(const char *body, struct fb_run_info *ri)
+{
+	struct fb_err err = {0};
+	if (parse_run_n(body, strlen(body), ri, &err))
+		fail_msg("\"%s\" did not parse: %s", body, err.msg);
+}
+
+/* A message must be one line of valid UTF-8, whatever the answer held. */
+static void assert_clean_line(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		assert_true(*p >= 0x20 && *p != 0x7F);
+	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	assert_int_equal(yajl_gen_string(g, (const unsigned char *)s, strlen(s)),
+			 yajl_gen_status_ok);
+	yajl_gen_free(g);
+}
+
+/* len bytes of body must fail as a retryable FB_EPARSE whose message holds needle. */
+static void run_bad(const char *body, size_t len, const char *needle)
+{
+	struct fb_run_info ri;
+	struct fb_err err = {0};
+	assert_int_equal(parse_run_n(body, len, &ri, &err), FB_EPARSE);
+	assert_int_equal(err.code, FB_EPARSE);
+	assert_int_equal(err.kind, FB_KIND_RETRYABLE);
+	if (!strstr(err.msg, needle))
+		fail_msg("\"%s\" lacks \"%s\"", err.msg, needle);
+	assert_clean_line(err.msg);
+	fb_run_info_release(&ri);
+}
+
+static void test_segment(void **state)
+{
+	(void)state;
+	struct fb_buf b = FB_BUF_INIT;
+	assert_int_equal(fb_api_add_segment(&b, "a b/c?d#e%f\xc3\xa9~._-Z9"), 0);
+	assert_string_equal(fb_buf_str(&b), "a%20b%2Fc%3Fd%23e%25f%C3%A9~._-Z9");
+	fb_buf_reset(&b);
+	assert_int_equal(fb_api_add_segment(&b, ""), 0);
+	assert_string_equal(fb_buf_str(&b), "");
+	fb_buf_release(&b);
+}
+
+static void test_create_exact(void **state)
+{
+	(void)state;
+	struct fb_input in[] = {
+	    {"prompt", FB_INPUT_TEXT, "a cat"},
+	    {"image", FB_INPUT_IMAGE_URL, "https://cdn.example.com/a.png"},
+	};
+	struct fb_run_request req = {FB_JOB_TECHNIQUE, "cctv-cam", in, 2, "row-1-abc"};
+	struct fb_api_call call = FB_API_CALL_INIT;
+	struct fb_err err = {0};
+	assert_int_equal(fb_api_create_call(&req, &call, &err), 0);
+	assert_string_equal(call.method, "POST");
+	assert_string_equal(fb_buf_str(&call.path), "/techniques/cctv-cam/runs");
+	assert_string_equal(
+	    fb_buf_str(&call.body),
+	    "{\"inputs\":[{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"a cat\"},"
+	    "{\"id\":\"image\",\"type\":\"imageUrl\",\"value\":"
+	    "\"https://cdn.example.com/a.png\"}],\"mode\":\"async\","
+	    "\"idempotency_key\":\"row-1-abc\"}");
+	assert_ptr_equal(call.idem_key, req.idempotency_key);
+
+	/* A reused call holds the new request only. */
+	req.ninputs = 1;
+	req.idempotency_key = NULL;
+	assert_int_equal(fb_api_create_call(&req, &call, &err), 0);
+	assert_string_equal(fb_buf_str(&call.path), "/techniques/cctv-cam/runs");
+	assert_string_equal(fb_buf_str(&call.body),
+			    "{\"inputs\":[{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"a "
+			    "cat\"}],\"mode\":\"async\"}");
+	assert_null(call.idem_key);
+	fb_api_call_release(&call);
+	assert_null(call.path.ptr);
+	assert_null(call.body.ptr);
+}
+
+static void test_create_escapes_and_order(void **state)
+{
+	(void)state;
+	char tricky[] = "say \"hi\"\\ \n\t\x01 </script> caf\xc3\xa9 \xf0\x9f\x8c\xb8";
+	struct fb_input in[] = {
+	    {"z_last", FB_INPUT_TEXT, tricky},
+	    {"a_first", FB_INPUT_VIDEO_URL, "https://x.example/v.mp4?sig=a&b=c"},
+	    {"m\"id", FB_INPUT_DOCUMENT_URL, ""},
+	};
+	struct fb_run_request req = {FB_JOB_TECHNIQUE, "my tech/v2", in, 3, ""};
+	struct fb_api_call call = FB_API_CALL_INIT;
+	struct fb_err err = {0};
+	assert_int_equal(fb_api_create_call(&req, &call, &err), 0);
+	assert_string_equal(fb_buf_str(&call.path), "/techniques/my%20tech%2Fv2/runs");
+	assert_null(call.idem_key); /* an empty key is no key */
+	for (const char *p = fb_buf_str(&call.body); *p; p++)
+		assert_true((unsigned char)*p >= 0x20); /* raw control bytes never reach the wire */
+
+	char ebuf[128];
+	yajl_val top = yajl_tree_parse(fb_buf_str(&call.body), ebuf, sizeof(ebuf));
+	assert_non_null(top);
+	assert_true(YAJL_IS_OBJECT(top));
+	assert_int_equal(top->u.object.len, 2); /* inputs, mode: no idempotency_key */
+	assert_string_equal(top->u.object.keys[0], "inputs");
+	assert_string_equal(top->u.object.keys[1], "mode");
+	assert_string_equal(YAJL_GET_STRING(top->u.object.values[1]), "async");
+	yajl_val arr = top->u.object.values[0];
+	assert_true(YAJL_IS_ARRAY(arr));
+	assert_int_equal(arr->u.array.len, 3);
+	static const char *const types[] = {"text", "videoUrl", "documentUrl"};
+	for (size_t i = 0; i < 3; i++) {
+		yajl_val o = arr->u.array.values[i];
+		assert_int_equal(o->u.object.len, 3);
+		assert_string_equal(o->u.object.keys[0], "id");
+		assert_string_equal(o->u.object.keys[1], "type");
+		assert_string_equal(o->u.object.keys[2], "value");
+		assert_string_equal(YAJL_GET_STRING(o->u.object.values[0]), in[i].id);
+		assert_string_equal(YAJL_GET_STRING(o->u.object.values[1]), types[i]);
+		assert_string_equal(YAJL_GET_STRING(o->u.object.values[2]), in[i].value);
+	}
+	yajl_tree_free(top);
+	fb_api_call_release(&call);
+}
+
+static void test_create_invalid(void **state)
+{
+	(void)state;
+	struct fb_input ok[] = {{"prompt", FB_INPUT_TEXT, "x"}};
+	struct fb_input noid[] = {{NULL, FB_INPUT_TEXT, "x"}};
+	struct fb_input noval[] = {{"prompt", FB_INPUT_TEXT, NULL}};
+	struct fb_input badutf[] = {{"prompt", FB_INPUT_TEXT, "ok"}, {"p2", FB_INPUT_TEXT, "\xff"}};
+	struct {
+		struct fb_run_request req;
+		const char *needle;
+	} cases[] = {
+	    {{FB_JOB_TECHNIQUE, NULL, ok, 1, NULL}, "technique"},
+	    {{FB_JOB_TECHNIQUE, "", ok, 1, NULL}, "technique"},
+	    {{FB_JOB_TECHNIQUE, "t", ok, 0, NULL}, "at least one input"},
+	    {{FB_JOB_TECHNIQUE, "t", NULL, 0, NULL}, "at least one input"},
+	    {{FB_JOB_TECHNIQUE, "t", noid, 1, NULL}, "no id"},
+	    {{FB_JOB_TECHNIQUE, "t", noval, 1, NULL}, "no value"},
+	    {{FB_JOB_TECHNIQUE, "t", badutf, 2, NULL}, "input 2"},
+	    {{FB_JOB_TECHNIQUE, "t", ok, 1, "key\xc3"}, "idempotency key"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fb_api_call call = FB_API_CALL_INIT;
+		struct fb_err err = {0};
+		assert_int_equal(fb_api_create_call(&cases[i].req, &call, &err), FB_EINVAL);
+		assert_int_equal(err.code, FB_EINVAL);
+		assert_non_null(strstr(err.msg, cases[i].needle));
+		fb_api_call_release(&call);
+	}
+}
+
+static void test_poll_paths(void **state)
+{
+	(void)state;
+	struct fb_api_call call = FB_API_CALL_INIT;
+	struct fb_err err = {0};
+	const char *abs = "https://app.flora.ai/api/v1/techniques/cctv-cam/runs/run_1?x=a b";
+	struct fb_run_ref ref = {FB_JOB_TECHNIQUE, "run_1", "cctv-cam", abs};
+	assert_int_equal(fb_api_poll_call(&ref, &call, &err), 0);
+	assert_string_equal(call.method, "GET");
+	assert_string_equal(fb_buf_str(&call.path), abs); /* as the API gave it */
+	assert_int_equal(call.body.len, 0);
+	assert_null(call.idem_key);
+
+	ref.poll_url = "/techniques/cctv-cam/runs/run_1";
+	assert_int_equal(fb_api_poll_call(&ref, &call, &err), 0);
+	assert_string_equal(fb_buf_str(&call.path), "/techniques/cctv-cam/runs/run_1");
+
+	ref.poll_url = NULL;
+	ref.technique = "tech one";
+	ref.run_id = "run_a/b";
+	assert_int_equal(fb_api_poll_call(&ref, &call, &err), 0);
+	assert_string_equal(fb_buf_str(&call.path), "/techniques/tech%20one/runs/run_a%2Fb");
+
+	ref.poll_url = "";
+	assert_int_equal(fb_api_poll_call(&ref, &call, &err), 0);
+	assert_string_equal(fb_buf_str(&call.path), "/techniques/tech%20one/runs/run_a%2Fb");
+
+	ref.technique = NULL;
+	assert_int_equal(fb_api_poll_call(&ref, &call, &err), FB_EINVAL);
+	assert_non_null(strstr(err.msg, "run_a/b"));
+	ref.technique = "t";
+	ref.run_id = "";
+	ref.poll_url = "/x";
+	assert_int_equal(fb_api_poll_call(&ref, &call, &err), FB_EINVAL);
+	ref.run_id = NULL;
+	assert_int_equal(fb_api_poll_call(&ref, &call, &err), FB_EINVAL);
+	fb_api_call_release(&call);
+}
+
+static void test_run_id_spellings(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+	    {"{\"run_id\":\"run_a\"}", "run_a"},
+	    {"{\"runId\":\"run_b\"}", "run_b"},
+	    {"{\"id\":\"run_c\"}", "run_c"},
+	    {"{\"id\":\"x\",\"runId\":\"y\",\"run_id\":\"run_d\"}", "run_d"},
+	    {"{\"id\":\"x\",\"runId\":\"run_e\"}", "run_e"},
+	    {"{\"run_id\":\"\",\"id\":\"run_f\"}", "run_f"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fb_run_info ri;
+		run_ok(cases[i][0], &ri);
+		assert_string_equal(ri.run_id, cases[i][1]);
+		assert_int_equal(ri.status, FB_RUN_UNKNOWN);
+		fb_run_info_release(&ri);
+	}
+}
+
+static void check_full_run(const char *body)
+{
+	struct fb_run_info ri;
+	run_ok(body, &ri);
+	assert_string_equal(ri.run_id, "run_1");
+	assert_int_equal(ri.status, FB_RUN_RUNNING);
+	assert_true(ri.progress > 41.9 && ri.progress < 42.1);
+	assert_string_equal(ri.poll_url, "https://app.flora.ai/api/v1/techniques/t/runs/run_1");
+	assert_int_equal(ri.estimated_seconds, 30);
+	assert_true(ri.has_cost);
+	assert_true(ri.charged_cost > 0.2529 && ri.charged_cost < 0.2531);
+	assert_string_equal(ri.error_code, "none_yet");
+	assert_string_equal(ri.error_message, "still going");
+	assert_int_equal(ri.noutputs, 1);
+	assert_string_equal(ri.outputs[0].output_id, "out_1");
+	assert_string_equal(ri.outputs[0].type, "imageUrl");
+	assert_string_equal(ri.outputs[0].url, "https://cdn.example.com/o.png");
+	fb_run_info_release(&ri);
+}
+
+static void test_run_casing(void **state)
+{
+	(void)state;
+	check_full_run(
+	    "{\"run_id\":\"run_1\",\"status\":\"running\",\"progress\":42,"
+	    "\"poll_url\":\"https://app.flora.ai/api/v1/techniques/t/runs/run_1\","
+	    "\"estimated_seconds\":30,\"charged_cost\":0.253,\"error_code\":\"none_yet\","
+	    "\"error_message\":\"still going\",\"created_at\":1718000000000,"
+	    "\"outputs\":[{\"output_id\":\"out_1\",\"type\":\"imageUrl\","
+	    "\"url\":\"https://cdn.example.com/o.png\"}]}");
+	check_full_run("{\"runId\":\"run_1\",\"status\":\"Running\",\"progress\":\"42\","
+		       "\"pollUrl\":\"https://app.flora.ai/api/v1/techniques/t/runs/run_1\","
+		       "\"estimatedSeconds\":\"30\",\"chargedCost\":\"0.253\",\"errorCode\":"
+		       "\"none_yet\",\"errorMessage\":\"still going\",\"createdAt\":1,"
+		       "\"outputs\":[{\"outputId\":\"out_1\",\"type\":\"imageUrl\","
+		       "\"url\":\"https://cdn.example.com/o.png\"}]}");
+	/* Mixed: snake_case wins where both are present; keys are case-sensitive. */
+	check_full_run(
+	    "{\"runId\":\"run_1\",\"STATUS\":\"x\",\"status\":\"RUNNING\",\"progress\":42.0,"
+	    "\"pollUrl\":\"https://wrong.example\","
+	    "\"poll_url\":\"https://app.flora.ai/api/v1/techniques/t/runs/run_1\","
+	    "\"estimated_seconds\":29.6,\"chargedCost\":0.253,\"error_code\":\"none_yet\","
+	    "\"errorMessage\":\"still going\",\"outputs\":[{\"outputId\":\"wrong\","
+	    "\"output_id\":\"out_1\",\"type\":\"imageUrl\","
+	    "\"url\":\"https://cdn.example.com/o.png\"}]}");
+}
+
+static void test_run_created(void **state)
+{
+	(void)state;
+	struct fb_run_info ri;
+	run_ok("{\"run_id\":\"run_1\",\"type\":\"technique\",\"estimated_seconds\":25,"
+	       "\"charged_cost\":0,\"poll_url\":null,\"project_id\":null,"
+	       "\"technique\":{\"technique_id\":\"tech_x\"}}",
+	       &ri);
+	assert_int_equal(ri.status, FB_RUN_UNKNOWN);
+	assert_int_equal(ri.estimated_seconds, 25);
+	assert_true(ri.has_cost);
+	assert_true(ri.charged_cost == 0.0);
+	assert_null(ri.poll_url);
+	assert_true(ri.progress < 0);
+	assert_int_equal(ri.noutputs, 0);
+	assert_null(ri.outputs);
+	fb_run_info_release(&ri);
+
+	run_ok("{\"run_id\":\"run_2\",\"estimated_seconds\":null,\"status\":null,\"outputs\":null}",
+	       &ri);
+	assert_int_equal(ri.status, FB_RUN_UNKNOWN);
+	assert_int_equal(ri.estimated_seconds, -1);
+	assert_false(ri.has_cost);
+	fb_run_info_release(&ri);
+
+	/* A cost that is not a number is no cost. */
+	run_ok("{\"run_id\":\"run_3\",\"charged_cost\":\"n/a\"}", &ri);
+	assert_false(ri.has_cost);
+	fb_run_info_release(&ri);
+}
+
+static void test_run_completed_and_failed(void **state)
+{
+	(void)state;
+	struct fb_run_info ri;
+	run_ok("{\"run_id\":\"run_1\",\"status\":\"completed\",\"progress\":100,"
+	       "\"charged_cost\":0.873,\"outputs\":["
+	       "{\"output_id\":\"o1\",\"type\":\"imageUrl\",\"url\":\"https://c/1.png\"},"
+	       "{\"output_id\":\"o2\",\"type\":\"videoUrl\",\"url\":\"https://c/2.mp4\"},"
+	       "{\"output_id\":\"o3\",\"type\":\"audioUrl\",\"url\":\"https://c/3.wav\"}]}",
+	       &ri);
+	assert_int_equal(ri.status, FB_RUN_COMPLETED);
+	assert_int_equal(ri.noutputs, 3);
+	assert_string_equal(ri.outputs[1].output_id, "o2");
+	assert_string_equal(ri.outputs[1].type, "videoUrl");
+	assert_string_equal(ri.outputs[2].url, "https://c/3.wav");
+	assert_null(ri.error_code);
+	fb_run_info_release(&ri);
+
+	run_ok("{\"run_id\":\"run_1\",\"status\":\"failed\",\"progress\":100,"
+	       "\"completed_at\":1718000000000,\"error_code\":\"safety_blocked\","
+	       "\"error_message\":\"Blocked by the safety filter.\",\"outputs\":[]}",
+	       &ri);
+	assert_int_equal(ri.status, FB_RUN_FAILED);
+	assert_true(ri.progress == 100.0);
+	assert_string_equal(ri.error_code, "safety_blocked");
+	assert_string_equal(ri.error_message, "Blocked by the safety filter.");
+	assert_int_equal(ri.noutputs, 0);
+	fb_run_info_release(&ri);
+
+	/* A failure given as the error envelope inside the run. */
+	run_ok("{\"run_id\":\"run_1\",\"status\":\"error\","
+	       "\"error\":{\"code\":\"model_timeout\",\"message\":\"Timed out.\"}}",
+	       &ri);
+	assert_int_equal(ri.status, FB_RUN_FAILED);
+	assert_string_equal(ri.error_code, "model_timeout");
+	assert_string_equal(ri.error_message, "Timed out.");
+	fb_run_info_release(&ri);
+}
+
+static void test_run_status_spellings(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *status;
+		enum fb_run_status want;
+	} cases[] = {
+	    {"pending", FB_RUN_PENDING},     {"PENDING", FB_RUN_PENDING},
+	    {"Running", FB_RUN_RUNNING},     {"COMPLETED", FB_RUN_COMPLETED},
+	    {"succeeded", FB_RUN_COMPLETED}, {"Success", FB_RUN_COMPLETED},
+	    {"failed", FB_RUN_FAILED},	     {"ERROR", FB_RUN_FAILED},
+	    {"cancelled", FB_RUN_FAILED},    {"Canceled", FB_RUN_FAILED},
+	};
+	char body[128];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fb_run_info ri;
+		snprintf(body, sizeof(body), "{\"id\":\"run_1\",\"status\":\"%s\"}",
+			 cases[i].status);
+		run_ok(body, &ri);
+		assert_int_equal(ri.status, cases[i].want);
+		fb_run_info_release(&ri);
+	}
+	const char *paused = "{\"run_id\":\"run_1\",\"status\":\"paused\"}";
+	run_bad(paused, strlen(paused), "unknown run status: paused");
+	run_bad("{\"run_id\":\"run_1\",\"status\":3}", 29, "status is not a string");
+}
+
+static void test_run_outputs_tolerated(void **state)
+{
+	(void)state;
+	struct fb_run_info ri;
+	run_ok("{\"run_id\":\"run_1\",\"status\":\"completed\",\"outputs\":["
+	       "{\"url\":\"https://c.example/a.PNG?sig=1\"},"
+	       "{\"url\":\"https://c.example/b.mp4\"},"
+	       "{\"url\":\"https://c.example/c.zip\"},"
+	       "{\"output_id\":7,\"type\":\"text\",\"url\":\"the text itself\"},"
+	       "{\"type\":\"text\",\"text\":\"from text\"},"
+	       "{\"content\":\"from content\"},"
+	       "{\"type\":\"text\",\"url\":\"\"}]}",
+	       &ri);
+	assert_int_equal(ri.noutputs, 7);
+	assert_string_equal(ri.outputs[0].output_id, "output-1");
+	assert_string_equal(ri.outputs[0].type, "imageUrl");
+	assert_string_equal(ri.outputs[1].output_id, "output-2");
+	assert_string_equal(ri.outputs[1].type, "videoUrl");
+	assert_string_equal(ri.outputs[2].type, "unknown");
+	assert_string_equal(ri.outputs[3].output_id, "7");
+	assert_string_equal(ri.outputs[3].type, "text");
+	assert_string_equal(ri.outputs[3].url, "the text itself");
+	assert_string_equal(ri.outputs[4].output_id, "output-5");
+	assert_string_equal(ri.outputs[4].url, "from text");
+	assert_string_equal(ri.outputs[5].type, "text");
+	assert_string_equal(ri.outputs[5].url, "from content");
+	assert_string_equal(ri.outputs[6].url, "");
+	fb_run_info_release(&ri);
+
+	static const char *const bad[] = {
+	    "{\"run_id\":\"r\",\"outputs\":[{\"type\":\"imageUrl\"}]}",
+	    "{\"run_id\":\"r\",\"outputs\":[{\"type\":\"imageUrl\",\"url\":\"\"}]}",
+	    "{\"run_id\":\"r\",\"outputs\":[{\"url\":\"https://a/b.png\"},3]}",
+	    "{\"run_id\":\"r\",\"outputs\":{\"url\":\"https://a/b.png\"}}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		run_bad(bad[i], strlen(bad[i]), "outputs");
+}
+
+static void test_run_garbage(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *body;
+		size_t len;
+		const char *needle;
+	} cases[] = {
+	    {"not json at all", 15, "not JSON: not json at all"},
+	    {"[{\"run_id\":\"run_1\"}]", 20, "not a JSON object"},
+	    {"\"run_1\"", 7, "not a JSON object"},
+	    {"", 0, "empty"},
+	    {"{\"run_id\":\"run_1\"}\0\xff\x01", 21, "\\x00\\xFF\\x01"},
+	    {"\x89PNG\r\n\x1a\n\0\0", 10, "\\x89PNG\\x0D\\x0A\\x1A\\x0A\\x00\\x00"},
+	    {"{\"run_id\":\"ru", 13, "not JSON"},
+	    {"{\"run_id\":\"run_1\"} trailing", 27, "not JSON"},
+	    {"{\"status\":\"completed\"}", 22, "no run id (run_id, runId or id)"},
+	    {"{\"run_id\":12}", 13, "no run id"},
+	    {"{}", 2, "no run id"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_bad(cases[i].body, cases[i].len, cases[i].needle);
+
+	/* A long answer shows its first 120 bytes only. */
+	char big[400];
+	memset(big, 'a', sizeof(big));
+	struct fb_run_info ri;
+	struct fb_err err = {0};
+	assert_int_equal(parse_run_n(big, sizeof(big), &ri, &err), FB_EPARSE);
+	const char *a = strstr(err.msg, ": ") + 2;
+	assert_int_equal(strspn(a, "a"), 120);
+	assert_string_equal(a + 120, "...");
+	fb_run_info_release(&ri);
+}
+
+static void test_run_wrapped(void **state)
+{
+	(void)state;
+	static const char *const bodies[] = {
+	    "{\"data\":{\"run_id\":\"run_w\",\"status\":\"completed\"}}",
+	    "{\"run\":{\"runId\":\"run_w\",\"status\":\"completed\"}}",
+	    /* A webhook-style envelope: its own id is not the run's. */
+	    "{\"id\":\"whd_1\",\"type\":\"run.completed\",\"data\":{\"run_id\":\"run_w\","
+	    "\"status\":\"completed\"}}",
+	};
+	struct fb_run_info ri;
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		run_ok(bodies[i], &ri);
+		assert_string_equal(ri.run_id, "run_w");
+		assert_int_equal(ri.status, FB_RUN_COMPLETED);
+		fb_run_info_release(&ri);
+	}
+	/* The top level comes first when it is a run itself. */
+	run_ok("{\"run_id\":\"run_top\",\"status\":\"running\",\"data\":{\"run_id\":\"run_in\"}}",
+	       &ri);
+	assert_string_equal(ri.run_id, "run_top");
+	fb_run_info_release(&ri);
+}
+
+static void test_error_envelope(void **state)
+{
+	(void)state;
+	struct fb_err err;
+	memset(&err, 0x5a, sizeof(err)); /* stale content must not survive */
+	parse_error(
+	    400,
+	    "{\"error\":{\"code\":\"input_validation_error\",\"message\":\"prompt: Required\","
+	    "\"fields\":[{\"field\":\"prompt\",\"message\":\"Required\"},"
+	    "{\"field\":\"inputs[1].value\",\"message\":\"Invalid url\"}]}}",
+	    NULL, &err);
+	assert_int_equal(err.code, FB_EHTTP);
+	assert_int_equal(err.http_status, 400);
+	assert_int_equal(err.kind, FB_KIND_ITEM);
+	assert_string_equal(err.api_code, "input_validation_error");
+	assert_string_equal(err.msg,
+			    "prompt: Required (prompt: Required; inputs[1].value: Invalid url)");
+
+	parse_error(402,
+		    "{\"error\":{\"code\":\"insufficient_credits\",\"message\":"
+		    "\"Insufficient credits.\"}}",
+		    "req_abc", &err);
+	assert_int_equal(err.kind, FB_KIND_BATCH);
+	assert_string_equal(err.api_code, "insufficient_credits");
+	assert_string_equal(err.msg, "Insufficient credits. (request-id req_abc)");
+
+	parse_error(409, "{\"error\":\"Duplicate idempotency key.\"}", NULL, &err);
+	assert_string_equal(err.msg, "Duplicate idempotency key.");
+	assert_string_equal(err.api_code, "");
+	assert_int_equal(err.kind, FB_KIND_ITEM);
+
+	parse_error(429, "{\"code\":\"rate_limited\",\"message\":\"Rate limit exceeded.\"}", "",
+		    &err);
+	assert_string_equal(err.api_code, "rate_limited");
+	assert_string_equal(err.msg, "Rate limit exceeded.");
+	assert_int_equal(err.kind, FB_KIND_RETRYABLE);
+
+	parse_error(404, "{\"message\":\"Technique not found\"}", NULL, &err);
+	assert_string_equal(err.msg, "Technique not found");
+
+	parse_error(500, "{\"error\":{\"code\":\"unknown_error\"}}", NULL, &err);
+	assert_string_equal(err.msg, "HTTP 500 unknown_error");
+	assert_string_equal(err.api_code, "unknown_error");
+
+	/* JSON that is not an envelope is shown as it came. */
+	parse_error(500, "{\"ok\":false}", NULL, &err);
+	assert_string_equal(err.msg, "HTTP 500: {\"ok\":false}");
+	assert_string_equal(err.api_code, "");
+
+	/* A code too long for api_code is cut, not overflowed. */
+	char body[300];
+	snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%0100d\",\"message\":\"m\"}}", 0);
+	parse_error(400, body, NULL, &err);
+	assert_int_equal(strlen(err.api_code), FB_ERR_CODE_MAX - 1);
+}
+
+static void test_error_not_json(void **state)
+{
+	(void)state;
+	struct fb_err err;
+	const char *html = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>"
+			   "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx"
+			   "</center>                                                           "
+			   "                                                                   "
+			   "</body></html>\n";
+	parse_error(502, html, "req_1", &err);
+	assert_int_equal(err.code, FB_EHTTP);
+	assert_int_equal(err.http_status, 502);
+	assert_int_equal(err.kind, FB_KIND_RETRYABLE);
+	assert_string_equal(err.api_code, "");
+	assert_true(!strncmp(err.msg, "HTTP 502: <!DOCTYPE html>\\x0A<html>", 35));
+	assert_non_null(strstr(err.msg, "... (request-id req_1)"));
+	assert_null(strstr(err.msg, "</html>")); /* past the first 200 bytes */
+	assert_clean_line(err.msg);
+
+	const char bin[] = "\x00\xff\xfe\x01 ok~\x7f \xc3\xa9 \xed\xa0\x80 \xf0\x9f\x8c";
+	parse_error_n(500, bin, sizeof(bin) - 1, NULL, &err);
+	assert_string_equal(
+	    err.msg,
+	    "HTTP 500: \\x00\\xFF\\xFE\\x01 ok~\\x7F \xc3\xa9 \\xED\\xA0\\x80 \\xF0\\x9F\\x8C");
+	assert_clean_line(err.msg);
+
+	parse_error_n(502, "", 0, NULL, &err);
+	assert_string_equal(err.msg, "HTTP 502 with an empty body");
+	fb_api_parse_error(503, NULL, 0, "req_2", &err);
+	assert_string_equal(err.msg, "HTTP 503 with an empty body (request-id req_2)");
+	assert_int_equal(err.kind, FB_KIND_RETRYABLE);
+	parse_error(504, " \r\n", NULL, &err);
+	assert_string_equal(err.msg, "HTTP 504 with an empty body");
+
+	/* A request id with control characters stays on one line. */
+	parse_error(500, "oops", "req\n1", &err);
+	assert_string_equal(err.msg, "HTTP 500: oops (request-id req\\x0A1)");
+}
+
+static void test_error_long_keeps_request_id(void **state)
+{
+	(void)state;
+	char msg[2000];
+	memset(msg, 'm', sizeof(msg));
+	char body[2100];
+	snprintf(body, sizeof(body),
+		 "{\"error\":{\"code\":\"x\",\"message\":\"%.*s\",\"fields\":"
+		 "[{\"field\":\"f\",\"message\":\"%.*s\"}]}}",
+		 600, msg, 600, msg);
+	struct fb_err err;
+	parse_error(400, body, "req_long", &err);
+	assert_true(strlen(err.msg) < FB_ERR_MSG_MAX);
+	size_t n = strlen(err.msg);
+	const char *tail = " (request-id req_long)";
+	assert_true(n > strlen(tail));
+	assert_string_equal(err.msg + n - strlen(tail), tail);
+	assert_clean_line(err.msg);
+}
+
+static void test_error_kinds(void **state)
+{
+	(void)state;
+	static const struct {
+		int status;
+		const char *code; /* NULL: a body that is not the envelope */
+		enum fb_errkind kind;
+	} cases[] = {
+	    {401, "invalid_api_key", FB_KIND_BATCH},
+	    {401, NULL, FB_KIND_BATCH},
+	    {402, "insufficient_credits", FB_KIND_BATCH},
+	    {403, "forbidden", FB_KIND_ITEM},
+	    {404, "not_found", FB_KIND_ITEM},
+	    {409, "idempotency_duplicate", FB_KIND_ITEM},
+	    {422, "idempotency_conflict", FB_KIND_ITEM},
+	    {429, "rate_limited", FB_KIND_RETRYABLE},
+	    {429, NULL, FB_KIND_RETRYABLE},
+	    {500, "unknown_error", FB_KIND_RETRYABLE},
+	    {503, NULL, FB_KIND_RETRYABLE},
+	    {403, "invalid_api_key", FB_KIND_BATCH}, /* a code says more than its status */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char body[128] = "<html>Service Unavailable</html>";
+		if (cases[i].code)
+			snprintf(body, sizeof(body),
+				 "{\"error\":{\"code\":\"%s\",\"message\":\"m\"}}", cases[i].code);
+		struct fb_err err;
+		parse_error(cases[i].status, body, NULL, &err);
+		assert_int_equal(err.code, FB_EHTTP);
+		assert_int_equal(err.http_status, cases[i].status);
+		assert_string_equal(err.api_code, cases[i].code ? cases[i].code : "");
+		if (err.kind != cases[i].kind)
+			fail_msg("case %zu: HTTP %d gave kind %s", i, cases[i].status,
+				 fb_err_kind_name(err.kind));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_segment),
+	    cmocka_unit_test(test_create_exact),
+	    cmocka_unit_test(test_create_escapes_and_order),
+	    cmocka_unit_test(test_create_invalid),
+	    cmocka_unit_test(test_poll_paths),
+	    cmocka_unit_test(test_run_id_spellings),
+	    cmocka_unit_test(test_run_casing),
+	    cmocka_unit_test(test_run_created),
+	    cmocka_unit_test(test_run_completed_and_failed),
+	    cmocka_unit_test(test_run_status_spellings),
+	    cmocka_unit_test(test_run_outputs_tolerated),
+	    cmocka_unit_test(test_run_garbage),
+	    cmocka_unit_test(test_run_wrapped),
+	    cmocka_unit_test(test_error_envelope),
+	    cmocka_unit_test(test_error_not_json),
+	    cmocka_unit_test(test_error_long_keeps_request_id),
+	    cmocka_unit_test(test_error_kinds),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,116 @@
+/* Tests for simanswer: the exact JSON the simulator answers with. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "simanswer.h"
+
+static void test_pending_run_snake(void **state)
+{
+	(void)state;
+	struct fb_simrun_view v = {.run_id = "run_a",
+				   .status = "pending",
+				   .created_at = 1700000000000ULL,
+				   .charged_cost = 0.25,
+				   .poll_url = "sim://p",
+				   .estimated_seconds = -1};
+	struct fb_buf b = FB_BUF_INIT;
+	assert_int_equal(fb_simanswer_run(&v, 0, &b), 0);
+	assert_string_equal(b.ptr, "{\"run_id\":\"run_a\",\"status\":\"pending\",\"progress\":0,"
+				   "\"created_at\":1700000000000,\"charged_cost\":0.25,"
+				   "\"poll_url\":\"sim://p\"}");
+	fb_buf_release(&b);
+}
+
+static void test_completed_run_camel(void **state)
+{
+	(void)state;
+	struct fb_simrun_view v = {.run_id = "run_b",
+				   .status = "completed",
+				   .progress = 100,
+				   .created_at = 1,
+				   .started_at = 2,
+				   .completed_at = 3,
+				   .charged_cost = 0.873,
+				   .noutputs = 2,
+				   .output_base = "sim://o/run_b",
+				   .estimated_seconds = 0};
+	struct fb_buf b = FB_BUF_INIT;
+	assert_int_equal(fb_simanswer_run(&v, 1, &b), 0);
+	assert_string_equal(
+	    b.ptr,
+	    "{\"runId\":\"run_b\",\"status\":\"completed\",\"progress\":100,\"createdAt\":1,"
+	    "\"startedAt\":2,\"completedAt\":3,\"chargedCost\":0.873,\"outputs\":["
+	    "{\"outputId\":\"out_1\",\"type\":\"imageUrl\",\"url\":\"sim://o/run_b/out_1.png\"},"
+	    "{\"outputId\":\"out_2\",\"type\":\"imageUrl\",\"url\":\"sim://o/run_b/out_2.png\"}],"
+	    "\"estimatedSeconds\":0}");
+	fb_buf_release(&b);
+}
+
+static void test_cost_formatting(void **state)
+{
+	(void)state;
+	static const struct {
+		double v;
+		const char *want;
+	} cases[] = {{0, "0"}, {1, "1"}, {0.5, "0.5"}, {0.8729999, "0.873"}, {12.3, "12.3"}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fb_simrun_view v = {.run_id = "r",
+					   .status = "failed",
+					   .charged_cost = cases[i].v,
+					   .error_code = "model_timeout",
+					   .estimated_seconds = -1};
+		struct fb_buf b = FB_BUF_INIT, want = FB_BUF_INIT;
+		assert_int_equal(fb_simanswer_run(&v, 0, &b), 0);
+		fb_buf_addf(&want,
+			    "\"charged_cost\":%s,\"error_code\":\"model_timeout\",\"error_"
+			    "message\":\"\"}",
+			    cases[i].want);
+		assert_non_null(strstr(b.ptr, want.ptr));
+		fb_buf_release(&b);
+		fb_buf_release(&want);
+	}
+}
+
+static void test_error_envelope(void **state)
+{
+	(void)state;
+	struct fb_buf b = FB_BUF_INIT;
+	assert_int_equal(fb_simanswer_error("not_found", "Run 'x' not found.", NULL, 0, &b), 0);
+	assert_string_equal(b.ptr, "{\"error\":{\"code\":\"not_found\",\"message\":\"Run 'x' not "
+				   "found.\"}}");
+	fb_buf_reset(&b);
+	struct fb_simreq_field f[2] = {{(char *)"mode", (char *)"Required"},
+				       {(char *)"a\"b", (char *)"quote"}};
+	assert_int_equal(fb_simanswer_error("input_validation_error", "m", f, 2, &b), 0);
+	assert_string_equal(b.ptr,
+			    "{\"error\":{\"code\":\"input_validation_error\",\"message\":"
+			    "\"m\",\"fields\":[{\"field\":\"mode\",\"message\":\"Required\"},"
+			    "{\"field\":\"a\\\"b\",\"message\":\"quote\"}]}}");
+	fb_buf_release(&b);
+}
+
+static void test_counters(void **state)
+{
+	(void)state;
+	const char *const names[] = {"a", "b"};
+	const uint64_t v[] = {1, 20};
+	struct fb_buf b = FB_BUF_INIT;
+	assert_int_equal(fb_simanswer_counters(names, v, 2, &b), 0);
+	assert_string_equal(b.ptr, "{\"a\":1,\"b\":20}");
+	fb_buf_release(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pending_run_snake), cmocka_unit_test(test_completed_run_camel),
+	    cmocka_unit_test(test_cost_formatting),   cmocka_unit_test(test_error_envelope),
+	    cmocka_unit_test(test_counters),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,310 @@
+/*
+ * sim: the in-process transport. Requests are built by api.c, answered by
+ * simmodel.c and parsed by api.c again, so the bytes are the ones the http
+ * transport sends and reads.
+ *
+ * The model is asked when the request starts: the server acts the moment
+ * a request arrives, and the whole latency is the answer's way back. Each
+ * answer waits in a min-heap ordered by due time, then by start order (so
+ * equal due times fire in the order they were started, deterministically),
+ * until step() finds it due.
+ */
+#include "sim.h"
+#include "api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_BASE_URL "sim://api/v1"
+#define FETCH_CHUNK	 (16u * 1024u) /* the most one data callback receives */
+
+struct job {
+	uint64_t due, seq;
+	struct fb_simresp resp; /* the model's answer, taken when the request started */
+	fb_reply_cb reply;	/* a create or poll; else a fetch */
+	fb_fetch_data_cb data;
+	fb_fetch_done_cb done;
+	void *ud;
+};
+
+struct sim {
+	struct fb_transport base; /* first: a struct fb_transport * is a struct sim * */
+	struct fb_simmodel *model;
+	struct fb_clock *clock;
+	uint64_t latency_ms;
+	struct job **heap;
+	size_t n, cap;
+	uint64_t seq;
+};
+
+static int before(const struct job *a, const struct job *b)
+{
+	return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+}
+
+static void swap(struct job **h, size_t i, size_t j)
+{
+	struct job *t = h[i];
+	h[i] = h[j];
+	h[j] = t;
+}
+
+/* Needs room for one more (see reserve). */
+static void heap_push(struct sim *s, struct job *j)
+{
+	size_t i = s->n++;
+	s->heap[i] = j;
+	while (i && before(s->heap[i], s->heap[(i - 1) / 2])) {
+		swap(s->heap, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static struct job *heap_pop(struct sim *s)
+{
+	struct job *top = s->heap[0];
+	s->heap[0] = s->heap[--s->n];
+	for (size_t i = 0;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < s->n && before(s->heap[l], s->heap[m]))
+			m = l;
+		if (r < s->n && before(s->heap[r], s->heap[m]))
+			m = r;
+		if (m == i)
+			break;
+		swap(s->heap, i, m);
+		i = m;
+	}
+	return top;
+}
+
+static void job_free(struct job *j)
+{
+	fb_simresp_release(&j->resp);
+	free(j);
+}
+
+/*
+ * Hands one request to the model and queues its answer. Room in the heap
+ * is made first, so that once the model has acted the callback is sure to
+ * fire.
+ */
+static int start(struct sim *s, const char *method, const char *path, const char *idem_key,
+		 const struct fb_buf *body, struct job *proto, struct fb_err *err)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct job **h = realloc(s->heap, cap * sizeof(*h));
+		if (!h)
+			return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE, "out of memory");
+		s->heap = h;
+		s->cap = cap;
+	}
+	struct job *j = malloc(sizeof(*j));
+	if (!j)
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE, "out of memory");
+	*j = *proto;
+	j->resp = (struct fb_simresp)FB_SIMRESP_INIT;
+	if (fb_simmodel_handle(s->model, method, path, idem_key, body ? body->ptr : NULL,
+			       body ? body->len : 0, &j->resp)) {
+		job_free(j);
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE,
+				  "simulator: out of memory answering %s %s", method, path);
+	}
+	j->due = fb_clock_now_ms(s->clock) + s->latency_ms;
+	j->seq = s->seq++;
+	heap_push(s, j);
+	return 0;
+}
+
+static int sim_create_run(struct fb_transport *t, const struct fb_run_request *req, fb_reply_cb cb,
+			  void *ud, struct fb_err *err)
+{
+	struct sim *s = (struct sim *)t;
+	if (!req || !cb)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "create: no request or callback");
+	struct fb_api_call call = FB_API_CALL_INIT;
+	struct job proto = {.reply = cb, .ud = ud};
+	int rc = fb_api_create_call(req, &call, err);
+	if (!rc)
+		rc = start(s, call.method, fb_buf_str(&call.path), call.idem_key, &call.body,
+			   &proto, err);
+	fb_api_call_release(&call);
+	return rc;
+}
+
+static int sim_get_run(struct fb_transport *t, const struct fb_run_ref *ref, fb_reply_cb cb,
+		       void *ud, struct fb_err *err)
+{
+	struct sim *s = (struct sim *)t;
+	if (!ref || !cb)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "poll: no run or callback");
+	struct fb_api_call call = FB_API_CALL_INIT;
+	struct job proto = {.reply = cb, .ud = ud};
+	int rc = fb_api_poll_call(ref, &call, err);
+	if (!rc)
+		rc = start(s, call.method, fb_buf_str(&call.path), call.idem_key, &call.body,
+			   &proto, err);
+	fb_api_call_release(&call);
+	return rc;
+}
+
+static int sim_fetch(struct fb_transport *t, const char *url, fb_fetch_data_cb data,
+		     fb_fetch_done_cb done, void *ud, struct fb_err *err)
+{
+	struct sim *s = (struct sim *)t;
+	if (!url || !*url || !done)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "fetch: no URL or callback");
+	struct job proto = {.data = data, .done = done, .ud = ud};
+	return start(s, "GET", url, NULL, NULL, &proto, err);
+}
+
+static void fire_reply(struct job *j)
+{
+	const struct fb_simresp *a = &j->resp;
+	struct fb_reply r;
+	memset(&r, 0, sizeof(r));
+	r.http_status = a->status;
+	r.request_id = a->request_id;
+	r.retry_after_ms = a->retry_after_s >= 0 ? a->retry_after_s * 1000 : -1;
+	r.run.progress = -1;
+	r.run.estimated_seconds = -1;
+	if (a->status >= 200 && a->status < 300) {
+		r.ok = fb_api_parse_run(fb_buf_str(&a->body), a->body.len, &r.run, &r.err) == 0;
+		if (!r.ok) {
+			r.err.http_status = a->status;
+			fb_run_info_release(&r.run); /* nothing half-parsed reaches the callback */
+		}
+	} else {
+		fb_api_parse_error(a->status, fb_buf_str(&a->body), a->body.len, a->request_id,
+				   &r.err);
+	}
+	j->reply(j->ud, &r);
+	fb_run_info_release(&r.run);
+}
+
+static void fire_fetch(struct job *j)
+{
+	const struct fb_simresp *a = &j->resp;
+	struct fb_fetch_result res;
+	memset(&res, 0, sizeof(res));
+	res.http_status = a->status;
+	res.content_type = a->content_type;
+	if (a->status != 200) {
+		fb_api_parse_error(a->status, fb_buf_str(&a->body), a->body.len, a->request_id,
+				   &res.err);
+		j->done(j->ud, &res);
+		return;
+	}
+	res.ok = 1;
+	for (size_t off = 0; off < a->body.len;) {
+		size_t n = a->body.len - off < FETCH_CHUNK ? a->body.len - off : FETCH_CHUNK;
+		int rc = j->data ? j->data(j->ud, a->body.ptr + off, n) : 0;
+		res.bytes += n;
+		off += n;
+		if (rc) {
+			res.ok = 0;
+			fb_err_set(&res.err, rc, FB_KIND_ITEM, "download aborted");
+			res.err.http_status = a->status;
+			break;
+		}
+	}
+	j->done(j->ud, &res);
+}
+
+/*
+ * Fires what is due now and was started before this call, so a callback
+ * that starts a request with no latency cannot keep the loop going forever;
+ * such a request fires in the next pass. Jobs leave the heap before their
+ * callback runs, so callbacks may start requests freely (but must not free
+ * the transport that is calling them).
+ */
+static int fire_due(struct sim *s)
+{
+	uint64_t limit = s->seq, now = fb_clock_now_ms(s->clock);
+	int fired = 0;
+	while (s->n && s->heap[0]->due <= now && s->heap[0]->seq < limit) {
+		struct job *j = heap_pop(s);
+		if (j->reply)
+			fire_reply(j);
+		else
+			fire_fetch(j);
+		job_free(j);
+		fired++;
+	}
+	return fired;
+}
+
+static int sim_step(struct fb_transport *t, uint64_t timeout_ms)
+{
+	struct sim *s = (struct sim *)t;
+	int fired = fire_due(s);
+	if (fired)
+		return fired;
+	uint64_t wait = timeout_ms, now = fb_clock_now_ms(s->clock);
+	if (s->n) {
+		uint64_t due = s->heap[0]->due;
+		if (due <= now)
+			wait = 0;
+		else if (due - now < wait)
+			wait = due - now;
+	}
+	if (wait)
+		fb_clock_sleep_ms(s->clock, wait);
+	return fire_due(s);
+}
+
+static size_t sim_pending(struct fb_transport *t)
+{
+	return ((struct sim *)t)->n;
+}
+
+static void sim_free(struct fb_transport *t)
+{
+	struct sim *s = (struct sim *)t;
+	for (size_t i = 0; i < s->n; i++)
+		job_free(s->heap[i]);
+	free(s->heap);
+	fb_simmodel_free(s->model);
+	free(s);
+}
+
+static const struct fb_transport_ops sim_ops = {
+    .name = "sim",
+    .create_run = sim_create_run,
+    .get_run = sim_get_run,
+    .fetch = sim_fetch,
+    .step = sim_step,
+    .pending = sim_pending,
+    .free = sim_free,
+};
+
+int fb_sim_transport_new(struct fb_transport **out, const struct fb_sim_config *cfg,
+			 struct fb_clock *clock, struct fb_err *err)
+{
+	*out = NULL;
+	if (!cfg || !clock)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
+				  "sim transport: no config or clock");
+	struct sim *s = calloc(1, sizeof(*s));
+	if (!s)
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	struct fb_simmodel_config mc = cfg->model;
+	if (!mc.base_url)
+		mc.base_url = DEFAULT_BASE_URL;
+	int rc = fb_simmodel_new(&s->model, &mc, clock, err);
+	if (rc) {
+		free(s);
+		return rc;
+	}
+	s->base.ops = &sim_ops;
+	s->clock = clock;
+	s->latency_ms = cfg->latency_ms;
+	*out = &s->base;
+	return 0;
+}
+
+struct fb_simmodel *fb_sim_transport_model(struct fb_transport *t)
+{
+	return t && t->ops == &sim_ops ? ((struct sim *)t)->model : NULL;
+}
