@@ -464,9 +464,9 @@ static void on_fetch_done(void *ud, const struct fb_fetch_result *res)
 		wait_then(j, J_WAIT_FETCH, backoff_ms(j, j->fetch_try));
 		return;
 	}
-	struct fb_err fe = e;
-	snprintf(fe.msg, sizeof(fe.msg), "output %s of run %s: %s", o->output_id, j->run_id, e.msg);
-	fe.kind = FB_KIND_ITEM;
+	struct fb_err fe = e; /* keeps http_status and api_code */
+	fb_err_set(&fe, e.code ? e.code : FB_ETRANSPORT, FB_KIND_ITEM, "output %s of run %s: %s",
+		   o->output_id, j->run_id, e.msg);
 	if (!fe.api_code[0])
 		snprintf(fe.api_code, sizeof(fe.api_code), "download_failed");
 	fail_start(j, &fe);

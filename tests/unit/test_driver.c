@@ -36,6 +36,7 @@ struct mock {
 	size_t len;
 	unsigned creates, polls, fetches;
 	char keys[16][64];
+	struct fb_clock *clock;
 };
 
 static int push(struct mock *m, struct pending p)
@@ -131,9 +132,12 @@ static void answer(struct mock *m, const struct pending *p)
 static int m_step(struct fb_transport *t, uint64_t timeout_ms)
 {
 	struct mock *m = (struct mock *)t;
-	(void)timeout_ms;
 	/* Answer only what was pending on entry: new requests wait for the next step. */
 	size_t n = m->len;
+	if (n == 0) {
+		fb_clock_sleep_ms(m->clock, timeout_ms); /* idle: let the timers come due */
+		return 0;
+	}
 	struct pending now[256];
 	memcpy(now, m->q, n * sizeof(*now));
 	memmove(m->q, m->q + n, (m->len - n) * sizeof(*m->q));
@@ -183,6 +187,7 @@ static struct outcome run(struct mock *m, const char *manifest, unsigned concurr
 		.seed = 3,
 	};
 	m->base.ops = &mock_ops;
+	m->clock = clock;
 	o.rc = fb_driver_run(&cfg, man, &m->base, c, clock, NULL, &o.sum, &err);
 	assert_int_equal(fb_collector_close(c, &err), 0);
 	o.results = tu_read_file(rp, NULL);
