@@ -13,7 +13,10 @@ struct fb_buf {
 	size_t cap; /* bytes allocated */
 };
 
-#define FB_BUF_INIT {NULL, 0, 0}
+#define FB_BUF_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 /* Each returns 0 or FB_ENOMEM; on failure the buffer is unchanged. */
 int fb_buf_grow(struct fb_buf *b, size_t extra);

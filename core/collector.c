@@ -42,7 +42,8 @@ int fb_collector_add_output(struct fb_collector *c, const char *item_id, const c
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
 	if (c->archive) {
-		rc = fb_archive_add(c->archive, item_id, name.ptr, data, len, c->mtime_s, path, err);
+		rc =
+		    fb_archive_add(c->archive, item_id, name.ptr, data, len, c->mtime_s, path, err);
 		if (!rc) {
 			c->stats.outputs++;
 			c->stats.output_bytes += len;

@@ -15,7 +15,7 @@
 struct fb_collector_config {
 	const char *results_path; /* "-" for standard output */
 	const char *archive_path; /* NULL: outputs are fetched and checksummed but not kept */
-	int64_t mtime_s;          /* the entries' modification time: the batch's start */
+	int64_t mtime_s;	  /* the entries' modification time: the batch's start */
 };
 
 struct fb_collector_stats {

@@ -18,7 +18,7 @@ struct batch {
 	uint64_t rng;
 	size_t active;
 	int eof;
-	int fatal;            /* a result could not be written, or the manifest broke */
+	int fatal; /* a result could not be written, or the manifest broke */
 	struct fb_err fatal_err;
 	uint64_t last_progress_ms;
 };
@@ -161,7 +161,8 @@ static void progress(struct batch *b, int force)
 		return;
 	b->last_progress_ms = now;
 	const struct fb_summary *s = b->sum;
-	fb_log_progress(b->log, "%llu done (%llu completed, %llu failed, %llu invalid) · %zu in flight",
+	fb_log_progress(b->log,
+			"%llu done (%llu completed, %llu failed, %llu invalid) · %zu in flight",
 			(unsigned long long)(s->completed + s->failed + s->invalid + s->skipped),
 			(unsigned long long)s->completed, (unsigned long long)s->failed,
 			(unsigned long long)s->invalid, b->active);
@@ -178,18 +179,31 @@ static void fire_timers(struct batch *b)
 	}
 }
 
-int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m,
-		  struct fb_transport *t, struct fb_collector *c, struct fb_clock *clock,
-		  struct fb_log *log, struct fb_summary *sum, struct fb_err *err)
+int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, struct fb_transport *t,
+		  struct fb_collector *c, struct fb_clock *clock, struct fb_log *log,
+		  struct fb_summary *sum, struct fb_err *err)
 {
 	struct batch b = {
-		.cfg = cfg, .t = t, .c = c, .clock = clock, .log = log, .sum = sum,
-		.timers = FB_TIMERS_INIT, .rng = cfg->seed ? cfg->seed : 0x5eed,
+	    .cfg = cfg,
+	    .t = t,
+	    .c = c,
+	    .clock = clock,
+	    .log = log,
+	    .sum = sum,
+	    .timers = FB_TIMERS_INIT,
+	    .rng = cfg->seed ? cfg->seed : 0x5eed,
 	};
 	b.env = (struct fb_job_env){
-		.transport = t, .collector = c, .clock = clock, .log = log,
-		.policy = &cfg->policy, .rng = &b.rng, .wake_at = wake_at,
-		.done = job_done, .batch_error = batch_error, .owner = &b,
+	    .transport = t,
+	    .collector = c,
+	    .clock = clock,
+	    .log = log,
+	    .policy = &cfg->policy,
+	    .rng = &b.rng,
+	    .wake_at = wake_at,
+	    .done = job_done,
+	    .batch_error = batch_error,
+	    .owner = &b,
 	};
 	memset(sum, 0, sizeof(*sum));
 	uint64_t start = fb_clock_now_ms(clock);

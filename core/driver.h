@@ -19,22 +19,22 @@
 #include <stdint.h>
 
 struct fb_driver_config {
-	unsigned concurrency;          /* runs in flight at most (>= 1) */
+	unsigned concurrency;	       /* runs in flight at most (>= 1) */
 	const char *default_technique; /* for items that name none; may be NULL */
 	const char *key_namespace;     /* mixed into every idempotency key; may be NULL */
 	struct fb_job_policy policy;
-	uint64_t seed;                 /* jitter; any value */
+	uint64_t seed; /* jitter; any value */
 };
 
 struct fb_summary {
 	uint64_t items; /* result lines the batch accounts for */
 	uint64_t completed, failed, invalid, skipped;
-	uint64_t runs;  /* runs created or adopted */
+	uint64_t runs; /* runs created or adopted */
 	uint64_t outputs, output_bytes;
 	uint64_t costed; /* items with a charged cost */
 	double cost;
 	uint64_t elapsed_ms;
-	int stopped;            /* a batch-level error stopped admission */
+	int stopped;		/* a batch-level error stopped admission */
 	struct fb_err stop_err; /* why, when stopped */
 };
 
@@ -45,9 +45,9 @@ struct fb_summary {
  * (the manifest became unreadable, a result could not be written). All
  * arguments borrowed for the call.
  */
-int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m,
-		  struct fb_transport *t, struct fb_collector *c, struct fb_clock *clock,
-		  struct fb_log *log, struct fb_summary *sum, struct fb_err *err);
+int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, struct fb_transport *t,
+		  struct fb_collector *c, struct fb_clock *clock, struct fb_log *log,
+		  struct fb_summary *sum, struct fb_err *err);
 
 /*
  * --strict: reads the whole manifest at path without running anything, logs

@@ -34,8 +34,8 @@ enum fb_errkind fb_err_kind_for_http(int status, const char *api_code)
 {
 	if (api_code && *api_code) {
 		/* Codes that say more than their status. */
-		if (!strcmp(api_code, "insufficient_credits") || !strcmp(api_code, "invalid_api_key") ||
-		    !strcmp(api_code, "unauthorized"))
+		if (!strcmp(api_code, "insufficient_credits") ||
+		    !strcmp(api_code, "invalid_api_key") || !strcmp(api_code, "unauthorized"))
 			return FB_KIND_BATCH;
 		if (!strcmp(api_code, "rate_limited"))
 			return FB_KIND_RETRYABLE;
@@ -51,18 +51,18 @@ enum fb_errkind fb_err_kind_for_http(int status, const char *api_code)
 int fb_err_run_code_retryable(const char *code)
 {
 	static const char *const retryable[] = {
-		"model_timeout",
-		"internal_error",
-		"provider_error",
-		"GENERATION_PROVIDER_TIMEOUT",
-		"GPU_PROVIDER_ERROR",
-		"GENERATION_GENERIC_ERROR",
-		"GENERATION_FAILED_TO_START",
-		"SERVER_ERROR",
-		"GENERATION_DOWNSTREAM_SERVICE_ERROR",
-		"GENERATION_QUEUE_TOO_LARGE",
-		"GENERATION_CIRCUIT_BREAKER_OPEN",
-		"GENERATION_NO_RESULT",
+	    "model_timeout",
+	    "internal_error",
+	    "provider_error",
+	    "GENERATION_PROVIDER_TIMEOUT",
+	    "GPU_PROVIDER_ERROR",
+	    "GENERATION_GENERIC_ERROR",
+	    "GENERATION_FAILED_TO_START",
+	    "SERVER_ERROR",
+	    "GENERATION_DOWNSTREAM_SERVICE_ERROR",
+	    "GENERATION_QUEUE_TOO_LARGE",
+	    "GENERATION_CIRCUIT_BREAKER_OPEN",
+	    "GENERATION_NO_RESULT",
 	};
 	if (!code)
 		return 0;

@@ -10,14 +10,14 @@
 
 enum fb_errcode {
 	FB_OK = 0,
-	FB_ENOMEM = -1,     /* allocation failed */
-	FB_EINVAL = -2,     /* a caller or a user gave a value that cannot work */
-	FB_EIO = -3,        /* reading or writing a file failed */
-	FB_EPARSE = -4,     /* input is not in the expected format */
+	FB_ENOMEM = -1,	    /* allocation failed */
+	FB_EINVAL = -2,	    /* a caller or a user gave a value that cannot work */
+	FB_EIO = -3,	    /* reading or writing a file failed */
+	FB_EPARSE = -4,	    /* input is not in the expected format */
 	FB_ETOOBIG = -5,    /* over a configured size limit */
 	FB_ETRANSPORT = -6, /* connection, timeout, DNS: no HTTP answer */
-	FB_EHTTP = -7,      /* the API answered with an error status */
-	FB_ERUN = -8,       /* the run itself ended failed */
+	FB_EHTTP = -7,	    /* the API answered with an error status */
+	FB_ERUN = -8,	    /* the run itself ended failed */
 	FB_EUNSUPP = -9,    /* not available in this build or transport */
 	FB_ESTATE = -10,    /* an operation at the wrong moment */
 };
@@ -25,11 +25,11 @@ enum fb_errcode {
 enum fb_errkind {
 	FB_KIND_NONE = 0,
 	FB_KIND_RETRYABLE, /* the same request may succeed later, same idempotency key */
-	FB_KIND_ITEM,      /* this item cannot succeed; the batch goes on */
-	FB_KIND_BATCH,     /* no further item can succeed (bad key, no credits) */
+	FB_KIND_ITEM,	   /* this item cannot succeed; the batch goes on */
+	FB_KIND_BATCH,	   /* no further item can succeed (bad key, no credits) */
 };
 
-#define FB_ERR_MSG_MAX  512
+#define FB_ERR_MSG_MAX	512
 #define FB_ERR_CODE_MAX 64
 
 /*
@@ -37,16 +37,16 @@ enum fb_errkind {
  * Plain value type; zero-initialised means "no error".
  */
 struct fb_err {
-	int code;                       /* an fb_errcode, 0 when none */
-	enum fb_errkind kind;           /* how the policy treats it */
-	int http_status;                /* 0 when there was no HTTP answer */
+	int code;			/* an fb_errcode, 0 when none */
+	enum fb_errkind kind;		/* how the policy treats it */
+	int http_status;		/* 0 when there was no HTTP answer */
 	char api_code[FB_ERR_CODE_MAX]; /* the API's error.code or a run's error_code */
-	char msg[FB_ERR_MSG_MAX];       /* one line, for humans */
+	char msg[FB_ERR_MSG_MAX];	/* one line, for humans */
 };
 
 /* Fills err (when not NULL) and returns code, so callers can `return fb_err_set(...)`. */
 int fb_err_set(struct fb_err *err, int code, enum fb_errkind kind, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 int fb_err_vset(struct fb_err *err, int code, enum fb_errkind kind, const char *fmt, va_list ap);
 void fb_err_clear(struct fb_err *err);
 

@@ -39,7 +39,8 @@ int fb_idemkey_derive(const struct fb_item *it, const char *technique, const cha
 		      char out[FB_IDEMKEY_LEN + 1], struct fb_err *err)
 {
 	if (!technique || !*technique)
-		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "no technique to derive a key from");
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+				  "no technique to derive a key from");
 	const struct fb_input **sorted = calloc(it->ninputs ? it->ninputs : 1, sizeof(*sorted));
 	yajl_gen g = yajl_gen_alloc(NULL);
 	if (!sorted || !g) {

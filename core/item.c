@@ -9,8 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const type_names[] = {"text", "imageUrl", "videoUrl", "audioUrl",
-					 "documentUrl"};
+static const char *const type_names[] = {"text", "imageUrl", "videoUrl", "audioUrl", "documentUrl"};
 
 const char *fb_input_type_name(enum fb_input_type t)
 {
@@ -59,8 +58,8 @@ static int ends_with_ext(const char *path, size_t len, const char *const *exts)
 
 enum fb_input_type fb_input_type_infer(const char *value)
 {
-	static const char *const image[] = {"png",  "jpg",  "jpeg", "webp", "gif",
-					    "avif", "heic", "heif", "bmp",  "tiff", NULL};
+	static const char *const image[] = {"png",  "jpg",  "jpeg", "webp", "gif", "avif",
+					    "heic", "heif", "bmp",  "tiff", NULL};
 	static const char *const video[] = {"mp4", "webm", "mov", "m4v", "mkv", NULL};
 	if (!fb_is_http_url(value))
 		return FB_INPUT_TEXT;

@@ -31,7 +31,7 @@ enum fb_input_type fb_input_type_infer(const char *value);
 int fb_is_http_url(const char *value);
 
 struct fb_input {
-	char *id;    /* the technique's input id; owned */
+	char *id; /* the technique's input id; owned */
 	enum fb_input_type type;
 	char *value; /* text, or a URL; owned */
 };
@@ -41,12 +41,12 @@ enum fb_job_kind {
 };
 
 struct fb_item {
-	uint64_t seq;     /* 1-based position in the manifest (data rows only) */
-	char *id;         /* from the manifest, or derived from seq; owned, never NULL */
-	int id_explicit;  /* 1 when the manifest named the id */
-	char *source;     /* "manifest.csv:17" for messages; owned */
+	uint64_t seq;	 /* 1-based position in the manifest (data rows only) */
+	char *id;	 /* from the manifest, or derived from seq; owned, never NULL */
+	int id_explicit; /* 1 when the manifest named the id */
+	char *source;	 /* "manifest.csv:17" for messages; owned */
 	enum fb_job_kind kind;
-	char *technique;  /* slug or tech_ id; NULL means the batch default; owned */
+	char *technique; /* slug or tech_ id; NULL means the batch default; owned */
 	struct fb_input *inputs;
 	size_t ninputs;
 	/*
@@ -66,9 +66,10 @@ int fb_item_reserved_key(const char *key);
 /* Appends an input, copying id and value. 0 or FB_ENOMEM. */
 int fb_item_add_input(struct fb_item *it, const char *id, enum fb_input_type type,
 		      const char *value);
-/* Marks the item invalid with a formatted reason about field (may be NULL). Returns 0 or FB_ENOMEM. */
+/* Marks the item invalid with a formatted reason about field (may be NULL). Returns 0 or FB_ENOMEM.
+ */
 int fb_item_set_invalid(struct fb_item *it, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Frees everything the item owns and zeroes it. */
 void fb_item_release(struct fb_item *it);
 

@@ -128,23 +128,25 @@ static void finish(struct fb_job *j, enum fb_item_status status, const struct fb
 		j->err = *err;
 	uint64_t now = now_ms(j);
 	struct fb_result r = {
-		.id = j->item.id,
-		.status = status,
-		.source = j->item.source,
-		.technique = j->technique,
-		.run_id = j->run_id,
-		.idempotency_key = j->key,
-		.attempts = j->attempts,
-		.outputs = j->outs,
-		.noutputs = j->nouts,
-		.has_cost = j->has_cost,
-		.charged_cost = j->cost,
-		.error = j->err.code ? &j->err : NULL,
-		.submitted_at_ms = j->submitted_wall,
-		.finished_at_ms = fb_clock_wall_ms(j->env->clock),
-		.run_ms = j->terminal_ms >= j->created_ms && j->created_ms ? j->terminal_ms - j->created_ms : 0,
-		.total_ms = now - j->admitted_ms,
-		.meta_src = j->item.json,
+	    .id = j->item.id,
+	    .status = status,
+	    .source = j->item.source,
+	    .technique = j->technique,
+	    .run_id = j->run_id,
+	    .idempotency_key = j->key,
+	    .attempts = j->attempts,
+	    .outputs = j->outs,
+	    .noutputs = j->nouts,
+	    .has_cost = j->has_cost,
+	    .charged_cost = j->cost,
+	    .error = j->err.code ? &j->err : NULL,
+	    .submitted_at_ms = j->submitted_wall,
+	    .finished_at_ms = fb_clock_wall_ms(j->env->clock),
+	    .run_ms = j->terminal_ms >= j->created_ms && j->created_ms
+			  ? j->terminal_ms - j->created_ms
+			  : 0,
+	    .total_ms = now - j->admitted_ms,
+	    .meta_src = j->item.json,
 	};
 	struct fb_err werr = {0};
 	int rc = fb_collector_write(j->env->collector, &r, &werr);
@@ -268,7 +270,8 @@ static void on_terminal(struct fb_job *j, const struct fb_run_info *run)
 	}
 	/* A 2xx is not success: a completed run must have something to collect. */
 	if (run->noutputs == 0) {
-		fb_err_set(&e, FB_ERUN, FB_KIND_ITEM, "run %s completed without outputs", j->run_id);
+		fb_err_set(&e, FB_ERUN, FB_KIND_ITEM, "run %s completed without outputs",
+			   j->run_id);
 		snprintf(e.api_code, sizeof(e.api_code), "no_outputs");
 		fail_start(j, &e);
 		return;
@@ -334,11 +337,11 @@ static void on_poll(void *ud, const struct fb_reply *reply)
 static int start_create(struct fb_job *j, struct fb_err *err)
 {
 	struct fb_run_request req = {
-		.kind = j->item.kind,
-		.technique = j->technique,
-		.inputs = j->item.inputs,
-		.ninputs = j->item.ninputs,
-		.idempotency_key = j->key, /* the same key on every retry of this create */
+	    .kind = j->item.kind,
+	    .technique = j->technique,
+	    .inputs = j->item.inputs,
+	    .ninputs = j->item.ninputs,
+	    .idempotency_key = j->key, /* the same key on every retry of this create */
 	};
 	j->state = J_CREATING;
 	if (!j->submitted_wall)
@@ -356,10 +359,10 @@ static void send_create(struct fb_job *j)
 static void send_poll(struct fb_job *j)
 {
 	struct fb_run_ref ref = {
-		.kind = j->item.kind,
-		.run_id = j->run_id,
-		.technique = j->technique,
-		.poll_url = j->poll_url,
+	    .kind = j->item.kind,
+	    .run_id = j->run_id,
+	    .technique = j->technique,
+	    .poll_url = j->poll_url,
 	};
 	struct fb_err e = {0};
 	j->state = J_POLLING;
@@ -405,7 +408,7 @@ static int keep_output(struct fb_job *j, const char *ctype, const void *data, si
 	struct fb_err e = {0};
 	char extbuf[FB_ARCHIVE_EXT_MAX];
 	const char *ext =
-		is_inline_text(o) ? "txt" : fb_archive_ext_for(ctype, o->url, o->type, extbuf);
+	    is_inline_text(o) ? "txt" : fb_archive_ext_for(ctype, o->url, o->type, extbuf);
 	int rc = fb_collector_add_output(j->env->collector, j->item.id, o->output_id, ext, data,
 					 len, &path, &e);
 	if (!rc && sha256)
@@ -453,7 +456,8 @@ static void on_fetch_done(void *ud, const struct fb_fetch_result *res)
 		return;
 	}
 	if (res->ok)
-		fb_err_set(&e, FB_ETRANSPORT, FB_KIND_RETRYABLE, "download of %s ended short", o->url);
+		fb_err_set(&e, FB_ETRANSPORT, FB_KIND_RETRYABLE, "download of %s ended short",
+			   o->url);
 	if (e.code == FB_ETOOBIG) {
 		fb_err_set(&e, FB_ETOOBIG, FB_KIND_ITEM, "output %s is larger than %llu bytes",
 			   o->output_id, (unsigned long long)j->env->policy->max_output_bytes);
@@ -510,15 +514,15 @@ int fb_job_write_unstarted(struct fb_collector *c, struct fb_clock *clock,
 		e = *why;
 	}
 	struct fb_result r = {
-		.id = item->id,
-		.status = status,
-		.source = item->source,
-		.technique = technique,
-		.idempotency_key = key,
-		.error = e.code ? &e : NULL,
-		.error_field = status == FB_STATUS_INVALID ? item->invalid_field : NULL,
-		.finished_at_ms = fb_clock_wall_ms(clock),
-		.meta_src = item->json,
+	    .id = item->id,
+	    .status = status,
+	    .source = item->source,
+	    .technique = technique,
+	    .idempotency_key = key,
+	    .error = e.code ? &e : NULL,
+	    .error_field = status == FB_STATUS_INVALID ? item->invalid_field : NULL,
+	    .finished_at_ms = fb_clock_wall_ms(clock),
+	    .meta_src = item->json,
 	};
 	return fb_collector_write(c, &r, err);
 }

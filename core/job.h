@@ -22,8 +22,8 @@
 #include <stdint.h>
 
 struct fb_job_policy {
-	unsigned max_retries;      /* per request, on retryable errors; same key every time */
-	uint64_t backoff_base_ms;  /* full-jitter exponential backoff */
+	unsigned max_retries;	  /* per request, on retryable errors; same key every time */
+	uint64_t backoff_base_ms; /* full-jitter exponential backoff */
 	uint64_t backoff_cap_ms;
 	uint64_t poll_interval_ms; /* 0: the contract's pace (estimate first, then 2-5 s) */
 	unsigned fetch_attempts;   /* tries per output download */

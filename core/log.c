@@ -7,7 +7,7 @@
 struct fb_log {
 	FILE *f;
 	enum fb_log_level level;
-	int progress;      /* draw the progress line at all */
+	int progress;	    /* draw the progress line at all */
 	int progress_shown; /* a progress line is on screen now */
 };
 

@@ -22,7 +22,7 @@ void fb_log_free(struct fb_log *l);
 
 /* Writes "florabatch: <level>: <message>\n" when level is enabled. l may be NULL (no-op). */
 void fb_log_msg(struct fb_log *l, enum fb_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int fb_log_enabled(const struct fb_log *l, enum fb_log_level level);
 
 /* Replaces the progress line (no-op when progress is off). */

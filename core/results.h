@@ -23,8 +23,8 @@ const char *fb_item_status_name(enum fb_item_status s);
 struct fb_result_output {
 	const char *output_id;
 	const char *type;
-	const char *url;          /* where it was fetched from; NULL for inline text */
-	const char *path;         /* entry name in the archive */
+	const char *url;  /* where it was fetched from; NULL for inline text */
+	const char *path; /* entry name in the archive */
 	uint64_t bytes;
 	char sha256[FB_SHA256_HEX_LEN + 1];
 };
@@ -33,22 +33,22 @@ struct fb_result_output {
 struct fb_result {
 	const char *id;
 	enum fb_item_status status;
-	const char *source;          /* "manifest.csv:17" */
+	const char *source; /* "manifest.csv:17" */
 	const char *technique;
 	const char *run_id;
 	const char *idempotency_key;
-	unsigned attempts;           /* creates sent that reached the API */
+	unsigned attempts; /* creates sent that reached the API */
 	const struct fb_result_output *outputs;
 	size_t noutputs;
 	int has_cost;
 	double charged_cost;
-	const struct fb_err *error;  /* NULL, or error->code == 0: "error": null */
-	const char *error_field;     /* the manifest field an invalid item is about, or NULL */
-	uint64_t submitted_at_ms;    /* wall clock ms of the first create, 0 if never sent */
-	uint64_t finished_at_ms;     /* wall clock ms when the item became final */
-	uint64_t run_ms;             /* create answered -> run terminal; 0 if not applicable */
-	uint64_t total_ms;           /* admitted -> final */
-	yajl_val meta_src;           /* the JSONL line object or NULL; its non-reserved keys become "meta" */
+	const struct fb_err *error; /* NULL, or error->code == 0: "error": null */
+	const char *error_field;    /* the manifest field an invalid item is about, or NULL */
+	uint64_t submitted_at_ms;   /* wall clock ms of the first create, 0 if never sent */
+	uint64_t finished_at_ms;    /* wall clock ms when the item became final */
+	uint64_t run_ms;	    /* create answered -> run terminal; 0 if not applicable */
+	uint64_t total_ms;	    /* admitted -> final */
+	yajl_val meta_src; /* the JSONL line object or NULL; its non-reserved keys become "meta" */
 };
 
 struct fb_results;

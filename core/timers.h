@@ -21,7 +21,10 @@ struct fb_timers {
 	size_t len, cap;
 	uint64_t next_seq;
 };
-#define FB_TIMERS_INIT {NULL, 0, 0, 0}
+#define FB_TIMERS_INIT                                                                             \
+	{                                                                                          \
+		NULL, 0, 0, 0                                                                      \
+	}
 
 /* 0 or FB_ENOMEM. */
 int fb_timers_add(struct fb_timers *t, uint64_t due_ms, void *ptr, uint64_t tag);

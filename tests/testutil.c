@@ -77,7 +77,8 @@ const char *tu_env(const char *name)
 {
 	const char *v = getenv(name);
 	if (!v || !*v) {
-		fprintf(stderr, "test setup: environment variable %s is not set (run through ctest)\n",
+		fprintf(stderr,
+			"test setup: environment variable %s is not set (run through ctest)\n",
 			name);
 		abort();
 	}

@@ -51,19 +51,19 @@ const char *fb_run_status_name(enum fb_run_status s);
 
 struct fb_run_output {
 	char *output_id; /* owned */
-	char *type;      /* imageUrl, videoUrl, audioUrl, text, documentUrl; owned */
-	char *url;       /* owned; for type text it may hold the text itself */
+	char *type;	 /* imageUrl, videoUrl, audioUrl, text, documentUrl; owned */
+	char *url;	 /* owned; for type text it may hold the text itself */
 };
 
 /* A parsed RunStatus or RunCreated body. All strings owned; NULL when absent. */
 struct fb_run_info {
 	char *run_id;
 	enum fb_run_status status;
-	double progress;         /* 0-100, or -1 when absent */
+	double progress; /* 0-100, or -1 when absent */
 	char *poll_url;
-	long estimated_seconds;  /* -1 when absent or null */
+	long estimated_seconds; /* -1 when absent or null */
 	int has_cost;
-	double charged_cost;     /* USD; meaningful when has_cost */
+	double charged_cost; /* USD; meaningful when has_cost */
 	char *error_code;
 	char *error_message;
 	struct fb_run_output *outputs;
@@ -73,11 +73,11 @@ void fb_run_info_release(struct fb_run_info *ri);
 
 /* What a create or poll callback receives. Borrowed until the callback returns. */
 struct fb_reply {
-	int ok;                 /* 1: a 2xx whose body parsed into run */
-	int http_status;        /* 0 when no HTTP answer arrived */
+	int ok;			/* 1: a 2xx whose body parsed into run */
+	int http_status;	/* 0 when no HTTP answer arrived */
 	const char *request_id; /* the request-id response header, or NULL */
-	long retry_after_ms;    /* from Retry-After / retry-after-ms, or -1 */
-	struct fb_err err;      /* when !ok: what went wrong, with its kind */
+	long retry_after_ms;	/* from Retry-After / retry-after-ms, or -1 */
+	struct fb_err err;	/* when !ok: what went wrong, with its kind */
 	struct fb_run_info run; /* when ok */
 };
 typedef void (*fb_reply_cb)(void *ud, const struct fb_reply *reply);
@@ -89,11 +89,11 @@ typedef void (*fb_reply_cb)(void *ud, const struct fb_reply *reply);
  */
 typedef int (*fb_fetch_data_cb)(void *ud, const void *data, size_t len);
 struct fb_fetch_result {
-	int ok;                   /* 1: every byte arrived (length checked where known) */
+	int ok; /* 1: every byte arrived (length checked where known) */
 	int http_status;
 	const char *content_type; /* or NULL */
-	uint64_t bytes;           /* bytes passed to data */
-	struct fb_err err;        /* when !ok */
+	uint64_t bytes;		  /* bytes passed to data */
+	struct fb_err err;	  /* when !ok */
 };
 typedef void (*fb_fetch_done_cb)(void *ud, const struct fb_fetch_result *res);
 
@@ -134,9 +134,8 @@ static inline int fb_transport_get_run(struct fb_transport *t, const struct fb_r
 {
 	return t->ops->get_run(t, ref, cb, ud, err);
 }
-static inline int fb_transport_fetch(struct fb_transport *t, const char *url,
-				     fb_fetch_data_cb data, fb_fetch_done_cb done, void *ud,
-				     struct fb_err *err)
+static inline int fb_transport_fetch(struct fb_transport *t, const char *url, fb_fetch_data_cb data,
+				     fb_fetch_done_cb done, void *ud, struct fb_err *err)
 {
 	return t->ops->fetch(t, url, data, done, ud, err);
 }

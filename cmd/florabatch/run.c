@@ -35,78 +35,102 @@ struct run_opts {
 };
 
 enum {
-	OPT_TECHNIQUE = 256, OPT_FORMAT, OPT_OUT, OPT_RESULTS, OPT_ARCHIVE, OPT_TRANSPORT,
-	OPT_CONCURRENCY, OPT_POLL, OPT_STRICT, OPT_NAMESPACE, OPT_RETRIES, OPT_MAX_OUTPUT,
-	OPT_SEED, OPT_QUIET, OPT_VERBOSE, OPT_HELP, OPT_SIM_RUN_TIME, OPT_SIM_FAIL,
-	OPT_SIM_LATENCY, OPT_SIM_SEED, OPT_SIM_CLOCK, OPT_SIM_OUTPUTS,
+	OPT_TECHNIQUE = 256,
+	OPT_FORMAT,
+	OPT_OUT,
+	OPT_RESULTS,
+	OPT_ARCHIVE,
+	OPT_TRANSPORT,
+	OPT_CONCURRENCY,
+	OPT_POLL,
+	OPT_STRICT,
+	OPT_NAMESPACE,
+	OPT_RETRIES,
+	OPT_MAX_OUTPUT,
+	OPT_SEED,
+	OPT_QUIET,
+	OPT_VERBOSE,
+	OPT_HELP,
+	OPT_SIM_RUN_TIME,
+	OPT_SIM_FAIL,
+	OPT_SIM_LATENCY,
+	OPT_SIM_SEED,
+	OPT_SIM_CLOCK,
+	OPT_SIM_OUTPUTS,
 };
 
 static const struct option long_opts[] = {
-	{"technique", required_argument, NULL, OPT_TECHNIQUE},
-	{"format", required_argument, NULL, OPT_FORMAT},
-	{"out", required_argument, NULL, OPT_OUT},
-	{"results", required_argument, NULL, OPT_RESULTS},
-	{"archive", required_argument, NULL, OPT_ARCHIVE},
-	{"transport", required_argument, NULL, OPT_TRANSPORT},
-	{"concurrency", required_argument, NULL, OPT_CONCURRENCY},
-	{"poll-interval", required_argument, NULL, OPT_POLL},
-	{"strict", no_argument, NULL, OPT_STRICT},
-	{"namespace", required_argument, NULL, OPT_NAMESPACE},
-	{"retries", required_argument, NULL, OPT_RETRIES},
-	{"max-output-bytes", required_argument, NULL, OPT_MAX_OUTPUT},
-	{"seed", required_argument, NULL, OPT_SEED},
-	{"quiet", no_argument, NULL, OPT_QUIET},
-	{"verbose", no_argument, NULL, OPT_VERBOSE},
-	{"help", no_argument, NULL, OPT_HELP},
-	{"sim-run-time", required_argument, NULL, OPT_SIM_RUN_TIME},
-	{"sim-fail-rate", required_argument, NULL, OPT_SIM_FAIL},
-	{"sim-latency", required_argument, NULL, OPT_SIM_LATENCY},
-	{"sim-seed", required_argument, NULL, OPT_SIM_SEED},
-	{"sim-clock", required_argument, NULL, OPT_SIM_CLOCK},
-	{"sim-outputs", required_argument, NULL, OPT_SIM_OUTPUTS},
-	{NULL, 0, NULL, 0},
+    {"technique", required_argument, NULL, OPT_TECHNIQUE},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"results", required_argument, NULL, OPT_RESULTS},
+    {"archive", required_argument, NULL, OPT_ARCHIVE},
+    {"transport", required_argument, NULL, OPT_TRANSPORT},
+    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+    {"poll-interval", required_argument, NULL, OPT_POLL},
+    {"strict", no_argument, NULL, OPT_STRICT},
+    {"namespace", required_argument, NULL, OPT_NAMESPACE},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"max-output-bytes", required_argument, NULL, OPT_MAX_OUTPUT},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"sim-run-time", required_argument, NULL, OPT_SIM_RUN_TIME},
+    {"sim-fail-rate", required_argument, NULL, OPT_SIM_FAIL},
+    {"sim-latency", required_argument, NULL, OPT_SIM_LATENCY},
+    {"sim-seed", required_argument, NULL, OPT_SIM_SEED},
+    {"sim-clock", required_argument, NULL, OPT_SIM_CLOCK},
+    {"sim-outputs", required_argument, NULL, OPT_SIM_OUTPUTS},
+    {NULL, 0, NULL, 0},
 };
 
 void fb_run_usage(FILE *f)
 {
-	fputs("Usage: florabatch run [OPTIONS] [INPUT]\n"
-	      "\n"
-	      "Runs one FLORA technique run per manifest item, polls each to the end,\n"
-	      "archives every output and writes one JSON result line per item.\n"
-	      "INPUT is a .csv or .jsonl manifest; '-' or nothing reads standard input.\n"
-	      "\n"
-	      "What to run:\n"
-	      "  --technique SLUG        technique for items that name none\n"
-	      "  --format csv|jsonl      manifest format when the name or content does not tell\n"
-	      "  --strict                refuse the whole batch if any row of a file is invalid\n"
-	      "  --namespace NS          mixed into every idempotency key (separate re-runs on purpose)\n"
-	      "\n"
-	      "Where results go:\n"
-	      "  --out DIR               folder for results.jsonl and outputs.tar.gz (default florabatch-out)\n"
-	      "  --results FILE|-        results JSONL elsewhere; '-' streams it to standard output\n"
-	      "  --archive FILE|none     outputs archive elsewhere, or not kept at all\n"
-	      "  --max-output-bytes N    largest output accepted (default 512M)\n"
-	      "\n"
-	      "How it runs:\n"
-	      "  --transport sim|http    sim: the built-in simulator (default); http: the FLORA API\n"
-	      "  --concurrency N         runs in flight at once (default 16)\n"
-	      "  --poll-interval DUR     fixed poll interval (default: the API's estimate, then 2-5 s)\n"
-	      "  --retries N             retries per request on retryable errors (default 5)\n"
-	      "  --seed N                seed for retry and poll jitter\n"
-	      "  --quiet | --verbose     only errors | also debug messages\n"
-	      "\n"
-	      "Simulator (--transport sim):\n"
-	      "  --sim-run-time DUR      how long each run takes (default 2s)\n"
-	      "  --sim-fail-rate P       share of runs that fail, 0 to 1 (default 0)\n"
-	      "  --sim-latency DUR       answer latency per request (default 20ms)\n"
-	      "  --sim-outputs N         outputs per completed run (default 1)\n"
-	      "  --sim-seed N            the simulator's seed (default 1)\n"
-	      "  --sim-clock real|virtual  virtual time jumps instead of waiting (tests, benchmarks)\n"
-	      "\n"
-	      "Durations: 500ms, 2s, 1.5m, 1h or a number of seconds.\n"
-	      "Exit status: 0 every item completed; 1 some item failed, was invalid or skipped;\n"
-	      "2 usage or manifest error; 3 the API stopped the batch (key, credits); 4 output I/O error.\n",
-	      f);
+	fputs(
+	    "Usage: florabatch run [OPTIONS] [INPUT]\n"
+	    "\n"
+	    "Runs one FLORA technique run per manifest item, polls each to the end,\n"
+	    "archives every output and writes one JSON result line per item.\n"
+	    "INPUT is a .csv or .jsonl manifest; '-' or nothing reads standard input.\n"
+	    "\n"
+	    "What to run:\n"
+	    "  --technique SLUG        technique for items that name none\n"
+	    "  --format csv|jsonl      manifest format when the name or content does not tell\n"
+	    "  --strict                refuse the whole batch if any row of a file is invalid\n"
+	    "  --namespace NS          mixed into every idempotency key (separate re-runs on "
+	    "purpose)\n"
+	    "\n"
+	    "Where results go:\n"
+	    "  --out DIR               folder for results.jsonl and outputs.tar.gz (default "
+	    "florabatch-out)\n"
+	    "  --results FILE|-        results JSONL elsewhere; '-' streams it to standard output\n"
+	    "  --archive FILE|none     outputs archive elsewhere, or not kept at all\n"
+	    "  --max-output-bytes N    largest output accepted (default 512M)\n"
+	    "\n"
+	    "How it runs:\n"
+	    "  --transport sim|http    sim: the built-in simulator (default); http: the FLORA API\n"
+	    "  --concurrency N         runs in flight at once (default 16)\n"
+	    "  --poll-interval DUR     fixed poll interval (default: the API's estimate, then 2-5 "
+	    "s)\n"
+	    "  --retries N             retries per request on retryable errors (default 5)\n"
+	    "  --seed N                seed for retry and poll jitter\n"
+	    "  --quiet | --verbose     only errors | also debug messages\n"
+	    "\n"
+	    "Simulator (--transport sim):\n"
+	    "  --sim-run-time DUR      how long each run takes (default 2s)\n"
+	    "  --sim-fail-rate P       share of runs that fail, 0 to 1 (default 0)\n"
+	    "  --sim-latency DUR       answer latency per request (default 20ms)\n"
+	    "  --sim-outputs N         outputs per completed run (default 1)\n"
+	    "  --sim-seed N            the simulator's seed (default 1)\n"
+	    "  --sim-clock real|virtual  virtual time jumps instead of waiting (tests, "
+	    "benchmarks)\n"
+	    "\n"
+	    "Durations: 500ms, 2s, 1.5m, 1h or a number of seconds.\n"
+	    "Exit status: 0 every item completed; 1 some item failed, was invalid or skipped;\n"
+	    "2 usage or manifest error; 3 the API stopped the batch (key, credits); 4 output I/O "
+	    "error.\n",
+	    f);
 }
 
 static int parse(int argc, char **argv, struct run_opts *o)
@@ -124,7 +148,9 @@ static int parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_FORMAT:
 			if (fb_format_parse(optarg, &o->format)) {
-				fprintf(stderr, "florabatch: --format: expected csv or jsonl, got \"%s\"\n", optarg);
+				fprintf(stderr,
+					"florabatch: --format: expected csv or jsonl, got \"%s\"\n",
+					optarg);
 				return -1;
 			}
 			break;
@@ -146,7 +172,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
 			o->drv.concurrency = (unsigned)u;
 			break;
 		case OPT_POLL:
-			if (fb_args_duration_ms("--poll-interval", optarg, &o->drv.policy.poll_interval_ms))
+			if (fb_args_duration_ms("--poll-interval", optarg,
+						&o->drv.policy.poll_interval_ms))
 				return -1;
 			break;
 		case OPT_STRICT:
@@ -161,7 +188,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
 			o->drv.policy.max_retries = (unsigned)u;
 			break;
 		case OPT_MAX_OUTPUT:
-			if (fb_args_size("--max-output-bytes", optarg, &o->drv.policy.max_output_bytes))
+			if (fb_args_size("--max-output-bytes", optarg,
+					 &o->drv.policy.max_output_bytes))
 				return -1;
 			break;
 		case OPT_SEED:
@@ -201,7 +229,10 @@ static int parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_SIM_CLOCK:
 			if (strcmp(optarg, "real") && strcmp(optarg, "virtual")) {
-				fprintf(stderr, "florabatch: --sim-clock: expected real or virtual, got \"%s\"\n", optarg);
+				fprintf(stderr,
+					"florabatch: --sim-clock: expected real or virtual, got "
+					"\"%s\"\n",
+					optarg);
 				return -1;
 			}
 			o->sim_virtual = !strcmp(optarg, "virtual");
@@ -214,11 +245,13 @@ static int parse(int argc, char **argv, struct run_opts *o)
 	if (optind < argc)
 		o->input = argv[optind++];
 	if (optind < argc) {
-		fprintf(stderr, "florabatch: one manifest at a time; unexpected \"%s\"\n", argv[optind]);
+		fprintf(stderr, "florabatch: one manifest at a time; unexpected \"%s\"\n",
+			argv[optind]);
 		return -1;
 	}
 	if (strcmp(o->transport, "sim") && strcmp(o->transport, "http")) {
-		fprintf(stderr, "florabatch: --transport: expected sim or http, got \"%s\"\n", o->transport);
+		fprintf(stderr, "florabatch: --transport: expected sim or http, got \"%s\"\n",
+			o->transport);
 		return -1;
 	}
 	if (o->sim_virtual && strcmp(o->transport, "sim")) {
@@ -246,7 +279,8 @@ static int make_dir(const char *dir)
 		fprintf(stderr, "florabatch: --out %s: exists and is not a folder\n", dir);
 		return -1;
 	}
-	fprintf(stderr, "florabatch: --out %s: cannot create the folder: %s\n", dir, strerror(errno));
+	fprintf(stderr, "florabatch: --out %s: cannot create the folder: %s\n", dir,
+		strerror(errno));
 	return -1;
 }
 
@@ -274,8 +308,8 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 	human_bytes(rss, sizeof(rss), (uint64_t)ru.ru_maxrss * 1024);
 	double secs = wall_ms / 1000.0;
 
-	fprintf(f, "\nflorabatch: %s in %.1f s\n",
-		s->stopped ? "batch STOPPED" : "batch finished", secs);
+	fprintf(f, "\nflorabatch: %s in %.1f s\n", s->stopped ? "batch STOPPED" : "batch finished",
+		secs);
 	fprintf(f, "  items     %llu: %llu completed, %llu failed, %llu invalid, %llu skipped\n",
 		(unsigned long long)s->items, (unsigned long long)s->completed,
 		(unsigned long long)s->failed, (unsigned long long)s->invalid,
@@ -292,8 +326,10 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 	fprintf(f, "  speed     %.1f items/s, CPU %.2f s (%.1f us/item), peak RSS %s\n",
 		secs > 0 ? s->items / secs : 0.0, cpu, s->items ? cpu * 1e6 / s->items : 0.0, rss);
 	if (s->failed || s->invalid)
-		fprintf(f, "  see why   jq -c 'select(.status!=\"completed\") | {id,status,error}' %s\n",
-			strcmp(results, "-") ? results : "<results>");
+		fprintf(
+		    f,
+		    "  see why   jq -c 'select(.status!=\"completed\") | {id,status,error}' %s\n",
+		    strcmp(results, "-") ? results : "<results>");
 }
 
 static int exit_code(const struct fb_summary *s)
@@ -309,9 +345,10 @@ static int open_transport(struct run_opts *o, struct fb_clock *clock, struct fb_
 {
 	struct fb_err err = {0};
 	if (!strcmp(o->transport, "http")) {
-		fputs("florabatch: --transport http: the HTTP transport is not in this version yet; "
-		      "use --transport sim\n",
-		      stderr);
+		fputs(
+		    "florabatch: --transport http: the HTTP transport is not in this version yet; "
+		    "use --transport sim\n",
+		    stderr);
 		return -1;
 	}
 	if (fb_sim_transport_new(t, &o->sim, clock, &err)) {
@@ -324,13 +361,15 @@ static int open_transport(struct run_opts *o, struct fb_clock *clock, struct fb_
 int fb_cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {
-		.out_dir = "florabatch-out",
-		.transport = "sim",
-		.drv = {.concurrency = 16,
-			.policy = {.max_retries = 5, .backoff_base_ms = 500, .backoff_cap_ms = 30000,
-				   .fetch_attempts = 4, .max_output_bytes = 512ULL << 20}},
-		.sim = {.model = {.seed = 1, .run_ms = 2000, .outputs_per_run = 1},
-			.latency_ms = 20},
+	    .out_dir = "florabatch-out",
+	    .transport = "sim",
+	    .drv = {.concurrency = 16,
+		    .policy = {.max_retries = 5,
+			       .backoff_base_ms = 500,
+			       .backoff_cap_ms = 30000,
+			       .fetch_attempts = 4,
+			       .max_output_bytes = 512ULL << 20}},
+	    .sim = {.model = {.seed = 1, .run_ms = 2000, .outputs_per_run = 1}, .latency_ms = 20},
 	};
 	if (parse(argc, argv, &o))
 		return FB_EXIT_USAGE;
@@ -344,7 +383,10 @@ int fb_cmd_run(int argc, char **argv)
 		      stderr);
 		return FB_EXIT_USAGE;
 	}
-	struct fb_log *log = fb_log_new(stderr, o.quiet ? FB_LOG_ERROR : o.verbose ? FB_LOG_DEBUG : FB_LOG_WARN,
+	struct fb_log *log = fb_log_new(stderr,
+					o.quiet	    ? FB_LOG_ERROR
+					: o.verbose ? FB_LOG_DEBUG
+						    : FB_LOG_WARN,
 					!o.quiet && isatty(STDERR_FILENO));
 	struct fb_err err = {0};
 	int code = FB_EXIT_IO;
@@ -356,7 +398,8 @@ int fb_cmd_run(int argc, char **argv)
 
 	if (o.strict && !from_stdin) {
 		uint64_t invalid = 0;
-		if (fb_driver_precheck(o.input, o.format, o.drv.default_technique, log, &invalid, &err)) {
+		if (fb_driver_precheck(o.input, o.format, o.drv.default_technique, log, &invalid,
+				       &err)) {
 			fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 			code = FB_EXIT_USAGE;
 			goto out;
@@ -369,8 +412,9 @@ int fb_cmd_run(int argc, char **argv)
 			goto out;
 		}
 	} else if (o.strict) {
-		fb_log_msg(log, FB_LOG_WARN, "--strict checks a manifest file before running; "
-					     "standard input is checked row by row");
+		fb_log_msg(log, FB_LOG_WARN,
+			   "--strict checks a manifest file before running; "
+			   "standard input is checked row by row");
 	}
 	if (fb_manifest_open(&m, o.input, o.format, &err)) {
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);

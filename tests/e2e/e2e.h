@@ -6,9 +6,9 @@
 #include <yajl/yajl_tree.h>
 
 struct e2e_run {
-	int status;  /* exit status */
-	char *out;   /* standard output */
-	char *err;   /* standard error */
+	int status; /* exit status */
+	char *out;  /* standard output */
+	char *err;  /* standard error */
 };
 
 /* Runs `cd dir && $FB_BIN <args>` (args is shell text). Free with e2e_run_free. */

@@ -146,7 +146,8 @@ static void test_bad_rows_do_not_stop_good_rows(void **state)
 	(void)state;
 	char *dir = tu_tmpdir();
 	free(tu_write_file(dir, "bad.csv", bad_csv, sizeof(bad_csv) - 1));
-	struct e2e_run r = e2e_florabatch(dir, "run bad.csv --technique cctv-cam --out out " SIMFAST);
+	struct e2e_run r =
+	    e2e_florabatch(dir, "run bad.csv --technique cctv-cam --out out " SIMFAST);
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.err, "bad.csv:3: column \"input_image\": expected a URL"));
 	assert_non_null(strstr(r.err, "bad.csv:5"));
@@ -175,7 +176,7 @@ static void test_strict_refuses_before_running(void **state)
 	char *dir = tu_tmpdir();
 	free(tu_write_file(dir, "bad.csv", bad_csv, sizeof(bad_csv) - 1));
 	struct e2e_run r =
-		e2e_florabatch(dir, "run bad.csv --strict --technique cctv-cam --out out " SIMFAST);
+	    e2e_florabatch(dir, "run bad.csv --strict --technique cctv-cam --out out " SIMFAST);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "--strict"));
 	assert_non_null(strstr(r.err, "bad.csv:3"));
@@ -196,9 +197,10 @@ static void test_sim_failures_are_failed_lines(void **state)
 	char *dir = tu_tmpdir();
 	char *csv = example("demo.csv");
 	char args[1024];
-	snprintf(args, sizeof(args),
-		 "run '%s' --technique cctv-cam --results - --archive none --sim-fail-rate 1 " SIMFAST,
-		 csv);
+	snprintf(
+	    args, sizeof(args),
+	    "run '%s' --technique cctv-cam --results - --archive none --sim-fail-rate 1 " SIMFAST,
+	    csv);
 	struct e2e_run r = e2e_florabatch(dir, args);
 	assert_int_equal(r.status, 1);
 	struct e2e_lines l = e2e_parse_jsonl(r.out);
@@ -258,9 +260,9 @@ static void test_keys_stable_across_runs_and_order(void **state)
 	free(tu_write_file(dir, "a.jsonl", a, sizeof(a) - 1));
 	free(tu_write_file(dir, "b.jsonl", b, sizeof(b) - 1));
 	struct e2e_run ra = e2e_florabatch(
-		dir, "run a.jsonl --technique cctv-cam --results - --archive none " SIMFAST);
+	    dir, "run a.jsonl --technique cctv-cam --results - --archive none " SIMFAST);
 	struct e2e_run rb = e2e_florabatch(
-		dir, "run b.jsonl --technique cctv-cam --results - --archive none " SIMFAST);
+	    dir, "run b.jsonl --technique cctv-cam --results - --archive none " SIMFAST);
 	assert_int_equal(ra.status, 0);
 	assert_int_equal(rb.status, 0);
 	struct e2e_lines la = e2e_parse_jsonl(ra.out), lb = e2e_parse_jsonl(rb.out);
@@ -284,14 +286,16 @@ static void test_huge_line_is_invalid_not_fatal(void **state)
 	char *dir = tu_tmpdir();
 	size_t big = 10u << 20;
 	char *text = malloc(big + 256);
-	size_t n = (size_t)sprintf(text, "{\"id\":\"ok-1\",\"inputs\":{\"p\":\"a\"}}\n{\"id\":\"huge\",\"inputs\":{\"p\":\"");
+	size_t n = (size_t)sprintf(
+	    text,
+	    "{\"id\":\"ok-1\",\"inputs\":{\"p\":\"a\"}}\n{\"id\":\"huge\",\"inputs\":{\"p\":\"");
 	memset(text + n, 'x', big);
 	n += big;
 	n += (size_t)sprintf(text + n, "\"}}\n{\"id\":\"ok-2\",\"inputs\":{\"p\":\"b\"}}\n");
 	free(tu_write_file(dir, "big.jsonl", text, n));
 	free(text);
 	struct e2e_run r = e2e_florabatch(
-		dir, "run big.jsonl --technique cctv-cam --results - --archive none " SIMFAST);
+	    dir, "run big.jsonl --technique cctv-cam --results - --archive none " SIMFAST);
 	assert_int_equal(r.status, 1);
 	struct e2e_lines l = e2e_parse_jsonl(r.out);
 	assert_int_equal(l.n, 3);
@@ -309,7 +313,8 @@ static void test_empty_manifest(void **state)
 	(void)state;
 	char *dir = tu_tmpdir();
 	free(tu_write_file(dir, "empty.csv", "", 0));
-	struct e2e_run r = e2e_florabatch(dir, "run empty.csv --technique cctv-cam --results - " SIMFAST);
+	struct e2e_run r =
+	    e2e_florabatch(dir, "run empty.csv --technique cctv-cam --results - " SIMFAST);
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.out, "");
 	assert_non_null(strstr(r.err, "no items"));
@@ -321,15 +326,15 @@ static void test_empty_manifest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_demo_manifest),
-		cmocka_unit_test(test_stdin_to_stdout_pipeline),
-		cmocka_unit_test(test_bad_rows_do_not_stop_good_rows),
-		cmocka_unit_test(test_strict_refuses_before_running),
-		cmocka_unit_test(test_sim_failures_are_failed_lines),
-		cmocka_unit_test(test_some_failures_mixed),
-		cmocka_unit_test(test_keys_stable_across_runs_and_order),
-		cmocka_unit_test(test_huge_line_is_invalid_not_fatal),
-		cmocka_unit_test(test_empty_manifest),
+	    cmocka_unit_test(test_demo_manifest),
+	    cmocka_unit_test(test_stdin_to_stdout_pipeline),
+	    cmocka_unit_test(test_bad_rows_do_not_stop_good_rows),
+	    cmocka_unit_test(test_strict_refuses_before_running),
+	    cmocka_unit_test(test_sim_failures_are_failed_lines),
+	    cmocka_unit_test(test_some_failures_mixed),
+	    cmocka_unit_test(test_keys_stable_across_runs_and_order),
+	    cmocka_unit_test(test_huge_line_is_invalid_not_fatal),
+	    cmocka_unit_test(test_empty_manifest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 
 struct expect {
-	const char *files;  /* "name=content" written first, or NULL */
+	const char *files; /* "name=content" written first, or NULL */
 	const char *args;
 	int status;
 	const char *stderr_has;
@@ -29,8 +29,9 @@ static void check(const struct expect *x)
 	}
 	struct e2e_run r = e2e_florabatch(dir, x->args);
 	if (r.status != x->status || !strstr(r.err, x->stderr_has))
-		print_error("args: %s\nstatus %d (expected %d)\nstderr: %s\n(expected to contain: %s)\n",
-			    x->args, r.status, x->status, r.err, x->stderr_has);
+		print_error(
+		    "args: %s\nstatus %d (expected %d)\nstderr: %s\n(expected to contain: %s)\n",
+		    x->args, r.status, x->status, r.err, x->stderr_has);
 	assert_int_equal(r.status, x->status);
 	assert_non_null(strstr(r.err, x->stderr_has));
 	e2e_run_free(&r);
@@ -58,7 +59,8 @@ static void test_binary_garbage(void **s)
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (char)(i * 37);
 	free(tu_write_file(dir, "junk.csv", junk, sizeof(junk)));
-	struct e2e_run r = e2e_florabatch(dir, "run junk.csv --technique t --results - --sim-clock virtual");
+	struct e2e_run r =
+	    e2e_florabatch(dir, "run junk.csv --technique t --results - --sim-clock virtual");
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "junk.csv"));
 	e2e_run_free(&r);
@@ -87,8 +89,8 @@ static void test_bad_values(void **s)
 static void test_no_technique_anywhere(void **s)
 {
 	(void)s;
-	check(&(struct expect){"m.csv=prompt\nhello\n", "run m.csv --results - --sim-clock virtual", 1,
-			       "no technique"});
+	check(&(struct expect){"m.csv=prompt\nhello\n", "run m.csv --results - --sim-clock virtual",
+			       1, "no technique"});
 }
 
 static void test_invalid_utf8_row(void **s)
@@ -119,10 +121,14 @@ static void test_version_and_help(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_missing_file),       cmocka_unit_test(test_directory_is_not_a_manifest),
-		cmocka_unit_test(test_binary_garbage),     cmocka_unit_test(test_unknown_option),
-		cmocka_unit_test(test_bad_values),         cmocka_unit_test(test_no_technique_anywhere),
-		cmocka_unit_test(test_invalid_utf8_row),   cmocka_unit_test(test_version_and_help),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_directory_is_not_a_manifest),
+	    cmocka_unit_test(test_binary_garbage),
+	    cmocka_unit_test(test_unknown_option),
+	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_no_technique_anywhere),
+	    cmocka_unit_test(test_invalid_utf8_row),
+	    cmocka_unit_test(test_version_and_help),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,7 +93,8 @@ static void answer(struct mock *m, const struct pending *p)
 	r.run.estimated_seconds = -1;
 	if (p->kind == FETCH) {
 		static const char png[] = "\x89PNG-not-really";
-		struct fb_fetch_result fr = {.ok = 1, .http_status = 200, .content_type = "image/png"};
+		struct fb_fetch_result fr = {
+		    .ok = 1, .http_status = 200, .content_type = "image/png"};
 		int broken = !strcmp(m->scenario, "short-download") && p->n == 1;
 		size_t n = broken ? 5 : sizeof(png) - 1;
 		p->data(p->ud, png, n);
@@ -157,7 +158,7 @@ static void m_free(struct fb_transport *t)
 	(void)t;
 }
 
-static const struct fb_transport_ops mock_ops = {"mock", m_create, m_get, m_fetch,
+static const struct fb_transport_ops mock_ops = {"mock", m_create,  m_get, m_fetch,
 						 m_step, m_pending, m_free};
 
 struct outcome {
@@ -180,11 +181,14 @@ static struct outcome run(struct mock *m, const char *manifest, unsigned concurr
 	struct fb_collector_config cc = {rp, NULL, 0};
 	assert_int_equal(fb_collector_open(&c, &cc, &err), 0);
 	struct fb_driver_config cfg = {
-		.concurrency = concurrency,
-		.default_technique = "cctv-cam",
-		.policy = {.max_retries = 5, .backoff_base_ms = 500, .backoff_cap_ms = 30000,
-			   .fetch_attempts = 3, .max_output_bytes = 1 << 20},
-		.seed = 3,
+	    .concurrency = concurrency,
+	    .default_technique = "cctv-cam",
+	    .policy = {.max_retries = 5,
+		       .backoff_base_ms = 500,
+		       .backoff_cap_ms = 30000,
+		       .fetch_attempts = 3,
+		       .max_output_bytes = 1 << 20},
+	    .seed = 3,
 	};
 	m->base.ops = &mock_ops;
 	m->clock = clock;
@@ -201,9 +205,10 @@ static struct outcome run(struct mock *m, const char *manifest, unsigned concurr
 }
 
 static const char one[] = "{\"id\":\"a\",\"inputs\":{\"p\":\"x\"}}\n";
-static const char five[] = "{\"id\":\"a\",\"inputs\":{\"p\":\"1\"}}\n{\"id\":\"b\",\"inputs\":{\"p\":\"2\"}}\n"
-			   "{\"id\":\"c\",\"inputs\":{\"p\":\"3\"}}\n{\"id\":\"d\",\"inputs\":{\"p\":\"4\"}}\n"
-			   "{\"id\":\"e\",\"inputs\":{\"p\":\"5\"}}\n";
+static const char five[] =
+    "{\"id\":\"a\",\"inputs\":{\"p\":\"1\"}}\n{\"id\":\"b\",\"inputs\":{\"p\":\"2\"}}\n"
+    "{\"id\":\"c\",\"inputs\":{\"p\":\"3\"}}\n{\"id\":\"d\",\"inputs\":{\"p\":\"4\"}}\n"
+    "{\"id\":\"e\",\"inputs\":{\"p\":\"5\"}}\n";
 
 static void test_retries_keep_the_key(void **s)
 {
@@ -274,11 +279,11 @@ static void test_poll_not_found_fails_item(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_retries_keep_the_key),
-		cmocka_unit_test(test_bad_key_stops_the_batch),
-		cmocka_unit_test(test_completed_without_outputs_fails),
-		cmocka_unit_test(test_short_download_is_fetched_again),
-		cmocka_unit_test(test_poll_not_found_fails_item),
+	    cmocka_unit_test(test_retries_keep_the_key),
+	    cmocka_unit_test(test_bad_key_stops_the_batch),
+	    cmocka_unit_test(test_completed_without_outputs_fails),
+	    cmocka_unit_test(test_short_download_is_fetched_again),
+	    cmocka_unit_test(test_poll_not_found_fails_item),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

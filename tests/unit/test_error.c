@@ -48,9 +48,9 @@ static void test_set_formats(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_http_kinds),
-		cmocka_unit_test(test_run_codes),
-		cmocka_unit_test(test_set_formats),
+	    cmocka_unit_test(test_http_kinds),
+	    cmocka_unit_test(test_run_codes),
+	    cmocka_unit_test(test_set_formats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

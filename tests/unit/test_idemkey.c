@@ -20,7 +20,8 @@ static void item(struct fb_item *it, const char *id, int explicit_id, const char
 		fb_item_add_input(it, "style", FB_INPUT_TEXT, b);
 }
 
-static void key(const struct fb_item *it, const char *tech, const char *ns, char out[FB_IDEMKEY_LEN + 1])
+static void key(const struct fb_item *it, const char *tech, const char *ns,
+		char out[FB_IDEMKEY_LEN + 1])
 {
 	struct fb_err e = {0};
 	assert_int_equal(fb_idemkey_derive(it, tech, ns, out, &e), 0);
@@ -102,10 +103,10 @@ static void test_no_technique(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stable_and_sensitive),
-		cmocka_unit_test(test_input_order_does_not_matter),
-		cmocka_unit_test(test_attempt_keys),
-		cmocka_unit_test(test_no_technique),
+	    cmocka_unit_test(test_stable_and_sensitive),
+	    cmocka_unit_test(test_input_order_does_not_matter),
+	    cmocka_unit_test(test_attempt_keys),
+	    cmocka_unit_test(test_no_technique),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
