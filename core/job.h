@@ -70,7 +70,7 @@ void fb_job_wake(struct fb_job *j);
 enum fb_item_status fb_job_status(const struct fb_job *j);
 /* The final charged cost, if the run reported one. */
 int fb_job_cost(const struct fb_job *j, double *cost);
-/* Creates that reached the API. */
+/* Runs created or adopted for the item. */
 unsigned fb_job_attempts(const struct fb_job *j);
 
 void fb_job_free(struct fb_job *j);

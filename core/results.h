@@ -37,7 +37,7 @@ struct fb_result {
 	const char *technique;
 	const char *run_id;
 	const char *idempotency_key;
-	unsigned attempts; /* creates sent that reached the API */
+	unsigned attempts; /* runs created or adopted for the item */
 	const struct fb_result_output *outputs;
 	size_t noutputs;
 	int has_cost;
