@@ -10,7 +10,30 @@
 /* A header this wide is a mistake (a data file without a header), not a manifest. */
 #define MAX_COLUMNS 1024
 
-enum role { ROLE_INPUT, ROLE_ID, ROLE_TECHNIQUE };
+/* ROLE_FIELD columns fill the item's named string fields (technique, workspace_id, ...). */
+enum role { ROLE_INPUT, ROLE_ID, ROLE_FIELD, ROLE_PARAMS };
+
+/* The reserved columns other than id: each fills one string field of the item. */
+static const char *const field_cols[] = {"technique",  "technique_id", "workspace_id",
+					 "project_id", "generation",   "model"};
+
+static char **field_slot(struct fb_item *it, const char *name)
+{
+	char **slots[] = {&it->technique,  &it->technique_id, &it->workspace_id,
+			  &it->project_id, &it->generation,   &it->model};
+	for (size_t i = 0; i < sizeof(field_cols) / sizeof(field_cols[0]); i++)
+		if (!strcmp(name, field_cols[i]))
+			return slots[i];
+	return NULL;
+}
+
+static int is_field_col(const char *name)
+{
+	for (size_t i = 0; i < sizeof(field_cols) / sizeof(field_cols[0]); i++)
+		if (!strcmp(name, field_cols[i]))
+			return 1;
+	return 0;
+}
 
 struct column {
 	char *name; /* owned */
@@ -24,8 +47,8 @@ struct csv {
 	const char *name;   /* borrowed */
 	struct column *cols;
 	size_t ncols;
-	int id_col, tech_col; /* -1 when absent */
-	uint64_t line;	      /* physical line of the next byte */
+	int id_col;    /* -1 when absent */
+	uint64_t line; /* physical line of the next byte */
 	uint64_t seq;
 	struct fb_buf rec; /* the stored fields, each NUL-terminated */
 	size_t *starts;	   /* offset of each stored field in rec */
@@ -226,9 +249,10 @@ static int parse_column(struct csv *r, const struct record *rec, size_t i, struc
 			       "%s:%llu: column %zu of the header has no name", r->name, ln, i + 1);
 		goto out;
 	}
-	col->role = !strcmp(name, "id")		 ? ROLE_ID
-		    : !strcmp(name, "technique") ? ROLE_TECHNIQUE
-						 : ROLE_INPUT;
+	col->role = !strcmp(name, "id")	      ? ROLE_ID
+		    : !strcmp(name, "params") ? ROLE_PARAMS
+		    : is_field_col(name)      ? ROLE_FIELD
+					      : ROLE_INPUT;
 	if (col->role != ROLE_INPUT && col->typed) {
 		rc = fb_err_set(err, FB_EPARSE, FB_KIND_BATCH,
 				"%s:%llu: column \"%s\": the %s column takes no type", r->name, ln,
@@ -249,8 +273,6 @@ static int parse_column(struct csv *r, const struct record *rec, size_t i, struc
 		rc = fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	if (col->role == ROLE_ID)
 		r->id_col = (int)i;
-	else if (col->role == ROLE_TECHNIQUE)
-		r->tech_col = (int)i;
 out:
 	free(spec);
 	return rc;
@@ -299,7 +321,8 @@ static int read_header(struct csv *r, struct fb_err *err)
 	if (!ninputs)
 		return fb_err_set(err, FB_EPARSE, FB_KIND_BATCH,
 				  "%s:%llu: the header names no input column (every column other "
-				  "than id and technique is a technique input, e.g. prompt)",
+				  "than id, technique, technique_id, workspace_id, project_id, "
+				  "generation, model and params is an input, e.g. prompt)",
 				  r->name, ln);
 	return 0;
 }
@@ -327,7 +350,7 @@ int fb_csv_open(void **state, struct fb_src *src, const char *name, struct fb_er
 	r->src = src;
 	r->name = name;
 	r->line = 1;
-	r->id_col = r->tech_col = -1;
+	r->id_col = -1;
 	r->starts = malloc((MAX_COLUMNS + 1) * sizeof(*r->starts));
 	if (!r->starts) {
 		csv_free(r);
@@ -394,9 +417,19 @@ static int fill_item(struct csv *r, const struct record *rec, struct fb_item *it
 	for (size_t i = 0; i < r->ncols && !it->invalid; i++) {
 		const struct column *col = &r->cols[i];
 		const char *v = field_str(r, i);
-		if (col->role == ROLE_TECHNIQUE && *v) {
-			if (!(it->technique = fb_strdup(v)))
+		if (col->role == ROLE_FIELD && *v) {
+			char **slot = field_slot(it, col->name);
+			if (!(*slot = fb_strdup(v)))
 				return FB_ENOMEM;
+		} else if (col->role == ROLE_PARAMS && *v) {
+			char msg[256] = "";
+			it->params = yajl_tree_parse(v, msg, sizeof(msg));
+			it->params_owned = 1;
+			if (!YAJL_IS_OBJECT(it->params))
+				return fb_item_set_invalid(
+				    it, col->name,
+				    "column \"params\": expected a JSON object such as "
+				    "{\"aspect_ratio\": \"1:1\"}");
 		} else if (col->role == ROLE_INPUT) {
 			enum fb_input_type t = col->typed ? col->type : fb_input_type_infer(v);
 			rc = fb_manifest_item_input(it, "column", col->name, col->name, t,
@@ -405,9 +438,7 @@ static int fill_item(struct csv *r, const struct record *rec, struct fb_item *it
 				return rc;
 		}
 	}
-	if (!it->invalid && !it->ninputs)
-		return fb_item_set_invalid(it, NULL, "no inputs: every input column is empty");
-	return 0;
+	return 0; /* whether the item needs inputs depends on its kind: resolve.c decides */
 }
 
 static int csv_next(void *state, struct fb_item *it, struct fb_err *err)

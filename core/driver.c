@@ -75,29 +75,13 @@ static void batch_error(void *owner, const struct fb_err *err)
 	fb_log_msg(b->log, FB_LOG_ERROR, "stopping the batch: %s", err->msg);
 }
 
-static const char *effective_technique(const struct fb_item *it, const char *dflt)
-{
-	if (it->technique && *it->technique)
-		return it->technique;
-	return dflt && *dflt ? dflt : NULL;
-}
-
-/* Rules that need the batch's settings, on top of what the reader checked. */
-static void validate(struct fb_item *it, const char *dflt)
-{
-	if (!it->invalid && !effective_technique(it, dflt))
-		fb_item_set_invalid(it, "technique",
-				    "no technique: give --technique or a technique column/field");
-}
-
 static void write_unstarted(struct batch *b, struct fb_item *it, enum fb_item_status st,
 			    const struct fb_err *why, const char *key)
 {
 	struct fb_err e = {0};
-	const char *tech = effective_technique(it, b->cfg->default_technique);
 	if (st == FB_STATUS_INVALID)
 		fb_log_msg(b->log, FB_LOG_WARN, "%s: %s", it->source, it->invalid);
-	if (fb_job_write_unstarted(b->c, b->clock, it, st, why, tech, key, &e) < 0 && !b->fatal) {
+	if (fb_job_write_unstarted(b->c, b->clock, it, st, why, key, &e) < 0 && !b->fatal) {
 		b->fatal = 1;
 		b->fatal_err = e;
 	}
@@ -108,11 +92,13 @@ static void admit_one(struct batch *b, struct fb_item *it)
 {
 	char key[FB_IDEMKEY_LEN + 1];
 	struct fb_err e = {0};
-	const char *tech;
 	b->sum->items++;
-	validate(it, b->cfg->default_technique);
-	tech = effective_technique(it, b->cfg->default_technique);
-	if (!it->invalid && fb_idemkey_derive(it, tech, b->cfg->key_namespace, key, &e) < 0)
+	if (fb_resolve_item(it, &b->cfg->defaults)) {
+		b->fatal = 1;
+		fb_err_set(&b->fatal_err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+		return;
+	}
+	if (!it->invalid && fb_idemkey_derive(it, b->cfg->key_namespace, key, &e) < 0)
 		fb_item_set_invalid(it, NULL, "%s", e.msg);
 	if (it->invalid) {
 		write_unstarted(b, it, FB_STATUS_INVALID, NULL, NULL);
@@ -122,7 +108,7 @@ static void admit_one(struct batch *b, struct fb_item *it)
 		write_unstarted(b, it, FB_STATUS_SKIPPED, &b->sum->stop_err, key);
 		return;
 	}
-	struct fb_job *job = fb_job_new(it, tech, key, &b->env);
+	struct fb_job *job = fb_job_new(it, key, &b->env);
 	if (!job) {
 		b->fatal = 1;
 		fb_err_set(&b->fatal_err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
@@ -248,8 +234,9 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	return rc;
 }
 
-int fb_driver_precheck(const char *path, enum fb_format format, const char *default_technique,
-		       struct fb_log *log, uint64_t *invalid, struct fb_err *err)
+int fb_driver_precheck(const char *path, enum fb_format format,
+		       const struct fb_resolve_defaults *defaults, struct fb_log *log,
+		       uint64_t *invalid, struct fb_err *err)
 {
 	struct fb_manifest *m;
 	int rc = fb_manifest_open(&m, path, format, err);
@@ -263,7 +250,11 @@ int fb_driver_precheck(const char *path, enum fb_format format, const char *defa
 			fb_item_release(&it);
 			break;
 		}
-		validate(&it, default_technique);
+		if (fb_resolve_item(&it, defaults)) {
+			fb_item_release(&it);
+			rc = fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+			break;
+		}
 		if (it.invalid) {
 			fb_log_msg(log, FB_LOG_ERROR, "%s: %s", it.source, it.invalid);
 			(*invalid)++;

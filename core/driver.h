@@ -14,14 +14,15 @@
 #include "job.h"
 #include "log.h"
 #include "manifest.h"
+#include "resolve.h"
 #include "transport.h"
 
 #include <stdint.h>
 
 struct fb_driver_config {
-	unsigned concurrency;	       /* runs in flight at most (>= 1) */
-	const char *default_technique; /* for items that name none; may be NULL */
-	const char *key_namespace;     /* mixed into every idempotency key; may be NULL */
+	unsigned concurrency;		     /* runs in flight at most (>= 1) */
+	struct fb_resolve_defaults defaults; /* kind and fields for items that name none */
+	const char *key_namespace;	     /* mixed into every idempotency key; may be NULL */
 	struct fb_job_policy policy;
 	uint64_t seed; /* jitter; any value */
 };
@@ -53,7 +54,8 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
  * --strict: reads the whole manifest at path without running anything, logs
  * every invalid record, and sets *invalid to their number.
  */
-int fb_driver_precheck(const char *path, enum fb_format format, const char *default_technique,
-		       struct fb_log *log, uint64_t *invalid, struct fb_err *err);
+int fb_driver_precheck(const char *path, enum fb_format format,
+		       const struct fb_resolve_defaults *defaults, struct fb_log *log,
+		       uint64_t *invalid, struct fb_err *err);
 
 #endif

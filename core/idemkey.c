@@ -1,5 +1,7 @@
 /* idemkey: deterministic idempotency keys from a canonical form of the item. */
 #include "idemkey.h"
+#include "json.h"
+#include "resolve.h"
 #include "sha256.h"
 
 #include <stdio.h>
@@ -35,10 +37,33 @@ static void key_from_digest(const char *hex, char out[FB_IDEMKEY_LEN + 1])
 	out[FB_IDEMKEY_LEN] = '\0';
 }
 
-int fb_idemkey_derive(const struct fb_item *it, const char *technique, const char *ns,
-		      char out[FB_IDEMKEY_LEN + 1], struct fb_err *err)
+/* The fields of the top-level routes; the nested route's form predates them and stays as it was. */
+static void gen_kind_fields(yajl_gen g, const struct fb_item *it)
 {
-	if (!technique || !*technique)
+	gen_key(g, "workspace");
+	gen_str(g, it->workspace_id);
+	if (it->kind != FB_JOB_GENERATION)
+		return;
+	gen_key(g, "project");
+	gen_str(g, it->project_id);
+	gen_key(g, "generation");
+	gen_str(g, it->generation);
+	gen_key(g, "prompt");
+	gen_str(g, it->prompt);
+	gen_key(g, "model");
+	gen_str(g, it->model);
+	gen_key(g, "params");
+	if (it->params)
+		fb_json_gen_val(g, it->params);
+	else
+		yajl_gen_null(g);
+}
+
+int fb_idemkey_derive(const struct fb_item *it, const char *ns, char out[FB_IDEMKEY_LEN + 1],
+		      struct fb_err *err)
+{
+	const char *technique = fb_resolve_technique(it);
+	if (it->kind != FB_JOB_GENERATION && (!technique || !*technique))
 		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
 				  "no technique to derive a key from");
 	const struct fb_input **sorted = calloc(it->ninputs ? it->ninputs : 1, sizeof(*sorted));
@@ -59,7 +84,7 @@ int fb_idemkey_derive(const struct fb_item *it, const char *technique, const cha
 	gen_key(g, "v");
 	yajl_gen_integer(g, 1);
 	gen_key(g, "kind");
-	gen_str(g, "technique");
+	gen_str(g, fb_job_kind_name(it->kind));
 	gen_key(g, "technique");
 	gen_str(g, technique);
 	gen_key(g, "inputs");
@@ -76,6 +101,8 @@ int fb_idemkey_derive(const struct fb_item *it, const char *technique, const cha
 	gen_str(g, it->id_explicit ? it->id : NULL);
 	gen_key(g, "ns");
 	gen_str(g, ns && *ns ? ns : NULL);
+	if (it->kind != FB_JOB_TECHNIQUE)
+		gen_kind_fields(g, it);
 	yajl_gen_map_close(g);
 
 	const unsigned char *canon;

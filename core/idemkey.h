@@ -15,11 +15,11 @@
 #define FB_IDEMKEY_LEN 36
 
 /*
- * Writes the key for it into out. technique is the effective technique (the
- * item's own or the batch default); ns may be NULL. 0 or FB_ENOMEM/FB_EINVAL.
+ * Writes the key for it (resolved: see resolve.h) into out; ns may be NULL.
+ * 0 or FB_ENOMEM/FB_EINVAL.
  */
-int fb_idemkey_derive(const struct fb_item *it, const char *technique, const char *ns,
-		      char out[FB_IDEMKEY_LEN + 1], struct fb_err *err);
+int fb_idemkey_derive(const struct fb_item *it, const char *ns, char out[FB_IDEMKEY_LEN + 1],
+		      struct fb_err *err);
 
 /*
  * The key of a re-created run: attempt 1 is the item's key itself; later

@@ -72,9 +72,29 @@ enum fb_input_type fb_input_type_infer(const char *value)
 	return FB_INPUT_TEXT;
 }
 
+static const char *const reserved[] = {
+    "id",	  "technique", "technique_id", "workspace_id", "project_id",
+    "generation", "prompt",    "model",	       "params",       "inputs",
+};
+
 int fb_item_reserved_key(const char *key)
 {
-	return !strcmp(key, "id") || !strcmp(key, "technique") || !strcmp(key, "inputs");
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (!strcmp(key, reserved[i]))
+			return 1;
+	return 0;
+}
+
+const char *fb_job_kind_name(enum fb_job_kind k)
+{
+	switch (k) {
+	case FB_JOB_TECHNIQUE_ID:
+		return "technique_id";
+	case FB_JOB_GENERATION:
+		return "generation";
+	default:
+		return "technique";
+	}
 }
 
 char *fb_strdup(const char *s)
@@ -134,6 +154,14 @@ void fb_item_release(struct fb_item *it)
 	free(it->id);
 	free(it->source);
 	free(it->technique);
+	free(it->technique_id);
+	free(it->workspace_id);
+	free(it->project_id);
+	free(it->generation);
+	free(it->prompt);
+	free(it->model);
+	if (it->params_owned && it->params)
+		yajl_tree_free(it->params);
 	for (size_t i = 0; i < it->ninputs; i++) {
 		free(it->inputs[i].id);
 		free(it->inputs[i].value);

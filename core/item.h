@@ -37,16 +37,28 @@ struct fb_input {
 };
 
 enum fb_job_kind {
-	FB_JOB_TECHNIQUE = 0, /* POST /techniques/{slug}/runs */
+	FB_JOB_TECHNIQUE = 0, /* POST /techniques/{slug}/runs, polled on its poll_url */
+	FB_JOB_TECHNIQUE_ID,  /* POST /runs/technique (tech_ id, ws_), polled on /runs/{id} */
+	FB_JOB_GENERATION,    /* POST /generate or /runs/generation, polled on /runs/{id} */
 };
+/* "technique", "technique_id", "generation". */
+const char *fb_job_kind_name(enum fb_job_kind k);
 
 struct fb_item {
-	uint64_t seq;	 /* 1-based position in the manifest (data rows only) */
-	char *id;	 /* from the manifest, or derived from seq; owned, never NULL */
-	int id_explicit; /* 1 when the manifest named the id */
-	char *source;	 /* "manifest.csv:17" for messages; owned */
-	enum fb_job_kind kind;
-	char *technique; /* slug or tech_ id; NULL means the batch default; owned */
+	uint64_t seq;	       /* 1-based position in the manifest (data rows only) */
+	char *id;	       /* from the manifest, or derived from seq; owned, never NULL */
+	int id_explicit;       /* 1 when the manifest named the id */
+	char *source;	       /* "manifest.csv:17" for messages; owned */
+	enum fb_job_kind kind; /* set by fb_resolve_item */
+	char *technique;       /* slug (nested route); NULL means the batch default; owned */
+	char *technique_id;    /* tech_ id (top-level route); owned */
+	char *workspace_id;    /* ws_ id; owned */
+	char *project_id;      /* prj_ id; owned */
+	char *generation;      /* generation type: image, video, audio, text; owned */
+	char *prompt;	       /* generation prompt; owned */
+	char *model;	       /* generation model id; owned */
+	yajl_val params;       /* generation params (an object), or NULL */
+	int params_owned;      /* 1: params is a tree of its own (CSV); else borrowed from json */
 	struct fb_input *inputs;
 	size_t ninputs;
 	/*
@@ -60,7 +72,11 @@ struct fb_item {
 	char *invalid_field;
 };
 
-/* Whether a JSONL key belongs to florabatch (id, technique, inputs) rather than to meta. */
+/*
+ * Whether a JSONL key belongs to florabatch (id, technique, technique_id,
+ * workspace_id, project_id, generation, prompt, model, params, inputs)
+ * rather than to meta.
+ */
 int fb_item_reserved_key(const char *key);
 
 /* Appends an input, copying id and value. 0 or FB_ENOMEM. */

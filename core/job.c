@@ -1,6 +1,7 @@
 /* job: one item's state machine: create, poll, fetch, result. */
 #include "job.h"
 #include "fbarchive.h"
+#include "resolve.h"
 #include "buf.h"
 #include "sha256.h"
 
@@ -22,7 +23,6 @@ enum jstate {
 struct fb_job {
 	const struct fb_job_env *env;
 	struct fb_item item;
-	char *technique;
 	char *key;
 	enum jstate state;
 	unsigned req_retries; /* retries of the request now pending */
@@ -56,16 +56,14 @@ uint64_t fb_job_rand(uint64_t *s, uint64_t n)
 	return n ? x % n : 0;
 }
 
-struct fb_job *fb_job_new(struct fb_item *item, const char *technique, const char *key,
-			  const struct fb_job_env *env)
+struct fb_job *fb_job_new(struct fb_item *item, const char *key, const struct fb_job_env *env)
 {
 	struct fb_job *j = calloc(1, sizeof(*j));
 	if (j) {
-		j->technique = fb_strdup(technique);
 		j->key = fb_strdup(key);
 		j->sha = fb_sha256_new();
 	}
-	if (!j || !j->technique || !j->key || !j->sha) {
+	if (!j || !j->key || !j->sha) {
 		fb_job_free(j);
 		fb_item_release(item);
 		return NULL;
@@ -84,7 +82,6 @@ void fb_job_free(struct fb_job *j)
 	if (!j)
 		return;
 	fb_item_release(&j->item);
-	free(j->technique);
 	free(j->key);
 	free(j->run_id);
 	free(j->poll_url);
@@ -131,7 +128,8 @@ static void finish(struct fb_job *j, enum fb_item_status status, const struct fb
 	    .id = j->item.id,
 	    .status = status,
 	    .source = j->item.source,
-	    .technique = j->technique,
+	    .kind = fb_job_kind_name(j->item.kind),
+	    .technique = fb_resolve_technique(&j->item),
 	    .run_id = j->run_id,
 	    .idempotency_key = j->key,
 	    .attempts = j->attempts,
@@ -336,11 +334,19 @@ static void on_poll(void *ud, const struct fb_reply *reply)
 
 static int start_create(struct fb_job *j, struct fb_err *err)
 {
+	const struct fb_item *it = &j->item;
 	struct fb_run_request req = {
-	    .kind = j->item.kind,
-	    .technique = j->technique,
-	    .inputs = j->item.inputs,
-	    .ninputs = j->item.ninputs,
+	    .kind = it->kind,
+	    .technique = fb_resolve_technique(it),
+	    .inputs = it->inputs,
+	    .ninputs = it->ninputs,
+	    .workspace_id = it->workspace_id,
+	    .project_id = it->project_id,
+	    .generation = it->generation,
+	    .prompt = it->prompt,
+	    .model = it->model,
+	    .params = it->params,
+	    .legacy_generation_route = j->env->policy->legacy_generation_route,
 	    .idempotency_key = j->key, /* the same key on every retry of this create */
 	};
 	j->state = J_CREATING;
@@ -361,7 +367,7 @@ static void send_poll(struct fb_job *j)
 	struct fb_run_ref ref = {
 	    .kind = j->item.kind,
 	    .run_id = j->run_id,
-	    .technique = j->technique,
+	    .technique = fb_resolve_technique(&j->item),
 	    .poll_url = j->poll_url,
 	};
 	struct fb_err e = {0};
@@ -502,8 +508,7 @@ static void fetch_next(struct fb_job *j)
 
 int fb_job_write_unstarted(struct fb_collector *c, struct fb_clock *clock,
 			   const struct fb_item *item, enum fb_item_status status,
-			   const struct fb_err *why, const char *technique, const char *key,
-			   struct fb_err *err)
+			   const struct fb_err *why, const char *key, struct fb_err *err)
 {
 	struct fb_err e = {0};
 	if (status == FB_STATUS_INVALID) {
@@ -517,7 +522,8 @@ int fb_job_write_unstarted(struct fb_collector *c, struct fb_clock *clock,
 	    .id = item->id,
 	    .status = status,
 	    .source = item->source,
-	    .technique = technique,
+	    .kind = item->invalid ? NULL : fb_job_kind_name(item->kind),
+	    .technique = item->invalid ? item->technique : fb_resolve_technique(item),
 	    .idempotency_key = key,
 	    .error = e.code ? &e : NULL,
 	    .error_field = status == FB_STATUS_INVALID ? item->invalid_field : NULL,

@@ -25,9 +25,10 @@ struct fb_job_policy {
 	unsigned max_retries;	  /* per request, on retryable errors; same key every time */
 	uint64_t backoff_base_ms; /* full-jitter exponential backoff */
 	uint64_t backoff_cap_ms;
-	uint64_t poll_interval_ms; /* 0: the contract's pace (estimate first, then 2-5 s) */
-	unsigned fetch_attempts;   /* tries per output download */
-	uint64_t max_output_bytes; /* a larger output fails the item, never archived short */
+	uint64_t poll_interval_ms;   /* 0: the contract's pace (estimate first, then 2-5 s) */
+	unsigned fetch_attempts;     /* tries per output download */
+	uint64_t max_output_bytes;   /* a larger output fails the item, never archived short */
+	int legacy_generation_route; /* generations through POST /runs/generation, not /generate */
 };
 
 struct fb_job;
@@ -50,12 +51,11 @@ struct fb_job_env {
 };
 
 /*
- * A job for item (moved in: *item is zeroed) with its effective technique
- * (copied) and idempotency key (copied). NULL when out of memory, in which
- * case the item was released.
+ * A job for item (resolved, see resolve.h; moved in: *item is zeroed) with
+ * its idempotency key (copied). NULL when out of memory, in which case the
+ * item was released.
  */
-struct fb_job *fb_job_new(struct fb_item *item, const char *technique, const char *key,
-			  const struct fb_job_env *env);
+struct fb_job *fb_job_new(struct fb_item *item, const char *key, const struct fb_job_env *env);
 
 /*
  * Sends the create. If even that cannot start, the job fails itself: its
@@ -77,12 +77,11 @@ void fb_job_free(struct fb_job *j);
 
 /*
  * Writes the result line of an item that never ran: invalid (why from the
- * item) or skipped (why given). key and technique may be NULL.
+ * item) or skipped (why given). key may be NULL.
  */
 int fb_job_write_unstarted(struct fb_collector *c, struct fb_clock *clock,
 			   const struct fb_item *item, enum fb_item_status status,
-			   const struct fb_err *why, const char *technique, const char *key,
-			   struct fb_err *err);
+			   const struct fb_err *why, const char *key, struct fb_err *err);
 
 /* A uniform random number in [0, n) from the xorshift64* state. */
 uint64_t fb_job_rand(uint64_t *state, uint64_t n);

@@ -270,10 +270,25 @@ static int inputs_array(struct fb_item *it, yajl_val arr, struct fb_buf *field)
 	return 0;
 }
 
-/* Reads id, technique and inputs from the line's object. */
+/* An optional string field into *dst; null or absent leave it NULL. */
+static int opt_string(struct fb_item *it, yajl_val obj, const char *key, char **dst)
+{
+	yajl_val v = get(obj, key);
+	if (YAJL_IS_STRING(v)) {
+		if (*v->u.string && !(*dst = fb_strdup(v->u.string)))
+			return FB_ENOMEM;
+		return 0;
+	}
+	if (v && !YAJL_IS_NULL(v))
+		return fb_item_set_invalid(it, key, "field \"%s\": expected a string, got %s", key,
+					   kind_of(v));
+	return 0;
+}
+
+/* Reads id, the job fields and inputs from the line's object. */
 static int fill_from_object(struct fb_item *it, yajl_val obj)
 {
-	yajl_val id = get(obj, "id"), tech = get(obj, "technique"), inputs = get(obj, "inputs");
+	yajl_val id = get(obj, "id"), inputs = get(obj, "inputs"), params = get(obj, "params");
 	struct fb_buf field = FB_BUF_INIT;
 	int rc;
 
@@ -288,30 +303,29 @@ static int fill_from_object(struct fb_item *it, yajl_val obj)
 	if (id && !YAJL_IS_NULL(id) && !YAJL_IS_STRING(id) && !YAJL_IS_INTEGER(id))
 		return fb_item_set_invalid(
 		    it, "id", "field \"id\": expected a string or an integer, got %s", kind_of(id));
-	if (YAJL_IS_STRING(tech)) {
-		if (*tech->u.string && !(it->technique = fb_strdup(tech->u.string)))
-			return FB_ENOMEM;
-	} else if (tech && !YAJL_IS_NULL(tech)) {
-		return fb_item_set_invalid(it, "technique",
-					   "field \"technique\": expected a string, got %s",
-					   kind_of(tech));
-	}
+	if ((rc = opt_string(it, obj, "technique", &it->technique)) ||
+	    (rc = opt_string(it, obj, "technique_id", &it->technique_id)) ||
+	    (rc = opt_string(it, obj, "workspace_id", &it->workspace_id)) ||
+	    (rc = opt_string(it, obj, "project_id", &it->project_id)) ||
+	    (rc = opt_string(it, obj, "generation", &it->generation)) ||
+	    (rc = opt_string(it, obj, "prompt", &it->prompt)) ||
+	    (rc = opt_string(it, obj, "model", &it->model)) || it->invalid)
+		return rc;
+	if (YAJL_IS_OBJECT(params))
+		it->params = params; /* borrowed from it->json */
+	else if (params && !YAJL_IS_NULL(params))
+		return fb_item_set_invalid(
+		    it, "params", "field \"params\": expected an object, got %s", kind_of(params));
 	if (YAJL_IS_OBJECT(inputs))
 		rc = inputs_object(it, inputs, &field);
 	else if (YAJL_IS_ARRAY(inputs))
 		rc = inputs_array(it, inputs, &field);
-	else if (!inputs)
-		rc = fb_item_set_invalid(it, "inputs",
-					 "field \"inputs\" is missing (expected an object such as "
-					 "{\"prompt\": \"...\"} or an array of {\"id\", \"type\", "
-					 "\"value\"})");
-	else
+	else if (inputs && !YAJL_IS_NULL(inputs))
 		rc = fb_item_set_invalid(it, "inputs",
 					 "field \"inputs\": expected an object or an array, got %s",
 					 kind_of(inputs));
+	/* Whether the item needs inputs depends on its kind: resolve.c decides. */
 	fb_buf_release(&field);
-	if (!rc && !it->invalid && !it->ninputs)
-		rc = fb_item_set_invalid(it, "inputs", "no inputs: every input value is empty");
 	return rc;
 }
 

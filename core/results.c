@@ -232,6 +232,7 @@ static int gen_result(yajl_gen g, const struct fb_result *res, int with_meta)
 	TRY(gen_kv_str(g, "id", res->id));
 	TRY(gen_kv_str(g, "status", fb_item_status_name(res->status)));
 	TRY(gen_kv_str(g, "source", res->source));
+	TRY(gen_kv_str(g, "kind", res->kind));
 	TRY(gen_kv_str(g, "technique", res->technique));
 	TRY(gen_kv_str(g, "run_id", res->run_id));
 	TRY(gen_kv_str(g, "idempotency_key", res->idempotency_key));

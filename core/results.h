@@ -33,8 +33,9 @@ struct fb_result_output {
 struct fb_result {
 	const char *id;
 	enum fb_item_status status;
-	const char *source; /* "manifest.csv:17" */
-	const char *technique;
+	const char *source;    /* "manifest.csv:17" */
+	const char *kind;      /* "technique", "technique_id", "generation"; NULL when unknown */
+	const char *technique; /* slug or tech_ id; NULL for a generation */
 	const char *run_id;
 	const char *idempotency_key;
 	unsigned attempts; /* runs created or adopted for the item */

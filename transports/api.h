@@ -1,45 +1,16 @@
 /*
- * api: the FLORA API's wire format, shared by every transport so that the
- * simulator and the real client build and read the very same bytes:
- * request paths and bodies, and liberal parsing of answers (snake_case or
+ * api: the FLORA API's answers, read the same way by every transport, so the
+ * simulator and the real client read the very same bytes (requests are
+ * built in apireq.h): liberal parsing of answers (snake_case or
  * camelCase, run id as run_id/runId/id, RunStatus or RunCreated, the error
  * envelope, or a body that is not JSON at all).
  */
 #ifndef FB_API_H
 #define FB_API_H
 
+#include "apireq.h"
 #include "buf.h"
 #include "transport.h"
-
-/* One HTTP request, before a transport sends it. */
-struct fb_api_call {
-	const char *method;   /* "POST" or "GET"; static */
-	struct fb_buf path;   /* relative to the base URL ("/techniques/x/runs"), or absolute URL */
-	struct fb_buf body;   /* JSON; empty for GET */
-	const char *idem_key; /* Idempotency-Key header value, borrowed from the request; or NULL */
-};
-/* clang-format off */
-#define FB_API_CALL_INIT {NULL, FB_BUF_INIT, FB_BUF_INIT, NULL}
-/* clang-format on */
-void fb_api_call_release(struct fb_api_call *call);
-
-/*
- * The create request for req, per CONTRACT.md §2: POST
- * /techniques/{slug}/runs with {"inputs":[{id,type,value}],"mode":"async",
- * "idempotency_key":K}. Path segments percent-encoded. Body built with yajl.
- * An empty idempotency key counts as none (call->idem_key NULL, no field).
- * 0, or FB_EINVAL (no technique, no inputs, an input without id or value,
- * invalid UTF-8) / FB_ENOMEM with err set. call is reset first, so one call
- * may be reused; release it with fb_api_call_release, also on failure.
- */
-int fb_api_create_call(const struct fb_run_request *req, struct fb_api_call *call,
-		       struct fb_err *err);
-
-/*
- * The poll request for ref: GET of its poll_url when it has one, else GET
- * /techniques/{technique}/runs/{run_id}.
- */
-int fb_api_poll_call(const struct fb_run_ref *ref, struct fb_api_call *call, struct fb_err *err);
 
 /*
  * Parses a RunStatus or RunCreated body (len bytes, not NUL-terminated)
@@ -66,8 +37,5 @@ int fb_api_parse_run(const char *body, size_t len, struct fb_run_info *out, stru
  */
 void fb_api_parse_error(int http_status, const char *body, size_t len, const char *request_id,
 			struct fb_err *err);
-
-/* Percent-encodes s as one path segment onto b. 0 or FB_ENOMEM. */
-int fb_api_add_segment(struct fb_buf *b, const char *s);
 
 #endif

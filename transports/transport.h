@@ -23,13 +23,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* What a create asks for. */
+/* What a create asks for. Which fields matter depends on kind. */
 struct fb_run_request {
 	enum fb_job_kind kind;
-	const char *technique; /* slug or tech_ id */
-	const struct fb_input *inputs;
+	const char *technique;	       /* TECHNIQUE: slug or tech_ id; TECHNIQUE_ID: tech_ id */
+	const struct fb_input *inputs; /* TECHNIQUE, TECHNIQUE_ID */
 	size_t ninputs;
-	const char *idempotency_key; /* sent in the body field and the Idempotency-Key header */
+	const char *workspace_id;    /* TECHNIQUE_ID, GENERATION */
+	const char *project_id;	     /* GENERATION */
+	const char *generation;	     /* GENERATION: image, video, audio, text */
+	const char *prompt;	     /* GENERATION */
+	const char *model;	     /* GENERATION, optional */
+	yajl_val params;	     /* GENERATION, optional object */
+	int legacy_generation_route; /* GENERATION: 1 for POST /runs/generation, 0 for /generate */
+	/* Sent in the Idempotency-Key header, and in the body where the route has the field. */
+	const char *idempotency_key;
 };
 
 /* Where a run lives, for polling. */

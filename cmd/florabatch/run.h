@@ -13,6 +13,6 @@ enum {
 };
 
 int fb_cmd_run(int argc, char **argv);
-void fb_run_usage(FILE *f);
+void fb_run_usage(FILE *f); /* options.c */
 
 #endif

@@ -94,7 +94,11 @@ static void test_create_exact(void **state)
 	    {"prompt", FB_INPUT_TEXT, "a cat"},
 	    {"image", FB_INPUT_IMAGE_URL, "https://cdn.example.com/a.png"},
 	};
-	struct fb_run_request req = {FB_JOB_TECHNIQUE, "cctv-cam", in, 2, "row-1-abc"};
+	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE,
+				     .technique = "cctv-cam",
+				     .inputs = in,
+				     .ninputs = 2,
+				     .idempotency_key = "row-1-abc"};
 	struct fb_api_call call = FB_API_CALL_INIT;
 	struct fb_err err = {0};
 	assert_int_equal(fb_api_create_call(&req, &call, &err), 0);
@@ -131,7 +135,11 @@ static void test_create_escapes_and_order(void **state)
 	    {"a_first", FB_INPUT_VIDEO_URL, "https://x.example/v.mp4?sig=a&b=c"},
 	    {"m\"id", FB_INPUT_DOCUMENT_URL, ""},
 	};
-	struct fb_run_request req = {FB_JOB_TECHNIQUE, "my tech/v2", in, 3, ""};
+	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE,
+				     .technique = "my tech/v2",
+				     .inputs = in,
+				     .ninputs = 3,
+				     .idempotency_key = ""};
 	struct fb_api_call call = FB_API_CALL_INIT;
 	struct fb_err err = {0};
 	assert_int_equal(fb_api_create_call(&req, &call, &err), 0);
@@ -177,14 +185,54 @@ static void test_create_invalid(void **state)
 		struct fb_run_request req;
 		const char *needle;
 	} cases[] = {
-	    {{FB_JOB_TECHNIQUE, NULL, ok, 1, NULL}, "technique"},
-	    {{FB_JOB_TECHNIQUE, "", ok, 1, NULL}, "technique"},
-	    {{FB_JOB_TECHNIQUE, "t", ok, 0, NULL}, "at least one input"},
-	    {{FB_JOB_TECHNIQUE, "t", NULL, 0, NULL}, "at least one input"},
-	    {{FB_JOB_TECHNIQUE, "t", noid, 1, NULL}, "no id"},
-	    {{FB_JOB_TECHNIQUE, "t", noval, 1, NULL}, "no value"},
-	    {{FB_JOB_TECHNIQUE, "t", badutf, 2, NULL}, "input 2"},
-	    {{FB_JOB_TECHNIQUE, "t", ok, 1, "key\xc3"}, "idempotency key"},
+	    {{.kind = FB_JOB_TECHNIQUE,
+	      .technique = NULL,
+	      .inputs = ok,
+	      .ninputs = 1,
+	      .idempotency_key = NULL},
+	     "technique"},
+	    {{.kind = FB_JOB_TECHNIQUE,
+	      .technique = "",
+	      .inputs = ok,
+	      .ninputs = 1,
+	      .idempotency_key = NULL},
+	     "technique"},
+	    {{.kind = FB_JOB_TECHNIQUE,
+	      .technique = "t",
+	      .inputs = ok,
+	      .ninputs = 0,
+	      .idempotency_key = NULL},
+	     "at least one input"},
+	    {{.kind = FB_JOB_TECHNIQUE,
+	      .technique = "t",
+	      .inputs = NULL,
+	      .ninputs = 0,
+	      .idempotency_key = NULL},
+	     "at least one input"},
+	    {{.kind = FB_JOB_TECHNIQUE,
+	      .technique = "t",
+	      .inputs = noid,
+	      .ninputs = 1,
+	      .idempotency_key = NULL},
+	     "no id"},
+	    {{.kind = FB_JOB_TECHNIQUE,
+	      .technique = "t",
+	      .inputs = noval,
+	      .ninputs = 1,
+	      .idempotency_key = NULL},
+	     "no value"},
+	    {{.kind = FB_JOB_TECHNIQUE,
+	      .technique = "t",
+	      .inputs = badutf,
+	      .ninputs = 2,
+	      .idempotency_key = NULL},
+	     "input 2"},
+	    {{.kind = FB_JOB_TECHNIQUE,
+	      .technique = "t",
+	      .inputs = ok,
+	      .ninputs = 1,
+	      .idempotency_key = "key\xc3"},
+	     "idempotency key"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fb_api_call call = FB_API_CALL_INIT;

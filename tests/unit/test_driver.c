@@ -182,7 +182,7 @@ static struct outcome run(struct mock *m, const char *manifest, unsigned concurr
 	assert_int_equal(fb_collector_open(&c, &cc, &err), 0);
 	struct fb_driver_config cfg = {
 	    .concurrency = concurrency,
-	    .default_technique = "cctv-cam",
+	    .defaults = {.technique = "cctv-cam"},
 	    .policy = {.max_retries = 5,
 		       .backoff_base_ms = 500,
 		       .backoff_cap_ms = 30000,

@@ -7,6 +7,7 @@
 
 #include "idemkey.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void item(struct fb_item *it, const char *id, int explicit_id, const char *a, const char *b)
@@ -20,11 +21,12 @@ static void item(struct fb_item *it, const char *id, int explicit_id, const char
 		fb_item_add_input(it, "style", FB_INPUT_TEXT, b);
 }
 
-static void key(const struct fb_item *it, const char *tech, const char *ns,
-		char out[FB_IDEMKEY_LEN + 1])
+static void key(struct fb_item *it, const char *tech, const char *ns, char out[FB_IDEMKEY_LEN + 1])
 {
 	struct fb_err e = {0};
-	assert_int_equal(fb_idemkey_derive(it, tech, ns, out, &e), 0);
+	free(it->technique);
+	it->technique = fb_strdup(tech);
+	assert_int_equal(fb_idemkey_derive(it, ns, out, &e), 0);
 	assert_int_equal(strlen(out), FB_IDEMKEY_LEN);
 	assert_memory_equal(out, "fb1-", 4);
 }
@@ -96,8 +98,41 @@ static void test_no_technique(void **s)
 	struct fb_err e = {0};
 	char k[FB_IDEMKEY_LEN + 1];
 	item(&a, "row-1", 0, "https://x/1.png", NULL);
-	assert_int_equal(fb_idemkey_derive(&a, NULL, NULL, k, &e), FB_EINVAL);
+	assert_int_equal(fb_idemkey_derive(&a, NULL, k, &e), FB_EINVAL);
 	fb_item_release(&a);
+}
+
+static void gen_key(struct fb_item *it, char out[FB_IDEMKEY_LEN + 1])
+{
+	struct fb_err e = {0};
+	assert_int_equal(fb_idemkey_derive(it, NULL, out, &e), 0);
+}
+
+static void test_generation_keys(void **s)
+{
+	(void)s;
+	struct fb_item g = {0};
+	char k1[FB_IDEMKEY_LEN + 1], k2[FB_IDEMKEY_LEN + 1];
+	g.id = fb_strdup("row-1");
+	g.kind = FB_JOB_GENERATION;
+	g.generation = fb_strdup("image");
+	g.prompt = fb_strdup("a red chair");
+	g.workspace_id = fb_strdup("ws_a");
+	g.project_id = fb_strdup("prj_a");
+	gen_key(&g, k1);
+	gen_key(&g, k2);
+	assert_string_equal(k1, k2);
+	free(g.prompt);
+	g.prompt = fb_strdup("a blue chair");
+	gen_key(&g, k2);
+	assert_string_not_equal(k1, k2);
+	free(g.prompt);
+	g.prompt = fb_strdup("a red chair");
+	free(g.project_id);
+	g.project_id = fb_strdup("prj_b");
+	gen_key(&g, k2);
+	assert_string_not_equal(k1, k2); /* another project is other work */
+	fb_item_release(&g);
 }
 
 int main(void)
@@ -107,6 +142,7 @@ int main(void)
 	    cmocka_unit_test(test_input_order_does_not_matter),
 	    cmocka_unit_test(test_attempt_keys),
 	    cmocka_unit_test(test_no_technique),
+	    cmocka_unit_test(test_generation_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,6 +60,7 @@ static void test_every_field(void **state)
 	    .id = "item-1",
 	    .status = FB_STATUS_COMPLETED,
 	    .source = "manifest.jsonl:3",
+	    .kind = "technique",
 	    .technique = "upscale",
 	    .run_id = "run_abc",
 	    .idempotency_key = "fb_k1",
@@ -79,6 +80,7 @@ static void test_every_field(void **state)
 	assert_string_equal(
 	    line,
 	    "{\"id\":\"item-1\",\"status\":\"completed\",\"source\":\"manifest.jsonl:3\","
+	    "\"kind\":\"technique\","
 	    "\"technique\":\"upscale\",\"run_id\":\"run_abc\",\"idempotency_key\":\"fb_k1\","
 	    "\"attempts\":2,\"outputs\":[{\"output_id\":\"o1\",\"type\":\"imageUrl\","
 	    "\"url\":\"https://cdn.example/a/x.png\",\"path\":\"item-1/o1.png\",\"bytes\":1234,"
@@ -107,7 +109,7 @@ static void test_nulls(void **state)
 	char *line = to_json(&res, NULL);
 	/* No id, no run, no cost, zero error, zero clocks: nulls, never made-up values. */
 	assert_string_equal(line,
-			    "{\"id\":null,\"status\":\"skipped\",\"source\":null,"
+			    "{\"id\":null,\"status\":\"skipped\",\"source\":null,\"kind\":null,"
 			    "\"technique\":null,\"run_id\":null,\"idempotency_key\":null,"
 			    "\"attempts\":0,\"outputs\":[],\"charged_cost\":null,\"error\":null,"
 			    "\"timings\":{\"submitted_at\":null,\"finished_at\":null,"

@@ -148,7 +148,11 @@ static void fx_free(struct fx *f)
 
 static int create(struct fx *f, const char *technique, const char *key, struct seen *s)
 {
-	struct fb_run_request req = {FB_JOB_TECHNIQUE, technique, &prompt, 1, key};
+	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE,
+				     .technique = technique,
+				     .inputs = &prompt,
+				     .ninputs = 1,
+				     .idempotency_key = key};
 	struct fb_err err = {0};
 	s->clock = f->clock;
 	return fb_transport_create_run(f->t, &req, on_reply, s, &err);
@@ -364,7 +368,11 @@ static void test_api_errors_reach_the_callback(void **state)
 	assert_non_null(strstr(c.err.msg, c.request_id)); /* support asks for it */
 
 	/* A request that cannot be built is not started: no callback, ever. */
-	struct fb_run_request bad = {FB_JOB_TECHNIQUE, "sigil", NULL, 0, NULL};
+	struct fb_run_request bad = {.kind = FB_JOB_TECHNIQUE,
+				     .technique = "sigil",
+				     .inputs = NULL,
+				     .ninputs = 0,
+				     .idempotency_key = NULL};
 	struct seen never = {0};
 	struct fb_err err = {0};
 	assert_int_equal(fb_transport_create_run(f->t, &bad, on_reply, &never, &err), FB_EINVAL);

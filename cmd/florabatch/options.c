@@ -1,0 +1,319 @@
+/* options: parsing and checking of `florabatch run` options. */
+#include "options.h"
+#include "args.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	OPT_TECHNIQUE = 256,
+	OPT_TECHNIQUE_ID,
+	OPT_GENERATION,
+	OPT_WORKSPACE,
+	OPT_PROJECT,
+	OPT_MODEL,
+	OPT_GEN_ROUTE,
+	OPT_FORMAT,
+	OPT_OUT,
+	OPT_RESULTS,
+	OPT_ARCHIVE,
+	OPT_TRANSPORT,
+	OPT_BASE_URL,
+	OPT_API_KEY_FILE,
+	OPT_INSECURE,
+	OPT_CONCURRENCY,
+	OPT_POLL,
+	OPT_STRICT,
+	OPT_NAMESPACE,
+	OPT_RETRIES,
+	OPT_MAX_OUTPUT,
+	OPT_SEED,
+	OPT_QUIET,
+	OPT_VERBOSE,
+	OPT_HELP,
+	OPT_SIM_RUN_TIME,
+	OPT_SIM_FAIL,
+	OPT_SIM_LATENCY,
+	OPT_SIM_SEED,
+	OPT_SIM_CLOCK,
+	OPT_SIM_OUTPUTS,
+};
+
+static const struct option long_opts[] = {
+    {"technique", required_argument, NULL, OPT_TECHNIQUE},
+    {"technique-id", required_argument, NULL, OPT_TECHNIQUE_ID},
+    {"generation", required_argument, NULL, OPT_GENERATION},
+    {"workspace", required_argument, NULL, OPT_WORKSPACE},
+    {"project", required_argument, NULL, OPT_PROJECT},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"generation-route", required_argument, NULL, OPT_GEN_ROUTE},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"results", required_argument, NULL, OPT_RESULTS},
+    {"archive", required_argument, NULL, OPT_ARCHIVE},
+    {"transport", required_argument, NULL, OPT_TRANSPORT},
+    {"base-url", required_argument, NULL, OPT_BASE_URL},
+    {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+    {"poll-interval", required_argument, NULL, OPT_POLL},
+    {"strict", no_argument, NULL, OPT_STRICT},
+    {"namespace", required_argument, NULL, OPT_NAMESPACE},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"max-output-bytes", required_argument, NULL, OPT_MAX_OUTPUT},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"sim-run-time", required_argument, NULL, OPT_SIM_RUN_TIME},
+    {"sim-fail-rate", required_argument, NULL, OPT_SIM_FAIL},
+    {"sim-latency", required_argument, NULL, OPT_SIM_LATENCY},
+    {"sim-seed", required_argument, NULL, OPT_SIM_SEED},
+    {"sim-clock", required_argument, NULL, OPT_SIM_CLOCK},
+    {"sim-outputs", required_argument, NULL, OPT_SIM_OUTPUTS},
+    {NULL, 0, NULL, 0},
+};
+
+void fb_run_usage(FILE *f)
+{
+	fputs(
+	    "Usage: florabatch run [OPTIONS] [INPUT]\n"
+	    "\n"
+	    "Starts one FLORA run per manifest item, polls each to the end, archives\n"
+	    "every output and writes one JSON result line per item. INPUT is a .csv or\n"
+	    ".jsonl manifest; '-' or nothing reads standard input.\n"
+	    "\n"
+	    "What to run (a manifest row may name its own; these are for rows that do not):\n"
+	    "  --technique SLUG        a technique by slug (POST /techniques/SLUG/runs)\n"
+	    "  --technique-id ID       a technique by tech_ id (POST /runs/technique); needs "
+	    "--workspace\n"
+	    "  --generation TYPE       a generation: image, video, audio or text; needs "
+	    "--workspace,\n"
+	    "                          --project, and a prompt column or field\n"
+	    "  --workspace WS          the ws_ workspace id\n"
+	    "  --project PRJ           the prj_ project id (generations)\n"
+	    "  --model MODEL           the generation model (optional)\n"
+	    "  --generation-route R    generate (POST /generate, default) or runs (POST "
+	    "/runs/generation)\n"
+	    "  --format csv|jsonl      manifest format when the name or content does not tell\n"
+	    "  --strict                refuse the whole batch if any row of a file is invalid\n"
+	    "  --namespace NS          mixed into every idempotency key (re-run on purpose)\n"
+	    "\n"
+	    "Where results go:\n"
+	    "  --out DIR               folder for results.jsonl and outputs.tar.gz (default "
+	    "florabatch-out)\n"
+	    "  --results FILE|-        results JSONL elsewhere; '-' streams it to standard output\n"
+	    "  --archive FILE|none     outputs archive elsewhere, or not kept at all\n"
+	    "  --max-output-bytes N    largest output accepted (default 512M)\n"
+	    "\n"
+	    "How it runs:\n"
+	    "  --transport sim|http    sim: the built-in simulator (default); http: the FLORA API\n"
+	    "  --base-url URL          the API (default $FLORA_BASE_URL, else "
+	    "https://app.flora.ai/api/v1)\n"
+	    "  --api-key-file FILE     read the API key from FILE (default: $FLORA_API_KEY)\n"
+	    "  --insecure              skip TLS verification: only for a test server of your own\n"
+	    "  --concurrency N         runs in flight at once (default 16)\n"
+	    "  --poll-interval DUR     fixed poll interval (default: the API's estimate, then 2-5 "
+	    "s)\n"
+	    "  --retries N             retries per request on retryable errors (default 5)\n"
+	    "  --seed N                seed for retry and poll jitter\n"
+	    "  --quiet | --verbose     only errors | also debug messages\n"
+	    "\n"
+	    "Simulator (--transport sim):\n"
+	    "  --sim-run-time DUR      how long each run takes (default 2s)\n"
+	    "  --sim-fail-rate P       share of runs that fail, 0 to 1 (default 0)\n"
+	    "  --sim-latency DUR       answer latency per request (default 20ms)\n"
+	    "  --sim-outputs N         outputs per completed run (default 1)\n"
+	    "  --sim-seed N            the simulator's seed (default 1)\n"
+	    "  --sim-clock real|virtual  virtual time jumps instead of waiting (tests, "
+	    "benchmarks)\n"
+	    "\n"
+	    "Durations: 500ms, 2s, 1.5m, 1h or a number of seconds.\n"
+	    "Exit status: 0 every item completed; 1 some item failed, was invalid or skipped;\n"
+	    "2 usage or manifest error; 3 the API stopped the batch (key, credits); 4 output I/O "
+	    "error.\n",
+	    f);
+}
+
+static int bad_choice(const char *opt, const char *v, const char *expected)
+{
+	fprintf(stderr, "florabatch: %s: expected %s, got \"%s\"\n", opt, expected, v);
+	return -1;
+}
+
+static int one(struct run_opts *o, int c, const char *arg)
+{
+	struct fb_job_policy *p = &o->drv.policy;
+	struct fb_resolve_defaults *d = &o->drv.defaults;
+	uint64_t u;
+	double x;
+	switch (c) {
+	case OPT_TECHNIQUE:
+		d->technique = arg;
+		return 0;
+	case OPT_TECHNIQUE_ID:
+		d->technique_id = arg;
+		return 0;
+	case OPT_GENERATION:
+		d->generation = arg;
+		return 0;
+	case OPT_WORKSPACE:
+		d->workspace_id = arg;
+		return 0;
+	case OPT_PROJECT:
+		d->project_id = arg;
+		return 0;
+	case OPT_MODEL:
+		d->model = arg;
+		return 0;
+	case OPT_GEN_ROUTE:
+		if (strcmp(arg, "generate") && strcmp(arg, "runs"))
+			return bad_choice("--generation-route", arg, "generate or runs");
+		p->legacy_generation_route = !strcmp(arg, "runs");
+		return 0;
+	case OPT_FORMAT:
+		return fb_format_parse(arg, &o->format)
+			   ? bad_choice("--format", arg, "csv or jsonl")
+			   : 0;
+	case OPT_OUT:
+		o->out_dir = arg;
+		return 0;
+	case OPT_RESULTS:
+		o->results = arg;
+		return 0;
+	case OPT_ARCHIVE:
+		o->archive = arg;
+		return 0;
+	case OPT_TRANSPORT:
+		if (strcmp(arg, "sim") && strcmp(arg, "http"))
+			return bad_choice("--transport", arg, "sim or http");
+		o->transport = arg;
+		return 0;
+	case OPT_BASE_URL:
+		o->base_url = arg;
+		return 0;
+	case OPT_API_KEY_FILE:
+		o->api_key_file = arg;
+		return 0;
+	case OPT_INSECURE:
+		o->insecure = 1;
+		return 0;
+	case OPT_CONCURRENCY:
+		if (fb_args_uint("--concurrency", arg, 1, 100000, &u))
+			return -1;
+		o->drv.concurrency = (unsigned)u;
+		return 0;
+	case OPT_POLL:
+		return fb_args_duration_ms("--poll-interval", arg, &p->poll_interval_ms);
+	case OPT_STRICT:
+		o->strict = 1;
+		return 0;
+	case OPT_NAMESPACE:
+		o->drv.key_namespace = arg;
+		return 0;
+	case OPT_RETRIES:
+		if (fb_args_uint("--retries", arg, 0, 100, &u))
+			return -1;
+		p->max_retries = (unsigned)u;
+		return 0;
+	case OPT_MAX_OUTPUT:
+		return fb_args_size("--max-output-bytes", arg, &p->max_output_bytes);
+	case OPT_SEED:
+		return fb_args_uint("--seed", arg, 0, UINT64_MAX, &o->drv.seed);
+	case OPT_QUIET:
+		o->quiet = 1;
+		return 0;
+	case OPT_VERBOSE:
+		o->verbose = 1;
+		return 0;
+	case OPT_HELP:
+		fb_run_usage(stdout);
+		exit(0);
+	case OPT_SIM_RUN_TIME:
+		return fb_args_duration_ms("--sim-run-time", arg, &o->sim.model.run_ms);
+	case OPT_SIM_FAIL:
+		if (fb_args_double("--sim-fail-rate", arg, 0, 1, &x))
+			return -1;
+		o->sim.model.fail_rate = x;
+		return 0;
+	case OPT_SIM_LATENCY:
+		return fb_args_duration_ms("--sim-latency", arg, &o->sim.latency_ms);
+	case OPT_SIM_SEED:
+		return fb_args_uint("--sim-seed", arg, 0, UINT64_MAX, &o->sim.model.seed);
+	case OPT_SIM_OUTPUTS:
+		if (fb_args_uint("--sim-outputs", arg, 1, 16, &u))
+			return -1;
+		o->sim.model.outputs_per_run = (unsigned)u;
+		return 0;
+	case OPT_SIM_CLOCK:
+		if (strcmp(arg, "real") && strcmp(arg, "virtual"))
+			return bad_choice("--sim-clock", arg, "real or virtual");
+		o->sim_virtual = !strcmp(arg, "virtual");
+		return 0;
+	default:
+		fputs("Try 'florabatch run --help'.\n", stderr);
+		return -1;
+	}
+}
+
+/* Rules between options, checked before anything runs. */
+static int check(struct run_opts *o)
+{
+	struct fb_resolve_defaults *d = &o->drv.defaults;
+	int kinds = !!d->technique + !!d->technique_id + !!d->generation;
+	if (kinds > 1) {
+		fputs("florabatch: give one of --technique, --technique-id and --generation "
+		      "(a manifest row may still name its own)\n",
+		      stderr);
+		return -1;
+	}
+	d->kind = d->generation	    ? FB_JOB_GENERATION
+		  : d->technique_id ? FB_JOB_TECHNIQUE_ID
+				    : FB_JOB_TECHNIQUE;
+	if (d->generation && strcmp(d->generation, "image") && strcmp(d->generation, "video") &&
+	    strcmp(d->generation, "audio") && strcmp(d->generation, "text"))
+		return bad_choice("--generation", d->generation, "image, video, audio or text");
+	if (o->sim_virtual && strcmp(o->transport, "sim")) {
+		fputs("florabatch: --sim-clock virtual works only with --transport sim\n", stderr);
+		return -1;
+	}
+	if (!strcmp(o->transport, "sim") && (o->base_url || o->api_key_file || o->insecure)) {
+		fputs("florabatch: --base-url, --api-key-file and --insecure go with --transport "
+		      "http\n",
+		      stderr);
+		return -1;
+	}
+	return 0;
+}
+
+int fb_options_parse(int argc, char **argv, struct run_opts *o)
+{
+	*o = (struct run_opts){
+	    .out_dir = "florabatch-out",
+	    .transport = "sim",
+	    .drv = {.concurrency = 16,
+		    .policy = {.max_retries = 5,
+			       .backoff_base_ms = 500,
+			       .backoff_cap_ms = 30000,
+			       .fetch_attempts = 4,
+			       .max_output_bytes = 512ULL << 20}},
+	    .sim = {.model = {.seed = 1, .run_ms = 2000, .outputs_per_run = 1}, .latency_ms = 20},
+	};
+	optind = 1;
+	for (;;) {
+		int c = getopt_long(argc, argv, "", long_opts, NULL);
+		if (c == -1)
+			break;
+		if (one(o, c, optarg))
+			return -1;
+	}
+	if (optind < argc)
+		o->input = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "florabatch: one manifest at a time; unexpected \"%s\"\n",
+			argv[optind]);
+		return -1;
+	}
+	return check(o);
+}

@@ -1,0 +1,34 @@
+/* options: the `florabatch run` command line, parsed and checked, before anything runs. */
+#ifndef FB_OPTIONS_H
+#define FB_OPTIONS_H
+
+#include "driver.h"
+#include "manifest.h"
+#include "sim.h"
+
+#include <stdio.h>
+
+struct run_opts {
+	const char *input; /* NULL or "-": standard input */
+	enum fb_format format;
+	const char *out_dir;
+	const char *results;
+	const char *archive;
+	const char *transport; /* "sim" or "http" */
+	int strict;
+	int quiet, verbose;
+	struct fb_driver_config drv;
+	/* http */
+	const char *base_url;	  /* --base-url, else FLORA_BASE_URL, else the API's */
+	const char *api_key_file; /* --api-key-file, else FLORA_API_KEY */
+	int insecure;
+	/* sim */
+	struct fb_sim_config sim;
+	int sim_virtual;
+};
+
+/* Fills o with the defaults, then the command line. 0, or -1 after a message on stderr. */
+int fb_options_parse(int argc, char **argv, struct run_opts *o);
+void fb_run_usage(FILE *f);
+
+#endif

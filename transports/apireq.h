@@ -1,0 +1,50 @@
+/*
+ * apireq: the FLORA API's requests as bytes, shared by every transport so
+ * that the simulator and the real client send the very same requests.
+ */
+#ifndef FB_APIREQ_H
+#define FB_APIREQ_H
+
+#include "buf.h"
+#include "transport.h"
+
+/* One HTTP request, before a transport sends it. */
+struct fb_api_call {
+	const char *method;   /* "POST" or "GET"; static */
+	struct fb_buf path;   /* relative to the base URL ("/techniques/x/runs"), or absolute URL */
+	struct fb_buf body;   /* JSON; empty for GET */
+	const char *idem_key; /* Idempotency-Key header value, borrowed from the request; or NULL */
+};
+/* clang-format off */
+#define FB_API_CALL_INIT {NULL, FB_BUF_INIT, FB_BUF_INIT, NULL}
+/* clang-format on */
+void fb_api_call_release(struct fb_api_call *call);
+
+/*
+ * The create request for req, by kind (CONTRACT.md §2, §3):
+ *  - FB_JOB_TECHNIQUE: POST /techniques/{slug}/runs with {"inputs":[{id,type,
+ *    value}],"mode":"async","idempotency_key":K};
+ *  - FB_JOB_TECHNIQUE_ID: POST /runs/technique with {"technique_id",
+ *    "workspace_id","inputs":{id: value}} (key in the header only);
+ *  - FB_JOB_GENERATION: POST /generate (or /runs/generation when
+ *    legacy_generation_route) with {"type","prompt","workspace_id",
+ *    "project_id"[,"model"][,"params"]} (key in the header only). Path segments percent-encoded.
+ * Body built with yajl. An empty idempotency key counts as none (call->idem_key NULL, no field). 0,
+ * or FB_EINVAL (no technique, no inputs, an input without id or value, invalid UTF-8) / FB_ENOMEM
+ * with err set. call is reset first, so one call may be reused; release it with
+ * fb_api_call_release, also on failure.
+ */
+int fb_api_create_call(const struct fb_run_request *req, struct fb_api_call *call,
+		       struct fb_err *err);
+
+/*
+ * The poll request for ref: GET of its poll_url when it has one, else GET
+ * /techniques/{technique}/runs/{run_id} for the nested route and
+ * /runs/{run_id} for the others.
+ */
+int fb_api_poll_call(const struct fb_run_ref *ref, struct fb_api_call *call, struct fb_err *err);
+
+/* Percent-encodes s as one path segment onto b. 0 or FB_ENOMEM. */
+int fb_api_add_segment(struct fb_buf *b, const char *s);
+
+#endif
