@@ -9,8 +9,8 @@
  * host and port): a poll_url elsewhere is refused, output downloads never
  * carry it, and no message or log line ever contains it.
  *
- * http.c owns the transport; httpmsg.c the pure parts below it (URLs,
- * origins, Retry-After, the meaning of a libcurl error).
+ * http.c owns the transport, httpreq.c each request, httpmsg.c the pure
+ * parts below them (URLs, origins, Retry-After, what a libcurl error means).
  */
 #ifndef FB_HTTP_H
 #define FB_HTTP_H

@@ -222,17 +222,24 @@ static void on_done(void *ud, const struct fb_fetch_result *r)
 	snprintf(k->ctype, sizeof(k->ctype), "%s", r->content_type ? r->content_type : "");
 }
 
-static struct fb_transport *new_http(const char *base, uint64_t max_out, uint64_t req_ms)
+static struct fb_transport *new_http_conns(const char *base, uint64_t max_out, uint64_t req_ms,
+					   unsigned conns)
 {
 	struct fb_http_config cfg = {.base_url = base,
 				     .api_key = KEY,
 				     .request_timeout_ms = req_ms,
-				     .max_output_bytes = max_out};
+				     .max_output_bytes = max_out,
+				     .max_host_connections = conns};
 	struct fb_transport *t = NULL;
 	struct fb_err err = {0};
 	assert_int_equal(fb_http_transport_new(&t, &cfg, &err), 0);
 	assert_non_null(t);
 	return t;
+}
+
+static struct fb_transport *new_http(const char *base, uint64_t max_out, uint64_t req_ms)
+{
+	return new_http_conns(base, max_out, req_ms, 0);
 }
 
 static void drain(struct fb_transport *t)
@@ -327,7 +334,7 @@ struct srv {
 	int creates, api_auth_ok, fetches, fetch_auth;
 	char idem[2][64], ua[64], ctype[64];
 	struct fb_buf body[2];
-	int inflight, max_inflight;
+	int inflight, max_inflight, connections;
 };
 
 struct conn {
@@ -477,9 +484,9 @@ static enum MHD_Result srv_poll(struct srv *s, struct MHD_Connection *c, const c
 		s->api_auth_ok++;
 		pthread_mutex_unlock(&s->mu);
 	}
-	if (!strcmp(tech, "sleepy")) {
+	if (!strcmp(tech, "sleepy") || !strcmp(tech, "brief")) {
 		note_inflight(s, 1);
-		sleep_ms(200);
+		sleep_ms(!strcmp(tech, "sleepy") ? 200 : 2);
 		note_inflight(s, -1);
 	}
 	char buf[512];
@@ -532,6 +539,19 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+static void connected(void *cls, struct MHD_Connection *c, void **socket_context,
+		      enum MHD_ConnectionNotificationCode code)
+{
+	(void)c;
+	(void)socket_context;
+	struct srv *s = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		pthread_mutex_lock(&s->mu);
+		s->connections++;
+		pthread_mutex_unlock(&s->mu);
+	}
+}
+
 static int srv_start(void **state)
 {
 	struct srv *s = calloc(1, sizeof(*s));
@@ -541,10 +561,11 @@ static int srv_start(void **state)
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->d = MHD_start_daemon(
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD, 0, NULL, NULL, handle, s,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED, completed,
-	    NULL, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_END);
+	s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD, 0,
+				NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR,
+				(struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED, completed,
+				NULL, MHD_OPTION_NOTIFY_CONNECTION, connected, s,
+				MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_END);
 	if (!s->d)
 		return -1;
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -574,7 +595,7 @@ static void srv_reset(struct srv *s)
 {
 	pthread_mutex_lock(&s->mu);
 	s->creates = s->api_auth_ok = s->fetches = s->fetch_auth = 0;
-	s->inflight = s->max_inflight = 0;
+	s->inflight = s->max_inflight = s->connections = 0;
 	fb_buf_reset(&s->body[0]);
 	fb_buf_reset(&s->body[1]);
 	pthread_mutex_unlock(&s->mu);
@@ -799,6 +820,36 @@ static void test_concurrent(void **state)
 	fb_transport_free(t);
 }
 
+/* A thousand in flight over a few kept-alive connections, one thread. */
+static void test_thousand(void **state)
+{
+	struct srv *s = *state;
+	srv_reset(s);
+	enum { N = 1000, CONNS = 8 };
+	struct fb_transport *t = new_http_conns(s->base, 0, 0, CONNS);
+	struct seen *seen = calloc(N, sizeof(*seen));
+	char(*ids)[16] = calloc(N, sizeof(*ids));
+	assert_non_null(seen);
+	assert_non_null(ids);
+	for (int i = 0; i < N; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "run_%d", i);
+		struct fb_run_ref ref = {FB_JOB_TECHNIQUE, ids[i], "brief", NULL};
+		assert_int_equal(fb_transport_get_run(t, &ref, on_reply, &seen[i], NULL), 0);
+	}
+	assert_int_equal(fb_transport_pending(t), N);
+	drain(t);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(seen[i].fired, 1);
+		assert_true(seen[i].ok);
+		assert_string_equal(seen[i].run_id, ids[i]);
+	}
+	assert_true(s->max_inflight <= CONNS);
+	assert_true(s->connections <= CONNS); /* every connection was reused */
+	free(ids);
+	free(seen);
+	fb_transport_free(t);
+}
+
 static void test_free_pending(void **state)
 {
 	struct srv *s = *state;
@@ -829,9 +880,10 @@ int main(void)
 	    cmocka_unit_test(test_refused_connection),
 	};
 	const struct CMUnitTest loopback[] = {
-	    cmocka_unit_test(test_create),     cmocka_unit_test(test_create_errors),
-	    cmocka_unit_test(test_timeout),    cmocka_unit_test(test_downloads),
-	    cmocka_unit_test(test_concurrent), cmocka_unit_test(test_free_pending),
+	    cmocka_unit_test(test_create),	 cmocka_unit_test(test_create_errors),
+	    cmocka_unit_test(test_timeout),	 cmocka_unit_test(test_downloads),
+	    cmocka_unit_test(test_concurrent),	 cmocka_unit_test(test_thousand),
+	    cmocka_unit_test(test_free_pending),
 	};
 	int failed = cmocka_run_group_tests_name("pure", pure, NULL, NULL);
 	return failed + cmocka_run_group_tests_name("loopback", loopback, srv_start, srv_stop);
