@@ -306,8 +306,8 @@ int fb_http_req_fetch(struct fb_http *h, const char *url, fb_fetch_data_cb data,
 		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "fetch: no URL or callback");
 	if (!fb_is_http_url(url))
 		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
-				  "cannot download %.200s: only http and https URLs are fetched",
-				  url);
+				  "cannot download %.*s: only http and https URLs are fetched",
+				  (int)(strcspn(url, "?#") < 200 ? strcspn(url, "?#") : 200), url);
 	struct fb_http_req *q = req_get(h, err);
 	if (!q)
 		return FB_ENOMEM;
