@@ -25,10 +25,10 @@
 #define FB_HTTP_DEFAULT_BASE_URL "https://app.flora.ai/api/v1"
 
 struct fb_http_config {
-	const char *base_url; /* "https://app.flora.ai/api/v1" when NULL; copied; a trailing '/' is
-				 tolerated */
-	const char
-	    *api_key; /* bearer token; copied; never logged. NULL or "": no Authorization header */
+	/* "https://app.flora.ai/api/v1" when NULL; copied; a trailing '/' is tolerated */
+	const char *base_url;
+	/* bearer token; copied; never logged. NULL or "": no Authorization header */
+	const char *api_key;
 	/*
 	 * 1: skip TLS verification (a user's own test server only). The
 	 * transport does not warn: whoever sets it tells the user (the CLI
@@ -38,12 +38,13 @@ struct fb_http_config {
 	uint64_t connect_timeout_ms; /* default 10 s */
 	uint64_t request_timeout_ms; /* API requests, total; default 60 s */
 	uint64_t fetch_timeout_ms;   /* output downloads, total; default 10 min */
-	uint64_t max_output_bytes;   /* per download (fetch): larger ones abort with FB_ETOOBIG; 0 =
-					none */
+	/* per download: a larger one aborts with FB_ETOOBIG (kind ITEM); 0 = no limit */
+	uint64_t max_output_bytes;
 	unsigned max_host_connections; /* per host; 0 = unlimited */
 	const char *user_agent;	       /* default "florabatch/<FB_VERSION>"; copied */
-	struct fb_log *log; /* may be NULL; borrowed for the transport's lifetime. Failed requests
-			       are logged at debug level with their request-id */
+	/* may be NULL; borrowed for the transport's lifetime. Failed requests are
+	 * logged at debug level, with their request-id when there is one. */
+	struct fb_log *log;
 };
 
 /*
