@@ -1,0 +1,320 @@
+/*
+ * http: the FLORA API over libcurl's multi interface (see http.h).
+ *
+ * Each request is a struct fb_http_req (httpreq.c) around one easy
+ * handle. Started requests sit on a doubly linked active list (so free()
+ * finds them and finishing one costs O(1)); finished ones go back to a
+ * bounded free list and keep their easy handle, so a steady batch
+ * allocates almost nothing per request. Connections live in the one multi
+ * handle and are reused across requests.
+ *
+ * step() polls, performs, then reads the finished transfers; each is
+ * removed from the multi before its callback fires, so a callback may
+ * start new requests. Data callbacks run inside curl_multi_perform, where
+ * libcurl refuses to add handles: requests started there wait on a queue
+ * that step() drains right after perform returns.
+ */
+#include "httpreq.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_CONNECT_MS 10000u
+#define DEFAULT_REQUEST_MS 60000u
+#define DEFAULT_FETCH_MS   600000u
+
+static void active_link(struct fb_http *h, struct fb_http_req *q)
+{
+	q->next = &h->active;
+	q->prev = h->active.prev;
+	h->active.prev->next = q;
+	h->active.prev = q;
+	h->pending++;
+}
+
+static void active_unlink(struct fb_http *h, struct fb_http_req *q)
+{
+	q->prev->next = q->next;
+	q->next->prev = q->prev;
+	q->prev = q->next = NULL;
+	h->pending--;
+}
+
+/* Hands q to the multi (or to the queue, inside perform). On failure q is recycled. */
+static int submit(struct fb_http *h, struct fb_http_req *q, struct fb_err *err)
+{
+	active_link(h, q);
+	if (h->in_curl) {
+		*h->add_tail = q;
+		h->add_tail = &q->add_next;
+		return 0;
+	}
+	CURLMcode mc = curl_multi_add_handle(h->multi, q->easy);
+	if (mc != CURLM_OK) {
+		int code = mc == CURLM_OUT_OF_MEMORY ? FB_ENOMEM : FB_ETRANSPORT;
+		fb_err_set(err, code, FB_KIND_RETRYABLE, "%s: %s", fb_buf_str(&q->what),
+			   curl_multi_strerror(mc));
+		active_unlink(h, q);
+		fb_http_req_recycle(h, q);
+		return code;
+	}
+	q->in_multi = 1;
+	return 0;
+}
+
+static int start_api(struct fb_http *h, const struct fb_api_call *call, fb_reply_cb cb, void *ud,
+		     struct fb_err *err)
+{
+	struct fb_http_req *q;
+	int rc = fb_http_req_api(h, call, cb, ud, &q, err);
+	return rc ? rc : submit(h, q, err);
+}
+
+static int http_create_run(struct fb_transport *t, const struct fb_run_request *req, fb_reply_cb cb,
+			   void *ud, struct fb_err *err)
+{
+	if (!req || !cb)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "create: no request or callback");
+	struct fb_api_call call = FB_API_CALL_INIT;
+	int rc = fb_api_create_call(req, &call, err);
+	if (!rc)
+		rc = start_api((struct fb_http *)t, &call, cb, ud, err);
+	fb_api_call_release(&call);
+	return rc;
+}
+
+static int http_get_run(struct fb_transport *t, const struct fb_run_ref *ref, fb_reply_cb cb,
+			void *ud, struct fb_err *err)
+{
+	if (!ref || !cb)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "poll: no run or callback");
+	struct fb_api_call call = FB_API_CALL_INIT;
+	int rc = fb_api_poll_call(ref, &call, err);
+	if (!rc)
+		rc = start_api((struct fb_http *)t, &call, cb, ud, err);
+	fb_api_call_release(&call);
+	return rc;
+}
+
+static int http_fetch(struct fb_transport *t, const char *url, fb_fetch_data_cb data,
+		      fb_fetch_done_cb done, void *ud, struct fb_err *err)
+{
+	struct fb_http *h = (struct fb_http *)t;
+	struct fb_http_req *q;
+	int rc = fb_http_req_fetch(h, url, data, done, ud, &q, err);
+	return rc ? rc : submit(h, q, err);
+}
+
+/* Takes q off the books before its callback, which may start requests. */
+static void finish(struct fb_http *h, struct fb_http_req *q, CURLcode res)
+{
+	active_unlink(h, q);
+	fb_http_req_finish(h, q, res);
+	fb_http_req_recycle(h, q);
+}
+
+/* Adds what data callbacks started; a handle the multi refuses fails its request now. */
+static int drain_adds(struct fb_http *h)
+{
+	int fired = 0;
+	while (h->add_head) {
+		struct fb_http_req *q = h->add_head;
+		h->add_head = q->add_next;
+		if (!h->add_head)
+			h->add_tail = &h->add_head;
+		q->add_next = NULL;
+		CURLMcode mc = curl_multi_add_handle(h->multi, q->easy);
+		if (mc == CURLM_OK) {
+			q->in_multi = 1;
+			continue;
+		}
+		snprintf(q->errbuf, sizeof(q->errbuf), "%s", curl_multi_strerror(mc));
+		finish(h, q, mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT);
+		fired++;
+	}
+	return fired;
+}
+
+static int multi_error(struct fb_http *h, CURLMcode mc)
+{
+	fb_log_msg(h->log, FB_LOG_ERROR, "http: %s", curl_multi_strerror(mc));
+	return mc == CURLM_OUT_OF_MEMORY ? FB_ENOMEM : FB_ETRANSPORT;
+}
+
+static int http_step(struct fb_transport *t, uint64_t timeout_ms)
+{
+	struct fb_http *h = (struct fb_http *)t;
+	if (h->in_step)
+		return FB_ESTATE; /* from inside a callback */
+	h->in_step = 1;
+	int fired = drain_adds(h), running = 0, rc = 0;
+	/* With nothing in flight, curl_multi_poll still sleeps: the time passes. */
+	int wait = fired ? 0 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
+	CURLMcode mc = curl_multi_poll(h->multi, NULL, 0, wait, NULL);
+	if (mc == CURLM_OK) {
+		h->in_curl = 1;
+		mc = curl_multi_perform(h->multi, &running);
+		h->in_curl = 0;
+	}
+	fired += drain_adds(h);
+	if (mc != CURLM_OK)
+		rc = multi_error(h, mc);
+	CURLMsg *m;
+	int left;
+	while (!rc && (m = curl_multi_info_read(h->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		/* Read the message before removing its handle, which frees it. */
+		CURL *e = m->easy_handle;
+		CURLcode res = m->data.result;
+		void *p = NULL;
+		curl_easy_getinfo(e, CURLINFO_PRIVATE, &p);
+		struct fb_http_req *q = p;
+		curl_multi_remove_handle(h->multi, e);
+		q->in_multi = 0;
+		finish(h, q, res);
+		fired++;
+	}
+	h->in_step = 0;
+	return rc ? rc : fired;
+}
+
+static size_t http_pending(struct fb_transport *t)
+{
+	return ((struct fb_http *)t)->pending;
+}
+
+static void http_free(struct fb_transport *t)
+{
+	struct fb_http *h = (struct fb_http *)t;
+	if (!h)
+		return;
+	while (h->active.next != &h->active) {
+		struct fb_http_req *q = h->active.next;
+		active_unlink(h, q);
+		if (q->in_multi)
+			curl_multi_remove_handle(h->multi, q->easy);
+		fb_http_req_destroy(q);
+	}
+	while (h->free_list) {
+		struct fb_http_req *q = h->free_list;
+		h->free_list = q->next;
+		fb_http_req_destroy(q);
+	}
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	fb_http_slist_free_wiping(h->get_headers);
+	if (h->auth) {
+		memset(h->auth, 0, strlen(h->auth));
+		free(h->auth);
+	}
+	free(h->base_url);
+	free(h->user_agent);
+	free(h);
+	curl_global_cleanup();
+}
+
+static const struct fb_transport_ops http_ops = {
+    .name = "http",
+    .create_run = http_create_run,
+    .get_run = http_get_run,
+    .fetch = http_fetch,
+    .step = http_step,
+    .pending = http_pending,
+    .free = http_free,
+};
+
+static long ms_or(uint64_t v, unsigned def)
+{
+	if (!v)
+		return (long)def;
+	return v > (uint64_t)LONG_MAX ? LONG_MAX : (long)v;
+}
+
+static int check_config(const struct fb_http_config *cfg, const char *base, struct fb_err *err)
+{
+	if (!fb_http_is_absolute(base) || strpbrk(base, "?#") || fb_http_has_control(base) ||
+	    strchr(base, ' ') || !fb_http_same_origin(base, base))
+		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
+				  "base URL %.200s: expected http(s)://host[:port][/path] with no "
+				  "query",
+				  base);
+	if (fb_http_has_control(cfg->api_key))
+		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
+				  "the API key has a control character (a stray newline?)");
+	if (fb_http_has_control(cfg->user_agent))
+		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
+				  "the user agent has a control character");
+	return 0;
+}
+
+int fb_http_transport_new(struct fb_transport **out, const struct fb_http_config *cfg,
+			  struct fb_err *err)
+{
+	*out = NULL;
+	if (!cfg)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH, "http transport: no config");
+	const char *base = cfg->base_url ? cfg->base_url : FB_HTTP_DEFAULT_BASE_URL;
+	int rc = check_config(cfg, base, err);
+	if (rc)
+		return rc;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return fb_err_set(err, FB_ETRANSPORT, FB_KIND_BATCH, "libcurl failed to start");
+	struct fb_http *h = calloc(1, sizeof(*h));
+	if (!h) {
+		curl_global_cleanup();
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	}
+	h->base.ops = &http_ops;
+	h->active.next = h->active.prev = &h->active;
+	h->add_tail = &h->add_head;
+	h->log = cfg->log;
+	h->insecure = cfg->insecure;
+	h->connect_ms = ms_or(cfg->connect_timeout_ms, DEFAULT_CONNECT_MS);
+	h->request_ms = ms_or(cfg->request_timeout_ms, DEFAULT_REQUEST_MS);
+	h->fetch_ms = ms_or(cfg->fetch_timeout_ms, DEFAULT_FETCH_MS);
+	h->max_output = cfg->max_output_bytes > (uint64_t)INT64_MAX
+			    ? (curl_off_t)INT64_MAX
+			    : (curl_off_t)cfg->max_output_bytes;
+
+	struct fb_buf b = FB_BUF_INIT;
+	size_t blen = strlen(base);
+	while (blen && base[blen - 1] == '/')
+		blen--;
+	int bad = fb_buf_add(&b, base, blen);
+	h->base_url = fb_buf_detach(&b, NULL);
+	bad |= fb_buf_adds(&b, cfg->user_agent ? cfg->user_agent : "florabatch/" FB_VERSION);
+	h->user_agent = fb_buf_detach(&b, NULL);
+	if (cfg->api_key && *cfg->api_key) {
+		bad |= fb_buf_addf(&b, "Authorization: Bearer %s", cfg->api_key);
+		h->auth = fb_buf_detach(&b, NULL);
+	}
+	fb_buf_release(&b);
+	const char *get_lines[] = {h->auth, "Accept: application/json"};
+	for (size_t i = 0; !bad && i < 2; i++) {
+		if (!get_lines[i])
+			continue;
+		struct curl_slist *n = curl_slist_append(h->get_headers, get_lines[i]);
+		if (n)
+			h->get_headers = n;
+		else
+			bad = 1;
+	}
+	if (!bad && !(h->multi = curl_multi_init()))
+		bad = 1;
+	if (!bad) {
+		bad |= curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) !=
+		       CURLM_OK;
+		if (cfg->max_host_connections)
+			bad |= curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+						 (long)cfg->max_host_connections) != CURLM_OK;
+	}
+	if (bad || !h->base_url || !h->user_agent) {
+		http_free(&h->base);
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	}
+	*out = &h->base;
+	return 0;
+}

@@ -1,0 +1,175 @@
+/*
+ * httpmsg: the pure parts of the http transport (see http.h): where a path
+ * goes, whether a URL may receive the API key, how long an answer asks us
+ * to wait, and what a libcurl error means for the item.
+ */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Large enough for any sane delay, small enough for a 32-bit long. */
+#define RETRY_AFTER_MAX_MS 2147483647L
+
+int fb_http_is_absolute(const char *s)
+{
+	return s && (!strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8));
+}
+
+int fb_http_join_url(struct fb_buf *out, const char *base, const char *path)
+{
+	if (fb_http_is_absolute(path))
+		return fb_buf_adds(out, path);
+	size_t blen = strlen(base);
+	while (blen && base[blen - 1] == '/')
+		blen--;
+	/* The origin ends at the first '/' after "scheme://". */
+	const char *sep = strstr(base, "://");
+	size_t origin = blen;
+	if (sep && (size_t)(sep - base) + 3 <= blen) {
+		const char *slash = memchr(sep + 3, '/', blen - (size_t)(sep + 3 - base));
+		if (slash)
+			origin = (size_t)(slash - base);
+	}
+	size_t plen = blen - origin; /* the base's own path, "/api/v1", or 0 */
+	if (*path != '/')
+		return fb_buf_add(out, base, blen) || fb_buf_addc(out, '/') ||
+			       fb_buf_adds(out, path)
+			   ? FB_ENOMEM
+			   : 0;
+	if (plen && !strncmp(path, base + origin, plen) && path[plen] == '/')
+		blen = origin; /* a root-relative path that already names the base path */
+	return fb_buf_add(out, base, blen) || fb_buf_adds(out, path) ? FB_ENOMEM : 0;
+}
+
+struct origin {
+	char *scheme, *host, *port;
+};
+
+static void origin_release(struct origin *o)
+{
+	curl_free(o->scheme);
+	curl_free(o->host);
+	curl_free(o->port);
+}
+
+static int origin_of(const char *url, struct origin *o)
+{
+	memset(o, 0, sizeof(*o));
+	CURLU *u = curl_url();
+	if (!u)
+		return -1;
+	int bad = curl_url_set(u, CURLUPART_URL, url, 0) ||
+		  curl_url_get(u, CURLUPART_SCHEME, &o->scheme, 0) ||
+		  curl_url_get(u, CURLUPART_HOST, &o->host, 0) ||
+		  curl_url_get(u, CURLUPART_PORT, &o->port, CURLU_DEFAULT_PORT);
+	curl_url_cleanup(u);
+	return bad ? -1 : 0;
+}
+
+int fb_http_same_origin(const char *url, const char *base_url)
+{
+	struct origin a = {NULL, NULL, NULL}, b;
+	int same = url && base_url && fb_http_is_absolute(url) && !origin_of(url, &a);
+	if (same) {
+		same = !origin_of(base_url, &b) && !strcasecmp(a.scheme, b.scheme) &&
+		       !strcasecmp(a.host, b.host) && !strcmp(a.port, b.port);
+		origin_release(&b);
+	}
+	origin_release(&a);
+	return same;
+}
+
+/* A plain non-negative decimal number, spaces around allowed ("inf", "0x10", "1e3", "-1" are not).
+ */
+static int parse_number(const char *s, double *out)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	const char *p = s;
+	size_t digits = 0;
+	for (; *p >= '0' && *p <= '9'; p++)
+		digits++;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			digits++;
+	if (!digits)
+		return -1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p)
+		return -1;
+	*out = strtod(s, NULL);
+	return isfinite(*out) ? 0 : -1;
+}
+
+static long clamp_ms(double ms)
+{
+	ms = ceil(ms);
+	return ms >= (double)RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : (long)ms;
+}
+
+long fb_http_retry_after_ms(const char *retry_after, const char *retry_after_ms, time_t now)
+{
+	double v;
+	if (retry_after_ms && !parse_number(retry_after_ms, &v))
+		return clamp_ms(v);
+	if (!retry_after)
+		return -1;
+	if (!parse_number(retry_after, &v))
+		return clamp_ms(v * 1000.0);
+	time_t when = curl_getdate(retry_after, NULL);
+	if (when == (time_t)-1)
+		return -1;
+	return when <= now ? 0 : clamp_ms(difftime(when, now) * 1000.0);
+}
+
+static int tls_cert_problem(CURLcode c)
+{
+	switch (c) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int fb_http_curl_error(int curl_code, int is_fetch, const char *what, const char *detail,
+		       struct fb_err *err)
+{
+	CURLcode c = (CURLcode)curl_code;
+	if (!detail || !*detail)
+		detail = curl_easy_strerror(c);
+	if (tls_cert_problem(c)) {
+		if (is_fetch)
+			return fb_err_set(err, FB_ETRANSPORT, FB_KIND_ITEM,
+					  "%s: %s (the download's TLS certificate is not trusted)",
+					  what, detail);
+		return fb_err_set(err, FB_ETRANSPORT, FB_KIND_BATCH,
+				  "%s: %s (the API's TLS certificate cannot be verified; "
+				  "--insecure skips the check, for your own test server only)",
+				  what, detail);
+	}
+	switch (c) {
+	case CURLE_FILESIZE_EXCEEDED:
+		return fb_err_set(err, FB_ETOOBIG, FB_KIND_ITEM, "%s: %s", what, detail);
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_TOO_MANY_REDIRECTS:
+		return fb_err_set(err, FB_ETRANSPORT, FB_KIND_ITEM, "%s: %s", what, detail);
+	case CURLE_OUT_OF_MEMORY:
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE, "%s: %s", what, detail);
+	default:
+		/* Refused, reset, timed out, an empty or cut answer, a DNS blip. */
+		return fb_err_set(err, FB_ETRANSPORT, FB_KIND_RETRYABLE, "%s: %s", what, detail);
+	}
+}

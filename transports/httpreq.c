@@ -1,0 +1,446 @@
+/*
+ * httpreq: one request of the http transport, from start to callback:
+ * taking an easy handle from the free list, setting it up for an API call
+ * or a download, libcurl's header and body callbacks, and turning the
+ * finished transfer into the reply or fetch result the caller gets.
+ * http.c owns the multi handle and decides when each of these runs.
+ */
+#include "httpreq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define API_BODY_MAX   (8u << 20)  /* an API answer larger than this is not one */
+#define ERROR_BODY_MAX (16u << 10) /* what a failed download keeps, for the message */
+#define MAX_REDIRECTS  5L
+#define FREE_LIST_MAX  256	   /* idle easy handles kept for reuse */
+#define KEEP_BUF_MAX   (64u << 10) /* larger buffers are freed, not kept, on reuse */
+
+/* ---- requests: get, recycle, destroy ---- */
+
+/* Wipes each string first: one of them holds the API key. */
+void fb_http_slist_free_wiping(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p; p = p->next)
+		memset(p->data, 0, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+void fb_http_req_destroy(struct fb_http_req *q)
+{
+	if (q->own_headers)
+		fb_http_slist_free_wiping(q->headers);
+	curl_easy_cleanup(q->easy);
+	fb_buf_release(&q->what);
+	fb_buf_release(&q->url);
+	fb_buf_release(&q->body);
+	fb_buf_release(&q->resp);
+	free(q);
+}
+
+static struct fb_http_req *req_get(struct fb_http *h, struct fb_err *err)
+{
+	struct fb_http_req *q = h->free_list;
+	if (q) {
+		h->free_list = q->next;
+		h->nfree--;
+		curl_easy_reset(q->easy); /* keeps its connections, DNS and TLS caches */
+	} else {
+		q = calloc(1, sizeof(*q));
+		if (q && !(q->easy = curl_easy_init())) {
+			free(q);
+			q = NULL;
+		}
+		if (!q) {
+			fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE, "out of memory");
+			return NULL;
+		}
+	}
+	q->h = h;
+	q->prev = q->next = q->add_next = NULL;
+	q->is_fetch = q->in_multi = 0;
+	q->reply = NULL;
+	q->data = NULL;
+	q->done = NULL;
+	q->ud = NULL;
+	fb_buf_reset(&q->what);
+	fb_buf_reset(&q->url);
+	fb_buf_reset(&q->body);
+	fb_buf_reset(&q->resp);
+	q->headers = NULL;
+	q->own_headers = 0;
+	q->bytes = 0;
+	q->abort_code = q->too_big = q->nomem = q->error_cut = 0;
+	q->errbuf[0] = q->request_id[0] = q->retry_after[0] = q->retry_after_ms[0] = '\0';
+	return q;
+}
+
+void fb_http_req_recycle(struct fb_http *h, struct fb_http_req *q)
+{
+	if (q->own_headers)
+		fb_http_slist_free_wiping(q->headers);
+	q->headers = NULL;
+	q->own_headers = 0;
+	if (h->nfree >= FREE_LIST_MAX) {
+		fb_http_req_destroy(q);
+		return;
+	}
+	if (q->body.cap > KEEP_BUF_MAX)
+		fb_buf_release(&q->body);
+	if (q->resp.cap > KEEP_BUF_MAX)
+		fb_buf_release(&q->resp);
+	q->next = h->free_list;
+	h->free_list = q;
+	h->nfree++;
+}
+
+/* ---- libcurl callbacks (inside curl_multi_perform) ---- */
+
+/* Copies a header value, printable ASCII only: it may end up in a message. */
+static void copy_value(char *dst, size_t cap, const char *v, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
+	dst[n] = '\0';
+}
+
+static size_t on_header(char *line, size_t size, size_t nitems, void *ud)
+{
+	struct fb_http_req *q = ud;
+	size_t len = size * nitems;
+	if (len >= 5 && !memcmp(line, "HTTP/", 5)) {
+		/* A new answer (after a 100 Continue or a redirect): forget the last one's. */
+		q->request_id[0] = q->retry_after[0] = q->retry_after_ms[0] = '\0';
+		return len;
+	}
+	const char *colon = memchr(line, ':', len);
+	if (!colon)
+		return len;
+	size_t nlen = (size_t)(colon - line);
+	const char *v = colon + 1, *end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && strchr(" \t\r\n", end[-1]))
+		end--;
+	size_t vlen = (size_t)(end - v);
+	if (nlen == 10 && !strncasecmp(line, "request-id", 10))
+		copy_value(q->request_id, sizeof(q->request_id), v, vlen);
+	else if (nlen == 11 && !strncasecmp(line, "retry-after", 11))
+		copy_value(q->retry_after, sizeof(q->retry_after), v, vlen);
+	else if (nlen == 14 && !strncasecmp(line, "retry-after-ms", 14))
+		copy_value(q->retry_after_ms, sizeof(q->retry_after_ms), v, vlen);
+	return len;
+}
+
+/* Returning less than len makes libcurl stop with CURLE_WRITE_ERROR; the flags say why. */
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct fb_http_req *q = ud;
+	size_t len = size * nmemb;
+	if (!q->is_fetch) {
+		if (q->resp.len + len > API_BODY_MAX) {
+			q->too_big = 1;
+			return 0;
+		}
+		if (fb_buf_add(&q->resp, ptr, len)) {
+			q->nomem = 1;
+			return 0;
+		}
+		return len;
+	}
+	long status = 0;
+	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || status > 299) {
+		/* An error page: keep its start for the message, never hand it to data. */
+		size_t room = ERROR_BODY_MAX - q->resp.len;
+		if (fb_buf_add(&q->resp, ptr, len < room ? len : room)) {
+			q->nomem = 1;
+			return 0;
+		}
+		if (len > room) {
+			q->error_cut = 1;
+			return 0;
+		}
+		return len;
+	}
+	if (q->h->max_output && q->bytes + len > (uint64_t)q->h->max_output) {
+		q->too_big = 1; /* a chunked answer, which CURLOPT_MAXFILESIZE cannot see coming */
+		return 0;
+	}
+	q->bytes += len;
+	if (q->data) {
+		int rc = q->data(q->ud, ptr, len);
+		if (rc) {
+			q->abort_code = rc;
+			return 0;
+		}
+	}
+	return len;
+}
+
+int fb_http_has_control(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* "GET https://host/path" without the query, which may carry a token. */
+static int set_what(struct fb_http_req *q, const char *method, const char *target)
+{
+	size_t n = strcspn(target, "?#");
+	return fb_buf_adds(&q->what, method) || fb_buf_addc(&q->what, ' ') ||
+		       fb_buf_add(&q->what, target, n)
+		   ? FB_ENOMEM
+		   : 0;
+}
+
+static int setup_common(struct fb_http *h, struct fb_http_req *q, long timeout_ms)
+{
+	CURL *e = q->easy;
+	int bad = 0;
+	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)q) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_URL, fb_buf_str(&q->url)) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, q->errbuf) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)q) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)q) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_ms) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS) != CURLE_OK;
+	/* Wait for a connection that may multiplex rather than open one per request. */
+	bad |= curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->insecure ? 0L : 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->insecure ? 0L : 2L) != CURLE_OK;
+	return bad ? FB_ENOMEM : 0;
+}
+
+/* ---- preparing requests (http.c submits them) ---- */
+
+int fb_http_req_api(struct fb_http *h, const struct fb_api_call *call, fb_reply_cb cb, void *ud,
+		    struct fb_http_req **out, struct fb_err *err)
+{
+	*out = NULL;
+	const char *path = fb_buf_str(&call->path);
+	int post = !strcmp(call->method, "POST");
+	if (fb_http_is_absolute(path) && !fb_http_same_origin(path, h->base_url))
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+				  "poll_url %.*s is not on the API's origin (%s): refusing to "
+				  "send the API key there",
+				  (int)strcspn(path, "?#"), path, h->base_url);
+	if (fb_http_has_control(call->idem_key))
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+				  "the idempotency key has a control character");
+	struct fb_http_req *q = req_get(h, err);
+	if (!q)
+		return FB_ENOMEM;
+	q->reply = cb;
+	q->ud = ud;
+	int rc = set_what(q, call->method, path) || fb_http_join_url(&q->url, h->base_url, path);
+	if (!rc && post) {
+		struct curl_slist *l = NULL;
+		struct fb_buf idem = FB_BUF_INIT;
+		rc = fb_buf_add(&q->body, fb_buf_str(&call->body), call->body.len) ||
+		     (call->idem_key && fb_buf_addf(&idem, "Idempotency-Key: %s", call->idem_key));
+		const char *lines[] = {h->auth, "Content-Type: application/json",
+				       "Accept: application/json",
+				       "Expect:", /* no 100-continue round trip */
+				       idem.len ? fb_buf_str(&idem) : NULL};
+		for (size_t i = 0; !rc && i < sizeof(lines) / sizeof(lines[0]); i++) {
+			if (!lines[i])
+				continue;
+			struct curl_slist *n = curl_slist_append(l, lines[i]);
+			if (n)
+				l = n;
+			else
+				rc = FB_ENOMEM;
+		}
+		fb_buf_release(&idem);
+		q->headers = l;
+		q->own_headers = 1;
+	} else {
+		q->headers = h->get_headers;
+	}
+	if (!rc)
+		rc = setup_common(h, q, h->request_ms);
+	if (!rc) {
+		CURL *e = q->easy;
+		int bad = curl_easy_setopt(e, CURLOPT_HTTPHEADER, q->headers) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK;
+		if (post) {
+			bad |= curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK;
+			bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+						(curl_off_t)q->body.len) != CURLE_OK;
+			bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, fb_buf_str(&q->body)) !=
+			       CURLE_OK;
+		} else {
+			bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+		}
+		rc = bad ? FB_ENOMEM : 0;
+	}
+	if (rc) {
+		fb_http_req_recycle(h, q);
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE, "out of memory");
+	}
+	*out = q;
+	return 0;
+}
+
+int fb_http_req_fetch(struct fb_http *h, const char *url, fb_fetch_data_cb data,
+		      fb_fetch_done_cb done, void *ud, struct fb_http_req **out, struct fb_err *err)
+{
+	*out = NULL;
+	if (!url || !done)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "fetch: no URL or callback");
+	if (!fb_is_http_url(url))
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+				  "cannot download %.*s: only http and https URLs are fetched",
+				  (int)(strcspn(url, "?#") < 200 ? strcspn(url, "?#") : 200), url);
+	struct fb_http_req *q = req_get(h, err);
+	if (!q)
+		return FB_ENOMEM;
+	q->is_fetch = 1;
+	q->data = data;
+	q->done = done;
+	q->ud = ud;
+	/* No HTTPHEADER at all: outputs live on other hosts and never see the key. */
+	int rc =
+	    set_what(q, "GET", url) || fb_buf_adds(&q->url, url) || setup_common(h, q, h->fetch_ms);
+	if (!rc) {
+		CURL *e = q->easy;
+		int bad = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_MAXREDIRS, MAX_REDIRECTS) != CURLE_OK;
+		if (h->max_output)
+			bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, h->max_output) !=
+			       CURLE_OK;
+		rc = bad;
+	}
+	if (rc) {
+		fb_http_req_recycle(h, q);
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE, "out of memory");
+	}
+	*out = q;
+	return 0;
+}
+
+/* ---- finishing requests ---- */
+
+/* The request-id is what support asks for: make sure the message has it. */
+static void add_request_id(struct fb_err *err, const char *rid)
+{
+	if (!rid || strstr(err->msg, rid))
+		return;
+	size_t n = strlen(err->msg);
+	snprintf(err->msg + n, sizeof(err->msg) - n, " (request-id %s)", rid);
+}
+
+static void log_failure(struct fb_http *h, const struct fb_err *err)
+{
+	fb_log_msg(h->log, FB_LOG_DEBUG, "http: %s", err->msg);
+}
+
+/* What went wrong when libcurl gave up, our own aborts first. */
+static void transfer_error(struct fb_http_req *q, CURLcode res, struct fb_err *err)
+{
+	const char *what = fb_buf_str(&q->what);
+	if (q->abort_code)
+		fb_err_set(err, q->abort_code, FB_KIND_ITEM, "%s: download aborted", what);
+	else if (q->is_fetch && (q->too_big || res == CURLE_FILESIZE_EXCEEDED))
+		fb_err_set(err, FB_ETOOBIG, FB_KIND_ITEM, "%s: larger than the %lld-byte limit",
+			   what, (long long)q->h->max_output);
+	else if (q->too_big)
+		fb_err_set(err, FB_ETOOBIG, FB_KIND_ITEM, "%s: the answer is over %u MiB", what,
+			   API_BODY_MAX >> 20);
+	else if (q->nomem)
+		fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE, "%s: out of memory", what);
+	else
+		fb_http_curl_error(res, q->is_fetch, what, q->errbuf, err);
+}
+
+static void finish_api(struct fb_http *h, struct fb_http_req *q, CURLcode res)
+{
+	struct fb_reply r;
+	memset(&r, 0, sizeof(r));
+	long status = 0;
+	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
+	r.http_status = (int)status;
+	r.request_id = q->request_id[0] ? q->request_id : NULL;
+	r.retry_after_ms =
+	    fb_http_retry_after_ms(q->retry_after[0] ? q->retry_after : NULL,
+				   q->retry_after_ms[0] ? q->retry_after_ms : NULL, time(NULL));
+	r.run.progress = -1;
+	r.run.estimated_seconds = -1;
+	if (res != CURLE_OK) {
+		transfer_error(q, res, &r.err);
+	} else if (status >= 200 && status <= 299) {
+		r.ok = !fb_api_parse_run(fb_buf_str(&q->resp), q->resp.len, &r.run, &r.err);
+		if (!r.ok) {
+			r.err.http_status = (int)status;
+			fb_run_info_release(&r.run); /* nothing half-parsed reaches the callback */
+		}
+	} else {
+		fb_api_parse_error((int)status, fb_buf_str(&q->resp), q->resp.len, r.request_id,
+				   &r.err);
+	}
+	if (!r.ok) {
+		add_request_id(&r.err, r.request_id);
+		log_failure(h, &r.err);
+	}
+	q->reply(q->ud, &r);
+	fb_run_info_release(&r.run);
+}
+
+static void finish_fetch(struct fb_http *h, struct fb_http_req *q, CURLcode res)
+{
+	struct fb_fetch_result r;
+	memset(&r, 0, sizeof(r));
+	long status = 0;
+	char *ctype = NULL;
+	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(q->easy, CURLINFO_CONTENT_TYPE, &ctype);
+	r.http_status = (int)status;
+	r.content_type = ctype;
+	r.bytes = q->bytes;
+	const char *rid = q->request_id[0] ? q->request_id : NULL;
+	if (status && (status < 200 || status > 299) &&
+	    (res == CURLE_OK || (res == CURLE_WRITE_ERROR && q->error_cut))) {
+		fb_api_parse_error((int)status, fb_buf_str(&q->resp), q->resp.len, rid, &r.err);
+	} else if (res != CURLE_OK) {
+		transfer_error(q, res, &r.err);
+	} else {
+		curl_off_t want = -1;
+		curl_easy_getinfo(q->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &want);
+		if (want >= 0 && (uint64_t)want != q->bytes)
+			fb_err_set(&r.err, FB_ETRANSPORT, FB_KIND_RETRYABLE,
+				   "%s: ended after %llu of %lld bytes", fb_buf_str(&q->what),
+				   (unsigned long long)q->bytes, (long long)want);
+		else
+			r.ok = 1;
+	}
+	if (!r.ok) {
+		add_request_id(&r.err, rid);
+		log_failure(h, &r.err);
+	}
+	q->done(q->ud, &r);
+}
+
+void fb_http_req_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res)
+{
+	if (q->is_fetch)
+		finish_fetch(h, q, res);
+	else
+		finish_api(h, q, res);
+}

@@ -1,0 +1,82 @@
+/*
+ * httpreq: the http transport's inside, shared by http.c (the multi
+ * handle, step, lifetime) and httpreq.c (one request from start to
+ * callback). Not for use outside the transport.
+ */
+#ifndef FB_HTTPREQ_H
+#define FB_HTTPREQ_H
+
+#include "api.h"
+#include "http.h"
+
+#include <curl/curl.h>
+
+struct fb_http_req {
+	struct fb_http *h;
+	CURL *easy;
+	struct fb_http_req *prev, *next; /* the active list; next alone on the free list */
+	struct fb_http_req *add_next;	 /* the queue of requests started inside perform */
+	int is_fetch, in_multi;
+	fb_reply_cb reply;
+	fb_fetch_data_cb data;
+	fb_fetch_done_cb done;
+	void *ud;
+	struct fb_buf what; /* "POST /techniques/x/runs", for messages (no query string) */
+	struct fb_buf url;
+	struct fb_buf body;	    /* what a POST sends; libcurl borrows it until done */
+	struct fb_buf resp;	    /* an API answer, or a failed download's body */
+	struct curl_slist *headers; /* owned when own_headers, else the shared GET list */
+	int own_headers;
+	uint64_t bytes; /* passed to data */
+	int abort_code; /* the data callback's non-zero return */
+	int too_big;	/* over API_BODY_MAX or max_output_bytes */
+	int nomem;	/* a body buffer could not grow */
+	int error_cut;	/* a failed download's body was cut at ERROR_BODY_MAX */
+	char errbuf[CURL_ERROR_SIZE];
+	char request_id[128];
+	char retry_after[64];
+	char retry_after_ms[64];
+};
+
+struct fb_http {
+	struct fb_transport base; /* first: a struct fb_transport * is a struct fb_http * */
+	CURLM *multi;
+	char *base_url; /* without a trailing '/' */
+	char *user_agent;
+	char *auth;			/* "Authorization: Bearer <key>", or NULL */
+	struct curl_slist *get_headers; /* shared by every API GET */
+	struct fb_log *log;
+	int insecure;
+	long connect_ms, request_ms, fetch_ms;
+	curl_off_t max_output;
+	struct fb_http_req active; /* sentinel of the active list */
+	struct fb_http_req *add_head, **add_tail;
+	struct fb_http_req *free_list;
+	size_t nfree, pending;
+	int in_curl, in_step;
+};
+
+/*
+ * A request ready for the multi handle, not yet submitted: *out, or a
+ * negative FB_E* with err set (nothing to free). fb_http_req_api refuses an
+ * absolute path on another origin than the base URL's.
+ */
+int fb_http_req_api(struct fb_http *h, const struct fb_api_call *call, fb_reply_cb cb, void *ud,
+		    struct fb_http_req **out, struct fb_err *err);
+int fb_http_req_fetch(struct fb_http *h, const char *url, fb_fetch_data_cb data,
+		      fb_fetch_done_cb done, void *ud, struct fb_http_req **out,
+		      struct fb_err *err);
+
+/* Fires q's callback for its finished transfer (res: libcurl's result). */
+void fb_http_req_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res);
+
+/* Back to the free list (or freed when it is full). q must be out of the multi. */
+void fb_http_req_recycle(struct fb_http *h, struct fb_http_req *q);
+void fb_http_req_destroy(struct fb_http_req *q);
+
+/* Frees a header list, wiping each string first: one of them holds the API key. */
+void fb_http_slist_free_wiping(struct curl_slist *l);
+/* Whether s (may be NULL) has a control character, which would break a header. */
+int fb_http_has_control(const char *s);
+
+#endif
