@@ -1,5 +1,6 @@
 /* run: the `florabatch run` subcommand: options in, a batch run, a summary and an exit code out. */
 #include "run.h"
+#include "apikey.h"
 #include "options.h"
 
 #include "clock.h"
@@ -7,6 +8,7 @@
 #include "driver.h"
 #include "log.h"
 #include "manifest.h"
+#include "http.h"
 #include "sim.h"
 
 #include <errno.h>
@@ -99,16 +101,39 @@ static int exit_code(const struct fb_summary *s)
 	return FB_EXIT_OK;
 }
 
-static int open_transport(struct run_opts *o, struct fb_clock *clock, struct fb_transport **t)
+static int open_http(struct run_opts *o, struct fb_log *log, struct fb_transport **t)
 {
+	char key[1024];
 	struct fb_err err = {0};
-	if (!strcmp(o->transport, "http")) {
-		fputs(
-		    "florabatch: --transport http: the HTTP transport is not in this version yet; "
-		    "use --transport sim\n",
-		    stderr);
+	if (fb_apikey_load(o->api_key_file, key, sizeof(key)))
+		return -1;
+	const char *base = o->base_url ? o->base_url : getenv("FLORA_BASE_URL");
+	if (o->insecure)
+		fb_log_msg(log, FB_LOG_WARN,
+			   "--insecure: TLS certificates are not checked; use it only for a "
+			   "test server of your own");
+	struct fb_http_config hc = {
+	    .base_url = base && *base ? base : NULL,
+	    .api_key = key,
+	    .insecure = o->insecure,
+	    .max_output_bytes = o->drv.policy.max_output_bytes,
+	    .log = log,
+	};
+	int rc = fb_http_transport_new(t, &hc, &err);
+	memset(key, 0, sizeof(key)); /* the transport keeps its own copy */
+	if (rc) {
+		fprintf(stderr, "florabatch: %s\n", err.msg);
 		return -1;
 	}
+	return 0;
+}
+
+static int open_transport(struct run_opts *o, struct fb_clock *clock, struct fb_log *log,
+			  struct fb_transport **t)
+{
+	struct fb_err err = {0};
+	if (!strcmp(o->transport, "http"))
+		return open_http(o, log, t);
 	if (fb_sim_transport_new(t, &o->sim, clock, &err)) {
 		fprintf(stderr, "florabatch: simulator: %s\n", err.msg);
 		return -1;
@@ -144,6 +169,13 @@ int fb_cmd_run(int argc, char **argv)
 	struct fb_collector *c = NULL;
 	char *results = NULL, *archive = NULL;
 
+	/* A missing key or a bad URL is the user's to fix before any file is touched. */
+	clock = o.sim_virtual ? fb_clock_virtual_new(0) : fb_clock_real_new();
+	code = FB_EXIT_USAGE;
+	if (!clock || open_transport(&o, clock, log, &t))
+		goto out;
+	code = FB_EXIT_IO;
+
 	if (o.strict && !from_stdin) {
 		uint64_t invalid = 0;
 		if (fb_driver_precheck(o.input, o.format, &o.drv.defaults, log, &invalid, &err)) {
@@ -177,8 +209,7 @@ int fb_cmd_run(int argc, char **argv)
 	else if (strcmp(o.archive, "none"))
 		archive = strdup(o.archive);
 
-	clock = o.sim_virtual ? fb_clock_virtual_new(0) : fb_clock_real_new();
-	if (!clock || !results || open_transport(&o, clock, &t))
+	if (!results)
 		goto out;
 	struct fb_collector_config cc = {results, archive, (int64_t)time(NULL)};
 	if (fb_collector_open(&c, &cc, &err)) {

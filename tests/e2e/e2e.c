@@ -1,6 +1,7 @@
 /* e2e: running the binary, parsing its JSONL, reading its archive. */
 #include "e2e.h"
 #include "testutil.h"
+#include "buf.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -124,4 +125,94 @@ void e2e_archive_free(struct e2e_archive *a)
 	free(a->data);
 	free(a->len);
 	memset(a, 0, sizeof(*a));
+}
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct e2e_sim e2e_florasim_start(const char *args)
+{
+	struct e2e_sim s = {0};
+	const char *bin = tu_env("FLORASIM_BIN");
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "exec '%s' --port 0 --max-seconds 120 %s", bin, args);
+	int pfd[2];
+	if (pipe(pfd)) {
+		perror("pipe");
+		abort();
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], STDOUT_FILENO);
+		close(pfd[0]);
+		close(pfd[1]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	FILE *f = fdopen(pfd[0], "r");
+	char line[256] = "";
+	if (!fgets(line, sizeof(line), f) ||
+	    sscanf(line, "florasim listening on http://127.0.0.1:%d/api/v1", &s.port) != 1) {
+		fprintf(stderr, "florasim did not start (%s): %s\n", cmd, line);
+		abort();
+	}
+	fclose(f); /* florasim writes nothing more to stdout */
+	s.pid = pid;
+	snprintf(s.base, sizeof(s.base), "http://127.0.0.1:%d/api/v1", s.port);
+	return s;
+}
+
+void e2e_florasim_stop(struct e2e_sim *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		waitpid(s->pid, NULL, 0);
+	}
+	s->pid = 0;
+}
+
+static size_t collect(char *p, size_t sz, size_t n, void *ud)
+{
+	struct fb_buf *b = ud;
+	fb_buf_add(b, p, sz * n);
+	return sz * n;
+}
+
+yajl_val e2e_sim_get_json(const struct e2e_sim *s, const char *path)
+{
+	char url[512];
+	struct fb_buf body = FB_BUF_INIT;
+	snprintf(url, sizeof(url), "%s%s", s->base, path);
+	CURL *c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	char ebuf[256];
+	yajl_val v = rc == CURLE_OK ? yajl_tree_parse(fb_buf_str(&body), ebuf, sizeof(ebuf)) : NULL;
+	if (!v) {
+		fprintf(stderr, "GET %s: %s\n", url, fb_buf_str(&body));
+		abort();
+	}
+	fb_buf_release(&body);
+	return v;
+}
+
+long long e2e_num(yajl_val v, ...)
+{
+	const char *path[8];
+	size_t n = 0;
+	va_list ap;
+	va_start(ap, v);
+	const char *k;
+	while ((k = va_arg(ap, const char *)) && n < 7)
+		path[n++] = k;
+	va_end(ap);
+	path[n] = NULL;
+	yajl_val x = yajl_tree_get(v, path, yajl_t_number);
+	return x && YAJL_IS_INTEGER(x) ? YAJL_GET_INTEGER(x) : -1;
 }

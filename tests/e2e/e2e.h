@@ -37,4 +37,18 @@ struct e2e_archive {
 struct e2e_archive e2e_read_archive(const char *path);
 void e2e_archive_free(struct e2e_archive *a);
 
+/* A florasim on a free loopback port ($FLORASIM_BIN). */
+struct e2e_sim {
+	int pid;
+	int port;
+	char base[64]; /* "http://127.0.0.1:PORT/api/v1" */
+};
+/* Starts florasim with args (shell words) plus --port 0 --max-seconds 120; aborts on failure. */
+struct e2e_sim e2e_florasim_start(const char *args);
+void e2e_florasim_stop(struct e2e_sim *s);
+/* GET base + path (no auth); the body (caller frees yajl_tree_free) parsed as JSON. */
+yajl_val e2e_sim_get_json(const struct e2e_sim *s, const char *path);
+/* A number at a path of keys in a parsed object, or -1. */
+long long e2e_num(yajl_val v, ...);
+
 #endif

@@ -472,7 +472,7 @@ static enum MHD_Result srv_create(struct srv *s, struct MHD_Connection *c, const
 		return MHD_NO; /* closes the connection without an answer */
 	if (!strcmp(tech, "slow"))
 		sleep_ms(1500);
-	char buf[256];
+	char buf[512];
 	snprintf(buf, sizeof(buf),
 		 "{\"run_id\":\"run_%s\",\"poll_url\":\"%s/techniques/ok/runs/run_%s\"}", tech,
 		 s->base, tech);
@@ -608,7 +608,7 @@ static void srv_reset(struct srv *s)
 
 static void create(struct fb_transport *t, const char *tech, struct seen *s)
 {
-	struct fb_run_request req = {FB_JOB_TECHNIQUE, tech, &prompt, 1, IDEM};
+	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE, .technique = tech, .inputs = &prompt, .ninputs = 1, .idempotency_key = IDEM};
 	struct fb_err err = {0};
 	assert_int_equal(fb_transport_create_run(t, &req, on_reply, s, &err), 0);
 }
@@ -642,7 +642,7 @@ static void test_create(void **state)
 
 	/* What the server saw: the key, the idempotency key, one body twice. */
 	struct fb_api_call call = FB_API_CALL_INIT;
-	struct fb_run_request req = {FB_JOB_TECHNIQUE, "ok", &prompt, 1, IDEM};
+	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE, .technique = "ok", .inputs = &prompt, .ninputs = 1, .idempotency_key = IDEM};
 	assert_int_equal(fb_api_create_call(&req, &call, NULL), 0);
 	assert_int_equal(s->creates, 2);
 	assert_int_equal(s->api_auth_ok, 3);
