@@ -105,8 +105,13 @@ static int start(struct sim *s, const char *method, const char *path, const char
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE, "out of memory");
 	*j = *proto;
 	j->resp = (struct fb_simresp)FB_SIMRESP_INIT;
-	if (fb_simmodel_handle(s->model, method, path, idem_key, body ? body->ptr : NULL,
-			       body ? body->len : 0, &j->resp)) {
+	struct fb_simcall call = {.method = method,
+				  .path = path,
+				  .idem_key = idem_key,
+				  .content_type = body && body->len ? "application/json" : NULL,
+				  .body = body ? body->ptr : NULL,
+				  .body_len = body ? body->len : 0};
+	if (fb_simmodel_handle(s->model, &call, &j->resp)) {
 		job_free(j);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE,
 				  "simulator: out of memory answering %s %s", method, path);

@@ -467,8 +467,10 @@ static int create(struct fb_simmodel *m, const char *slug, const char *idem_key,
 					  "Idempotency key was already used with a different "
 					  "request body.",
 					  NULL, 0);
-		else /* as documented: the original run, as it stands now */
+		else { /* as documented: the original run, as it stands now */
 			rc = answer_run(m, resp, 200, r, 0, 1);
+			resp->replayed = 1;
+		}
 		goto out;
 	}
 	/* Only a request that creates a run records its key: a failed one releases it. */
@@ -521,14 +523,18 @@ static int stats(struct fb_simmodel *m, struct fb_simresp *resp)
 	return set_json(resp, 200, fb_simanswer_counters(names, v, 6, &resp->body));
 }
 
-int fb_simmodel_handle(struct fb_simmodel *m, const char *method, const char *path,
-		       const char *idem_key, const char *body, size_t body_len,
+int fb_simmodel_handle(struct fb_simmodel *m, const struct fb_simcall *call,
 		       struct fb_simresp *resp)
 {
+	const char *method = call->method, *path = call->path, *idem_key = call->idem_key;
+	const char *body = call->body;
+	size_t body_len = call->body_len;
 	m->stats.requests++;
 	make_id(resp->request_id, "req_", mix64(m->cfg.seed ^ SALT_REQ_ID) ^ m->stats.requests);
 	resp->retry_after_s = -1;
 	resp->status = 0;
+	resp->replayed = 0;
+	resp->fault = FB_SIM_FAULT_NONE;
 	fb_buf_reset(&resp->body);
 
 	char *mem, *seg[MAX_SEGS];

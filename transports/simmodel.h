@@ -37,6 +37,52 @@ struct fb_simmodel_config {
 	 * florasim. Copied.
 	 */
 	const char *base_url;
+
+	/* Everything below: zero means off or unlimited. */
+	/* NULL or "": no auth check. Else every API route needs "Bearer <key>":
+	 * none -> 401 unauthorized, wrong -> 401 invalid_api_key. /_sim/ routes need none. */
+	const char *api_key;
+	double credits;	     /* USD balance; 0 with credits_limited == 0 means unlimited */
+	int credits_limited; /* 1: a create whose quote exceeds the balance -> 402
+				insufficient_credits; the quote is debited at create */
+	/* Comma-separated technique slugs, tech_ ids or ws_ ids answering 403 forbidden on create.
+	 */
+	const char *forbidden;
+	/* 0: none. Token bucket (burst rate_burst, default = rps) over all API requests on the
+	 * model clock; beyond -> 429 rate_limited with Retry-After. */
+	double rate_limit_rps;
+	unsigned rate_burst;
+	double fault_5xx_rate;		/* share of API requests answered 500/503 without acting */
+	double fault_html_rate;		/* share of those 5xx with an HTML body (text/html) */
+	double fault_reset_before_rate; /* share of creates answered FB_SIM_FAULT_RESET_BEFORE */
+	double
+	    fault_reset_after_rate; /* share of creates that act, then FB_SIM_FAULT_RESET_AFTER */
+	double fault_truncate_rate; /* share of output downloads answered FB_SIM_FAULT_TRUNCATE;
+				       the same output is served whole on its next download */
+	double fault_slow_rate;	    /* share of output downloads answered FB_SIM_FAULT_SLOW */
+};
+
+/* What the server (or the in-process transport) must do instead of a normal answer. */
+enum fb_sim_fault {
+	FB_SIM_FAULT_NONE = 0,
+	FB_SIM_FAULT_RESET_BEFORE, /* the model did NOT act: close the connection without answering
+				    */
+	FB_SIM_FAULT_RESET_AFTER,  /* the model acted (the run exists): close without answering */
+	FB_SIM_FAULT_TRUNCATE, /* send the headers with the full Content-Length, then half the body
+				*/
+	FB_SIM_FAULT_SLOW,     /* deliver the body slowly (e.g. 1 KiB per 50 ms), completely */
+};
+
+/* One request, in the API's terms. Everything borrowed for the call. */
+struct fb_simcall {
+	const char *method; /* "GET", "POST", ... */
+	/* relative to the base URL ("/techniques/x/runs?limit=5"), or absolute under base_url */
+	const char *path;
+	const char *authorization; /* the Authorization header value, or NULL */
+	const char *idem_key;	   /* the Idempotency-Key header, or NULL */
+	const char *content_type;  /* the Content-Type header, or NULL */
+	const char *body;	   /* may be NULL when body_len is 0 */
+	size_t body_len;
 };
 
 /* An answer. body is owned by the response; release with fb_simresp_release. */
@@ -46,9 +92,12 @@ struct fb_simresp {
 	struct fb_buf body;
 	long retry_after_s;  /* -1: no Retry-After header */
 	char request_id[32]; /* "req_…", always set */
+	int replayed;	     /* 1: send the header "idempotent-replayed: true" */
+	/* What to do instead of a normal answer; status and body are filled all the same. */
+	enum fb_sim_fault fault;
 };
 /* clang-format off */
-#define FB_SIMRESP_INIT {0, NULL, FB_BUF_INIT, -1, {0}}
+#define FB_SIMRESP_INIT {0, NULL, FB_BUF_INIT, -1, {0}, 0, FB_SIM_FAULT_NONE}
 /* clang-format on */
 void fb_simresp_release(struct fb_simresp *r);
 
@@ -60,9 +109,7 @@ int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *c
 void fb_simmodel_free(struct fb_simmodel *m);
 
 /*
- * Handles one request. path is relative to the base URL ("/techniques/x/runs",
- * query string included after '?'), or an absolute URL that starts with the
- * model's base_url. idem_key is the Idempotency-Key header or NULL. Fills
+ * Handles one request (see struct fb_simcall). Fills
  * *resp (FB_SIMRESP_INIT first). Returns 0 when it answered (any status,
  * errors in the contract's envelope), FB_ENOMEM otherwise.
  *
@@ -71,8 +118,7 @@ void fb_simmodel_free(struct fb_simmodel *m);
  * bytes, once the run has completed), GET /_sim/stats (the counters below
  * as JSON). Unknown routes and wrong methods: 404 not_found.
  */
-int fb_simmodel_handle(struct fb_simmodel *m, const char *method, const char *path,
-		       const char *idem_key, const char *body, size_t body_len,
+int fb_simmodel_handle(struct fb_simmodel *m, const struct fb_simcall *call,
 		       struct fb_simresp *resp);
 
 /* Counters for tests: runs created, and creates that named a key already used. */

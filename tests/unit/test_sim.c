@@ -226,7 +226,8 @@ static void test_full_lifecycle(void **state)
 		assert_true(d.max_chunk <= 16 * 1024);
 		/* The very bytes the model serves for that URL. */
 		struct fb_simresp r = FB_SIMRESP_INIT;
-		assert_int_equal(fb_simmodel_handle(m, "GET", p.urls[i], NULL, NULL, 0, &r), 0);
+		struct fb_simcall call = {.method = "GET", .path = p.urls[i]};
+		assert_int_equal(fb_simmodel_handle(m, &call, &r), 0);
 		assert_int_equal(r.status, 200);
 		unsigned char h1[32], h2[32];
 		sha256(d.bytes.ptr, d.bytes.len, h1);

@@ -73,8 +73,12 @@ static int send(struct fx *f, const char *method, const char *path, const char *
 		const char *body)
 {
 	struct fb_simresp r = FB_SIMRESP_INIT;
-	assert_int_equal(
-	    fb_simmodel_handle(f->m, method, path, key, body, body ? strlen(body) : 0, &r), 0);
+	struct fb_simcall c = {.method = method,
+			       .path = path,
+			       .idem_key = key,
+			       .body = body,
+			       .body_len = body ? strlen(body) : 0};
+	assert_int_equal(fb_simmodel_handle(f->m, &c, &r), 0);
 	assert_true(r.status >= 200 && r.status < 600);
 	assert_non_null(r.content_type);
 	assert_int_equal(strncmp(r.request_id, "req_", 4), 0);
@@ -805,10 +809,11 @@ static void test_config_checked(void **state)
 	cfg.base_url = "http://127.0.0.1:9/api/v1/";
 	assert_int_equal(fb_simmodel_new(&m, &cfg, c, &err), 0);
 	struct fb_simresp r = FB_SIMRESP_INIT;
-	assert_int_equal(fb_simmodel_handle(m, "POST",
-					    "http://127.0.0.1:9/api/v1/techniques/sigil/runs", NULL,
-					    BODY, strlen(BODY), &r),
-			 0);
+	struct fb_simcall call = {.method = "POST",
+				  .path = "http://127.0.0.1:9/api/v1/techniques/sigil/runs",
+				  .body = BODY,
+				  .body_len = strlen(BODY)};
+	assert_int_equal(fb_simmodel_handle(m, &call, &r), 0);
 	assert_int_equal(r.status, 201);
 	assert_non_null(
 	    strstr(r.body.ptr, "\"http://127.0.0.1:9/api/v1/techniques/sigil/runs/run_"));
