@@ -1,9 +1,8 @@
 /*
- * simassets: assets (CONTRACT.md §5): the signed-url reservation, the
- * upload to the simulator's own upload URL (multipart POST as the SDK
- * sends it, or a raw PUT), complete and retry, the one-call multipart
- * POST /assets, an https source taken at its word, GET and list, and the
- * download of the stored bytes.
+ * simassets: assets (CONTRACT.md §5): the store, the JSON POST /assets
+ * (a signed-url reservation, or an https source taken at its word),
+ * complete and retry, GET and list. The bytes' way in and out (the upload
+ * URL, the one-call multipart POST /assets, downloads) is simupload.c.
  *
  * Uploaded bytes are kept in memory for the model's lifetime (direct
  * uploads up to 4 MB, signed uploads up to 64 MB each); an asset from an
@@ -14,40 +13,23 @@
 #include "error.h"
 #include "item.h"
 #include "json.h"
-#include "png.h"
-#include "simmedia.h"
 #include "simmultipart.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define DIRECT_MAX    (4u * 1024u * 1024u)
-#define SIGNED_MAX    (64u * 1024u * 1024u)
 #define UPLOAD_TTL_MS (3600u * 1000u)
 
-enum { AS_PENDING = 0, AS_READY, AS_FAILED };
-enum { VIA_URL = 0, VIA_SIGNED, VIA_DIRECT };
-static const char *const status_names[] = {"pending_upload", "ready", "failed"};
-static const char *const via_names[] = {"url", "signed_url", "direct"};
-
-struct fb_simasset {
-	char id[6 + SIM_ID_CHARS + 1];
-	int8_t workspace, project;
-	uint8_t status, via;
-	char *file_name, *content_type, *upload_content_type, *failure; /* owned or NULL */
-	struct fb_buf bytes;
-	uint64_t created_wall, expires_wall;
-	unsigned width, height, reservations;
-	char token[17];
-};
+const char *const fb_simasset_status[3] = {"pending_upload", "ready", "failed"};
+const char *const fb_simasset_via[3] = {"url", "signed_url", "direct"};
 
 static int eq_asset(const struct fb_simmodel *m, uint32_t idx, const void *want)
 {
 	return !strcmp(m->assets[idx]->id, want);
 }
 
-static struct fb_simasset *find_asset(struct fb_simmodel *m, const char *id)
+struct fb_simasset *fb_simassets_find(struct fb_simmodel *m, const char *id)
 {
 	long i = fb_simix_find(&m->assets_by_id, fb_sim_hash(id, strlen(id)), eq_asset, m, id);
 	return i < 0 ? NULL : m->assets[i];
@@ -86,7 +68,7 @@ static void reserve(struct fb_simmodel *m, struct fb_simasset *a)
 }
 
 /* A new asset in the store; NULL when out of memory. Strings are copied. */
-static struct fb_simasset *new_asset(struct fb_simmodel *m, int w, int p, int via,
+struct fb_simasset *fb_simassets_new(struct fb_simmodel *m, int w, int p, int via,
 				     const char *file_name, const char *content_type)
 {
 	if (m->nassets == m->capassets) {
@@ -108,7 +90,7 @@ static struct fb_simasset *new_asset(struct fb_simmodel *m, int w, int p, int vi
 		fb_sim_make_id(a->id, "asset_",
 			       fb_sim_mix64(m->cfg.seed ^ SALT_ASSET_ID) ^
 				   m->stats.assets_created++);
-	while (find_asset(m, a->id));
+	while (fb_simassets_find(m, a->id));
 	a->workspace = (int8_t)w;
 	a->project = (int8_t)p;
 	a->via = (uint8_t)via;
@@ -125,44 +107,8 @@ fail:
 	return NULL;
 }
 
-/* ---- content types ---- */
-
-static int allowed_type(const char *ct)
-{
-	static const char *const ok[] = {
-	    "image/jpeg",  "image/png",	      "image/webp", "image/gif",
-	    "image/avif",  "image/heic",      "image/heif", "video/mp4",
-	    "video/webm",  "video/quicktime", "audio/mpeg", "audio/wav",
-	    "audio/x-wav", "audio/wave",      "audio/ogg",  "application/pdf"};
-	size_t n = strcspn(ct, "; \t");
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (strlen(ok[i]) == n && !strncmp(ct, ok[i], n))
-			return 1;
-	return 0;
-}
-
-/* The type the bytes announce, or NULL. */
-static const char *sniff(const unsigned char *b, size_t n)
-{
-	if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8))
-		return "image/png";
-	if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
-		return "image/jpeg";
-	if (n >= 4 && !memcmp(b, "GIF8", 4))
-		return "image/gif";
-	if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4))
-		return "image/webp";
-	if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WAVE", 4))
-		return "audio/wav";
-	if (n >= 8 && !memcmp(b + 4, "ftyp", 4))
-		return "video/mp4";
-	if (n >= 5 && !memcmp(b, "%PDF-", 5))
-		return "application/pdf";
-	return NULL;
-}
-
 /* Keeps bytes (copied) and what can be read from them. 0 or FB_ENOMEM. */
-static int store(struct fb_simasset *a, const char *data, size_t len, const char *part_type)
+int fb_simassets_store(struct fb_simasset *a, const char *data, size_t len, const char *part_type)
 {
 	fb_buf_reset(&a->bytes);
 	if (fb_buf_add(&a->bytes, data, len))
@@ -208,7 +154,7 @@ static void write_state(struct fb_simmodel *m, struct fb_simjw *w, const struct 
 	fb_simjw_str(w, a->id);
 	if (with_via) {
 		fb_simjw_key(w, "uploaded_via");
-		fb_simjw_str(w, via_names[a->via]);
+		fb_simjw_str(w, fb_simasset_via[a->via]);
 	}
 	fb_simjw_key(w, "url");
 	fb_simjw_str(w, fb_buf_str(&url));
@@ -217,7 +163,7 @@ static void write_state(struct fb_simmodel *m, struct fb_simjw *w, const struct 
 	fb_simjw_key(w, "visibility");
 	fb_simjw_str(w, "workspace");
 	fb_simjw_key(w, "status");
-	fb_simjw_str(w, status_names[a->status]);
+	fb_simjw_str(w, fb_simasset_status[a->status]);
 	if (a->failure) {
 		fb_simjw_key(w, "failure_message");
 		fb_simjw_str(w, a->failure);
@@ -253,7 +199,7 @@ static void write_state(struct fb_simmodel *m, struct fb_simjw *w, const struct 
 	fb_buf_release(&up);
 }
 
-static int answer_state(struct fb_simmodel *m, struct fb_simresp *resp, int status,
+int fb_simassets_answer(struct fb_simmodel *m, struct fb_simresp *resp, int status,
 			const struct fb_simasset *a, int with_via)
 {
 	struct fb_simjw w;
@@ -299,7 +245,7 @@ static void write_record(struct fb_simmodel *m, struct fb_simjw *w, const struct
 	else
 		fb_simjw_null(w);
 	fb_simjw_key(w, "uploaded_via");
-	fb_simjw_str(w, via_names[a->via]);
+	fb_simjw_str(w, fb_simasset_via[a->via]);
 	fb_simjw_key(w, "created_at");
 	if (in_list) {
 		fb_simjw_int(w, (long long)a->created_wall);
@@ -308,7 +254,7 @@ static void write_record(struct fb_simmodel *m, struct fb_simjw *w, const struct
 		fb_simjw_str(w, when);
 	}
 	fb_simjw_key(w, "status");
-	fb_simjw_str(w, status_names[a->status]);
+	fb_simjw_str(w, fb_simasset_status[a->status]);
 	if (!in_list) {
 		fb_simjw_key(w, "failure_message");
 		fb_simjw_str(w, a->failure);
@@ -364,8 +310,8 @@ static int private_host(const char *url)
 }
 
 /* The workspace and project an asset goes to; answers 404/403 and returns 1 when refused. */
-static int placement(struct fb_simmodel *m, const char *wsid, const char *pid, int *w, int *p,
-		     struct fb_simresp *resp, int *rc)
+int fb_simassets_placement(struct fb_simmodel *m, const char *wsid, const char *pid, int *w, int *p,
+			   struct fb_simresp *resp, int *rc)
 {
 	*w = fb_simcat_workspace(wsid);
 	*p = pid ? fb_simcat_project(pid) : -1;
@@ -379,88 +325,10 @@ static int placement(struct fb_simmodel *m, const char *wsid, const char *pid, i
 	return 1;
 }
 
-/* A text field of a form as a C string (cut at a NUL); NULL when absent. */
-static int form_text(const struct fb_simmp *mp, const char *name, char **out)
-{
-	const struct fb_simmp_part *p = fb_simmp_get(mp, name);
-	*out = NULL;
-	if (p && !(*out = strndup(p->data ? p->data : "", p->len)))
-		return FB_ENOMEM;
-	return 0;
-}
-
-/* Validates the one-call form; answers 400 and returns 1 when it is wrong. */
-static int check_form(const struct fb_simmp_part *file, const char *wsid, const char *pid,
-		      struct fb_simresp *resp, int *rc)
-{
-	if (!file || !file->filename)
-		*rc = fb_sim_field_error(resp, "file", "Required");
-	else if (!wsid)
-		*rc = fb_sim_field_error(resp, "workspace_id", "Required");
-	else if (!fb_simreq_has_prefix(wsid, "ws_"))
-		*rc = fb_sim_field_error(resp, "workspace_id",
-					 "Invalid ID: expected ws_ followed by the ID");
-	else if (pid && !fb_simreq_has_prefix(pid, "prj_"))
-		*rc = fb_sim_field_error(resp, "project_id",
-					 "Invalid ID: expected prj_ followed by the ID");
-	else if (file->len > DIRECT_MAX)
-		*rc = fb_sim_field_error(resp, "file",
-					 "File is larger than 4 MB; reserve a signed-url upload");
-	else
-		return 0;
-	return 1;
-}
-
-/* The one-call path: a multipart body with the file and the fields, as the SDK sends it. */
-static int create_direct(struct fb_simmodel *m, const struct fb_simcall *c, struct fb_simresp *resp)
-{
-	struct fb_simmp mp = FB_SIMMP_INIT;
-	const char *why;
-	char *wsid = NULL, *pid = NULL, *ctype = NULL, *fname = NULL;
-	int w, p, rc = fb_simmp_parse(c->content_type, c->body, c->body_len, &mp, &why);
-	if (rc) {
-		if (rc == FB_EPARSE)
-			rc = fb_sim_field_error(resp, "file", why);
-		goto out;
-	}
-	if ((rc = form_text(&mp, "workspace_id", &wsid)) ||
-	    (rc = form_text(&mp, "project_id", &pid)) ||
-	    (rc = form_text(&mp, "content_type", &ctype)) ||
-	    (rc = form_text(&mp, "file_name", &fname)))
-		goto out;
-	const struct fb_simmp_part *file = fb_simmp_get(&mp, "file");
-	if (check_form(file, wsid, pid, resp, &rc))
-		goto out;
-	const unsigned char *bytes = (const unsigned char *)file->data;
-	const char *type = ctype && *ctype ? ctype
-			   : file->content_type && allowed_type(file->content_type)
-			       ? file->content_type
-			       : sniff(bytes, file->len);
-	if (!type || !allowed_type(type)) {
-		rc = fb_sim_field_error(resp, "content_type", "Unsupported content type");
-		goto out;
-	}
-	if (placement(m, wsid, pid, &w, &p, resp, &rc))
-		goto out;
-	const char *name = fname && *fname ? fname : *file->filename ? file->filename : "upload";
-	struct fb_simasset *a = new_asset(m, w, p, VIA_DIRECT, name, type);
-	if (!a || store(a, file->data, file->len, file->content_type))
-		rc = FB_ENOMEM;
-	else
-		rc = answer_state(m, resp, 201, a, 1);
-out:
-	free(wsid);
-	free(pid);
-	free(ctype);
-	free(fname);
-	fb_simmp_release(&mp);
-	return rc;
-}
-
 int fb_simassets_create(struct fb_simmodel *m, const struct fb_simcall *c, struct fb_simresp *resp)
 {
 	if (fb_simmp_is_form(c->content_type))
-		return create_direct(m, c, resp);
+		return fb_simupload_direct(m, c, resp);
 	struct fb_simreq rq = FB_SIMREQ_INIT;
 	int w, p, rc = fb_simreq_parse_as(FB_SIMREQ_ASSET, c->body, c->body_len, &rq);
 	if (rc || rq.error_code) {
@@ -479,12 +347,12 @@ int fb_simassets_create(struct fb_simmodel *m, const struct fb_simcall *c, struc
 		rc = fb_sim_field_error(resp, "source", "The URL's host is not allowed");
 		goto out;
 	}
-	if (ctype && !allowed_type(ctype)) {
+	if (ctype && !fb_simupload_allowed_type(ctype)) {
 		rc = fb_sim_field_error(resp, "content_type", "Unsupported content type");
 		goto out;
 	}
-	if (placement(m, fb_json_get_str(rq.root, "workspace_id"),
-		      fb_json_get_str(rq.root, "project_id"), &w, &p, resp, &rc))
+	if (fb_simassets_placement(m, fb_json_get_str(rq.root, "workspace_id"),
+				   fb_json_get_str(rq.root, "project_id"), &w, &p, resp, &rc))
 		goto out;
 	/* Without a name, a fetched asset is named after the last segment of its URL. */
 	char derived[128] = "upload";
@@ -503,12 +371,12 @@ int fb_simassets_create(struct fb_simmodel *m, const struct fb_simcall *c, struc
 			}
 		}
 	}
-	struct fb_simasset *a =
-	    new_asset(m, w, p, signed_url ? VIA_SIGNED : VIA_URL, fname && *fname ? fname : derived,
-		      ctype	   ? ctype
-		      : signed_url ? NULL
-				   : "image/png");
-	rc = a ? answer_state(m, resp, 201, a, 1) : FB_ENOMEM;
+	struct fb_simasset *a = fb_simassets_new(m, w, p, signed_url ? VIA_SIGNED : VIA_URL,
+						 fname && *fname ? fname : derived,
+						 ctype	      ? ctype
+						 : signed_url ? NULL
+							      : "image/png");
+	rc = a ? fb_simassets_answer(m, resp, 201, a, 1) : FB_ENOMEM;
 out:
 	fb_simreq_release(&rq);
 	return rc;
@@ -516,7 +384,7 @@ out:
 
 int fb_simassets_get(struct fb_simmodel *m, const char *id, struct fb_simresp *resp)
 {
-	const struct fb_simasset *a = find_asset(m, id);
+	const struct fb_simasset *a = fb_simassets_find(m, id);
 	if (!a)
 		return fb_sim_not_found(resp, "Asset", id);
 	struct fb_simjw w;
@@ -571,7 +439,7 @@ int fb_simassets_list(struct fb_simmodel *m, const struct fb_simquery *q, struct
 	return fb_sim_json(resp, 200, fb_simjw_finish(&jw, &resp->body));
 }
 
-static int expired(struct fb_simmodel *m, const struct fb_simasset *a)
+int fb_simassets_expired(struct fb_simmodel *m, const struct fb_simasset *a)
 {
 	return a->status == AS_PENDING && fb_clock_wall_ms(m->clock) > a->expires_wall;
 }
@@ -585,122 +453,33 @@ static int set_failed(struct fb_simasset *a, const char *why)
 
 int fb_simassets_complete(struct fb_simmodel *m, const char *id, struct fb_simresp *resp)
 {
-	struct fb_simasset *a = find_asset(m, id);
+	struct fb_simasset *a = fb_simassets_find(m, id);
 	if (!a)
 		return fb_sim_not_found(resp, "Asset", id);
 	if (a->status != AS_PENDING)
 		return fb_sim_error(resp, 409, "conflict",
 				    "Asset '%s' is %s; only a pending upload can be completed.", id,
-				    status_names[a->status]);
+				    fb_simasset_status[a->status]);
 	int rc = 0;
-	if (expired(m, a))
+	if (fb_simassets_expired(m, a))
 		rc = set_failed(a, "The upload URL expired before the upload was completed.");
 	else if (!a->bytes.len)
 		rc = set_failed(a, "No file was uploaded.");
 	else
 		a->status = AS_READY;
-	return rc ? rc : answer_state(m, resp, 200, a, 0);
+	return rc ? rc : fb_simassets_answer(m, resp, 200, a, 0);
 }
 
 int fb_simassets_retry(struct fb_simmodel *m, const char *id, struct fb_simresp *resp)
 {
-	struct fb_simasset *a = find_asset(m, id);
+	struct fb_simasset *a = fb_simassets_find(m, id);
 	if (!a)
 		return fb_sim_not_found(resp, "Asset", id);
-	if (a->via != VIA_SIGNED || !(a->status == AS_FAILED || expired(m, a)))
+	if (a->via != VIA_SIGNED || !(a->status == AS_FAILED || fb_simassets_expired(m, a)))
 		return fb_sim_error(
 		    resp, 409, "conflict",
 		    "Asset '%s' is %s; only a failed or expired upload can be retried.", id,
-		    status_names[a->status]);
+		    fb_simasset_status[a->status]);
 	reserve(m, a);
-	return answer_state(m, resp, 200, a, 0);
-}
-
-/* POST (multipart, as the SDK sends it) or PUT (raw bytes) to the upload URL. No API key. */
-int fb_simassets_upload(struct fb_simmodel *m, const char *id, const struct fb_simcall *c,
-			struct fb_simresp *resp)
-{
-	struct fb_simasset *a = find_asset(m, id);
-	if (!a || a->via != VIA_SIGNED)
-		return fb_sim_not_found(resp, "Upload", id);
-	if (a->status != AS_PENDING)
-		return fb_sim_error(resp, 409, "conflict", "Asset '%s' is %s; nothing to upload.",
-				    id, status_names[a->status]);
-	if (expired(m, a))
-		return fb_sim_error(resp, 403, "forbidden", "The upload URL has expired.");
-	struct fb_simquery q;
-	struct fb_simmp mp = FB_SIMMP_INIT;
-	const char *why, *token, *data = c->body, *type = c->content_type;
-	size_t len = c->body_len;
-	int rc = fb_simreq_query(c->path, &q);
-	if (rc)
-		goto out;
-	token = fb_simquery_get(&q, "token");
-	if (!strcmp(c->method, "POST")) {
-		if ((rc = fb_simmp_parse(c->content_type, c->body, c->body_len, &mp, &why))) {
-			if (rc == FB_EPARSE)
-				rc = fb_sim_field_error(resp, "file", why);
-			goto out;
-		}
-		const struct fb_simmp_part *t = fb_simmp_get(&mp, "token"),
-					   *f = fb_simmp_get(&mp, "file");
-		if (t && t->len == strlen(a->token) && !memcmp(t->data, a->token, t->len))
-			token = a->token;
-		if (!f) {
-			rc = fb_sim_field_error(resp, "file", "Required");
-			goto out;
-		}
-		data = f->data;
-		len = f->len;
-		type = f->content_type;
-	}
-	if (!token || strcmp(token, a->token))
-		rc = fb_sim_error(resp, 403, "forbidden", "The upload signature does not match.");
-	else if (len > SIGNED_MAX)
-		rc = fb_sim_field_error(resp, "file", "File is larger than 64 MB");
-	else if ((rc = store(a, data ? data : "", len, type)) == 0) {
-		struct fb_simjw w;
-		if (fb_simjw_start(&w, m->camel)) {
-			rc = FB_ENOMEM;
-			goto out;
-		}
-		fb_simjw_open(&w, 0);
-		fb_simjw_key(&w, "asset_id");
-		fb_simjw_str(&w, a->id);
-		fb_simjw_key(&w, "size_bytes");
-		fb_simjw_int(&w, (long long)len);
-		fb_simjw_close(&w, 0);
-		rc = fb_sim_json(resp, 200, fb_simjw_finish(&w, &resp->body));
-	}
-out:
-	fb_simquery_release(&q);
-	fb_simmp_release(&mp);
-	return rc;
-}
-
-int fb_simassets_download(struct fb_simmodel *m, const char *id, const char *name,
-			  struct fb_simresp *resp)
-{
-	(void)name; /* the name in the URL is for people; the id finds the asset */
-	const struct fb_simasset *a = find_asset(m, id);
-	if (!a || a->status != AS_READY)
-		return fb_sim_not_found(resp, "Asset", id);
-	const char *ct = a->content_type ? a->content_type : "application/octet-stream";
-	int rc = 0;
-	if (a->via != VIA_URL) {
-		rc = fb_buf_add(&resp->body, a->bytes.ptr ? a->bytes.ptr : "", a->bytes.len);
-	} else { /* never fetched: a placeholder of the declared kind */
-		uint64_t seed = fb_sim_hash(a->id, strlen(a->id));
-		if (!strncmp(ct, "video/", 6))
-			rc = fb_simmedia_mp4(seed, &resp->body), ct = "video/mp4";
-		else if (!strncmp(ct, "audio/", 6))
-			rc = fb_simmedia_wav(seed, &resp->body), ct = "audio/wav";
-		else
-			rc = fb_png_from_seed(seed, 32, 32, &resp->body), ct = "image/png";
-	}
-	if (rc)
-		return FB_ENOMEM;
-	resp->status = 200;
-	resp->content_type = ct;
-	return 0;
+	return fb_simassets_answer(m, resp, 200, a, 0);
 }

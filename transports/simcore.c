@@ -9,6 +9,11 @@
 #include <string.h>
 #include <time.h>
 
+const char *const fb_sim_media_type[] = {"imageUrl", "videoUrl", "audioUrl", "text"};
+const char *const fb_sim_media_ext[] = {"png", "mp4", "wav", "txt"};
+const char *const fb_sim_media_ctype[] = {"image/png", "video/mp4", "audio/wav",
+					  "text/plain; charset=utf-8"};
+
 /* splitmix64's finaliser. */
 uint64_t fb_sim_mix64(uint64_t x)
 {

@@ -2,10 +2,12 @@
  * simcore: the simulated API's internals, shared by its parts and by
  * nothing outside the simulator:
  *   simmodel.c   the entry point: routing, auth, rate limit, faults, stats
- *   simruns.c    runs: the four create routes, polls, output bytes
+ *   simruns.c    runs: the four create routes, polls
+ *   simoutputs.c output bytes
  *   simlist.c    GET /technique-runs and GET /generations
  *   simcatalog.c techniques, workspaces and projects (fixed fixtures)
- *   simassets.c  assets and their uploads
+ *   simassets.c  assets: reservations, complete, retry, GET and list
+ *   simupload.c  asset bytes: the upload URL, one-call uploads, downloads
  *   simcore.c    hashing, ids, a hash index, the answer helpers below
  */
 #ifndef FB_SIMCORE_H
@@ -73,7 +75,22 @@ struct fb_simix {
 	size_t cap, n;
 };
 
-struct fb_simasset;
+enum { AS_PENDING = 0, AS_READY, AS_FAILED };
+enum { VIA_URL = 0, VIA_SIGNED, VIA_DIRECT };
+extern const char *const fb_simasset_status[3]; /* pending_upload, ready, failed */
+extern const char *const fb_simasset_via[3];	/* url, signed_url, direct */
+
+/* An asset; its bytes are kept whole. */
+struct fb_simasset {
+	char id[6 + SIM_ID_CHARS + 1];
+	int8_t workspace, project;
+	uint8_t status, via;
+	char *file_name, *content_type, *upload_content_type, *failure; /* owned or NULL */
+	struct fb_buf bytes;
+	uint64_t created_wall, expires_wall;
+	unsigned width, height, reservations;
+	char token[17]; /* the upload URL's signature */
+};
 
 /* Endpoints as counted in the stats; SIM_EP_NAMES below gives their names. */
 enum sim_ep {
@@ -131,6 +148,10 @@ struct fb_simmodel {
 };
 
 /* ---- simcore.c ---- */
+/* Per enum sim_media: the output type, the URL's extension, the content type. */
+extern const char *const fb_sim_media_type[4];
+extern const char *const fb_sim_media_ext[4];
+extern const char *const fb_sim_media_ctype[4];
 uint64_t fb_sim_mix64(uint64_t x);
 uint64_t fb_sim_hash(const void *p, size_t n);
 double fb_sim_unit(uint64_t h); /* [0, 1) */
@@ -193,14 +214,17 @@ int fb_simruns_create_generation(struct fb_simmodel *m, const struct fb_simcall 
 /* slug NULL: GET /runs/{id}, any run; else only technique runs of that technique. */
 int fb_simruns_poll(struct fb_simmodel *m, const char *slug, const char *id,
 		    struct fb_simresp *resp);
-int fb_simruns_output(struct fb_simmodel *m, const char *id, const char *name,
-		      struct fb_simresp *resp);
+struct fb_simrun *fb_simruns_find(struct fb_simmodel *m, const char *id);
 /* Writes r's RunStatus members into the open object. */
 int fb_simruns_write_status(struct fb_simmodel *m, struct fb_simjw *w, const struct fb_simrun *r);
 const char *fb_simruns_status(struct fb_simmodel *m, const struct fb_simrun *r);
 /* How many runs were made with r's key (0 without one; 1 or 2: one per operation). */
 unsigned fb_simruns_key_runs(const struct fb_simmodel *m, const struct fb_simrun *r);
 void fb_simruns_free(struct fb_simmodel *m);
+
+/* ---- simoutputs.c ---- */
+int fb_simoutputs_get(struct fb_simmodel *m, const char *run_id, const char *name,
+		      struct fb_simresp *resp);
 /*
  * Checks that workspace w may start something and that t (a catalog index,
  * or -1) is allowed; answers 403 and returns 1 when not.
@@ -217,10 +241,28 @@ int fb_simassets_list(struct fb_simmodel *m, const struct fb_simquery *q, struct
 int fb_simassets_get(struct fb_simmodel *m, const char *id, struct fb_simresp *resp);
 int fb_simassets_complete(struct fb_simmodel *m, const char *id, struct fb_simresp *resp);
 int fb_simassets_retry(struct fb_simmodel *m, const char *id, struct fb_simresp *resp);
-int fb_simassets_upload(struct fb_simmodel *m, const char *id, const struct fb_simcall *c,
-			struct fb_simresp *resp);
-int fb_simassets_download(struct fb_simmodel *m, const char *id, const char *name,
-			  struct fb_simresp *resp);
 void fb_simassets_free(struct fb_simmodel *m);
+struct fb_simasset *fb_simassets_find(struct fb_simmodel *m, const char *id);
+/* A new asset (strings copied); NULL when out of memory. Signed ones start reserved. */
+struct fb_simasset *fb_simassets_new(struct fb_simmodel *m, int w, int p, int via,
+				     const char *file_name, const char *content_type);
+/* Keeps a copy of the bytes and what can be read from them. 0 or FB_ENOMEM. */
+int fb_simassets_store(struct fb_simasset *a, const char *data, size_t len, const char *part_type);
+/* The create/complete/retry answer; with_via adds uploaded_via. */
+int fb_simassets_answer(struct fb_simmodel *m, struct fb_simresp *resp, int status,
+			const struct fb_simasset *a, int with_via);
+/* Where an asset goes; answers 404/403 and returns 1 when refused. pid may be NULL. */
+int fb_simassets_placement(struct fb_simmodel *m, const char *wsid, const char *pid, int *w, int *p,
+			   struct fb_simresp *resp, int *rc);
+int fb_simassets_expired(struct fb_simmodel *m, const struct fb_simasset *a);
+
+/* ---- simupload.c ---- */
+int fb_simupload_direct(struct fb_simmodel *m, const struct fb_simcall *c, struct fb_simresp *resp);
+int fb_simupload_receive(struct fb_simmodel *m, const char *id, const struct fb_simcall *c,
+			 struct fb_simresp *resp);
+int fb_simupload_serve(struct fb_simmodel *m, const char *id, const char *name,
+		       struct fb_simresp *resp);
+/* Whether the API takes this content type (parameters ignored). */
+int fb_simupload_allowed_type(const char *ct);
 
 #endif

@@ -2,8 +2,8 @@
  * simmodel: the simulated FLORA API's entry point: the model's setup,
  * routing, the gates every API request passes (auth, rate limit, 5xx
  * faults, connection resets around creates) and the stats route. The
- * routes themselves live in simruns.c, simlist.c, simcatalog.c and
- * simassets.c.
+ * routes themselves live in simruns.c, simoutputs.c, simlist.c,
+ * simcatalog.c, simassets.c and simupload.c.
  */
 #include "simmodel.h"
 #include "item.h"
@@ -337,11 +337,11 @@ static int dispatch(struct fb_simmodel *m, enum sim_ep ep, char **seg, const str
 	case EP_ASSET_RETRY:
 		return fb_simassets_retry(m, seg[1], resp);
 	case EP_SIM_UPLOAD:
-		return fb_simassets_upload(m, seg[2], c, resp);
+		return fb_simupload_receive(m, seg[2], c, resp);
 	case EP_SIM_OUTPUT:
-		return fb_simruns_output(m, seg[2], seg[3], resp);
+		return fb_simoutputs_get(m, seg[2], seg[3], resp);
 	case EP_SIM_ASSET:
-		return fb_simassets_download(m, seg[2], seg[3], resp);
+		return fb_simupload_serve(m, seg[2], seg[3], resp);
 	case EP_SIM_STATS:
 		return stats_answer(m, resp);
 	case EP_TECH_RUNS:

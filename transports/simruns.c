@@ -1,7 +1,7 @@
 /*
  * simruns: runs: creation through the nested technique route, POST
  * /runs/technique and the generation routes, their lifecycle on the
- * model's clock, polls, and output bytes.
+ * model's clock, and polls. Output bytes are served by simoutputs.c.
  *
  * Runs and the key -> run map are kept for the model's lifetime (no 2 h or
  * 24 h key window): a batch is far shorter than either window. Keys are
@@ -12,15 +12,12 @@
 #include "error.h"
 #include "item.h"
 #include "json.h"
-#include "png.h"
-#include "simmedia.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define OUTPUT_DIM   32
 #define MAX_KEY_LEN  255
 #define PROMPT_HEAD  60
 #define MAX_MODELS   255
@@ -40,10 +37,6 @@ static const char *const gen_types[] = {"image", "video", "audio", "text"};
 static const char *const default_models[] = {"t2i-flux-2-pro", "t2v-kling-2-1", "t2a-eleven-v3",
 					     "t2t-gpt-5-mini"};
 static const double gen_cost[] = {0.04, 0.8, 0.1, 0.01};
-static const char *const media_type[] = {"imageUrl", "videoUrl", "audioUrl", "text"};
-static const char *const media_ext[] = {"png", "mp4", "wav", "txt"};
-static const char *const media_ctype[] = {"image/png", "video/mp4", "audio/wav",
-					  "text/plain; charset=utf-8"};
 
 /* ---- lifecycle ---- */
 
@@ -104,7 +97,7 @@ static int eq_key(const struct fb_simmodel *m, uint32_t idx, const void *want)
 	return r->has_key && !memcmp(r->key_digest, want, SIM_DIGEST);
 }
 
-static struct fb_simrun *find_run(struct fb_simmodel *m, const char *id)
+struct fb_simrun *fb_simruns_find(struct fb_simmodel *m, const char *id)
 {
 	long i = fb_simix_find(&m->by_id, fb_sim_hash(id, strlen(id)), eq_id, m, id);
 	return i < 0 ? NULL : &m->runs[i];
@@ -161,7 +154,7 @@ static struct fb_simrun *new_run(struct fb_simmodel *m, const struct spec *sp)
 	do
 		fb_sim_make_id(r->id, "run_",
 			       fb_sim_mix64(m->cfg.seed ^ SALT_RUN_ID) ^ m->id_counter++);
-	while (find_run(m, r->id));
+	while (fb_simruns_find(m, r->id));
 	r->kind = (uint8_t)sp->kind;
 	r->technique = (uint8_t)(sp->technique < 0 ? 0 : sp->technique);
 	r->tech_form = (uint8_t)sp->tech_form;
@@ -268,8 +261,8 @@ static int status_members(struct fb_simmodel *m, struct fb_simjw *w, const struc
 	    .error_message = v.terminal && r->failed ? run_errors[r->error_idx][1] : NULL,
 	    .noutputs = v.terminal && !r->failed ? m->cfg.outputs_per_run : 0,
 	    .output_base = fb_buf_str(&outs),
-	    .output_type = media_type[r->media],
-	    .output_ext = media_ext[r->media],
+	    .output_type = fb_sim_media_type[r->media],
+	    .output_ext = fb_sim_media_ext[r->media],
 	    .poll_url = fb_buf_str(&poll),
 	    .estimated_seconds = !with_estimate ? -1
 				 : fresh	? (long)((m->cfg.run_ms + 999) / 1000)
@@ -575,71 +568,13 @@ int fb_simruns_poll(struct fb_simmodel *m, const char *slug, const char *id,
 		    struct fb_simresp *resp)
 {
 	m->stats.polls++;
-	const struct fb_simrun *r = find_run(m, id);
+	const struct fb_simrun *r = fb_simruns_find(m, id);
 	int tech_form;
 	/* Through the nested route, the run must be a run of the technique named. */
 	if (!r || (slug &&
 		   (r->kind != SIM_TECHNIQUE || fb_simcat_find(slug, &tech_form) != r->technique)))
 		return fb_sim_not_found(resp, "Run", id);
 	return answer_status(m, resp, 200, r, 0, 0);
-}
-
-/* Which fault, if any, this download gets; the first truncation of an output is also its last. */
-static enum fb_sim_fault download_fault(struct fb_simmodel *m, struct fb_simrun *r, unsigned long n)
-{
-	uint64_t h = fb_sim_mix64(m->cfg.seed ^ SALT_DOWNLOAD ^ fb_sim_mix64(m->stats.requests));
-	uint32_t bit = n <= 32 ? 1u << (n - 1) : 0;
-	if (bit && !(r->truncated & bit) && fb_sim_unit(h) < m->cfg.fault_truncate_rate) {
-		r->truncated |= bit;
-		m->stats.truncated++;
-		return FB_SIM_FAULT_TRUNCATE;
-	}
-	if (fb_sim_unit(fb_sim_mix64(h)) < m->cfg.fault_slow_rate)
-		return FB_SIM_FAULT_SLOW;
-	return FB_SIM_FAULT_NONE;
-}
-
-int fb_simruns_output(struct fb_simmodel *m, const char *id, const char *name,
-		      struct fb_simresp *resp)
-{
-	m->stats.fetches++;
-	struct fb_simrun *r = find_run(m, id);
-	char *end = NULL;
-	unsigned long n = 0;
-	if (!strncmp(name, "out_", 4) && name[4] >= '1' && name[4] <= '9')
-		n = strtoul(name + 4, &end, 10);
-	/* Outputs exist once their run has completed, not before. */
-	if (!r || !end || (*end && (*end != '.' || strcmp(end + 1, media_ext[r->media]))) ||
-	    n > m->cfg.outputs_per_run || strcmp(run_view(m, r, 0).status, "completed"))
-		return fb_sim_not_found(resp, "Output", name);
-	uint64_t seed = fb_sim_hash(r->id, strlen(r->id)) ^ fb_sim_mix64(n);
-	int rc;
-	switch (r->media) {
-	case SIM_VIDEO:
-		rc = fb_simmedia_mp4(seed, &resp->body);
-		break;
-	case SIM_AUDIO:
-		rc = fb_simmedia_wav(seed, &resp->body);
-		break;
-	case SIM_TEXT: {
-		struct fb_buf what = FB_BUF_INIT;
-		rc = r->kind == SIM_GENERATION
-			 ? fb_buf_addf(&what, "Text for the prompt \"%s\"", r->text ? r->text : "")
-			 : fb_buf_addf(&what, "%s, output %lu", fb_simcat_name(r->technique), n);
-		if (!rc)
-			rc = fb_simmedia_text(seed, fb_buf_str(&what), r->id, &resp->body);
-		fb_buf_release(&what);
-		break;
-	}
-	default:
-		rc = fb_png_from_seed(seed, OUTPUT_DIM, OUTPUT_DIM, &resp->body);
-	}
-	if (rc)
-		return FB_ENOMEM;
-	resp->status = 200;
-	resp->content_type = media_ctype[r->media];
-	resp->fault = download_fault(m, r, n);
-	return 0;
 }
 
 void fb_simruns_free(struct fb_simmodel *m)
