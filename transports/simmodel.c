@@ -201,12 +201,12 @@ static int refuse_rate(struct fb_simmodel *m, struct fb_simresp *resp, int *rc)
 		m->tokens = fmin(burst, m->tokens + (double)(now - m->bucket_ms) * rps / 1000.0);
 	}
 	m->bucket_ms = now;
-	if (m->tokens >= 1.0) {
+	if (m->tokens >= 1.0 - 1e-9) { /* a whole token, give or take rounding */
 		m->tokens -= 1.0;
 		return 0;
 	}
 	m->stats.rate_limited++;
-	double wait = ceil((1.0 - m->tokens) / rps);
+	double wait = ceil((1.0 - m->tokens) / rps - 1e-9);
 	*rc = fb_sim_error(resp, 429, "rate_limited", "Rate limit exceeded.");
 	resp->retry_after_s = wait < 1.0 ? 1 : (long)wait;
 	return 1;
