@@ -1,15 +1,24 @@
 /*
  * simmodel: the simulated FLORA API, as one request handler. Both the
  * in-process `sim` transport and the florasim HTTP server hand it requests
- * in the API's own terms (method, path, Idempotency-Key header, JSON body)
- * and send back what it answers, so the two cannot drift from each other
- * or from CONTRACT.md.
+ * in the API's own terms (method, path, headers, body) and send back what
+ * it answers, so the two cannot drift from each other or from CONTRACT.md.
  *
  * Runs go pending -> running (progress grows) -> completed with outputs, or
  * failed with a contract run error code, on the model's clock. Outcomes are
  * deterministic for a given seed and idempotency key (for the run id when
- * there is no key). Output bytes are real: a small valid PNG derived from
- * the run id and output id.
+ * there is no key). Output bytes are real: a small PNG, WAV, MP4-shaped
+ * stream or text, derived from the run id and output id. Faults (5xx,
+ * resets, truncated or slow downloads) follow the seed and a per-request
+ * counter, so a run of requests is reproducible.
+ *
+ * Fixtures: workspaces ws_accept (owner) and ws_readonly (viewer: creates
+ * answer 403), projects prj_accept (in ws_accept) and prj_readonly, and the
+ * contract's 38 example techniques (any input id is accepted; only the
+ * request enum's types are checked). Memory: about 250 bytes per run
+ * (record and index slots) plus its idempotency key, kept for the model's
+ * lifetime; output bytes are made on demand; uploaded asset bytes are kept
+ * whole. Not thread-safe: one call at a time.
  */
 #ifndef FB_SIMMODEL_H
 #define FB_SIMMODEL_H
@@ -37,6 +46,56 @@ struct fb_simmodel_config {
 	 * florasim. Copied.
 	 */
 	const char *base_url;
+
+	/* Everything below: zero means off or unlimited. */
+	/* NULL or "": no auth check. Else every API route needs "Bearer <key>":
+	 * none -> 401 unauthorized, wrong -> 401 invalid_api_key. /_sim/ routes need none.
+	 * Copied, as is forbidden. */
+	const char *api_key;
+	double credits;	     /* USD balance; 0 with credits_limited == 0 means unlimited */
+	int credits_limited; /* 1: a create whose quote exceeds the balance -> 402
+				insufficient_credits; the quote is debited at create */
+	/* Comma-separated technique slugs, tech_ ids or ws_ ids answering 403 forbidden on create.
+	 */
+	const char *forbidden;
+	/* 0: none. Token bucket (burst rate_burst, default = rps) over all API requests on the
+	 * model clock; beyond -> 429 rate_limited with Retry-After. */
+	double rate_limit_rps;
+	unsigned rate_burst;
+	/* Shares of requests, 0..1, drawn from the seed and a per-request counter: */
+	double fault_5xx_rate;		/* API requests answered 500/503 without acting */
+	double fault_html_rate;		/* of those 5xx, the ones with an HTML body (text/html) */
+	double fault_reset_before_rate; /* run creates answered FB_SIM_FAULT_RESET_BEFORE */
+	double fault_reset_after_rate;	/* run creates that act, then FB_SIM_FAULT_RESET_AFTER */
+	/* Output downloads answered FB_SIM_FAULT_TRUNCATE (each output at most once: its next
+	 * download is whole), and FB_SIM_FAULT_SLOW. */
+	double fault_truncate_rate;
+	double fault_slow_rate;
+};
+
+/* What the server (or the in-process transport) must do instead of a normal answer. */
+enum fb_sim_fault {
+	FB_SIM_FAULT_NONE = 0,
+	/* The model did NOT act: close the connection without answering. */
+	FB_SIM_FAULT_RESET_BEFORE,
+	/* The model acted (the run exists): close without answering. */
+	FB_SIM_FAULT_RESET_AFTER,
+	/* Send the headers with the full Content-Length, then half the body, then close. */
+	FB_SIM_FAULT_TRUNCATE,
+	/* Deliver the body slowly (e.g. 1 KiB per 50 ms), completely. */
+	FB_SIM_FAULT_SLOW,
+};
+
+/* One request, in the API's terms. Everything borrowed for the call. */
+struct fb_simcall {
+	const char *method; /* "GET", "POST", ... */
+	/* relative to the base URL ("/techniques/x/runs?limit=5"), or absolute under base_url */
+	const char *path;
+	const char *authorization; /* the Authorization header value, or NULL */
+	const char *idem_key;	   /* the Idempotency-Key header, or NULL */
+	const char *content_type;  /* the Content-Type header, or NULL */
+	const char *body;	   /* may be NULL when body_len is 0 */
+	size_t body_len;
 };
 
 /* An answer. body is owned by the response; release with fb_simresp_release. */
@@ -46,9 +105,12 @@ struct fb_simresp {
 	struct fb_buf body;
 	long retry_after_s;  /* -1: no Retry-After header */
 	char request_id[32]; /* "req_…", always set */
+	int replayed;	     /* 1: send the header "idempotent-replayed: true" */
+	/* What to do instead of a normal answer; status and body are filled all the same. */
+	enum fb_sim_fault fault;
 };
 /* clang-format off */
-#define FB_SIMRESP_INIT {0, NULL, FB_BUF_INIT, -1, {0}}
+#define FB_SIMRESP_INIT {0, NULL, FB_BUF_INIT, -1, {0}, 0, FB_SIM_FAULT_NONE}
 /* clang-format on */
 void fb_simresp_release(struct fb_simresp *r);
 
@@ -60,30 +122,57 @@ int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *c
 void fb_simmodel_free(struct fb_simmodel *m);
 
 /*
- * Handles one request. path is relative to the base URL ("/techniques/x/runs",
- * query string included after '?'), or an absolute URL that starts with the
- * model's base_url. idem_key is the Idempotency-Key header or NULL. Fills
- * *resp (FB_SIMRESP_INIT first). Returns 0 when it answered (any status,
- * errors in the contract's envelope), FB_ENOMEM otherwise.
+ * Handles one request (see struct fb_simcall). Fills *resp
+ * (FB_SIMRESP_INIT first; it may be reused after fb_simresp_release).
+ * Returns 0 when it answered (any status, errors in the contract's
+ * envelope, request id always set), FB_ENOMEM otherwise.
  *
- * Routes now: POST /techniques/{slug}/runs, GET /techniques/{slug}/runs/{id},
- * GET /runs/{id}, GET /_sim/outputs/{run_id}/{output_id}[.png] (output
- * bytes, once the run has completed), GET /_sim/stats (the counters below
- * as JSON). Unknown routes and wrong methods: 404 not_found.
+ * API routes (auth, then the rate limit, then 5xx faults, before acting):
+ *   POST /techniques/{slug|tech_id}/runs        nested create -> 201 RunStatus
+ *   GET  /techniques/{slug|tech_id}/runs/{id}   that technique's runs only
+ *   POST /runs/technique                        -> 201 RunCreated
+ *   POST /generate, POST /runs/generation       -> 201 RunCreated
+ *   GET  /runs/{id}                             any run
+ *   GET  /technique-runs, GET /generations      newest first, cursor pages
+ *   GET  /techniques, GET /techniques/{slug|tech_id}, GET /workspaces
+ *   POST /assets (JSON or multipart), GET /assets, GET /assets/{id},
+ *   POST /assets/{id}/complete, POST /assets/{id}/retry
+ * Simulator routes (no auth, no rate limit, no 5xx faults):
+ *   POST|PUT /_sim/upload/{asset_id}            the signed upload target
+ *   GET /_sim/outputs/{run_id}/out_N[.ext]      output bytes, once completed
+ *   GET /_sim/assets/{asset_id}/{name}          an asset's bytes
+ *   GET /_sim/stats                             the counters below, keys, endpoints
+ * Unknown routes and wrong methods: 404 not_found. resp->content_type is
+ * static or owned by the model (valid while the model lives).
  */
-int fb_simmodel_handle(struct fb_simmodel *m, const char *method, const char *path,
-		       const char *idem_key, const char *body, size_t body_len,
+int fb_simmodel_handle(struct fb_simmodel *m, const struct fb_simcall *call,
 		       struct fb_simresp *resp);
 
-/* Counters for tests: runs created, and creates that named a key already used. */
+/* Counters for tests. */
 struct fb_simstats {
 	uint64_t requests;
-	uint64_t creates;
+	uint64_t creates; /* run creates that reached their route */
 	uint64_t runs_created;
-	uint64_t duplicate_keys;
+	uint64_t duplicate_keys; /* creates that named a key already used */
 	uint64_t polls;
-	uint64_t fetches;
+	uint64_t fetches; /* output downloads */
+	uint64_t lists;	  /* GET /technique-runs and /generations */
+	uint64_t unauthorized;
+	uint64_t rate_limited;
+	uint64_t faults_5xx;
+	uint64_t resets;
+	uint64_t truncated;
+	uint64_t insufficient_credits;
+	uint64_t forbidden;
+	uint64_t assets_created;
+	/* The most runs made with one key, and how many keys made more than one (keys are
+	 * scoped per operation, so a key reused across technique runs and generations makes
+	 * two). */
+	uint64_t max_runs_per_key;
+	uint64_t keys_with_several_runs;
 };
 void fb_simmodel_stats(const struct fb_simmodel *m, struct fb_simstats *out);
+/* The balance left when credits_limited (USD). */
+double fb_simmodel_credits(const struct fb_simmodel *m);
 
 #endif
