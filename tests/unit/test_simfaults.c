@@ -95,7 +95,11 @@ static void step_until(struct fx *f, const int *flag)
 
 static void create(struct fx *f, const char *key, struct seen *s)
 {
-	struct fb_run_request req = {FB_JOB_TECHNIQUE, "sigil", &input, 1, key};
+	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE,
+				     .technique = "sigil",
+				     .inputs = &input,
+				     .ninputs = 1,
+				     .idempotency_key = key};
 	struct fb_err err = {0};
 	assert_int_equal(fb_transport_create_run(f->t, &req, on_reply, s, &err), 0);
 	step_until(f, &s->fired);
