@@ -272,3 +272,26 @@ int fb_json_get_bool(yajl_val obj, const char *key, int *out)
 		return FB_EINVAL;
 	return 0;
 }
+
+int fb_json_depth_ok(const char *s, size_t n, unsigned max)
+{
+	unsigned depth = 0;
+	int in_str = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+		} else if (c == '"') {
+			in_str = 1;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max)
+				return 0;
+		} else if ((c == ']' || c == '}') && depth) {
+			depth--;
+		}
+	}
+	return 1;
+}

@@ -66,6 +66,13 @@ int fb_json_utf8_valid(const char *s, size_t n);
 int fb_json_utf8_sanitize(struct fb_buf *out, const char *s, size_t n);
 
 /*
+ * Whether s[0..n) nests objects and arrays at most max levels deep
+ * (brackets inside strings do not count). Run it before yajl_tree_parse,
+ * which builds and frees its tree recursively, on text from outside.
+ */
+int fb_json_depth_ok(const char *s, size_t n, unsigned max);
+
+/*
  * Lookups in a parsed object (one key, not a path). Results are borrowed
  * from obj. A missing key, a non-object obj or a value of another type
  * gives NULL (or FB_EINVAL from the typed getters, *out untouched).

@@ -1,6 +1,7 @@
 /* jsonl: the JSON Lines manifest reader (one object per line, one line at a time). */
 #include "jsonl.h"
 #include "buf.h"
+#include "json.h"
 #include "utf8.h"
 
 #include <stdint.h>
@@ -86,28 +87,6 @@ static int read_line(struct jsonl *r, uint64_t *first, int *too_long)
 		if (!blank(fb_buf_str(&r->buf), r->buf.len))
 			return 1;
 	}
-}
-
-static int too_deep(const char *s, size_t n)
-{
-	int depth = 0, in_str = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"') {
-			in_str = 1;
-		} else if (c == '{' || c == '[') {
-			if (++depth > MAX_DEPTH)
-				return 1;
-		} else if (c == '}' || c == ']') {
-			depth--;
-		}
-	}
-	return 0;
 }
 
 static const char *kind_of(yajl_val v)
@@ -326,7 +305,7 @@ static int parse_line(struct jsonl *r, struct fb_item *it)
 	if (!fb_utf8_valid(s, n, 0, NULL))
 		return fb_item_set_invalid(it, NULL,
 					   "not valid UTF-8 (save the manifest as UTF-8)");
-	if (too_deep(s, n))
+	if (!fb_json_depth_ok(s, n, MAX_DEPTH))
 		return fb_item_set_invalid(it, NULL, "JSON nested deeper than %d levels",
 					   MAX_DEPTH);
 	msg[0] = '\0';

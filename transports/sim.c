@@ -5,12 +5,18 @@
  *
  * The model is asked when the request starts: the server acts the moment
  * a request arrives, and the whole latency is the answer's way back. Each
- * answer waits in a min-heap ordered by due time, then by start order (so
- * equal due times fire in the order they were started, deterministically),
- * until step() finds it due.
+ * answer waits in the project's deadline heap (core/timers), ordered by due
+ * time, then by start order (so equal due times fire in the order they were
+ * started, deterministically), until step() finds it due.
+ *
+ * Faults the model orders are acted out as a client would meet them: a
+ * reset is a retryable transport error with no HTTP answer, a truncated
+ * download delivers half its bytes and then fails retryably, and a slow one
+ * is an ordinary download here.
  */
 #include "sim.h"
 #include "api.h"
+#include "timers.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +25,6 @@
 #define FETCH_CHUNK	 (16u * 1024u) /* the most one data callback receives */
 
 struct job {
-	uint64_t due, seq;
 	struct fb_simresp resp; /* the model's answer, taken when the request started */
 	fb_reply_cb reply;	/* a create or poll; else a fetch */
 	fb_fetch_data_cb data;
@@ -32,51 +37,10 @@ struct sim {
 	struct fb_simmodel *model;
 	struct fb_clock *clock;
 	uint64_t latency_ms;
-	struct job **heap;
-	size_t n, cap;
-	uint64_t seq;
+	char *authorization;  /* "Bearer <key>", or NULL */
+	struct fb_timers due; /* ptr: a struct job; never cancelled, so tag is unused */
+	size_t dead;	      /* jobs in due whose request never started */
 };
-
-static int before(const struct job *a, const struct job *b)
-{
-	return a->due < b->due || (a->due == b->due && a->seq < b->seq);
-}
-
-static void swap(struct job **h, size_t i, size_t j)
-{
-	struct job *t = h[i];
-	h[i] = h[j];
-	h[j] = t;
-}
-
-/* Needs room for one more (see reserve). */
-static void heap_push(struct sim *s, struct job *j)
-{
-	size_t i = s->n++;
-	s->heap[i] = j;
-	while (i && before(s->heap[i], s->heap[(i - 1) / 2])) {
-		swap(s->heap, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static struct job *heap_pop(struct sim *s)
-{
-	struct job *top = s->heap[0];
-	s->heap[0] = s->heap[--s->n];
-	for (size_t i = 0;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < s->n && before(s->heap[l], s->heap[m]))
-			m = l;
-		if (r < s->n && before(s->heap[r], s->heap[m]))
-			m = r;
-		if (m == i)
-			break;
-		swap(s->heap, i, m);
-		i = m;
-	}
-	return top;
-}
 
 static void job_free(struct job *j)
 {
@@ -85,40 +49,36 @@ static void job_free(struct job *j)
 }
 
 /*
- * Hands one request to the model and queues its answer. Room in the heap
- * is made first, so that once the model has acted the callback is sure to
- * fire.
+ * Hands one request to the model and queues its answer. The job is queued
+ * before the model is asked, so that once the model has acted the callback
+ * is sure to fire.
  */
 static int start(struct sim *s, const char *method, const char *path, const char *idem_key,
 		 const struct fb_buf *body, struct job *proto, struct fb_err *err)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct job **h = realloc(s->heap, cap * sizeof(*h));
-		if (!h)
-			return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE, "out of memory");
-		s->heap = h;
-		s->cap = cap;
-	}
 	struct job *j = malloc(sizeof(*j));
-	if (!j)
+	if (!j || fb_timers_add(&s->due, fb_clock_now_ms(s->clock) + s->latency_ms, j, 0)) {
+		free(j);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE, "out of memory");
+	}
 	*j = *proto;
 	j->resp = (struct fb_simresp)FB_SIMRESP_INIT;
 	struct fb_simcall call = {.method = method,
 				  .path = path,
+				  .authorization = s->authorization,
 				  .idem_key = idem_key,
 				  .content_type = body && body->len ? "application/json" : NULL,
 				  .body = body ? body->ptr : NULL,
 				  .body_len = body ? body->len : 0};
 	if (fb_simmodel_handle(s->model, &call, &j->resp)) {
-		job_free(j);
+		/* The job is the newest timer; an empty answer tells fire_*() to drop it. */
+		fb_simresp_release(&j->resp);
+		j->reply = NULL;
+		j->done = NULL;
+		s->dead++;
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE,
 				  "simulator: out of memory answering %s %s", method, path);
 	}
-	j->due = fb_clock_now_ms(s->clock) + s->latency_ms;
-	j->seq = s->seq++;
-	heap_push(s, j);
 	return 0;
 }
 
@@ -164,16 +124,34 @@ static int sim_fetch(struct fb_transport *t, const char *url, fb_fetch_data_cb d
 	return start(s, "GET", url, NULL, NULL, &proto, err);
 }
 
+/* What a client sees when the server closes the connection without answering. */
+static void set_reset(const struct fb_simresp *a, struct fb_err *err)
+{
+	fb_err_set(err, FB_ETRANSPORT, FB_KIND_RETRYABLE,
+		   "simulator: connection reset before an answer (request-id %s)", a->request_id);
+}
+
+static int is_reset(const struct fb_simresp *a)
+{
+	return a->fault == FB_SIM_FAULT_RESET_BEFORE || a->fault == FB_SIM_FAULT_RESET_AFTER;
+}
+
 static void fire_reply(struct job *j)
 {
 	const struct fb_simresp *a = &j->resp;
 	struct fb_reply r;
 	memset(&r, 0, sizeof(r));
+	r.retry_after_ms = -1;
+	r.run.progress = -1;
+	r.run.estimated_seconds = -1;
+	if (is_reset(a)) {
+		set_reset(a, &r.err);
+		j->reply(j->ud, &r);
+		return;
+	}
 	r.http_status = a->status;
 	r.request_id = a->request_id;
 	r.retry_after_ms = a->retry_after_s >= 0 ? a->retry_after_s * 1000 : -1;
-	r.run.progress = -1;
-	r.run.estimated_seconds = -1;
 	if (a->status >= 200 && a->status < 300) {
 		r.ok = fb_api_parse_run(fb_buf_str(&a->body), a->body.len, &r.run, &r.err) == 0;
 		if (!r.ok) {
@@ -193,6 +171,11 @@ static void fire_fetch(struct job *j)
 	const struct fb_simresp *a = &j->resp;
 	struct fb_fetch_result res;
 	memset(&res, 0, sizeof(res));
+	if (is_reset(a)) {
+		set_reset(a, &res.err);
+		j->done(j->ud, &res);
+		return;
+	}
 	res.http_status = a->status;
 	res.content_type = a->content_type;
 	if (a->status != 200) {
@@ -201,9 +184,11 @@ static void fire_fetch(struct job *j)
 		j->done(j->ud, &res);
 		return;
 	}
+	/* A truncated answer: the headers promised every byte, half of them came. */
+	size_t total = a->body.len, len = a->fault == FB_SIM_FAULT_TRUNCATE ? total / 2 : total;
 	res.ok = 1;
-	for (size_t off = 0; off < a->body.len;) {
-		size_t n = a->body.len - off < FETCH_CHUNK ? a->body.len - off : FETCH_CHUNK;
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < FETCH_CHUNK ? len - off : FETCH_CHUNK;
 		int rc = j->data ? j->data(j->ud, a->body.ptr + off, n) : 0;
 		res.bytes += n;
 		off += n;
@@ -213,6 +198,11 @@ static void fire_fetch(struct job *j)
 			res.err.http_status = a->status;
 			break;
 		}
+	}
+	if (res.ok && len < total) {
+		res.ok = 0;
+		fb_err_set(&res.err, FB_ETRANSPORT, FB_KIND_RETRYABLE,
+			   "simulator: connection closed after %zu of %zu bytes", len, total);
 	}
 	j->done(j->ud, &res);
 }
@@ -226,16 +216,23 @@ static void fire_fetch(struct job *j)
  */
 static int fire_due(struct sim *s)
 {
-	uint64_t limit = s->seq, now = fb_clock_now_ms(s->clock);
+	uint64_t limit = s->due.next_seq, now = fb_clock_now_ms(s->clock);
+	const struct fb_timer *top;
+	struct fb_timer tm;
 	int fired = 0;
-	while (s->n && s->heap[0]->due <= now && s->heap[0]->seq < limit) {
-		struct job *j = heap_pop(s);
-		if (j->reply)
+	while ((top = fb_timers_peek(&s->due)) && top->due_ms <= now && top->seq < limit) {
+		fb_timers_pop(&s->due, &tm);
+		struct job *j = tm.ptr;
+		if (j->reply) {
 			fire_reply(j);
-		else
+			fired++;
+		} else if (j->done) {
 			fire_fetch(j);
+			fired++;
+		} else {
+			s->dead--; /* the model ran out of memory: never started */
+		}
 		job_free(j);
-		fired++;
 	}
 	return fired;
 }
@@ -247,12 +244,12 @@ static int sim_step(struct fb_transport *t, uint64_t timeout_ms)
 	if (fired)
 		return fired;
 	uint64_t wait = timeout_ms, now = fb_clock_now_ms(s->clock);
-	if (s->n) {
-		uint64_t due = s->heap[0]->due;
-		if (due <= now)
+	const struct fb_timer *top = fb_timers_peek(&s->due);
+	if (top) {
+		if (top->due_ms <= now)
 			wait = 0;
-		else if (due - now < wait)
-			wait = due - now;
+		else if (top->due_ms - now < wait)
+			wait = top->due_ms - now;
 	}
 	if (wait)
 		fb_clock_sleep_ms(s->clock, wait);
@@ -261,16 +258,19 @@ static int sim_step(struct fb_transport *t, uint64_t timeout_ms)
 
 static size_t sim_pending(struct fb_transport *t)
 {
-	return ((struct sim *)t)->n;
+	struct sim *s = (struct sim *)t;
+	return s->due.len - s->dead;
 }
 
 static void sim_free(struct fb_transport *t)
 {
 	struct sim *s = (struct sim *)t;
-	for (size_t i = 0; i < s->n; i++)
-		job_free(s->heap[i]);
-	free(s->heap);
+	struct fb_timer tm;
+	while (fb_timers_pop(&s->due, &tm))
+		job_free(tm.ptr);
+	fb_timers_release(&s->due);
 	fb_simmodel_free(s->model);
+	free(s->authorization);
 	free(s);
 }
 
@@ -302,7 +302,18 @@ int fb_sim_transport_new(struct fb_transport **out, const struct fb_sim_config *
 		free(s);
 		return rc;
 	}
+	if (cfg->api_key && *cfg->api_key) {
+		struct fb_buf b = FB_BUF_INIT;
+		if (fb_buf_addf(&b, "Bearer %s", cfg->api_key) ||
+		    !(s->authorization = fb_buf_detach(&b, NULL))) {
+			fb_buf_release(&b);
+			fb_simmodel_free(s->model);
+			free(s);
+			return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+		}
+	}
 	s->base.ops = &sim_ops;
+	s->due = (struct fb_timers)FB_TIMERS_INIT;
 	s->clock = clock;
 	s->latency_ms = cfg->latency_ms;
 	*out = &s->base;

@@ -14,6 +14,8 @@
 struct fb_sim_config {
 	struct fb_simmodel_config model;
 	uint64_t latency_ms; /* from request to callback */
+	/* Sent as "Authorization: Bearer <api_key>"; NULL or "": no header. Copied. */
+	const char *api_key;
 };
 
 /*

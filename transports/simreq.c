@@ -3,6 +3,7 @@
 #include "buf.h"
 #include "error.h"
 #include "item.h"
+#include "json.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -153,32 +154,6 @@ static int validate(struct fb_simreq *r, yajl_val root)
 	return check_string(r, root, "idempotency_key", "idempotency_key", 0, NULL, NULL);
 }
 
-/*
- * Refuses nesting deeper than FB_SIMREQ_MAX_DEPTH before yajl_tree builds
- * (and later frees, recursively) a tree from it.
- */
-static int too_deep(const char *s, size_t len)
-{
-	int depth = 0, in_str = 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"') {
-			in_str = 1;
-		} else if (c == '[' || c == '{') {
-			if (++depth > FB_SIMREQ_MAX_DEPTH)
-				return 1;
-		} else if (c == ']' || c == '}') {
-			depth--;
-		}
-	}
-	return 0;
-}
-
 struct member {
 	const char *key;
 	yajl_val val;
@@ -279,7 +254,7 @@ int fb_simreq_parse(const char *body, size_t len, struct fb_simreq *out)
 		len = 0;
 	if (len && memchr(body, '\0', len))
 		return set_invalid_json(out, "Request body is not valid JSON.");
-	if (too_deep(body, len))
+	if (!fb_json_depth_ok(body, len, FB_SIMREQ_MAX_DEPTH))
 		return set_invalid_json(out, "Request body is nested too deeply.");
 	char *copy = malloc(len + 1);
 	if (!copy)

@@ -97,6 +97,23 @@ static void test_gen_val_too_deep_is_refused(void **state)
 	yajl_tree_free(v);
 }
 
+static void test_depth_ok(void **state)
+{
+	(void)state;
+	assert_true(fb_json_depth_ok("", 0, 0));
+	assert_true(fb_json_depth_ok("1", 1, 0));
+	assert_false(fb_json_depth_ok("[]", 2, 0));
+	assert_true(fb_json_depth_ok("[{}]", 4, 2));
+	assert_false(fb_json_depth_ok("[{}]", 4, 1));
+	/* Siblings do not add up; brackets in strings, escaped quotes included, are text. */
+	assert_true(fb_json_depth_ok("[[],[],[]]", 10, 2));
+	const char *s = "[\"[[[\\\"[[[\"]";
+	assert_true(fb_json_depth_ok(s, strlen(s), 1));
+	/* Only the first n bytes count, and stray closers do not buy depth. */
+	assert_true(fb_json_depth_ok("[[[", 1, 1));
+	assert_false(fb_json_depth_ok("]]][[", 5, 1));
+}
+
 static void test_gen_str(void **state)
 {
 	(void)state;
@@ -277,6 +294,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_gen_val_roundtrip),
 	    cmocka_unit_test(test_gen_val_too_deep_is_refused),
+	    cmocka_unit_test(test_depth_ok),
 	    cmocka_unit_test(test_gen_str),
 	    cmocka_unit_test(test_utf8),
 	    cmocka_unit_test(test_numbers),

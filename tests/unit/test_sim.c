@@ -120,7 +120,8 @@ static struct fx *fx_new_cased(uint64_t latency, uint64_t run_ms, double fail_ra
 			       enum fb_sim_casing casing)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct fb_sim_config cfg = {{0}, 0};
+	struct fb_sim_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
 	cfg.model.casing = casing;
 	cfg.model.seed = 11;
 	cfg.model.run_ms = run_ms;
@@ -482,7 +483,8 @@ static void test_model_accessor(void **state)
 	assert_non_null(fb_sim_transport_model(f->t));
 	assert_null(fb_sim_transport_model(NULL));
 	fx_free(f);
-	struct fb_sim_config cfg = {{0}, 0};
+	struct fb_sim_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
 	cfg.model.fail_rate = 2.0;
 	struct fb_clock *c = fb_clock_virtual_new(0);
 	struct fb_transport *t = (struct fb_transport *)1;
