@@ -36,7 +36,7 @@
 
 struct counters {
 	uint64_t requests, conns, conns_open, conns_peak;
-	uint64_t resets, truncated, slowed, too_big, waits;
+	uint64_t resets, truncated, slowed, too_big;
 };
 
 struct fs_server {
@@ -222,8 +222,9 @@ static enum MHD_Result answer(struct fs_server *s, struct MHD_Connection *c, str
 		rc = own_answer(s, 404, "not_found", "Not found: the API lives under /api/v1.",
 				&resp);
 	else {
+		/* HEAD is GET without the body; libmicrohttpd leaves the body out. */
 		struct fb_simcall call = {
-		    .method = method,
+		    .method = strcmp(method, MHD_HTTP_METHOD_HEAD) ? method : MHD_HTTP_METHOD_GET,
 		    .path = *path ? path : "/",
 		    .authorization = header(c, MHD_HTTP_HEADER_AUTHORIZATION),
 		    .idem_key = header(c, "Idempotency-Key"),
@@ -311,8 +312,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (s->flags.latency_ms && !r->waited) {
 		r->waited = 1;
-		s->n.waits++;
-		if (fs_wake_suspend(s->wake, c, r->t0 + s->flags.latency_ms))
+		uint64_t due = r->t0 + s->flags.latency_ms;
+		if (fs_wake_now_ms() < due && fs_wake_suspend(s->wake, c, due))
 			return MHD_YES; /* called again once resumed */
 	}
 	return answer(s, c, r, method);
