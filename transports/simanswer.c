@@ -1,36 +1,52 @@
 /* simanswer: JSON bodies of the simulated API's answers. */
 #include "simanswer.h"
 #include "error.h"
+#include "json.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <yajl/yajl_gen.h>
 
-/* A yajl_gen that remembers any failure, and the casing of this answer. */
-struct jw {
-	yajl_gen g;
-	int bad;
-	int camel;
-};
-
-static void jkey(struct jw *w, const char *snake, const char *camel)
+int fb_simjw_start(struct fb_simjw *w, int camel)
 {
-	const char *k = w->camel && camel ? camel : snake;
-	w->bad |= yajl_gen_string(w->g, (const unsigned char *)k, strlen(k)) != yajl_gen_status_ok;
+	w->bad = 0;
+	w->camel = camel;
+	w->g = fb_json_gen_new();
+	return w->g ? 0 : FB_ENOMEM;
 }
 
-static void jstr(struct jw *w, const char *s)
+void fb_simjw_key(struct fb_simjw *w, const char *snake)
 {
-	w->bad |= yajl_gen_string(w->g, (const unsigned char *)s, strlen(s)) != yajl_gen_status_ok;
+	char camel[64];
+	size_t n = 0;
+	if (w->camel) {
+		for (const char *p = snake; *p && n + 1 < sizeof(camel); p++) {
+			if (*p == '_' && p[1] >= 'a' && p[1] <= 'z')
+				camel[n++] = (char)(*++p - 'a' + 'A');
+			else
+				camel[n++] = *p;
+		}
+		camel[n] = '\0';
+	}
+	w->bad |= fb_json_gen_key(w->g, w->camel ? camel : snake) != 0;
 }
 
-static void jint(struct jw *w, long long v)
+void fb_simjw_datakey(struct fb_simjw *w, const char *key)
 {
-	w->bad |= yajl_gen_integer(w->g, v) != yajl_gen_status_ok;
+	w->bad |= fb_json_gen_key(w->g, key) != 0;
 }
 
-/* Money with at most three decimals: yajl_gen_double would print 0.873 as 0.87299999…. */
-static void jcost(struct jw *w, double v)
+void fb_simjw_str(struct fb_simjw *w, const char *s)
+{
+	w->bad |= fb_json_gen_str(w->g, s) != 0;
+}
+
+void fb_simjw_int(struct fb_simjw *w, long long v)
+{
+	w->bad |= fb_json_gen_i64(w->g, v) != 0;
+}
+
+/* yajl_gen_double would print 0.873 as 0.87299999…, so the text is made here. */
+void fb_simjw_cost(struct fb_simjw *w, double v)
 {
 	char num[48];
 	int n = snprintf(num, sizeof(num), "%.3f", v);
@@ -45,144 +61,194 @@ static void jcost(struct jw *w, double v)
 	w->bad |= yajl_gen_number(w->g, num, (size_t)n) != yajl_gen_status_ok;
 }
 
-static void jopen(struct jw *w, int array)
+void fb_simjw_bool(struct fb_simjw *w, int v)
+{
+	w->bad |= yajl_gen_bool(w->g, v) != yajl_gen_status_ok;
+}
+
+void fb_simjw_null(struct fb_simjw *w)
+{
+	w->bad |= yajl_gen_null(w->g) != yajl_gen_status_ok;
+}
+
+void fb_simjw_open(struct fb_simjw *w, int array)
 {
 	yajl_gen_status st = array ? yajl_gen_array_open(w->g) : yajl_gen_map_open(w->g);
 	w->bad |= st != yajl_gen_status_ok;
 }
 
-static void jclose(struct jw *w, int array)
+void fb_simjw_close(struct fb_simjw *w, int array)
 {
 	yajl_gen_status st = array ? yajl_gen_array_close(w->g) : yajl_gen_map_close(w->g);
 	w->bad |= st != yajl_gen_status_ok;
 }
 
-static int jw_start(struct jw *w, int camel)
+int fb_simjw_finish(struct fb_simjw *w, struct fb_buf *out)
 {
-	w->bad = 0;
-	w->camel = camel;
-	w->g = yajl_gen_alloc(NULL);
-	return w->g ? 0 : FB_ENOMEM;
+	int rc = w->bad ? FB_ENOMEM : fb_json_gen_take(w->g, out);
+	yajl_gen_free(w->g);
+	w->g = NULL;
+	return rc ? FB_ENOMEM : 0;
 }
 
-/* Appends the document to out and frees the generator. */
-static int jw_finish(struct jw *w, struct fb_buf *out)
+void fb_simanswer_run_members(struct fb_simjw *w, const struct fb_simrun_view *v)
 {
-	const unsigned char *buf;
-	size_t len;
-	int rc = 0;
-	if (w->bad || yajl_gen_get_buf(w->g, &buf, &len) != yajl_gen_status_ok ||
-	    fb_buf_add(out, buf, len))
-		rc = FB_ENOMEM;
-	yajl_gen_free(w->g);
-	return rc;
+	fb_simjw_key(w, "run_id");
+	fb_simjw_str(w, v->run_id);
+	fb_simjw_key(w, "status");
+	fb_simjw_str(w, v->status);
+	fb_simjw_key(w, "progress");
+	fb_simjw_int(w, v->progress);
+	fb_simjw_key(w, "created_at");
+	fb_simjw_int(w, (long long)v->created_at);
+	if (v->started_at) {
+		fb_simjw_key(w, "started_at");
+		fb_simjw_int(w, (long long)v->started_at);
+	}
+	if (v->completed_at) {
+		fb_simjw_key(w, "completed_at");
+		fb_simjw_int(w, (long long)v->completed_at);
+	}
+	fb_simjw_key(w, "charged_cost");
+	fb_simjw_cost(w, v->charged_cost);
+	if (v->error_code) {
+		fb_simjw_key(w, "error_code");
+		fb_simjw_str(w, v->error_code);
+		fb_simjw_key(w, "error_message");
+		fb_simjw_str(w, v->error_message ? v->error_message : "");
+	}
+	if (v->noutputs) {
+		struct fb_buf url = FB_BUF_INIT;
+		fb_simjw_key(w, "outputs");
+		fb_simjw_open(w, 1);
+		for (unsigned i = 1; i <= v->noutputs && !w->bad; i++) {
+			char oid[24];
+			snprintf(oid, sizeof(oid), "out_%u", i);
+			fb_buf_reset(&url);
+			w->bad |= fb_buf_addf(&url, "%s/%s.%s", v->output_base, oid,
+					      v->output_ext ? v->output_ext : "png") != 0;
+			fb_simjw_open(w, 0);
+			fb_simjw_key(w, "output_id");
+			fb_simjw_str(w, oid);
+			fb_simjw_key(w, "type");
+			fb_simjw_str(w, v->output_type ? v->output_type : "imageUrl");
+			fb_simjw_key(w, "url");
+			fb_simjw_str(w, fb_buf_str(&url));
+			fb_simjw_close(w, 0);
+		}
+		fb_simjw_close(w, 1);
+		fb_buf_release(&url);
+	}
+	if (v->poll_url) {
+		fb_simjw_key(w, "poll_url");
+		fb_simjw_str(w, v->poll_url);
+	}
+	if (v->estimated_seconds >= 0) {
+		fb_simjw_key(w, "estimated_seconds");
+		fb_simjw_int(w, v->estimated_seconds);
+	}
 }
 
 int fb_simanswer_run(const struct fb_simrun_view *v, int camel, struct fb_buf *out)
 {
-	struct jw w;
-	if (jw_start(&w, camel))
+	struct fb_simjw w;
+	if (fb_simjw_start(&w, camel))
 		return FB_ENOMEM;
-	jopen(&w, 0);
-	jkey(&w, "run_id", "runId");
-	jstr(&w, v->run_id);
-	jkey(&w, "status", NULL);
-	jstr(&w, v->status);
-	jkey(&w, "progress", NULL);
-	jint(&w, v->progress);
-	jkey(&w, "created_at", "createdAt");
-	jint(&w, (long long)v->created_at);
-	if (v->started_at) {
-		jkey(&w, "started_at", "startedAt");
-		jint(&w, (long long)v->started_at);
+	fb_simjw_open(&w, 0);
+	fb_simanswer_run_members(&w, v);
+	fb_simjw_close(&w, 0);
+	return fb_simjw_finish(&w, out);
+}
+
+int fb_simanswer_created(const struct fb_simcreated_view *v, int camel, struct fb_buf *out)
+{
+	struct fb_simjw w;
+	if (fb_simjw_start(&w, camel))
+		return FB_ENOMEM;
+	fb_simjw_open(&w, 0);
+	fb_simjw_key(&w, "run_id");
+	fb_simjw_str(&w, v->run_id);
+	fb_simjw_key(&w, "type");
+	fb_simjw_str(&w, v->type);
+	fb_simjw_key(&w, "estimated_seconds");
+	if (v->estimated_seconds >= 0)
+		fb_simjw_int(&w, v->estimated_seconds);
+	else
+		fb_simjw_null(&w);
+	fb_simjw_key(&w, "charged_cost");
+	fb_simjw_cost(&w, v->charged_cost);
+	fb_simjw_key(&w, "poll_url");
+	fb_simjw_str(&w, v->poll_url);
+	fb_simjw_key(&w, "project_id");
+	fb_simjw_str(&w, v->project_id);
+	fb_simjw_key(&w, "model");
+	if (v->model_id) {
+		fb_simjw_open(&w, 0);
+		fb_simjw_key(&w, "model_id");
+		fb_simjw_str(&w, v->model_id);
+		fb_simjw_close(&w, 0);
+	} else {
+		fb_simjw_null(&w);
 	}
-	if (v->completed_at) {
-		jkey(&w, "completed_at", "completedAt");
-		jint(&w, (long long)v->completed_at);
+	fb_simjw_key(&w, "technique");
+	if (v->technique_id) {
+		fb_simjw_open(&w, 0);
+		fb_simjw_key(&w, "technique_id");
+		fb_simjw_str(&w, v->technique_id);
+		fb_simjw_key(&w, "name");
+		fb_simjw_str(&w, v->technique_name);
+		fb_simjw_close(&w, 0);
+	} else {
+		fb_simjw_null(&w);
 	}
-	jkey(&w, "charged_cost", "chargedCost");
-	jcost(&w, v->charged_cost);
-	if (v->error_code) {
-		jkey(&w, "error_code", "errorCode");
-		jstr(&w, v->error_code);
-		jkey(&w, "error_message", "errorMessage");
-		jstr(&w, v->error_message ? v->error_message : "");
-	}
-	if (v->noutputs) {
-		struct fb_buf url = FB_BUF_INIT;
-		jkey(&w, "outputs", NULL);
-		jopen(&w, 1);
-		for (unsigned i = 1; i <= v->noutputs && !w.bad; i++) {
-			char oid[24];
-			snprintf(oid, sizeof(oid), "out_%u", i);
-			fb_buf_reset(&url);
-			w.bad |= fb_buf_addf(&url, "%s/%s.png", v->output_base, oid) != 0;
-			jopen(&w, 0);
-			jkey(&w, "output_id", "outputId");
-			jstr(&w, oid);
-			jkey(&w, "type", NULL);
-			jstr(&w, "imageUrl");
-			jkey(&w, "url", NULL);
-			jstr(&w, fb_buf_str(&url));
-			jclose(&w, 0);
-		}
-		jclose(&w, 1);
-		fb_buf_release(&url);
-	}
-	if (v->poll_url) {
-		jkey(&w, "poll_url", "pollUrl");
-		jstr(&w, v->poll_url);
-	}
-	if (v->estimated_seconds >= 0) {
-		jkey(&w, "estimated_seconds", "estimatedSeconds");
-		jint(&w, v->estimated_seconds);
-	}
-	jclose(&w, 0);
-	return jw_finish(&w, out);
+	fb_simjw_key(&w, "action");
+	fb_simjw_null(&w);
+	fb_simjw_close(&w, 0);
+	return fb_simjw_finish(&w, out);
 }
 
 int fb_simanswer_error(const char *code, const char *message, const struct fb_simreq_field *fields,
 		       size_t nfields, struct fb_buf *out)
 {
-	struct jw w;
-	if (jw_start(&w, 0))
+	struct fb_simjw w;
+	if (fb_simjw_start(&w, 0))
 		return FB_ENOMEM;
-	jopen(&w, 0);
-	jkey(&w, "error", NULL);
-	jopen(&w, 0);
-	jkey(&w, "code", NULL);
-	jstr(&w, code);
-	jkey(&w, "message", NULL);
-	jstr(&w, message);
+	fb_simjw_open(&w, 0);
+	fb_simjw_key(&w, "error");
+	fb_simjw_open(&w, 0);
+	fb_simjw_key(&w, "code");
+	fb_simjw_str(&w, code);
+	fb_simjw_key(&w, "message");
+	fb_simjw_str(&w, message);
 	if (nfields) {
-		jkey(&w, "fields", NULL);
-		jopen(&w, 1);
+		fb_simjw_key(&w, "fields");
+		fb_simjw_open(&w, 1);
 		for (size_t i = 0; i < nfields; i++) {
-			jopen(&w, 0);
-			jkey(&w, "field", NULL);
-			jstr(&w, fields[i].field);
-			jkey(&w, "message", NULL);
-			jstr(&w, fields[i].message);
-			jclose(&w, 0);
+			fb_simjw_open(&w, 0);
+			fb_simjw_key(&w, "field");
+			fb_simjw_str(&w, fields[i].field);
+			fb_simjw_key(&w, "message");
+			fb_simjw_str(&w, fields[i].message);
+			fb_simjw_close(&w, 0);
 		}
-		jclose(&w, 1);
+		fb_simjw_close(&w, 1);
 	}
-	jclose(&w, 0);
-	jclose(&w, 0);
-	return jw_finish(&w, out);
+	fb_simjw_close(&w, 0);
+	fb_simjw_close(&w, 0);
+	return fb_simjw_finish(&w, out);
 }
 
 int fb_simanswer_counters(const char *const *names, const uint64_t *values, size_t n,
 			  struct fb_buf *out)
 {
-	struct jw w;
-	if (jw_start(&w, 0))
+	struct fb_simjw w;
+	if (fb_simjw_start(&w, 0))
 		return FB_ENOMEM;
-	jopen(&w, 0);
+	fb_simjw_open(&w, 0);
 	for (size_t i = 0; i < n; i++) {
-		jkey(&w, names[i], NULL);
-		jint(&w, (long long)values[i]);
+		fb_simjw_datakey(&w, names[i]);
+		fb_simjw_int(&w, (long long)values[i]);
 	}
-	jclose(&w, 0);
-	return jw_finish(&w, out);
+	fb_simjw_close(&w, 0);
+	return fb_simjw_finish(&w, out);
 }

@@ -1,7 +1,8 @@
 /*
- * simanswer: the simulator's JSON answers (generated with yajl_gen): the
- * contract's RunStatus body in snake_case or camelCase, its error envelope,
- * and the simulator's own counters.
+ * simanswer: the simulator's JSON answers, generated with yajl_gen: a
+ * writer that spells member names in snake_case or camelCase, the
+ * contract's RunStatus and RunCreated bodies, its error envelope, and the
+ * simulator's own counters.
  */
 #ifndef FB_SIMANSWER_H
 #define FB_SIMANSWER_H
@@ -10,6 +11,32 @@
 #include "simreq.h"
 
 #include <stdint.h>
+#include <yajl/yajl_gen.h>
+
+/*
+ * A JSON writer that remembers any failure, so a body is built with plain
+ * calls and checked once at the end. Strings are sanitised to UTF-8.
+ */
+struct fb_simjw {
+	yajl_gen g;
+	int bad;
+	int camel; /* member names given in snake_case are written in camelCase */
+};
+int fb_simjw_start(struct fb_simjw *w, int camel); /* 0 or FB_ENOMEM */
+/* A member name in the answer's casing ("run_id" or "runId"). */
+void fb_simjw_key(struct fb_simjw *w, const char *snake);
+/* A name that is data, not schema (form field names, idempotency keys): as is. */
+void fb_simjw_datakey(struct fb_simjw *w, const char *key);
+void fb_simjw_str(struct fb_simjw *w, const char *s); /* NULL: null */
+void fb_simjw_int(struct fb_simjw *w, long long v);
+/* Money with at most three decimals, shortest form (0.25, 0.873, 0). */
+void fb_simjw_cost(struct fb_simjw *w, double v);
+void fb_simjw_bool(struct fb_simjw *w, int v);
+void fb_simjw_null(struct fb_simjw *w);
+void fb_simjw_open(struct fb_simjw *w, int array);
+void fb_simjw_close(struct fb_simjw *w, int array);
+/* Appends the document to out and frees the generator; 0 or FB_ENOMEM. */
+int fb_simjw_finish(struct fb_simjw *w, struct fb_buf *out);
 
 /* A run as one answer shows it. Strings borrowed for the call. */
 struct fb_simrun_view {
@@ -22,16 +49,37 @@ struct fb_simrun_view {
 	double charged_cost;
 	const char *error_code; /* NULL: leave out (with error_message) */
 	const char *error_message;
-	/* outputs[] is written when noutputs > 0: out_1..out_N, imageUrl, at output_base/out_N.png
+	/*
+	 * outputs[] is written when noutputs > 0: out_1..out_N of output_type
+	 * (NULL: imageUrl) at output_base/out_N.output_ext (NULL: png).
 	 */
 	unsigned noutputs;
 	const char *output_base; /* ".../_sim/outputs/run_…" */
+	const char *output_type;
+	const char *output_ext;
 	const char *poll_url;
 	long estimated_seconds; /* -1: leave out */
 };
 
+/* Writes v's members into the object w has open. */
+void fb_simanswer_run_members(struct fb_simjw *w, const struct fb_simrun_view *v);
 /* Each appends one JSON document to out and returns 0 or FB_ENOMEM. */
 int fb_simanswer_run(const struct fb_simrun_view *v, int camel, struct fb_buf *out);
+
+/* A RunCreated body (CONTRACT.md §3). Strings borrowed; NULL ones are written as null. */
+struct fb_simcreated_view {
+	const char *run_id;
+	const char *type; /* generation, technique */
+	long estimated_seconds;
+	double charged_cost;
+	const char *poll_url;
+	const char *project_id;
+	const char *model_id;	  /* NULL: "model": null */
+	const char *technique_id; /* NULL: "technique": null */
+	const char *technique_name;
+};
+int fb_simanswer_created(const struct fb_simcreated_view *v, int camel, struct fb_buf *out);
+
 /* {"error":{"code","message"[,"fields":[{"field","message"}]]}}; fields only when nfields > 0. */
 int fb_simanswer_error(const char *code, const char *message, const struct fb_simreq_field *fields,
 		       size_t nfields, struct fb_buf *out);

@@ -1,191 +1,78 @@
 /*
- * simmodel: the simulated FLORA API: run storage, the run lifecycle on the
- * model's clock, idempotency, and routing. Validation of create bodies
- * lives in simreq.c.
- *
- * Runs and the key -> run map are kept for the model's lifetime (no 2 h or
- * 24 h key window yet): a batch is far shorter than either window, and each
- * run costs about 130 bytes plus a slot in two hash indexes.
+ * simmodel: the simulated FLORA API's entry point: the model's setup,
+ * routing, the gates every API request passes (auth, rate limit, 5xx
+ * faults, connection resets around creates) and the stats route. The
+ * routes themselves live in simruns.c, simoutputs.c, simlist.c,
+ * simcatalog.c, simassets.c and simupload.c.
  */
 #include "simmodel.h"
 #include "item.h"
-#include "png.h"
-#include "simanswer.h"
-#include "simreq.h"
+#include "simcore.h"
 
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_BASE_URL "sim://api/v1"
-#define ID_CHARS	 20 /* after "run_" / "req_" */
-#define QUOTE_COST	 0.25
-#define OUTPUT_DIM	 32
 #define MAX_SEGS	 6
 
-/* CONTRACT.md §4's example catalog; tech_<slug> names the same technique. */
 /* clang-format off */
-static const char *const catalog[] = {
-	"art-directors-critique", "auto-translate", "book-drop", "cctv-cam", "character-lock",
-	"cinematic-movie-generator", "color-mapping", "color-transfer", "earth-zoom-out",
-	"facade-swap", "fit-checks", "glam-shots", "icon-pack", "live-like-an-amsterdammer",
-	"location-scouter", "logo-stylist", "memoji-me", "moodboard-maker", "mugshot",
-	"palette-pull", "product-animator", "product-lookbook-grid", "product-motion",
-	"quick-reframe", "relight-technique", "room-render", "seamless-transition", "sigil",
-	"sketch-to-garment", "studio-blur", "studio-shot", "tarot-pull", "texture-matchers",
-	"turn-any-product-into-4-ad-visuals", "ugc-creation", "video-scene-builder", "wireframe",
-	"wonder-fy",
+static const char *const ep_names[EP_COUNT] = {
+	[EP_OTHER] = "other",
+	[EP_NESTED_CREATE] = "POST /techniques/{id}/runs",
+	[EP_NESTED_GET] = "GET /techniques/{id}/runs/{run_id}",
+	[EP_RUN_GET] = "GET /runs/{id}",
+	[EP_TOP_CREATE] = "POST /runs/technique",
+	[EP_GEN_LEGACY] = "POST /runs/generation",
+	[EP_GENERATE] = "POST /generate",
+	[EP_TECH_RUNS] = "GET /technique-runs",
+	[EP_GENERATIONS] = "GET /generations",
+	[EP_TECHNIQUES] = "GET /techniques",
+	[EP_TECHNIQUE] = "GET /techniques/{id}",
+	[EP_WORKSPACES] = "GET /workspaces",
+	[EP_ASSET_CREATE] = "POST /assets",
+	[EP_ASSET_LIST] = "GET /assets",
+	[EP_ASSET_GET] = "GET /assets/{id}",
+	[EP_ASSET_COMPLETE] = "POST /assets/{id}/complete",
+	[EP_ASSET_RETRY] = "POST /assets/{id}/retry",
+	[EP_SIM_UPLOAD] = "POST /_sim/upload/{id}",
+	[EP_SIM_OUTPUT] = "GET /_sim/outputs/{run_id}/{output_id}",
+	[EP_SIM_ASSET] = "GET /_sim/assets/{id}/{name}",
+	[EP_SIM_STATS] = "GET /_sim/stats",
 };
 /* clang-format on */
-#define NCATALOG (sizeof(catalog) / sizeof(catalog[0]))
 
-/* The documented run error codes (CONTRACT.md §7, PT vocabulary). */
-static const char *const run_errors[][2] = {
-    {"model_timeout", "The model did not finish in time."},
-    {"internal_error", "An internal error stopped the run."},
-    {"safety_blocked", "The request was blocked by the safety filter."},
-    {"input_unreachable", "An input URL could not be fetched."},
-};
-
-/* Salts keep the hash streams for different purposes independent. */
-enum { SALT_RUN_ID = 1, SALT_REQ_ID, SALT_FAIL, SALT_CODE, SALT_COST };
-
-struct run {
-	char id[4 + ID_CHARS + 1];
-	uint8_t technique; /* index into catalog */
-	uint8_t tech_form; /* created through the tech_ id, so poll_url says so too */
-	uint8_t has_key;
-	uint8_t failed;
-	uint8_t error_idx;
-	unsigned char key_digest[FB_SIMREQ_DIGEST_LEN];
-	unsigned char body_digest[FB_SIMREQ_DIGEST_LEN];
-	uint64_t created_mono, created_wall;
-	double final_cost;
-};
-
-/* Open addressing over run indexes; a slot holds index + 1, 0 is empty. */
-struct index {
-	uint32_t *slots;
-	size_t cap, n;
-};
-
-struct fb_simmodel {
-	struct fb_simmodel_config cfg;
-	char *base_url;
-	size_t base_len;
-	struct fb_clock *clock;
-	struct run *runs;
-	size_t nruns, caprun;
-	struct index by_id, by_key;
-	uint64_t id_counter;
-	struct fb_simstats stats;
-};
-
-/* splitmix64's finaliser. */
-static uint64_t mix64(uint64_t x)
+static int rate_ok(double v)
 {
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
+	return v >= 0.0 && v <= 1.0; /* false for NaN too */
 }
 
-static uint64_t hash_bytes(const void *p, size_t n)
+/* Splits the comma-separated forbidden list into a NULL-terminated array. */
+static int split_forbidden(struct fb_simmodel *m, const char *list)
 {
-	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, then mixed */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 0x100000001b3ULL;
-	return mix64(h);
-}
-
-static double unit_interval(uint64_t h)
-{
-	return (double)(h >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
-}
-
-static void make_id(char *dst, const char *prefix, uint64_t h)
-{
-	static const char alnum[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-	size_t p = strlen(prefix);
-	memcpy(dst, prefix, p);
-	for (size_t i = 0; i < ID_CHARS; i++) {
-		if (i % 10 == 0) /* 36^10 < 2^64: ten digits per 64-bit draw */
-			h = mix64(h + i);
-		dst[p + i] = alnum[h % 36];
-		h /= 36;
-	}
-	dst[p + ID_CHARS] = '\0';
-}
-
-static uint64_t run_id_hash(const struct run *r)
-{
-	return hash_bytes(r->id, strlen(r->id));
-}
-
-static uint64_t run_key_hash(const struct run *r)
-{
-	return hash_bytes(r->key_digest, sizeof(r->key_digest));
-}
-
-static int eq_id(const struct run *r, const void *want)
-{
-	return !strcmp(r->id, want);
-}
-
-static int eq_key(const struct run *r, const void *want)
-{
-	return r->has_key && !memcmp(r->key_digest, want, sizeof(r->key_digest));
-}
-
-static struct run *ix_find(const struct fb_simmodel *m, const struct index *ix, uint64_t h,
-			   int (*eq)(const struct run *, const void *), const void *want)
-{
-	if (!ix->cap)
-		return NULL;
-	for (size_t i = h & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
-		uint32_t s = ix->slots[i];
-		if (!s)
-			return NULL;
-		if (eq(&m->runs[s - 1], want))
-			return &m->runs[s - 1];
-	}
-}
-
-static void ix_place(uint32_t *slots, size_t cap, uint64_t h, uint32_t slot)
-{
-	size_t i = h & (cap - 1);
-	while (slots[i])
-		i = (i + 1) & (cap - 1);
-	slots[i] = slot;
-}
-
-/* Makes room for one more entry, so that placing it cannot fail. */
-static int ix_reserve(struct fb_simmodel *m, struct index *ix, uint64_t (*hash)(const struct run *))
-{
-	if ((ix->n + 1) * 2 <= ix->cap) /* keep the load under one half */
-		return 0;
-	size_t cap = ix->cap ? ix->cap * 2 : 64;
-	uint32_t *slots = calloc(cap, sizeof(*slots));
-	if (!slots)
+	size_t n = 1;
+	for (const char *p = list; *p; p++)
+		n += *p == ',';
+	if (!(m->forbidden = calloc(n + 1, sizeof(*m->forbidden))))
 		return FB_ENOMEM;
-	for (size_t i = 0; i < ix->cap; i++)
-		if (ix->slots[i])
-			ix_place(slots, cap, hash(&m->runs[ix->slots[i] - 1]), ix->slots[i]);
-	free(ix->slots);
-	ix->slots = slots;
-	ix->cap = cap;
-	return 0;
-}
-
-static int sha256(const void *data, size_t len, unsigned char out[FB_SIMREQ_DIGEST_LEN])
-{
-	unsigned int n = 0;
-	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) && n == FB_SIMREQ_DIGEST_LEN
-		   ? 0
-		   : FB_ENOMEM;
+	size_t k = 0;
+	for (const char *p = list;;) {
+		size_t len = strcspn(p, ",");
+		const char *s = p, *e = p + len;
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e > s) {
+			if (!(m->forbidden[k] = strndup(s, (size_t)(e - s))))
+				return FB_ENOMEM;
+			k++;
+		}
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
 }
 
 int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *cfg,
@@ -194,22 +81,44 @@ int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *c
 	*out = NULL;
 	if (!cfg || !clock)
 		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH, "simulator: no config or clock");
-	if (!(cfg->fail_rate >= 0.0 && cfg->fail_rate <= 1.0))
+	if (!rate_ok(cfg->fail_rate))
 		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
 				  "simulator: fail rate %g is outside 0..1", cfg->fail_rate);
+	const double rates[] = {cfg->fault_5xx_rate,	      cfg->fault_html_rate,
+				cfg->fault_reset_before_rate, cfg->fault_reset_after_rate,
+				cfg->fault_truncate_rate,     cfg->fault_slow_rate};
+	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
+		if (!rate_ok(rates[i]))
+			return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
+					  "simulator: fault rate %g is outside 0..1", rates[i]);
+	if (!rate_ok(cfg->fault_reset_before_rate + cfg->fault_reset_after_rate))
+		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
+				  "simulator: the two reset rates add up to more than 1");
+	if (!(cfg->rate_limit_rps >= 0.0 && cfg->rate_limit_rps < 1e9) ||
+	    !(cfg->credits >= 0.0 && cfg->credits < 1e15))
+		return fb_err_set(
+		    err, FB_EINVAL, FB_KIND_BATCH,
+		    "simulator: rate limit and credits must be finite and not negative");
 	struct fb_simmodel *m = calloc(1, sizeof(*m));
+	if (!m)
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "simulator: out of memory");
+	m->cfg = *cfg;
 	const char *base = cfg->base_url ? cfg->base_url : DEFAULT_BASE_URL;
-	if (!m || !(m->base_url = fb_strdup(base))) {
-		free(m);
+	if (!(m->base_url = fb_strdup(base)) ||
+	    (cfg->api_key && *cfg->api_key && !(m->api_key = fb_strdup(cfg->api_key))) ||
+	    (cfg->forbidden && split_forbidden(m, cfg->forbidden))) {
+		fb_simmodel_free(m);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "simulator: out of memory");
 	}
 	m->base_len = strlen(m->base_url);
 	while (m->base_len && m->base_url[m->base_len - 1] == '/') /* we add the slash */
 		m->base_url[--m->base_len] = '\0';
-	m->cfg = *cfg;
 	m->cfg.base_url = m->base_url;
+	m->cfg.api_key = m->api_key;
+	m->cfg.forbidden = NULL; /* read through m->forbidden */
 	if (!m->cfg.outputs_per_run)
 		m->cfg.outputs_per_run = 1;
+	m->credits = cfg->credits;
 	m->clock = clock;
 	*out = m;
 	return 0;
@@ -219,9 +128,12 @@ void fb_simmodel_free(struct fb_simmodel *m)
 {
 	if (!m)
 		return;
-	free(m->by_id.slots);
-	free(m->by_key.slots);
-	free(m->runs);
+	fb_simruns_free(m);
+	fb_simassets_free(m);
+	for (char **f = m->forbidden; f && *f; f++)
+		free(*f);
+	free(m->forbidden);
+	free(m->api_key);
 	free(m->base_url);
 	free(m);
 }
@@ -231,332 +143,341 @@ void fb_simmodel_stats(const struct fb_simmodel *m, struct fb_simstats *out)
 	*out = m->stats;
 }
 
+double fb_simmodel_credits(const struct fb_simmodel *m)
+{
+	return m->credits;
+}
+
 void fb_simresp_release(struct fb_simresp *r)
 {
 	fb_buf_release(&r->body);
 }
 
-/* ---- the run lifecycle ---- */
+/* ---- gates ---- */
 
-struct view {
-	const char *status;
-	int progress;
-	int started, terminal;
-	uint64_t started_at, completed_at; /* wall ms */
-};
-
-/*
- * The run as seen at the model's now: pending for the first tenth of
- * run_ms, then running with progress growing linearly, then its outcome.
- * fresh: the answer to the create itself, which is always pending.
- */
-static struct view run_view(struct fb_simmodel *m, const struct run *r, int fresh)
+static int ieq_prefix(const char *s, const char *prefix)
 {
-	struct view v = {"pending", 0, 0, 0, 0, 0};
-	uint64_t run_ms = m->cfg.run_ms, queued = run_ms / 10;
-	uint64_t elapsed = fb_clock_now_ms(m->clock) - r->created_mono;
-	v.started_at = r->created_wall + queued;
-	v.completed_at = r->created_wall + run_ms;
-	if (fresh)
-		return v;
-	if (elapsed >= run_ms) {
-		/* Failed runs also read progress 100 and completed_at, as the real API's do. */
-		v.status = r->failed ? "failed" : "completed";
-		v.progress = 100;
-		v.started = v.terminal = 1;
-	} else if (elapsed >= queued) {
-		v.status = "running";
-		v.progress = (int)(elapsed * 100 / run_ms);
-		v.started = 1;
+	for (; *prefix; s++, prefix++)
+		if ((*s | 0x20) != (*prefix | 0x20))
+			return 0;
+	return 1;
+}
+
+/* Answers 401 and returns 1 unless the request carries "Bearer <api_key>". */
+static int refuse_auth(struct fb_simmodel *m, const struct fb_simcall *c, struct fb_simresp *resp,
+		       int *rc)
+{
+	if (!m->api_key)
+		return 0;
+	const char *a = c->authorization;
+	if (a && ieq_prefix(a, "bearer ")) {
+		const char *k = a + 7;
+		while (*k == ' ')
+			k++;
+		if (!strcmp(k, m->api_key))
+			return 0;
 	}
-	return v;
-}
-
-static long remaining_seconds(struct fb_simmodel *m, const struct run *r)
-{
-	uint64_t elapsed = fb_clock_now_ms(m->clock) - r->created_mono;
-	uint64_t left = elapsed >= m->cfg.run_ms ? 0 : m->cfg.run_ms - elapsed;
-	return (long)((left + 999) / 1000);
-}
-
-static struct run *new_run(struct fb_simmodel *m, int technique, int tech_form,
-			   const unsigned char *key_digest, const unsigned char *body_digest)
-{
-	if (m->nruns == m->caprun) {
-		size_t cap = m->caprun ? m->caprun * 2 : 64;
-		if (cap > UINT32_MAX - 1)
-			return NULL;
-		struct run *runs = realloc(m->runs, cap * sizeof(*runs));
-		if (!runs)
-			return NULL;
-		m->runs = runs;
-		m->caprun = cap;
-	}
-	struct run *r = &m->runs[m->nruns];
-	memset(r, 0, sizeof(*r));
-	/* Ids follow the seed and the count of runs, never the count of polls. */
-	do
-		make_id(r->id, "run_", mix64(m->cfg.seed ^ SALT_RUN_ID) ^ m->id_counter++);
-	while (ix_find(m, &m->by_id, run_id_hash(r), eq_id, r->id));
-	r->technique = (uint8_t)technique;
-	r->tech_form = (uint8_t)tech_form;
-	memcpy(r->body_digest, body_digest, sizeof(r->body_digest));
-	if (key_digest) {
-		r->has_key = 1;
-		memcpy(r->key_digest, key_digest, sizeof(r->key_digest));
-	}
-	r->created_mono = fb_clock_now_ms(m->clock);
-	r->created_wall = fb_clock_wall_ms(m->clock);
-
-	/* The outcome follows the seed and the key, so a rerun of the same
-	 * manifest fails the same items whatever order they were sent in. */
-	uint64_t src = key_digest ? hash_bytes(key_digest, FB_SIMREQ_DIGEST_LEN) : run_id_hash(r);
-	r->failed = unit_interval(mix64(m->cfg.seed ^ src ^ SALT_FAIL)) < m->cfg.fail_rate;
-	r->error_idx = (uint8_t)(mix64(m->cfg.seed ^ src ^ SALT_CODE) % 4);
-	double factor = 1.0 + 2.5 * unit_interval(mix64(m->cfg.seed ^ src ^ SALT_COST));
-	r->final_cost = r->failed ? 0.0 : round(QUOTE_COST * factor * 1000.0) / 1000.0;
-
-	if (ix_reserve(m, &m->by_id, run_id_hash) ||
-	    (key_digest && ix_reserve(m, &m->by_key, run_key_hash)))
-		return NULL;
-	ix_place(m->by_id.slots, m->by_id.cap, run_id_hash(r), (uint32_t)m->nruns + 1);
-	m->by_id.n++;
-	if (key_digest) {
-		ix_place(m->by_key.slots, m->by_key.cap, run_key_hash(r), (uint32_t)m->nruns + 1);
-		m->by_key.n++;
-	}
-	m->nruns++;
-	m->stats.runs_created++;
-	return r;
-}
-
-static struct run *find_run(struct fb_simmodel *m, const char *id)
-{
-	return ix_find(m, &m->by_id, hash_bytes(id, strlen(id)), eq_id, id);
-}
-
-static int find_technique(const char *s, int *tech_form)
-{
-	*tech_form = !strncmp(s, "tech_", 5);
-	if (*tech_form)
-		s += 5;
-	for (size_t i = 0; i < NCATALOG; i++)
-		if (!strcmp(s, catalog[i]))
-			return (int)i;
-	return -1;
-}
-
-/* ---- answers ---- */
-
-static int camel_for(const struct fb_simmodel *m)
-{
-	if (m->cfg.casing == FB_SIM_MIXED) /* alternate per answer, the spec's casing first */
-		return !(m->stats.requests & 1);
-	return m->cfg.casing == FB_SIM_CAMEL;
-}
-
-static int set_json(struct fb_simresp *resp, int status, int rc)
-{
-	if (rc)
-		return rc;
-	resp->status = status;
-	resp->content_type = "application/json";
-	return 0;
-}
-
-static int answer_error(struct fb_simresp *resp, int status, const char *code, const char *message,
-			const struct fb_simreq_field *fields, size_t nfields)
-{
-	return set_json(resp, status,
-			fb_simanswer_error(code, message, fields, nfields, &resp->body));
-}
-
-static int not_found(struct fb_simresp *resp, const char *what, const char *name)
-{
-	struct fb_buf msg = FB_BUF_INIT;
-	if (fb_buf_addf(&msg, "%s '%s' not found.", what, name))
-		return FB_ENOMEM;
-	int rc = answer_error(resp, 404, "not_found", fb_buf_str(&msg), NULL, 0);
-	fb_buf_release(&msg);
-	return rc;
-}
-
-/*
- * A RunStatus answer. Answers to a create also carry estimated_seconds: the
- * nested route's RunStatus does not declare it, but RunCreated (every
- * top-level create) requires it, the schema does not forbid extra members,
- * and clients have to tolerate it on this route either way.
- */
-static int answer_run(struct fb_simmodel *m, struct fb_simresp *resp, int status,
-		      const struct run *r, int fresh, int with_estimate)
-{
-	struct view v = run_view(m, r, fresh);
-	struct fb_buf poll = FB_BUF_INIT, outs = FB_BUF_INIT;
-	int rc = FB_ENOMEM;
-	if (fb_buf_addf(&poll, "%s/techniques/%s%s/runs/%s", m->base_url,
-			r->tech_form ? "tech_" : "", catalog[r->technique], r->id) ||
-	    fb_buf_addf(&outs, "%s/_sim/outputs/%s", m->base_url, r->id))
-		goto out;
-	struct fb_simrun_view sv = {
-	    .run_id = r->id,
-	    .status = v.status,
-	    .progress = v.progress,
-	    .created_at = r->created_wall,
-	    .started_at = v.started ? v.started_at : 0,
-	    .completed_at = v.terminal ? v.completed_at : 0,
-	    /* A quote until the run ends, then what it cost; failed runs are free. */
-	    .charged_cost = v.terminal ? r->final_cost : QUOTE_COST,
-	    .error_code = v.terminal && r->failed ? run_errors[r->error_idx][0] : NULL,
-	    .error_message = v.terminal && r->failed ? run_errors[r->error_idx][1] : NULL,
-	    .noutputs = v.terminal && !r->failed ? m->cfg.outputs_per_run : 0,
-	    .output_base = fb_buf_str(&outs),
-	    .poll_url = fb_buf_str(&poll),
-	    .estimated_seconds = !with_estimate ? -1
-				 : fresh	? (long)((m->cfg.run_ms + 999) / 1000)
-						: remaining_seconds(m, r),
-	};
-	rc = set_json(resp, status, fb_simanswer_run(&sv, camel_for(m), &resp->body));
-out:
-	fb_buf_release(&poll);
-	fb_buf_release(&outs);
-	return rc;
-}
-
-/* ---- routes ---- */
-
-static int create(struct fb_simmodel *m, const char *slug, const char *idem_key, const char *body,
-		  size_t body_len, struct fb_simresp *resp)
-{
-	m->stats.creates++;
-	int tech_form, t = find_technique(slug, &tech_form);
-	if (t < 0)
-		return not_found(resp, "Technique", slug);
-
-	struct fb_simreq rq = FB_SIMREQ_INIT;
-	int rc = fb_simreq_parse(body, body_len, &rq);
-	if (rc)
-		goto out;
-	if (rq.error_code) {
-		rc = answer_error(resp, 400, rq.error_code, rq.message, rq.fields, rq.nfields);
-		goto out;
-	}
-	/* Sent both ways (as florabatch does), the two carriers must agree. */
-	const char *hdr = idem_key && *idem_key ? idem_key : NULL;
-	if (hdr && rq.idempotency_key && strcmp(hdr, rq.idempotency_key)) {
-		static const struct fb_simreq_field f = {
-		    (char *)"idempotency_key", (char *)"Does not match the Idempotency-Key header"};
-		rc = answer_error(resp, 400, "input_validation_error",
-				  "idempotency_key: Does not match the Idempotency-Key header", &f,
-				  1);
-		goto out;
-	}
-	const char *key = hdr ? hdr : rq.idempotency_key;
-	unsigned char kd[FB_SIMREQ_DIGEST_LEN];
-	if (key && (rc = sha256(key, strlen(key), kd)))
-		goto out;
-	const struct run *r =
-	    key ? ix_find(m, &m->by_key, hash_bytes(kd, sizeof(kd)), eq_key, kd) : NULL;
-	if (r) {
-		m->stats.duplicate_keys++;
-		if (m->cfg.dup_mode == FB_SIM_DUP_CONFLICT)
-			/* As measured: the original run is not returned. */
-			rc = answer_error(resp, 409, "idempotency_duplicate",
-					  "Duplicate idempotency key.", NULL, 0);
-		else if (r->technique != t || memcmp(r->body_digest, rq.digest, sizeof(rq.digest)))
-			rc = answer_error(resp, 422, "idempotency_conflict",
-					  "Idempotency key was already used with a different "
-					  "request body.",
-					  NULL, 0);
-		else { /* as documented: the original run, as it stands now */
-			rc = answer_run(m, resp, 200, r, 0, 1);
-			resp->replayed = 1;
-		}
-		goto out;
-	}
-	/* Only a request that creates a run records its key: a failed one releases it. */
-	if (!(r = new_run(m, t, tech_form, key ? kd : NULL, rq.digest)))
-		rc = FB_ENOMEM;
+	m->stats.unauthorized++;
+	if (!a || !*a)
+		*rc = fb_sim_error(resp, 401, "unauthorized",
+				   "Missing API key: send Authorization: Bearer <key>.");
 	else
-		rc = answer_run(m, resp, 201, r, 1, 1);
-out:
-	fb_simreq_release(&rq);
-	return rc;
+		*rc = fb_sim_error(resp, 401, "invalid_api_key", "Invalid API key.");
+	return 1;
 }
 
-static int poll(struct fb_simmodel *m, const char *slug, const char *id, struct fb_simresp *resp)
+/* A token bucket on the model's clock over every API request; answers 429 when empty. */
+static int refuse_rate(struct fb_simmodel *m, struct fb_simresp *resp, int *rc)
 {
-	m->stats.polls++;
-	const struct run *r = find_run(m, id);
-	int tech_form;
-	/* Through the nested route, the run must belong to the technique named. */
-	if (!r || (slug && find_technique(slug, &tech_form) != r->technique))
-		return not_found(resp, "Run", id);
-	return answer_run(m, resp, 200, r, 0, 0);
+	double rps = m->cfg.rate_limit_rps;
+	if (rps <= 0.0)
+		return 0;
+	double burst = m->cfg.rate_burst ? m->cfg.rate_burst : fmax(1.0, ceil(rps));
+	uint64_t now = fb_clock_now_ms(m->clock);
+	if (!m->bucket_started) {
+		m->tokens = burst;
+		m->bucket_started = 1;
+	} else {
+		m->tokens = fmin(burst, m->tokens + (double)(now - m->bucket_ms) * rps / 1000.0);
+	}
+	m->bucket_ms = now;
+	if (m->tokens >= 1.0 - 1e-9) { /* a whole token, give or take rounding */
+		m->tokens -= 1.0;
+		return 0;
+	}
+	m->stats.rate_limited++;
+	double wait = ceil((1.0 - m->tokens) / rps - 1e-9);
+	*rc = fb_sim_error(resp, 429, "rate_limited", "Rate limit exceeded.");
+	resp->retry_after_s = wait < 1.0 ? 1 : (long)wait;
+	return 1;
 }
 
-static int output(struct fb_simmodel *m, const char *id, const char *name, struct fb_simresp *resp)
+static uint64_t request_draw(const struct fb_simmodel *m, uint64_t salt)
 {
-	m->stats.fetches++;
-	const struct run *r = find_run(m, id);
-	char *end = NULL;
-	unsigned long n = 0;
-	if (!strncmp(name, "out_", 4) && name[4] >= '1' && name[4] <= '9')
-		n = strtoul(name + 4, &end, 10);
-	/* Outputs exist once their run has completed, not before. */
-	if (!r || !end || (*end && strcmp(end, ".png")) || n > m->cfg.outputs_per_run ||
-	    strcmp(run_view(m, r, 0).status, "completed"))
-		return not_found(resp, "Output", name);
-	int rc = fb_png_from_seed(run_id_hash(r) ^ mix64(n), OUTPUT_DIM, OUTPUT_DIM, &resp->body);
-	if (rc)
-		return FB_ENOMEM;
-	resp->status = 200;
-	resp->content_type = "image/png";
-	return 0;
+	return fb_sim_mix64(m->cfg.seed ^ salt ^ fb_sim_mix64(m->stats.requests));
 }
 
-static int stats(struct fb_simmodel *m, struct fb_simresp *resp)
+/* A seeded share of requests fails with 500 or 503 before acting, some as a proxy's HTML. */
+static int refuse_5xx(struct fb_simmodel *m, struct fb_simresp *resp, int *rc)
 {
-	static const char *const names[] = {"requests",	      "creates", "runs_created",
-					    "duplicate_keys", "polls",	 "fetches"};
-	const uint64_t v[] = {m->stats.requests,       m->stats.creates, m->stats.runs_created,
-			      m->stats.duplicate_keys, m->stats.polls,	 m->stats.fetches};
-	return set_json(resp, 200, fb_simanswer_counters(names, v, 6, &resp->body));
+	uint64_t h = request_draw(m, SALT_5XX);
+	if (fb_sim_unit(h) >= m->cfg.fault_5xx_rate)
+		return 0;
+	m->stats.faults_5xx++;
+	int unavailable = fb_sim_mix64(h) & 1;
+	if (fb_sim_unit(request_draw(m, SALT_HTML)) < m->cfg.fault_html_rate) {
+		const char *title = unavailable ? "503 Service Temporarily Unavailable"
+						: "500 Internal Server Error";
+		fb_buf_reset(&resp->body);
+		*rc =
+		    fb_buf_addf(&resp->body,
+				"<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>"
+				"%s</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</"
+				"html>\r\n",
+				title, title);
+		resp->status = unavailable ? 503 : 500;
+		resp->content_type = "text/html";
+	} else if (unavailable) {
+		*rc = fb_sim_error(resp, 503, "service_unavailable",
+				   "The service is temporarily unavailable.");
+	} else {
+		*rc = fb_sim_error(resp, 500, "internal_error", "An internal error occurred.");
+	}
+	return 1;
+}
+
+/* ---- routing ---- */
+
+static enum sim_ep classify(const char *method, char **seg, int n)
+{
+	int get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
+	const char *s0 = n > 0 ? seg[0] : "", *s1 = n > 1 ? seg[1] : "", *s2 = n > 2 ? seg[2] : "";
+	if (!strcmp(s0, "_sim")) {
+		if (n == 3 && !strcmp(s1, "upload") && (post || !strcmp(method, "PUT")))
+			return EP_SIM_UPLOAD;
+		if (n == 4 && get && !strcmp(s1, "outputs"))
+			return EP_SIM_OUTPUT;
+		if (n == 4 && get && !strcmp(s1, "assets"))
+			return EP_SIM_ASSET;
+		return n == 2 && get && !strcmp(s1, "stats") ? EP_SIM_STATS : EP_OTHER;
+	}
+	if (!strcmp(s0, "techniques")) {
+		if (n == 1 && get)
+			return EP_TECHNIQUES;
+		if (n == 2 && get)
+			return EP_TECHNIQUE;
+		if (n == 3 && post && !strcmp(s2, "runs"))
+			return EP_NESTED_CREATE;
+		return n == 4 && get && !strcmp(s2, "runs") ? EP_NESTED_GET : EP_OTHER;
+	}
+	if (!strcmp(s0, "runs") && n == 2) {
+		if (post)
+			return !strcmp(s1, "technique")	   ? EP_TOP_CREATE
+			       : !strcmp(s1, "generation") ? EP_GEN_LEGACY
+							   : EP_OTHER;
+		return get ? EP_RUN_GET : EP_OTHER;
+	}
+	if (!strcmp(s0, "assets")) {
+		if (n == 1)
+			return post ? EP_ASSET_CREATE : get ? EP_ASSET_LIST : EP_OTHER;
+		if (n == 2 && get)
+			return EP_ASSET_GET;
+		if (n == 3 && post)
+			return !strcmp(s2, "complete") ? EP_ASSET_COMPLETE
+			       : !strcmp(s2, "retry")  ? EP_ASSET_RETRY
+						       : EP_OTHER;
+		return EP_OTHER;
+	}
+	if (n == 1 && post && !strcmp(s0, "generate"))
+		return EP_GENERATE;
+	if (n == 1 && get && !strcmp(s0, "technique-runs"))
+		return EP_TECH_RUNS;
+	if (n == 1 && get && !strcmp(s0, "generations"))
+		return EP_GENERATIONS;
+	if (n == 1 && get && !strcmp(s0, "workspaces"))
+		return EP_WORKSPACES;
+	return EP_OTHER;
+}
+
+static int is_create(enum sim_ep ep)
+{
+	return ep == EP_NESTED_CREATE || ep == EP_TOP_CREATE || ep == EP_GEN_LEGACY ||
+	       ep == EP_GENERATE;
+}
+
+static int stats_answer(struct fb_simmodel *m, struct fb_simresp *resp);
+
+static int dispatch(struct fb_simmodel *m, enum sim_ep ep, char **seg, const struct fb_simcall *c,
+		    struct fb_simresp *resp)
+{
+	struct fb_simquery q;
+	int rc;
+	switch (ep) {
+	case EP_NESTED_CREATE:
+		return fb_simruns_create_nested(m, seg[1], c, resp);
+	case EP_NESTED_GET:
+		return fb_simruns_poll(m, seg[1], seg[3], resp);
+	case EP_RUN_GET:
+		return fb_simruns_poll(m, NULL, seg[1], resp);
+	case EP_TOP_CREATE:
+		return fb_simruns_create_top(m, c, resp);
+	case EP_GEN_LEGACY:
+	case EP_GENERATE:
+		return fb_simruns_create_generation(m, c, resp);
+	case EP_TECHNIQUE:
+		return fb_simcat_get(m, seg[1], resp);
+	case EP_WORKSPACES:
+		return fb_simcat_workspaces(m, resp);
+	case EP_ASSET_CREATE:
+		return fb_simassets_create(m, c, resp);
+	case EP_ASSET_GET:
+		return fb_simassets_get(m, seg[1], resp);
+	case EP_ASSET_COMPLETE:
+		return fb_simassets_complete(m, seg[1], resp);
+	case EP_ASSET_RETRY:
+		return fb_simassets_retry(m, seg[1], resp);
+	case EP_SIM_UPLOAD:
+		return fb_simupload_receive(m, seg[2], c, resp);
+	case EP_SIM_OUTPUT:
+		return fb_simoutputs_get(m, seg[2], seg[3], resp);
+	case EP_SIM_ASSET:
+		return fb_simupload_serve(m, seg[2], seg[3], resp);
+	case EP_SIM_STATS:
+		return stats_answer(m, resp);
+	case EP_TECH_RUNS:
+	case EP_GENERATIONS:
+	case EP_TECHNIQUES:
+	case EP_ASSET_LIST:
+		if ((rc = fb_simreq_query(c->path, &q)) == 0)
+			rc = ep == EP_TECHNIQUES ? fb_simcat_list(m, &q, resp)
+			     : ep == EP_ASSET_LIST
+				 ? fb_simassets_list(m, &q, resp)
+				 : fb_simlist_runs(
+				       m, ep == EP_TECH_RUNS ? SIM_TECHNIQUE : SIM_GENERATION, &q,
+				       resp);
+		fb_simquery_release(&q);
+		return rc;
+	default:
+		return fb_sim_not_found(resp, "Route", c->path);
+	}
+}
+
+/* Decides, before acting, whether a create meets a connection reset before or after it acts. */
+static enum fb_sim_fault reset_for(struct fb_simmodel *m)
+{
+	double u = fb_sim_unit(request_draw(m, SALT_RESET));
+	if (u < m->cfg.fault_reset_before_rate)
+		return FB_SIM_FAULT_RESET_BEFORE;
+	if (u < m->cfg.fault_reset_before_rate + m->cfg.fault_reset_after_rate)
+		return FB_SIM_FAULT_RESET_AFTER;
+	return FB_SIM_FAULT_NONE;
 }
 
 int fb_simmodel_handle(struct fb_simmodel *m, const struct fb_simcall *call,
 		       struct fb_simresp *resp)
 {
-	const char *method = call->method, *path = call->path, *idem_key = call->idem_key;
-	const char *body = call->body;
-	size_t body_len = call->body_len;
 	m->stats.requests++;
-	make_id(resp->request_id, "req_", mix64(m->cfg.seed ^ SALT_REQ_ID) ^ m->stats.requests);
+	fb_sim_make_id(resp->request_id, "req_",
+		       fb_sim_mix64(m->cfg.seed ^ SALT_REQ_ID) ^ m->stats.requests);
 	resp->retry_after_s = -1;
 	resp->status = 0;
 	resp->replayed = 0;
 	resp->fault = FB_SIM_FAULT_NONE;
 	fb_buf_reset(&resp->body);
+	/* MIXED alternates per answer, the spec's casing first. */
+	m->camel = m->cfg.casing == FB_SIM_MIXED ? !(m->stats.requests & 1)
+						 : m->cfg.casing == FB_SIM_CAMEL;
 
+	const char *path = call->path ? call->path : "";
 	char *mem, *seg[MAX_SEGS];
-	int n = fb_simreq_split_path(m->base_url, path ? path : "", &mem, seg, MAX_SEGS);
-	int get = method && !strcmp(method, "GET"), post = method && !strcmp(method, "POST");
-	int rc;
+	int n = fb_simreq_split_path(m->base_url, path, &mem, seg, MAX_SEGS);
 	if (n < 0)
 		return n;
-	if (n == 3 && post && !strcmp(seg[0], "techniques") && !strcmp(seg[2], "runs"))
-		rc = create(m, seg[1], idem_key, body, body_len, resp);
-	else if (n == 4 && get && !strcmp(seg[0], "techniques") && !strcmp(seg[2], "runs"))
-		rc = poll(m, seg[1], seg[3], resp);
-	else if (n == 2 && get && !strcmp(seg[0], "runs"))
-		rc = poll(m, NULL, seg[1], resp);
-	else if (n == 4 && get && !strcmp(seg[0], "_sim") && !strcmp(seg[1], "outputs"))
-		rc = output(m, seg[2], seg[3], resp);
-	else if (n == 2 && get && !strcmp(seg[0], "_sim") && !strcmp(seg[1], "stats"))
-		rc = stats(m, resp);
-	else
-		rc = not_found(resp, "Route", path ? path : "");
+	enum sim_ep ep = classify(call->method ? call->method : "", seg, n);
+	m->endpoints[ep]++;
+	int rc = 0, api = !(n > 0 && !strcmp(seg[0], "_sim"));
+	enum fb_sim_fault reset = api && is_create(ep) ? reset_for(m) : FB_SIM_FAULT_NONE;
+	if (api && (refuse_auth(m, call, resp, &rc) || refuse_rate(m, resp, &rc) ||
+		    refuse_5xx(m, resp, &rc))) {
+		/* answered */
+	} else if (reset == FB_SIM_FAULT_RESET_BEFORE) {
+		m->stats.resets++;
+		resp->fault = reset;
+		rc = fb_sim_error(resp, 503, "service_unavailable",
+				  "The connection was reset before the request was read.");
+	} else {
+		rc = dispatch(m, ep, seg, call, resp);
+		if (!rc && reset == FB_SIM_FAULT_RESET_AFTER && resp->status / 100 == 2) {
+			m->stats.resets++;
+			resp->fault = reset;
+		}
+	}
 	free(mem);
 	if (rc)
 		fb_buf_release(&resp->body);
 	return rc;
+}
+
+/* ---- GET /_sim/stats ---- */
+
+static int stats_answer(struct fb_simmodel *m, struct fb_simresp *resp)
+{
+	const struct fb_simstats *s = &m->stats;
+	const struct {
+		const char *name;
+		uint64_t v;
+	} counters[] = {
+	    {"requests", s->requests},
+	    {"creates", s->creates},
+	    {"runs_created", s->runs_created},
+	    {"duplicate_keys", s->duplicate_keys},
+	    {"polls", s->polls},
+	    {"fetches", s->fetches},
+	    {"lists", s->lists},
+	    {"unauthorized", s->unauthorized},
+	    {"rate_limited", s->rate_limited},
+	    {"faults_5xx", s->faults_5xx},
+	    {"resets", s->resets},
+	    {"truncated", s->truncated},
+	    {"insufficient_credits", s->insufficient_credits},
+	    {"forbidden", s->forbidden},
+	    {"assets_created", s->assets_created},
+	    {"max_runs_per_key", s->max_runs_per_key},
+	    {"keys_with_several_runs", s->keys_with_several_runs},
+	};
+	struct fb_simjw w;
+	if (fb_simjw_start(&w, 0)) /* the simulator's own answer: always snake_case */
+		return FB_ENOMEM;
+	fb_simjw_open(&w, 0);
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		fb_simjw_datakey(&w, counters[i].name);
+		fb_simjw_int(&w, (long long)counters[i].v);
+	}
+	if (m->cfg.credits_limited) {
+		fb_simjw_datakey(&w, "credits_left");
+		fb_simjw_cost(&w, m->credits);
+	}
+	/* One member per key: a key with runs in both scopes is named once, by its technique run.
+	 */
+	fb_simjw_datakey(&w, "keys");
+	fb_simjw_open(&w, 0);
+	for (size_t i = 0; i < m->nruns && !w.bad; i++) {
+		const struct fb_simrun *r = &m->runs[i];
+		unsigned k = fb_simruns_key_runs(m, r);
+		if (!k || (k == 2 && r->kind != SIM_TECHNIQUE))
+			continue;
+		fb_simjw_datakey(&w, r->key);
+		fb_simjw_int(&w, k);
+	}
+	fb_simjw_close(&w, 0);
+	fb_simjw_datakey(&w, "endpoints");
+	fb_simjw_open(&w, 0);
+	for (size_t i = 0; i < EP_COUNT; i++)
+		if (m->endpoints[i]) {
+			fb_simjw_datakey(&w, ep_names[i]);
+			fb_simjw_int(&w, (long long)m->endpoints[i]);
+		}
+	fb_simjw_close(&w, 0);
+	fb_simjw_close(&w, 0);
+	return fb_sim_json(resp, 200, fb_simjw_finish(&w, &resp->body));
 }

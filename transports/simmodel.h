@@ -1,15 +1,21 @@
 /*
  * simmodel: the simulated FLORA API, as one request handler. Both the
  * in-process `sim` transport and the florasim HTTP server hand it requests
- * in the API's own terms (method, path, Idempotency-Key header, JSON body)
- * and send back what it answers, so the two cannot drift from each other
- * or from CONTRACT.md.
+ * in the API's own terms (method, path, headers, body) and send back what
+ * it answers, so the two cannot drift from each other or from CONTRACT.md.
  *
  * Runs go pending -> running (progress grows) -> completed with outputs, or
  * failed with a contract run error code, on the model's clock. Outcomes are
  * deterministic for a given seed and idempotency key (for the run id when
- * there is no key). Output bytes are real: a small valid PNG derived from
- * the run id and output id.
+ * there is no key). Output bytes are real: a small PNG, WAV, MP4-shaped
+ * stream or text, derived from the run id and output id. Faults (5xx,
+ * resets, truncated or slow downloads) follow the seed and a per-request
+ * counter, so a run of requests is reproducible.
+ *
+ * Fixtures: workspaces ws_accept (owner) and ws_readonly (viewer: creates
+ * answer 403), projects prj_accept (in ws_accept) and prj_readonly, and the
+ * contract's 38 example techniques. Memory: about 200 bytes per run plus
+ * its idempotency key; uploaded asset bytes are kept whole.
  */
 #ifndef FB_SIMMODEL_H
 #define FB_SIMMODEL_H
@@ -109,27 +115,57 @@ int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *c
 void fb_simmodel_free(struct fb_simmodel *m);
 
 /*
- * Handles one request (see struct fb_simcall). Fills
- * *resp (FB_SIMRESP_INIT first). Returns 0 when it answered (any status,
- * errors in the contract's envelope), FB_ENOMEM otherwise.
+ * Handles one request (see struct fb_simcall). Fills *resp
+ * (FB_SIMRESP_INIT first; it may be reused after fb_simresp_release).
+ * Returns 0 when it answered (any status, errors in the contract's
+ * envelope, request id always set), FB_ENOMEM otherwise.
  *
- * Routes now: POST /techniques/{slug}/runs, GET /techniques/{slug}/runs/{id},
- * GET /runs/{id}, GET /_sim/outputs/{run_id}/{output_id}[.png] (output
- * bytes, once the run has completed), GET /_sim/stats (the counters below
- * as JSON). Unknown routes and wrong methods: 404 not_found.
+ * API routes (auth, then the rate limit, then 5xx faults, before acting):
+ *   POST /techniques/{slug|tech_id}/runs        nested create -> 201 RunStatus
+ *   GET  /techniques/{slug|tech_id}/runs/{id}   that technique's runs only
+ *   POST /runs/technique                        -> 201 RunCreated
+ *   POST /generate, POST /runs/generation       -> 201 RunCreated
+ *   GET  /runs/{id}                             any run
+ *   GET  /technique-runs, GET /generations      newest first, cursor pages
+ *   GET  /techniques, GET /techniques/{slug|tech_id}, GET /workspaces
+ *   POST /assets (JSON or multipart), GET /assets, GET /assets/{id},
+ *   POST /assets/{id}/complete, POST /assets/{id}/retry
+ * Simulator routes (no auth, no rate limit, no 5xx faults):
+ *   POST|PUT /_sim/upload/{asset_id}            the signed upload target
+ *   GET /_sim/outputs/{run_id}/out_N[.ext]      output bytes, once completed
+ *   GET /_sim/assets/{asset_id}/{name}          an asset's bytes
+ *   GET /_sim/stats                             the counters below, keys, endpoints
+ * Unknown routes and wrong methods: 404 not_found. resp->content_type is
+ * static or owned by the model (valid while the model lives).
  */
 int fb_simmodel_handle(struct fb_simmodel *m, const struct fb_simcall *call,
 		       struct fb_simresp *resp);
 
-/* Counters for tests: runs created, and creates that named a key already used. */
+/* Counters for tests. */
 struct fb_simstats {
 	uint64_t requests;
-	uint64_t creates;
+	uint64_t creates; /* run creates that reached their route */
 	uint64_t runs_created;
-	uint64_t duplicate_keys;
+	uint64_t duplicate_keys; /* creates that named a key already used */
 	uint64_t polls;
-	uint64_t fetches;
+	uint64_t fetches; /* output downloads */
+	uint64_t lists;	  /* GET /technique-runs and /generations */
+	uint64_t unauthorized;
+	uint64_t rate_limited;
+	uint64_t faults_5xx;
+	uint64_t resets;
+	uint64_t truncated;
+	uint64_t insufficient_credits;
+	uint64_t forbidden;
+	uint64_t assets_created;
+	/* The most runs made with one key, and how many keys made more than one (keys are
+	 * scoped per operation, so a key reused across technique runs and generations makes
+	 * two). */
+	uint64_t max_runs_per_key;
+	uint64_t keys_with_several_runs;
 };
 void fb_simmodel_stats(const struct fb_simmodel *m, struct fb_simstats *out);
+/* The balance left when credits_limited (USD). */
+double fb_simmodel_credits(const struct fb_simmodel *m);
 
 #endif

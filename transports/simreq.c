@@ -154,6 +154,126 @@ static int validate(struct fb_simreq *r, yajl_val root)
 	return check_string(r, root, "idempotency_key", "idempotency_key", 0, NULL, NULL);
 }
 
+/* A member of a top-level create body. */
+struct fspec {
+	const char *name;
+	enum { F_STRING, F_NONEMPTY, F_OBJECT, F_URL, F_INPUTS } type;
+	int required;
+	const char *prefix; /* F_STRING: an id with this prefix */
+	const char *const *allowed;
+	const char *allowed_text;
+};
+
+static const char *const gen_types[] = {"image", "video", "audio", "text", NULL};
+
+static const struct fspec top_run[] = {
+    {"technique_id", F_STRING, 1, "tech_", NULL, NULL},
+    {"workspace_id", F_STRING, 1, "ws_", NULL, NULL},
+    {"inputs", F_INPUTS, 1, NULL, NULL, NULL},
+    {NULL, F_STRING, 0, NULL, NULL, NULL},
+};
+static const struct fspec generation[] = {
+    {"type", F_STRING, 1, NULL, gen_types, "'image' | 'video' | 'audio' | 'text'"},
+    {"prompt", F_NONEMPTY, 1, NULL, NULL, NULL},
+    {"workspace_id", F_STRING, 1, "ws_", NULL, NULL},
+    {"project_id", F_STRING, 1, "prj_", NULL, NULL},
+    {"model", F_NONEMPTY, 0, NULL, NULL, NULL},
+    {"params", F_OBJECT, 0, NULL, NULL, NULL},
+    {"callback_url", F_URL, 0, NULL, NULL, NULL},
+    {NULL, F_STRING, 0, NULL, NULL, NULL},
+};
+/* project_id is not in the split spec's reservation body, but the SDK sends it. */
+static const struct fspec asset[] = {
+    {"source", F_STRING, 1, NULL, NULL, NULL},	  {"workspace_id", F_STRING, 1, "ws_", NULL, NULL},
+    {"folder", F_STRING, 0, NULL, NULL, NULL},	  {"content_type", F_STRING, 0, NULL, NULL, NULL},
+    {"file_name", F_STRING, 0, NULL, NULL, NULL}, {"project_id", F_STRING, 0, "prj_", NULL, NULL},
+    {NULL, F_STRING, 0, NULL, NULL, NULL},
+};
+
+int fb_simreq_has_prefix(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(s, prefix, n) || !s[n])
+		return 0;
+	for (; *s; s++)
+		if (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+			return 0;
+	return 1;
+}
+
+static int check_member(struct fb_simreq *r, const struct fspec *f, yajl_val v)
+{
+	char path[96];
+	switch (f->type) {
+	case F_OBJECT:
+		return YAJL_IS_OBJECT(v)
+			   ? 0
+			   : add_fieldf(r, f->name, "Expected object, received %s", type_word(v));
+	case F_INPUTS:
+		if (!YAJL_IS_OBJECT(v))
+			return add_fieldf(r, f->name, "Expected object, received %s", type_word(v));
+		for (size_t i = 0; i < v->u.object.len; i++) {
+			yajl_val in = v->u.object.values[i];
+			int rc;
+			snprintf(path, sizeof(path), "inputs.%.80s", v->u.object.keys[i]);
+			if (!YAJL_IS_STRING(in) &&
+			    (rc = add_fieldf(r, path, "Expected string, received %s",
+					     type_word(in))))
+				return rc;
+		}
+		return 0;
+	default:
+		break;
+	}
+	if (!YAJL_IS_STRING(v))
+		return add_fieldf(r, f->name, "Expected string, received %s", type_word(v));
+	const char *s = v->u.string;
+	if (f->type == F_NONEMPTY && !*s)
+		return add_field(r, f->name, "String must contain at least 1 character(s)");
+	if (f->type == F_URL && !fb_is_http_url(s))
+		return add_field(r, f->name, "Invalid url");
+	if (f->prefix && !fb_simreq_has_prefix(s, f->prefix))
+		return add_fieldf(r, f->name, "Invalid ID: expected %s followed by the ID",
+				  f->prefix);
+	if (f->allowed) {
+		const char *const *a = f->allowed;
+		while (*a && strcmp(*a, s))
+			a++;
+		if (!*a) {
+			struct fb_buf b = FB_BUF_INIT;
+			int rc = fb_buf_addf(&b, "Invalid enum value. Expected %s, received '%s'",
+					     f->allowed_text, s);
+			if (!rc)
+				rc = add_field(r, f->name, fb_buf_str(&b));
+			fb_buf_release(&b);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int validate_spec(struct fb_simreq *r, yajl_val root, const struct fspec *spec)
+{
+	int rc;
+	for (size_t i = 0; i < root->u.object.len; i++) {
+		const struct fspec *f = spec;
+		while (f->name && strcmp(f->name, root->u.object.keys[i]))
+			f++;
+		if (!f->name && (rc = add_field(r, root->u.object.keys[i], "Unrecognized key")))
+			return rc;
+	}
+	for (const struct fspec *f = spec; f->name; f++) {
+		yajl_val v = obj_get(root, f->name);
+		if (!v)
+			rc = f->required ? add_field(r, f->name, "Required") : 0;
+		else
+			rc = check_member(r, f, v);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 struct member {
 	const char *key;
 	yajl_val val;
@@ -248,8 +368,10 @@ static int set_invalid_json(struct fb_simreq *r, const char *why)
 	return r->message ? 0 : FB_ENOMEM;
 }
 
-int fb_simreq_parse(const char *body, size_t len, struct fb_simreq *out)
+int fb_simreq_parse_as(enum fb_simreq_kind kind, const char *body, size_t len,
+		       struct fb_simreq *out)
 {
+	static const struct fspec *const specs[] = {NULL, top_run, generation, asset};
 	if (!body)
 		len = 0;
 	if (len && memchr(body, '\0', len))
@@ -270,19 +392,30 @@ int fb_simreq_parse(const char *body, size_t len, struct fb_simreq *out)
 	} else if (!YAJL_IS_OBJECT(root)) {
 		rc = set_invalid_json(out, "Request body must be a JSON object.");
 	} else {
-		rc = validate(out, root);
+		rc = kind == FB_SIMREQ_NESTED_RUN ? validate(out, root)
+						  : validate_spec(out, root, specs[kind]);
 		if (!rc && out->error_code)
 			rc = join_fields(out);
 		if (!rc && !out->error_code) {
-			yajl_val k = obj_get(root, "idempotency_key");
+			yajl_val k =
+			    kind == FB_SIMREQ_NESTED_RUN ? obj_get(root, "idempotency_key") : NULL;
 			if (k && !(out->idempotency_key = fb_strdup(k->u.string)))
 				rc = FB_ENOMEM;
 			if (!rc)
 				rc = digest(root, out->digest);
+			if (!rc) {
+				out->root = root; /* kept for the route to read */
+				root = NULL;
+			}
 		}
 	}
 	yajl_tree_free(root);
 	return rc;
+}
+
+int fb_simreq_parse(const char *body, size_t len, struct fb_simreq *out)
+{
+	return fb_simreq_parse_as(FB_SIMREQ_NESTED_RUN, body, len, out);
 }
 
 static int hexval(char c)
@@ -296,14 +429,16 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Decodes %XX in place; a malformed or %00 escape stays as it is. */
-static void percent_decode(char *s)
+/* Decodes %XX in place (and '+' as a space in a query); a malformed or %00 escape stays. */
+static void percent_decode(char *s, int plus)
 {
 	char *w = s;
 	for (char *p = s; *p; p++) {
 		int hi, lo;
-		if (*p == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0 &&
-		    (hi || lo)) {
+		if (plus && *p == '+') {
+			*w++ = ' ';
+		} else if (*p == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0 &&
+			   (hi || lo)) {
 			*w++ = (char)(hi * 16 + lo);
 			p += 2;
 		} else {
@@ -337,7 +472,7 @@ int fb_simreq_split_path(const char *base_url, const char *path, char **mem, cha
 		char *slash = strchr(p, '/');
 		if (slash)
 			*slash = '\0';
-		percent_decode(seg[n]);
+		percent_decode(seg[n], 0);
 		if (!*seg[n])
 			return 0; /* "//" or a trailing slash */
 		if (!slash)
@@ -355,5 +490,53 @@ void fb_simreq_release(struct fb_simreq *r)
 	free(r->fields);
 	free(r->message);
 	free(r->idempotency_key);
+	yajl_tree_free(r->root);
 	*r = (struct fb_simreq)FB_SIMREQ_INIT;
+}
+
+int fb_simreq_query(const char *path, struct fb_simquery *q)
+{
+	memset(q, 0, sizeof(*q));
+	const char *qs = strchr(path, '?');
+	if (!qs)
+		return 0;
+	qs++;
+	size_t len = strcspn(qs, "#");
+	if (!(q->mem = malloc(len + 1)))
+		return FB_ENOMEM;
+	memcpy(q->mem, qs, len);
+	q->mem[len] = '\0';
+	for (char *p = q->mem; *p && q->n < FB_SIMQUERY_MAX;) {
+		char *amp = strchr(p, '&');
+		if (amp)
+			*amp = '\0';
+		if (*p) {
+			char *eq = strchr(p, '=');
+			if (eq)
+				*eq = '\0';
+			q->name[q->n] = p;
+			q->value[q->n] = eq ? eq + 1 : p + strlen(p);
+			percent_decode(q->name[q->n], 1);
+			percent_decode(q->value[q->n], 1);
+			q->n++;
+		}
+		if (!amp)
+			break;
+		p = amp + 1;
+	}
+	return 0;
+}
+
+const char *fb_simquery_get(const struct fb_simquery *q, const char *name)
+{
+	for (size_t i = 0; i < q->n; i++)
+		if (!strcmp(q->name[i], name))
+			return q->value[i];
+	return NULL;
+}
+
+void fb_simquery_release(struct fb_simquery *q)
+{
+	free(q->mem);
+	memset(q, 0, sizeof(*q));
 }

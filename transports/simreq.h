@@ -1,14 +1,15 @@
 /*
- * simreq: how the simulator reads a request: the path's segments, and a
- * create body (POST /techniques/{id}/runs, CONTRACT.md §2) with validation
- * in the API's error codes and field paths, the body's idempotency_key, and
- * a digest of the body's canonical form so that a retried request can be
- * told from a changed one.
+ * simreq: how the simulator reads a request: the path's segments, the
+ * query string, and the JSON bodies of the create routes (CONTRACT.md §2,
+ * §3, §5) with validation in the API's error codes and field paths, the
+ * nested route's idempotency_key, and a digest of the body's canonical form
+ * so that a retried request can be told from a changed one.
  */
 #ifndef FB_SIMREQ_H
 #define FB_SIMREQ_H
 
 #include <stddef.h>
+#include <yajl/yajl_tree.h>
 
 #define FB_SIMREQ_DIGEST_LEN 32
 /* At most this many fields[] entries are reported; the rest are dropped. */
@@ -19,6 +20,14 @@
 struct fb_simreq_field {
 	char *field;   /* "mode", "inputs.0.type"; owned */
 	char *message; /* "Required"; owned */
+};
+
+/* Which body: each route has its own members (all additionalProperties:false). */
+enum fb_simreq_kind {
+	FB_SIMREQ_NESTED_RUN = 0, /* POST /techniques/{id}/runs: inputs[], mode, ... */
+	FB_SIMREQ_TOP_RUN,	  /* POST /runs/technique: technique_id, workspace_id, inputs{} */
+	FB_SIMREQ_GENERATION,	  /* POST /generate and /runs/generation */
+	FB_SIMREQ_ASSET,	  /* POST /assets as JSON */
 };
 
 struct fb_simreq {
@@ -34,9 +43,11 @@ struct fb_simreq {
 	 * instead and is not part of what the request asks for.
 	 */
 	unsigned char digest[FB_SIMREQ_DIGEST_LEN];
+	/* When valid: the parsed body, for the route to read its members; owned. */
+	yajl_val root;
 };
 /* clang-format off */
-#define FB_SIMREQ_INIT {NULL, NULL, NULL, 0, NULL, {0}}
+#define FB_SIMREQ_INIT {NULL, NULL, NULL, 0, NULL, {0}, NULL}
 /* clang-format on */
 
 /*
@@ -46,6 +57,16 @@ struct fb_simreq {
  * FB_ENOMEM.
  */
 int fb_simreq_parse(const char *body, size_t len, struct fb_simreq *out);
+/*
+ * The same for any kind of body. Besides types and required members it
+ * checks id prefixes (workspace_id ws_, project_id prj_, technique_id tech_:
+ * prefix plus at least one character, no whitespace), the generation type
+ * enum, a non-empty prompt and model, and http(s) callback URLs. Values of
+ * /runs/technique inputs must be strings; input ids are not checked
+ * against the technique.
+ */
+int fb_simreq_parse_as(enum fb_simreq_kind kind, const char *body, size_t len,
+		       struct fb_simreq *out);
 void fb_simreq_release(struct fb_simreq *r);
 
 /*
@@ -58,5 +79,22 @@ void fb_simreq_release(struct fb_simreq *r);
  */
 int fb_simreq_split_path(const char *base_url, const char *path, char **mem, char **seg,
 			 size_t maxseg);
+
+/* Whether s is prefix followed by at least one character, with no whitespace (^ws_\S+$). */
+int fb_simreq_has_prefix(const char *s, const char *prefix);
+
+/* A query string, decoded ('+' is a space). At most FB_SIMQUERY_MAX pairs are kept. */
+#define FB_SIMQUERY_MAX 16
+struct fb_simquery {
+	size_t n;
+	char *name[FB_SIMQUERY_MAX]; /* point into mem */
+	char *value[FB_SIMQUERY_MAX];
+	char *mem;
+};
+/* Parses what follows '?' in path (nothing: no pairs). 0 or FB_ENOMEM; release always. */
+int fb_simreq_query(const char *path, struct fb_simquery *q);
+/* The first value of name, or NULL. */
+const char *fb_simquery_get(const struct fb_simquery *q, const char *name);
+void fb_simquery_release(struct fb_simquery *q);
 
 #endif

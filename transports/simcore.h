@@ -1,0 +1,268 @@
+/*
+ * simcore: the simulated API's internals, shared by its parts and by
+ * nothing outside the simulator:
+ *   simmodel.c   the entry point: routing, auth, rate limit, faults, stats
+ *   simruns.c    runs: the four create routes, polls
+ *   simoutputs.c output bytes
+ *   simlist.c    GET /technique-runs and GET /generations
+ *   simcatalog.c techniques, workspaces and projects (fixed fixtures)
+ *   simassets.c  assets: reservations, complete, retry, GET and list
+ *   simupload.c  asset bytes: the upload URL, one-call uploads, downloads
+ *   simcore.c    hashing, ids, a hash index, the answer helpers below
+ */
+#ifndef FB_SIMCORE_H
+#define FB_SIMCORE_H
+
+#include "simanswer.h"
+#include "simmodel.h"
+#include "simreq.h"
+
+#include <stdint.h>
+
+#define SIM_ID_CHARS 20 /* after the prefix: "run_…", "req_…", "asset_…" */
+#define SIM_DIGEST   32
+
+/* Salts keep the hash streams for different purposes independent. */
+enum {
+	SALT_RUN_ID = 1,
+	SALT_REQ_ID,
+	SALT_FAIL,
+	SALT_CODE,
+	SALT_COST,
+	SALT_5XX,
+	SALT_HTML,
+	SALT_RESET,
+	SALT_DOWNLOAD,
+	SALT_ASSET_ID,
+	SALT_TOKEN,
+};
+
+enum sim_kind { SIM_TECHNIQUE = 0, SIM_GENERATION };
+/* What a run's outputs are; also a generation's type, in the API's order. */
+enum sim_media { SIM_IMAGE = 0, SIM_VIDEO, SIM_AUDIO, SIM_TEXT };
+
+/*
+ * One run: about 180 bytes plus its idempotency key and, for text
+ * generations, the first bytes of the prompt. Outputs are not stored: their
+ * bytes are made again from the run id on every download.
+ */
+struct fb_simrun {
+	char id[4 + SIM_ID_CHARS + 1];
+	uint8_t kind;	   /* enum sim_kind */
+	uint8_t technique; /* catalog index (technique runs) */
+	uint8_t tech_form; /* created through the nested route naming the tech_ id */
+	uint8_t nested;	   /* created through POST /techniques/{id}/runs */
+	uint8_t media;	   /* enum sim_media of the outputs */
+	uint8_t model;	   /* index into the model's model names (generations) */
+	int8_t workspace;  /* fixture index */
+	int8_t project;	   /* fixture index, -1: none */
+	uint8_t failed, error_idx, has_key;
+	uint32_t truncated; /* bit n-1: output n was already served truncated once */
+	unsigned char key_digest[SIM_DIGEST];  /* of the operation and the key */
+	unsigned char body_digest[SIM_DIGEST]; /* of what the create asked for */
+	char *key;			       /* owned: the key as sent, or NULL */
+	char *text;			       /* owned: text generations' prompt head, or NULL */
+	uint64_t created_mono, created_wall;
+	double quote, final_cost;
+};
+
+/* Open addressing from a 64-bit hash to an index; the owner compares the candidates. */
+struct fb_simix {
+	struct fb_simix_ent {
+		uint64_t h;
+		uint32_t slot; /* index + 1; 0: empty */
+	} * e;
+	size_t cap, n;
+};
+
+enum { AS_PENDING = 0, AS_READY, AS_FAILED };
+enum { VIA_URL = 0, VIA_SIGNED, VIA_DIRECT };
+extern const char *const fb_simasset_status[3]; /* pending_upload, ready, failed */
+extern const char *const fb_simasset_via[3];	/* url, signed_url, direct */
+
+/* An asset; its bytes are kept whole. */
+struct fb_simasset {
+	char id[6 + SIM_ID_CHARS + 1];
+	int8_t workspace, project;
+	uint8_t status, via;
+	char *file_name, *content_type, *upload_content_type, *failure; /* owned or NULL */
+	struct fb_buf bytes;
+	uint64_t created_wall, expires_wall;
+	unsigned width, height, reservations;
+	char token[17]; /* the upload URL's signature */
+};
+
+/* Endpoints as counted in the stats; SIM_EP_NAMES below gives their names. */
+enum sim_ep {
+	EP_OTHER = 0,
+	EP_NESTED_CREATE,
+	EP_NESTED_GET,
+	EP_RUN_GET,
+	EP_TOP_CREATE,
+	EP_GEN_LEGACY,
+	EP_GENERATE,
+	EP_TECH_RUNS,
+	EP_GENERATIONS,
+	EP_TECHNIQUES,
+	EP_TECHNIQUE,
+	EP_WORKSPACES,
+	EP_ASSET_CREATE,
+	EP_ASSET_LIST,
+	EP_ASSET_GET,
+	EP_ASSET_COMPLETE,
+	EP_ASSET_RETRY,
+	EP_SIM_UPLOAD,
+	EP_SIM_OUTPUT,
+	EP_SIM_ASSET,
+	EP_SIM_STATS,
+	EP_COUNT
+};
+
+struct fb_simmodel {
+	struct fb_simmodel_config cfg; /* its strings point at the copies below */
+	char *base_url;
+	size_t base_len;
+	char *api_key;
+	char **forbidden; /* the config's list, split; NULL-terminated */
+	struct fb_clock *clock;
+
+	struct fb_simrun *runs; /* in creation order */
+	size_t nruns, caprun;
+	struct fb_simix by_id, by_key;
+	uint64_t id_counter;
+	char **models; /* generation model ids seen so far (interned; at most 255) */
+	size_t nmodels;
+
+	struct fb_simasset **assets;
+	size_t nassets, capassets;
+	struct fb_simix assets_by_id;
+
+	double credits;	    /* balance when credits_limited */
+	double tokens;	    /* rate limit bucket */
+	uint64_t bucket_ms; /* when tokens was last refilled */
+	int bucket_started;
+
+	struct fb_simstats stats;
+	uint64_t endpoints[EP_COUNT];
+	int camel; /* the casing of the answer being made */
+};
+
+/* ---- simcore.c ---- */
+/* Per enum sim_media: the output type, the URL's extension, the content type. */
+extern const char *const fb_sim_media_type[4];
+extern const char *const fb_sim_media_ext[4];
+extern const char *const fb_sim_media_ctype[4];
+uint64_t fb_sim_mix64(uint64_t x);
+uint64_t fb_sim_hash(const void *p, size_t n);
+double fb_sim_unit(uint64_t h); /* [0, 1) */
+/* prefix + SIM_ID_CHARS of [0-9a-z] from h; dst needs strlen(prefix) + 21 bytes. */
+void fb_sim_make_id(char *dst, const char *prefix, uint64_t h);
+int fb_sim_sha256(const void *data, size_t len, unsigned char out[SIM_DIGEST]);
+/* "2026-01-01T00:00:00.000Z" */
+void fb_sim_iso8601(uint64_t wall_ms, char out[32]);
+
+/* Makes room for one more entry (0 or FB_ENOMEM), so that the next add cannot fail. */
+int fb_simix_reserve(struct fb_simix *ix);
+void fb_simix_add(struct fb_simix *ix, uint64_t h, uint32_t idx);
+/* The index whose entry hashes to h and for which eq says yes, or -1. */
+long fb_simix_find(const struct fb_simix *ix, uint64_t h,
+		   int (*eq)(const struct fb_simmodel *m, uint32_t idx, const void *want),
+		   const struct fb_simmodel *m, const void *want);
+void fb_simix_release(struct fb_simix *ix);
+
+/* Answers. Each returns 0, or FB_ENOMEM. */
+int fb_sim_json(struct fb_simresp *resp, int status, int rc);
+int fb_sim_error(struct fb_simresp *resp, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* 400 input_validation_error for one field; the message reads "field: why". */
+int fb_sim_field_error(struct fb_simresp *resp, const char *field, const char *why);
+/* 400 for a request whose body did not validate (rq->error_code set). */
+int fb_sim_invalid(struct fb_simresp *resp, const struct fb_simreq *rq);
+int fb_sim_not_found(struct fb_simresp *resp, const char *what, const char *name);
+/* The cursor text for position pos, and back; -1 when the cursor is not ours. */
+void fb_sim_cursor(uint64_t pos, char out[32]);
+long long fb_sim_cursor_pos(const char *cursor);
+/* A ?limit= value: 1..100, default 20. 0 when valid, else 400 answered (rc in *rc). */
+int fb_sim_limit(struct fb_simresp *resp, const char *text, size_t *limit, int *rc);
+
+/* ---- simcatalog.c ---- */
+size_t fb_simcat_count(void);
+/* A catalog index from a slug or tech_ id, or -1; *tech_form says which it was. */
+int fb_simcat_find(const char *slug_or_id, int *tech_form);
+const char *fb_simcat_slug(int t);
+const char *fb_simcat_name(int t);
+double fb_simcat_cost(int t);
+enum sim_media fb_simcat_media(int t);
+int fb_simcat_list(struct fb_simmodel *m, const struct fb_simquery *q, struct fb_simresp *resp);
+int fb_simcat_get(struct fb_simmodel *m, const char *id, struct fb_simresp *resp);
+int fb_simcat_workspaces(struct fb_simmodel *m, struct fb_simresp *resp);
+/* Fixture index of a ws_ or prj_ id, or -1. */
+int fb_simcat_workspace(const char *id);
+int fb_simcat_project(const char *id);
+const char *fb_simcat_workspace_id(int w);
+const char *fb_simcat_project_id(int p);
+int fb_simcat_project_workspace(int p);
+int fb_simcat_writable(int w);
+
+/* ---- simruns.c ---- */
+int fb_simruns_create_nested(struct fb_simmodel *m, const char *slug, const struct fb_simcall *c,
+			     struct fb_simresp *resp);
+int fb_simruns_create_top(struct fb_simmodel *m, const struct fb_simcall *c,
+			  struct fb_simresp *resp);
+int fb_simruns_create_generation(struct fb_simmodel *m, const struct fb_simcall *c,
+				 struct fb_simresp *resp);
+/* slug NULL: GET /runs/{id}, any run; else only technique runs of that technique. */
+int fb_simruns_poll(struct fb_simmodel *m, const char *slug, const char *id,
+		    struct fb_simresp *resp);
+struct fb_simrun *fb_simruns_find(struct fb_simmodel *m, const char *id);
+/* Writes r's RunStatus members into the open object. */
+int fb_simruns_write_status(struct fb_simmodel *m, struct fb_simjw *w, const struct fb_simrun *r);
+const char *fb_simruns_status(struct fb_simmodel *m, const struct fb_simrun *r);
+/* How many runs were made with r's key (0 without one; 1 or 2: one per operation). */
+unsigned fb_simruns_key_runs(const struct fb_simmodel *m, const struct fb_simrun *r);
+void fb_simruns_free(struct fb_simmodel *m);
+
+/* ---- simoutputs.c ---- */
+int fb_simoutputs_get(struct fb_simmodel *m, const char *run_id, const char *name,
+		      struct fb_simresp *resp);
+/*
+ * Checks that workspace w may start something and that t (a catalog index,
+ * or -1) is allowed; answers 403 and returns 1 when not.
+ */
+int fb_simruns_forbidden(struct fb_simmodel *m, int w, int t, struct fb_simresp *resp, int *rc);
+
+/* ---- simlist.c ---- */
+int fb_simlist_runs(struct fb_simmodel *m, enum sim_kind kind, const struct fb_simquery *q,
+		    struct fb_simresp *resp);
+
+/* ---- simassets.c ---- */
+int fb_simassets_create(struct fb_simmodel *m, const struct fb_simcall *c, struct fb_simresp *resp);
+int fb_simassets_list(struct fb_simmodel *m, const struct fb_simquery *q, struct fb_simresp *resp);
+int fb_simassets_get(struct fb_simmodel *m, const char *id, struct fb_simresp *resp);
+int fb_simassets_complete(struct fb_simmodel *m, const char *id, struct fb_simresp *resp);
+int fb_simassets_retry(struct fb_simmodel *m, const char *id, struct fb_simresp *resp);
+void fb_simassets_free(struct fb_simmodel *m);
+struct fb_simasset *fb_simassets_find(struct fb_simmodel *m, const char *id);
+/* A new asset (strings copied); NULL when out of memory. Signed ones start reserved. */
+struct fb_simasset *fb_simassets_new(struct fb_simmodel *m, int w, int p, int via,
+				     const char *file_name, const char *content_type);
+/* Keeps a copy of the bytes and what can be read from them. 0 or FB_ENOMEM. */
+int fb_simassets_store(struct fb_simasset *a, const char *data, size_t len, const char *part_type);
+/* The create/complete/retry answer; with_via adds uploaded_via. */
+int fb_simassets_answer(struct fb_simmodel *m, struct fb_simresp *resp, int status,
+			const struct fb_simasset *a, int with_via);
+/* Where an asset goes; answers 404/403 and returns 1 when refused. pid may be NULL. */
+int fb_simassets_placement(struct fb_simmodel *m, const char *wsid, const char *pid, int *w, int *p,
+			   struct fb_simresp *resp, int *rc);
+int fb_simassets_expired(struct fb_simmodel *m, const struct fb_simasset *a);
+
+/* ---- simupload.c ---- */
+int fb_simupload_direct(struct fb_simmodel *m, const struct fb_simcall *c, struct fb_simresp *resp);
+int fb_simupload_receive(struct fb_simmodel *m, const char *id, const struct fb_simcall *c,
+			 struct fb_simresp *resp);
+int fb_simupload_serve(struct fb_simmodel *m, const char *id, const char *name,
+		       struct fb_simresp *resp);
+/* Whether the API takes this content type (parameters ignored). */
+int fb_simupload_allowed_type(const char *ct);
+
+#endif

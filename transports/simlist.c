@@ -1,0 +1,162 @@
+/*
+ * simlist: GET /technique-runs and GET /generations: runs newest first,
+ * filtered at the model's now, in pages of at most 100 behind an opaque
+ * cursor. The cursor names a position in creation order, so pages stay
+ * stable while runs are created and change status between requests.
+ */
+#include "simcore.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct filter {
+	enum sim_kind kind;
+	int workspace, project, technique; /* -2: no filter; -1: a filter nothing matches */
+	const char *status;		   /* NULL: no filter */
+};
+
+static int matches(struct fb_simmodel *m, const struct filter *f, const struct fb_simrun *r)
+{
+	if (r->kind != f->kind)
+		return 0;
+	if (f->workspace != -2 && r->workspace != f->workspace)
+		return 0;
+	if (f->project != -2 && r->project != f->project)
+		return 0;
+	if (f->technique != -2 && r->technique != f->technique)
+		return 0;
+	return !f->status || !strcmp(fb_simruns_status(m, r), f->status);
+}
+
+static void write_item(struct fb_simmodel *m, struct fb_simjw *w, const struct fb_simrun *r)
+{
+	fb_simjw_open(w, 0);
+	w->bad |= fb_simruns_write_status(m, w, r) != 0;
+	if (r->kind == SIM_TECHNIQUE) {
+		char id[96];
+		snprintf(id, sizeof(id), "tech_%s", fb_simcat_slug(r->technique));
+		fb_simjw_key(w, "technique_run_id");
+		fb_simjw_str(w, r->id);
+		fb_simjw_key(w, "technique");
+		fb_simjw_open(w, 0);
+		fb_simjw_key(w, "technique_id");
+		fb_simjw_str(w, id);
+		fb_simjw_key(w, "name");
+		fb_simjw_str(w, fb_simcat_name(r->technique));
+		fb_simjw_close(w, 0);
+	} else {
+		fb_simjw_key(w, "generation_id");
+		fb_simjw_str(w, r->id);
+		fb_simjw_key(w, "model");
+		fb_simjw_open(w, 0);
+		fb_simjw_key(w, "model_id");
+		fb_simjw_str(w, m->models[r->model]);
+		fb_simjw_close(w, 0);
+	}
+	fb_simjw_key(w, "project_id");
+	fb_simjw_str(w, r->project >= 0 ? fb_simcat_project_id(r->project) : NULL);
+	fb_simjw_key(w, "workspace_id");
+	fb_simjw_str(w, fb_simcat_workspace_id(r->workspace));
+	fb_simjw_close(w, 0);
+}
+
+/* Reads the filters; answers 400 and returns 1 for a malformed one. */
+static int read_filter(const struct fb_simquery *q, struct filter *f, struct fb_simresp *resp,
+		       int *rc)
+{
+	static const char *const statuses[] = {"pending", "running", "completed", "failed"};
+	const char *ws = fb_simquery_get(q, "workspace_id"),
+		   *prj = fb_simquery_get(q, "project_id");
+	const char *tech = f->kind == SIM_TECHNIQUE ? fb_simquery_get(q, "technique_id") : NULL;
+	const char *st = fb_simquery_get(q, "status");
+	int form;
+	f->workspace = f->project = f->technique = -2;
+	f->status = NULL;
+	if (ws && *ws) {
+		if (!fb_simreq_has_prefix(ws, "ws_"))
+			goto bad_ws;
+		f->workspace = fb_simcat_workspace(ws);
+	}
+	if (prj && *prj) {
+		if (!fb_simreq_has_prefix(prj, "prj_"))
+			goto bad_prj;
+		f->project = fb_simcat_project(prj);
+	}
+	if (tech && *tech)
+		f->technique = fb_simcat_find(tech, &form);
+	if (st && *st) {
+		for (size_t i = 0; i < 4; i++)
+			if (!strcmp(st, statuses[i]))
+				f->status = statuses[i];
+		if (!f->status) {
+			*rc =
+			    fb_sim_field_error(resp, "status",
+					       "Invalid enum value. Expected 'pending' | 'running' "
+					       "| 'completed' | 'failed'");
+			return 1;
+		}
+	}
+	return 0;
+bad_ws:
+	*rc =
+	    fb_sim_field_error(resp, "workspace_id", "Invalid ID: expected ws_ followed by the ID");
+	return 1;
+bad_prj:
+	*rc =
+	    fb_sim_field_error(resp, "project_id", "Invalid ID: expected prj_ followed by the ID");
+	return 1;
+}
+
+int fb_simlist_runs(struct fb_simmodel *m, enum sim_kind kind, const struct fb_simquery *q,
+		    struct fb_simresp *resp)
+{
+	m->stats.lists++;
+	size_t limit;
+	int rc = 0;
+	struct filter f = {.kind = kind};
+	if (fb_sim_limit(resp, fb_simquery_get(q, "limit"), &limit, &rc) ||
+	    read_filter(q, &f, resp, &rc))
+		return rc;
+	/* A page holds the matching runs created before position `from`. */
+	const char *cursor = fb_simquery_get(q, "cursor");
+	long long from = cursor && *cursor ? fb_sim_cursor_pos(cursor) : (long long)m->nruns;
+	if (from < 0 || from > (long long)m->nruns)
+		return fb_sim_field_error(resp, "cursor", "Invalid cursor");
+
+	struct fb_simjw w;
+	if (fb_simjw_start(&w, m->camel))
+		return FB_ENOMEM;
+	size_t shown = 0, total = 0, last = 0;
+	int more = 0;
+	fb_simjw_open(&w, 0);
+	fb_simjw_key(&w, kind == SIM_TECHNIQUE ? "technique_runs" : "generations");
+	fb_simjw_open(&w, 1);
+	for (size_t i = m->nruns; i-- > 0;) {
+		const struct fb_simrun *r = &m->runs[i];
+		if (!matches(m, &f, r))
+			continue;
+		total++;
+		if (i >= (size_t)from)
+			continue;
+		if (shown == limit) {
+			more = 1;
+			continue;
+		}
+		write_item(m, &w, r);
+		shown++;
+		last = i;
+	}
+	fb_simjw_close(&w, 1);
+	fb_simjw_key(&w, "meta");
+	fb_simjw_open(&w, 0);
+	fb_simjw_key(&w, "next_cursor");
+	char cur[32];
+	fb_sim_cursor(last, cur);
+	fb_simjw_str(&w, more ? cur : NULL);
+	fb_simjw_key(&w, "total_estimate");
+	fb_simjw_int(&w, (long long)total);
+	fb_simjw_close(&w, 0);
+	fb_simjw_close(&w, 0);
+	return fb_sim_json(resp, 200, fb_simjw_finish(&w, &resp->body));
+}
