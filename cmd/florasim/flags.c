@@ -1,0 +1,293 @@
+/* flags: option parsing, with messages that name the flag and what it takes. */
+#include "flags.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: florasim [options]\n"
+    "\n"
+    "A local HTTP server that behaves like the FLORA API (technique runs,\n"
+    "polling, output downloads, idempotency, errors), on 127.0.0.1 only.\n"
+    "It prints one line to stdout once it listens:\n"
+    "  florasim listening on http://127.0.0.1:PORT/api/v1\n"
+    "Point a client at that URL. GET /api/v1/_sim/stats shows its counters.\n"
+    "\n"
+    "Server:\n"
+    "  --port N              port to listen on; 0 (default) picks a free one\n"
+    "  --latency DUR         delay before every answer (default 0), e.g. 300ms;\n"
+    "                        other connections are served meanwhile\n"
+    "  --max-seconds N       exit by itself after N seconds (default 0: run until\n"
+    "                        SIGINT or SIGTERM)\n"
+    "  --quiet               no start-up or per-request lines on stderr\n"
+    "\n"
+    "Runs:\n"
+    "  --seed N              seed of every simulated outcome (default 1)\n"
+    "  --run-time DUR        time from create to completed or failed (default 2s)\n"
+    "  --fail-rate P         share of runs that end failed, 0..1 (default 0)\n"
+    "  --outputs N           outputs per completed run (default 1)\n"
+    "  --casing C            field names: snake (default), camel or mixed\n"
+    "  --duplicates D        a create that repeats an idempotency key: replay\n"
+    "                        (default: the original run again) or conflict (409)\n"
+    "\n"
+    "Account:\n"
+    "  --api-key KEY         require \"Authorization: Bearer KEY\" (default: the\n"
+    "                        FLORASIM_API_KEY environment variable; unset: no check)\n"
+    "  --credits USD         balance; a create whose quote exceeds it gets 402\n"
+    "                        insufficient_credits (default: unlimited)\n"
+    "  --forbidden LIST      comma-separated technique slugs, tech_ or ws_ ids whose\n"
+    "                        creates get 403 forbidden\n"
+    "  --rate-limit RPS      requests per second over all API routes; beyond, 429\n"
+    "                        rate_limited with Retry-After (default 0: none)\n"
+    "  --burst N             requests allowed at once under --rate-limit\n"
+    "                        (default: the rate)\n"
+    "\n"
+    "Faults (each a share P of requests, 0..1, reproducible from --seed):\n"
+    "  --fault-5xx P         API requests answered 500 or 503 without acting\n"
+    "  --fault-html P        of those 5xx, the share with an HTML body\n"
+    "  --fault-reset-before P  creates whose connection closes, no run made\n"
+    "  --fault-reset-after P   creates whose connection closes after the run\n"
+    "                        was made\n"
+    "  --fault-truncate P    output downloads that stop at half the body (the\n"
+    "                        next download of that output is whole)\n"
+    "  --fault-slow P        output downloads sent slowly (256 bytes every 50 ms)\n"
+    "\n"
+    "Durations: 500ms, 2s, 1.5m, 1h, or a bare number of seconds.\n"
+    "  -h, --help            this text\n"
+    "  --version             the version\n";
+
+void fs_flags_usage(FILE *f)
+{
+	fputs(usage, f);
+}
+
+static int bad(const char *opt, const char *s, const char *expected)
+{
+	fprintf(stderr, "florasim: %s: invalid value \"%s\" (expected %s)\n", opt, s, expected);
+	return 2;
+}
+
+static int duration_ms(const char *opt, const char *s, uint64_t *out)
+{
+	const char *expected = "a duration such as 500ms, 2s, 1.5m or a number of seconds";
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || v < 0 || !isfinite(v))
+		return bad(opt, s, expected);
+	double mult;
+	if (!strcmp(end, "ms"))
+		mult = 1;
+	else if (!strcmp(end, "s") || !*end)
+		mult = 1000;
+	else if (!strcmp(end, "m"))
+		mult = 60000;
+	else if (!strcmp(end, "h"))
+		mult = 3600000;
+	else
+		return bad(opt, s, expected);
+	if (v * mult > 1e12)
+		return bad(opt, s, expected);
+	*out = (uint64_t)llround(v * mult);
+	return 0;
+}
+
+static int whole(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char expected[96];
+	snprintf(expected, sizeof(expected), "a whole number from %llu to %llu",
+		 (unsigned long long)min, (unsigned long long)max);
+	char *end;
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return bad(opt, s, expected);
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end || errno || v < min || v > max)
+		return bad(opt, s, expected);
+	*out = v;
+	return 0;
+}
+
+static int number(const char *opt, const char *s, double min, double max, const char *expected,
+		  double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end || errno || !isfinite(v) || v < min || v > max)
+		return bad(opt, s, expected);
+	*out = v;
+	return 0;
+}
+
+static int share(const char *opt, const char *s, double *out)
+{
+	return number(opt, s, 0, 1, "a share from 0 to 1, such as 0.05", out);
+}
+
+/* The flags that take a share, and where each lands in the model's settings. */
+struct share_flag {
+	const char *name;
+	size_t offset;
+};
+#define SHARE(n, f)                                                                                \
+	{                                                                                          \
+		n, offsetof(struct fb_simmodel_config, f)                                          \
+	}
+static const struct share_flag shares[] = {
+    SHARE("--fail-rate", fail_rate),
+    SHARE("--fault-5xx", fault_5xx_rate),
+    SHARE("--fault-html", fault_html_rate),
+    SHARE("--fault-reset-before", fault_reset_before_rate),
+    SHARE("--fault-reset-after", fault_reset_after_rate),
+    SHARE("--fault-truncate", fault_truncate_rate),
+    SHARE("--fault-slow", fault_slow_rate),
+};
+
+static const char *const valued[] = {
+    "--port",	    "--seed",	    "--run-time",    "--latency", "--outputs",
+    "--casing",	    "--duplicates", "--api-key",     "--credits", "--forbidden",
+    "--rate-limit", "--burst",	    "--max-seconds",
+};
+
+static int known(const char *name)
+{
+	for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
+		if (!strcmp(name, valued[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof(shares) / sizeof(shares[0]); i++)
+		if (!strcmp(name, shares[i].name))
+			return 1;
+	return 0;
+}
+
+static int parse_one(const char *opt, const char *v, struct fs_flags *o)
+{
+	struct fb_simmodel_config *m = &o->model;
+	uint64_t u;
+	for (size_t i = 0; i < sizeof(shares) / sizeof(shares[0]); i++)
+		if (!strcmp(opt, shares[i].name))
+			return share(opt, v, (double *)((char *)m + shares[i].offset));
+	if (!strcmp(opt, "--port")) {
+		if (whole(opt, v, 0, 65535, &u))
+			return 2;
+		o->port = (unsigned)u;
+	} else if (!strcmp(opt, "--seed")) {
+		return whole(opt, v, 0, UINT64_MAX, &m->seed);
+	} else if (!strcmp(opt, "--run-time")) {
+		return duration_ms(opt, v, &m->run_ms);
+	} else if (!strcmp(opt, "--latency")) {
+		return duration_ms(opt, v, &o->latency_ms);
+	} else if (!strcmp(opt, "--outputs")) {
+		if (whole(opt, v, 1, 16, &u))
+			return 2;
+		m->outputs_per_run = (unsigned)u;
+	} else if (!strcmp(opt, "--casing")) {
+		if (!strcmp(v, "snake"))
+			m->casing = FB_SIM_SNAKE;
+		else if (!strcmp(v, "camel"))
+			m->casing = FB_SIM_CAMEL;
+		else if (!strcmp(v, "mixed"))
+			m->casing = FB_SIM_MIXED;
+		else
+			return bad(opt, v, "snake, camel or mixed");
+	} else if (!strcmp(opt, "--duplicates")) {
+		if (!strcmp(v, "replay"))
+			m->dup_mode = FB_SIM_DUP_REPLAY;
+		else if (!strcmp(v, "conflict"))
+			m->dup_mode = FB_SIM_DUP_CONFLICT;
+		else
+			return bad(opt, v, "replay or conflict");
+	} else if (!strcmp(opt, "--api-key")) {
+		if (!*v || strpbrk(v, " \t\r\n"))
+			return bad(opt, v, "a key without spaces");
+		m->api_key = v;
+	} else if (!strcmp(opt, "--credits")) {
+		m->credits_limited = 1;
+		return number(opt, v, 0, 1e12, "an amount in USD such as 25 or 0.5", &m->credits);
+	} else if (!strcmp(opt, "--forbidden")) {
+		m->forbidden = v;
+	} else if (!strcmp(opt, "--rate-limit")) {
+		if (number(opt, v, 0, 1e6, "requests per second such as 5 or 0.5",
+			   &m->rate_limit_rps))
+			return 2;
+	} else if (!strcmp(opt, "--burst")) {
+		if (whole(opt, v, 1, 1000000, &u))
+			return 2;
+		m->rate_burst = (unsigned)u;
+	} else if (!strcmp(opt, "--max-seconds")) {
+		return whole(opt, v, 0, 365ull * 24 * 3600, &o->max_seconds);
+	} else {
+		fprintf(stderr, "florasim: unknown option %s (see florasim --help)\n", opt);
+		return 2;
+	}
+	return 0;
+}
+
+int fs_flags_parse(int argc, char **argv, struct fs_flags *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->model.seed = 1;
+	o->model.run_ms = 2000;
+	o->model.outputs_per_run = 1;
+	const char *env_key = getenv("FLORASIM_API_KEY");
+	if (env_key && *env_key)
+		o->model.api_key = env_key;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fs_flags_usage(stdout);
+			return 1;
+		}
+		if (!strcmp(a, "--version")) {
+			printf("florasim %s\n", FB_VERSION);
+			return 1;
+		}
+		if (!strcmp(a, "--quiet")) {
+			o->quiet = 1;
+			continue;
+		}
+		if (strncmp(a, "--", 2) || !a[2]) {
+			fprintf(stderr,
+				"florasim: unexpected argument \"%s\" (see florasim --help)\n", a);
+			return 2;
+		}
+		/* Both "--flag value" and "--flag=value". */
+		char name[64];
+		const char *v, *eq = strchr(a, '=');
+		if (eq) {
+			size_t n = (size_t)(eq - a);
+			if (n >= sizeof(name)) {
+				fprintf(stderr, "florasim: unknown option %s\n", a);
+				return 2;
+			}
+			memcpy(name, a, n);
+			name[n] = 0;
+			v = eq + 1;
+		} else {
+			snprintf(name, sizeof(name), "%s", a);
+			if (i + 1 >= argc) {
+				if (known(name))
+					fprintf(stderr, "florasim: %s needs a value\n", name);
+				else
+					fprintf(
+					    stderr,
+					    "florasim: unknown option %s (see florasim --help)\n",
+					    name);
+				return 2;
+			}
+			v = argv[++i];
+		}
+		int rc = parse_one(name, v, o);
+		if (rc)
+			return rc;
+	}
+	if (o->model.rate_burst && o->model.rate_limit_rps <= 0) {
+		fprintf(stderr, "florasim: --burst needs --rate-limit\n");
+		return 2;
+	}
+	return 0;
+}
