@@ -14,8 +14,11 @@
  *
  * Fixtures: workspaces ws_accept (owner) and ws_readonly (viewer: creates
  * answer 403), projects prj_accept (in ws_accept) and prj_readonly, and the
- * contract's 38 example techniques. Memory: about 200 bytes per run plus
- * its idempotency key; uploaded asset bytes are kept whole.
+ * contract's 38 example techniques (any input id is accepted; only the
+ * request enum's types are checked). Memory: about 250 bytes per run
+ * (record and index slots) plus its idempotency key, kept for the model's
+ * lifetime; output bytes are made on demand; uploaded asset bytes are kept
+ * whole. Not thread-safe: one call at a time.
  */
 #ifndef FB_SIMMODEL_H
 #define FB_SIMMODEL_H
@@ -46,7 +49,8 @@ struct fb_simmodel_config {
 
 	/* Everything below: zero means off or unlimited. */
 	/* NULL or "": no auth check. Else every API route needs "Bearer <key>":
-	 * none -> 401 unauthorized, wrong -> 401 invalid_api_key. /_sim/ routes need none. */
+	 * none -> 401 unauthorized, wrong -> 401 invalid_api_key. /_sim/ routes need none.
+	 * Copied, as is forbidden. */
 	const char *api_key;
 	double credits;	     /* USD balance; 0 with credits_limited == 0 means unlimited */
 	int credits_limited; /* 1: a create whose quote exceeds the balance -> 402
@@ -58,25 +62,28 @@ struct fb_simmodel_config {
 	 * model clock; beyond -> 429 rate_limited with Retry-After. */
 	double rate_limit_rps;
 	unsigned rate_burst;
-	double fault_5xx_rate;		/* share of API requests answered 500/503 without acting */
-	double fault_html_rate;		/* share of those 5xx with an HTML body (text/html) */
-	double fault_reset_before_rate; /* share of creates answered FB_SIM_FAULT_RESET_BEFORE */
-	double
-	    fault_reset_after_rate; /* share of creates that act, then FB_SIM_FAULT_RESET_AFTER */
-	double fault_truncate_rate; /* share of output downloads answered FB_SIM_FAULT_TRUNCATE;
-				       the same output is served whole on its next download */
-	double fault_slow_rate;	    /* share of output downloads answered FB_SIM_FAULT_SLOW */
+	/* Shares of requests, 0..1, drawn from the seed and a per-request counter: */
+	double fault_5xx_rate;		/* API requests answered 500/503 without acting */
+	double fault_html_rate;		/* of those 5xx, the ones with an HTML body (text/html) */
+	double fault_reset_before_rate; /* run creates answered FB_SIM_FAULT_RESET_BEFORE */
+	double fault_reset_after_rate;	/* run creates that act, then FB_SIM_FAULT_RESET_AFTER */
+	/* Output downloads answered FB_SIM_FAULT_TRUNCATE (each output at most once: its next
+	 * download is whole), and FB_SIM_FAULT_SLOW. */
+	double fault_truncate_rate;
+	double fault_slow_rate;
 };
 
 /* What the server (or the in-process transport) must do instead of a normal answer. */
 enum fb_sim_fault {
 	FB_SIM_FAULT_NONE = 0,
-	FB_SIM_FAULT_RESET_BEFORE, /* the model did NOT act: close the connection without answering
-				    */
-	FB_SIM_FAULT_RESET_AFTER,  /* the model acted (the run exists): close without answering */
-	FB_SIM_FAULT_TRUNCATE, /* send the headers with the full Content-Length, then half the body
-				*/
-	FB_SIM_FAULT_SLOW,     /* deliver the body slowly (e.g. 1 KiB per 50 ms), completely */
+	/* The model did NOT act: close the connection without answering. */
+	FB_SIM_FAULT_RESET_BEFORE,
+	/* The model acted (the run exists): close without answering. */
+	FB_SIM_FAULT_RESET_AFTER,
+	/* Send the headers with the full Content-Length, then half the body, then close. */
+	FB_SIM_FAULT_TRUNCATE,
+	/* Deliver the body slowly (e.g. 1 KiB per 50 ms), completely. */
+	FB_SIM_FAULT_SLOW,
 };
 
 /* One request, in the API's terms. Everything borrowed for the call. */

@@ -161,6 +161,10 @@ static inline void sfx_assert_error(struct sfx *f, int status, const char *code)
 	assert_true(YAJL_IS_OBJECT(e));
 	assert_string_equal(sfx_str(e, "code"), code);
 	assert_true(strlen(sfx_str(e, "message")) > 0);
+	for (size_t i = 0; i < e->u.object.len; i++) { /* additionalProperties: false */
+		const char *k = e->u.object.keys[i];
+		assert_true(!strcmp(k, "code") || !strcmp(k, "message") || !strcmp(k, "fields"));
+	}
 }
 
 /* The field named in fields[0] of a 400 input_validation_error. */

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "error.h"
 #include "simanswer.h"
 
 static void test_pending_run_snake(void **state)
@@ -105,12 +106,74 @@ static void test_counters(void **state)
 	fb_buf_release(&b);
 }
 
+static void test_run_created(void **state)
+{
+	(void)state;
+	struct fb_simcreated_view v = {.run_id = "run_c",
+				       .type = "generation",
+				       .estimated_seconds = 12,
+				       .charged_cost = 0.04,
+				       .poll_url = "sim://r/run_c",
+				       .project_id = "prj_p",
+				       .model_id = "t2i-x"};
+	struct fb_buf b = FB_BUF_INIT;
+	assert_int_equal(fb_simanswer_created(&v, 0, &b), 0);
+	assert_string_equal(b.ptr, "{\"run_id\":\"run_c\",\"type\":\"generation\","
+				   "\"estimated_seconds\":12,\"charged_cost\":0.04,\"poll_url\":"
+				   "\"sim://r/run_c\",\"project_id\":\"prj_p\",\"model\":{"
+				   "\"model_id\":\"t2i-x\"},\"technique\":null,\"action\":null}");
+	fb_buf_reset(&b);
+	struct fb_simcreated_view t = {.run_id = "run_t",
+				       .type = "technique",
+				       .estimated_seconds = -1,
+				       .charged_cost = 0.25,
+				       .technique_id = "tech_x",
+				       .technique_name = "X"};
+	assert_int_equal(fb_simanswer_created(&t, 1, &b), 0);
+	assert_string_equal(b.ptr,
+			    "{\"runId\":\"run_t\",\"type\":\"technique\","
+			    "\"estimatedSeconds\":null,\"chargedCost\":0.25,\"pollUrl\":null,"
+			    "\"projectId\":null,\"model\":null,\"technique\":{"
+			    "\"techniqueId\":\"tech_x\",\"name\":\"X\"},\"action\":null}");
+	fb_buf_release(&b);
+}
+
+static void test_writer_casing_and_text(void **state)
+{
+	(void)state;
+	struct fb_simjw w;
+	struct fb_buf b = FB_BUF_INIT;
+	assert_int_equal(fb_simjw_start(&w, 1), 0);
+	fb_simjw_open(&w, 0);
+	fb_simjw_key(&w, "technique_run_id");
+	fb_simjw_int(&w, 1);
+	fb_simjw_key(&w, "a_1_b"); /* only a letter after '_' is raised */
+	fb_simjw_bool(&w, 0);
+	fb_simjw_datakey(&w, "form_field"); /* data stays as it is */
+	fb_simjw_str(&w, "bad \xff byte");
+	fb_simjw_key(&w, "n");
+	fb_simjw_str(&w, NULL);
+	fb_simjw_close(&w, 0);
+	assert_int_equal(fb_simjw_finish(&w, &b), 0);
+	assert_string_equal(b.ptr, "{\"techniqueRunId\":1,\"a_1B\":false,\"form_field\":"
+				   "\"bad \xef\xbf\xbd byte\",\"n\":null}");
+	/* A misuse of the generator is reported once, at the end. */
+	assert_int_equal(fb_simjw_start(&w, 0), 0);
+	fb_simjw_close(&w, 1);
+	assert_int_equal(fb_simjw_finish(&w, &b), FB_ENOMEM);
+	fb_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pending_run_snake), cmocka_unit_test(test_completed_run_camel),
-	    cmocka_unit_test(test_cost_formatting),   cmocka_unit_test(test_error_envelope),
+	    cmocka_unit_test(test_pending_run_snake),
+	    cmocka_unit_test(test_completed_run_camel),
+	    cmocka_unit_test(test_cost_formatting),
+	    cmocka_unit_test(test_error_envelope),
 	    cmocka_unit_test(test_counters),
+	    cmocka_unit_test(test_run_created),
+	    cmocka_unit_test(test_writer_casing_and_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

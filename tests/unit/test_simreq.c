@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -135,6 +136,116 @@ static void test_depth_limit(void **state)
 	fb_simreq_release(&r);
 }
 
+static void parse_as(enum fb_simreq_kind kind, const char *body, struct fb_simreq *r)
+{
+	*r = (struct fb_simreq)FB_SIMREQ_INIT;
+	assert_int_equal(fb_simreq_parse_as(kind, body, strlen(body), r), 0);
+}
+
+static void test_other_bodies(void **state)
+{
+	(void)state;
+	struct fb_simreq r;
+	parse_as(FB_SIMREQ_GENERATION,
+		 "{\"type\":\"video\",\"prompt\":\"p\",\"workspace_id\":\"ws_a\",\"project_id\":"
+		 "\"prj_b\",\"params\":{\"n\":[1,2]},\"callback_url\":\"https://h/cb\"}",
+		 &r);
+	assert_null(r.error_code);
+	assert_non_null(r.root); /* kept for the route */
+	assert_string_equal(
+	    YAJL_GET_STRING(yajl_tree_get(r.root, (const char *[]){"type", NULL}, yajl_t_string)),
+	    "video");
+	fb_simreq_release(&r);
+	assert_null(r.root);
+
+	/* Every problem is named, in the body's order, then the missing ones. */
+	parse_as(FB_SIMREQ_GENERATION,
+		 "{\"type\":\"t2i\",\"prompt\":\"\",\"workspace_id\":\"ws_\",\"model\":\"\","
+		 "\"params\":[],\"x\":1}",
+		 &r);
+	assert_string_equal(r.error_code, "input_validation_error");
+	assert_null(r.root);
+	static const char *const want[] = {"x",		 "type",  "prompt", "workspace_id",
+					   "project_id", "model", "params"};
+	assert_int_equal(r.nfields, 7);
+	for (size_t i = 0; i < 7; i++)
+		assert_string_equal(r.fields[i].field, want[i]);
+	assert_non_null(strstr(r.fields[1].message, "'image' | 'video' | 'audio' | 'text'"));
+	fb_simreq_release(&r);
+
+	/* /runs/technique: inputs is an object of strings, any ids. */
+	parse_as(FB_SIMREQ_TOP_RUN,
+		 "{\"technique_id\":\"tech_x\",\"workspace_id\":\"ws_a\",\"inputs\":{\"anything"
+		 "\":\"v\",\"n\":1,\"o\":{}}}",
+		 &r);
+	assert_int_equal(r.nfields, 2);
+	assert_string_equal(r.fields[0].field, "inputs.n");
+	assert_string_equal(r.fields[1].field, "inputs.o");
+	assert_string_equal(r.fields[1].message, "Expected string, received object");
+	fb_simreq_release(&r);
+	/* The nested route's body field is not part of another route's body. */
+	parse_as(FB_SIMREQ_TOP_RUN,
+		 "{\"technique_id\":\"x\",\"workspace_id\":\"ws_a\",\"inputs\":{},"
+		 "\"idempotency_key\":\"k\"}",
+		 &r);
+	assert_int_equal(r.nfields, 2);
+	assert_string_equal(r.fields[0].field, "idempotency_key");
+	assert_string_equal(r.fields[1].field, "technique_id");
+	assert_null(r.idempotency_key);
+	fb_simreq_release(&r);
+	parse_as(FB_SIMREQ_ASSET,
+		 "{\"source\":\"signed-url\",\"workspace_id\":\"ws_a\",\"project_id\":\"prj_b\","
+		 "\"folder\":\"f\",\"file_name\":\"a.png\",\"content_type\":\"image/png\"}",
+		 &r);
+	assert_null(r.error_code);
+	fb_simreq_release(&r);
+	parse_as(FB_SIMREQ_ASSET, "{\"source\":1}", &r);
+	assert_int_equal(r.nfields, 2);
+	assert_string_equal(r.fields[0].message, "Expected string, received number");
+	fb_simreq_release(&r);
+}
+
+static void test_prefixes(void **state)
+{
+	(void)state;
+	assert_true(fb_simreq_has_prefix("ws_a", "ws_"));
+	assert_true(fb_simreq_has_prefix("ws_abc-123_x", "ws_"));
+	assert_false(fb_simreq_has_prefix("ws_", "ws_"));
+	assert_false(fb_simreq_has_prefix("abc", "ws_"));
+	assert_false(fb_simreq_has_prefix("WS_abc", "ws_"));
+	assert_false(fb_simreq_has_prefix("ws_a b", "ws_"));
+	assert_false(fb_simreq_has_prefix("ws_a\n", "ws_"));
+	assert_false(fb_simreq_has_prefix("prj_x", "ws_"));
+}
+
+static void test_query(void **state)
+{
+	(void)state;
+	struct fb_simquery q;
+	assert_int_equal(
+	    fb_simreq_query("/x?limit=5&cursor=cDo%3D&q=a+b%20c&flag&&limit=7#frag", &q), 0);
+	assert_string_equal(fb_simquery_get(&q, "limit"), "5"); /* the first wins */
+	assert_string_equal(fb_simquery_get(&q, "cursor"), "cDo=");
+	assert_string_equal(fb_simquery_get(&q, "q"), "a b c");
+	assert_string_equal(fb_simquery_get(&q, "flag"), "");
+	assert_null(fb_simquery_get(&q, "frag"));
+	assert_null(fb_simquery_get(&q, "missing"));
+	fb_simquery_release(&q);
+	assert_int_equal(fb_simreq_query("/x", &q), 0);
+	assert_int_equal(q.n, 0);
+	assert_null(fb_simquery_get(&q, "limit"));
+	fb_simquery_release(&q);
+	/* More pairs than kept: the rest are dropped, not overrun. */
+	char many[1024] = "/x?";
+	for (int i = 0; i < 40; i++)
+		sprintf(many + strlen(many), "k%d=%d&", i, i);
+	assert_int_equal(fb_simreq_query(many, &q), 0);
+	assert_int_equal(q.n, FB_SIMQUERY_MAX);
+	assert_string_equal(fb_simquery_get(&q, "k15"), "15");
+	assert_null(fb_simquery_get(&q, "k16"));
+	fb_simquery_release(&q);
+}
+
 static void test_split_path(void **state)
 {
 	(void)state;
@@ -172,6 +283,9 @@ int main(void)
 	    cmocka_unit_test(test_fields_and_message),
 	    cmocka_unit_test(test_depth_limit),
 	    cmocka_unit_test(test_split_path),
+	    cmocka_unit_test(test_other_bodies),
+	    cmocka_unit_test(test_prefixes),
+	    cmocka_unit_test(test_query),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
