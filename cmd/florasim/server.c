@@ -461,17 +461,19 @@ int fs_server_summary(struct fs_server *s, struct fb_buf *out)
 	struct fb_simstats st;
 	fb_simmodel_stats(s->model, &st);
 	const struct counters *n = &s->n;
+	typedef unsigned long long ull;
 	return fb_buf_addf(
 	    out,
-	    "%llu requests on %llu connections (at most %llu open), %llu runs created, "
-	    "%llu creates with a known key, %llu polls, %llu downloads; faults acted out: "
-	    "%llu closed, %llu truncated, %llu slow; %llu bodies too large",
-	    (unsigned long long)n->requests, (unsigned long long)n->conns,
-	    (unsigned long long)n->conns_peak, (unsigned long long)st.runs_created,
-	    (unsigned long long)st.duplicate_keys, (unsigned long long)st.polls,
-	    (unsigned long long)st.fetches, (unsigned long long)n->resets,
-	    (unsigned long long)n->truncated, (unsigned long long)n->slowed,
-	    (unsigned long long)n->too_big);
+	    "%llu requests on %llu connections (at most %llu open); %llu runs created, %llu "
+	    "polls, %llu lists, %llu downloads; most runs for one key %llu (keys with several "
+	    "%llu); answered 401 x%llu, 402 x%llu, 403 x%llu, 429 x%llu, 5xx faults x%llu; "
+	    "connections closed unanswered %llu, bodies truncated %llu, slow %llu; bodies too "
+	    "large %llu",
+	    (ull)n->requests, (ull)n->conns, (ull)n->conns_peak, (ull)st.runs_created,
+	    (ull)st.polls, (ull)st.lists, (ull)st.fetches, (ull)st.max_runs_per_key,
+	    (ull)st.keys_with_several_runs, (ull)st.unauthorized, (ull)st.insufficient_credits,
+	    (ull)st.forbidden, (ull)st.rate_limited, (ull)st.faults_5xx, (ull)n->resets,
+	    (ull)n->truncated, (ull)n->slowed, (ull)n->too_big);
 }
 
 void fs_server_free(struct fs_server *s)

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,15 +34,22 @@ struct sim {
 	char *dir;     /* holds its stderr */
 };
 
-/* Starts florasim with extra args; reads the one line it prints once it listens. */
-static void sim_start(struct sim *s, const char *args)
+/*
+ * Starts florasim with extra args (env: shell variable assignments for it,
+ * or ""); reads the one line it prints once it listens.
+ */
+static void sim_start_env(struct sim *s, const char *env, const char *args)
 {
+	if (s->dir) { /* the previous server's, within one test */
+		tu_rmrf(s->dir);
+		free(s->dir);
+	}
 	memset(s, 0, sizeof(*s));
 	s->dir = tu_tmpdir();
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd),
-		 "exec \"$FLORASIM_BIN\" --port 0 --max-seconds 60 --quiet %s 2>'%s/stderr'", args,
-		 s->dir);
+		 "%s exec \"$FLORASIM_BIN\" --port 0 --max-seconds 60 --quiet %s 2>'%s/stderr'",
+		 env, args, s->dir);
 	tu_env("FLORASIM_BIN");
 	int p[2];
 	assert_int_equal(pipe(p), 0);
@@ -68,6 +74,11 @@ static void sim_start(struct sim *s, const char *args)
 	snprintf(s->root, sizeof(s->root), "http://127.0.0.1:%u", port);
 }
 
+static void sim_start(struct sim *s, const char *args)
+{
+	sim_start_env(s, "", args);
+}
+
 /* SIGTERM, then its exit status must be 0. Returns its stderr (caller frees). */
 static char *sim_stop(struct sim *s)
 {
@@ -80,9 +91,6 @@ static char *sim_stop(struct sim *s)
 	char *path = tu_path(s->dir, "stderr");
 	char *err = tu_read_file(path, NULL);
 	free(path);
-	tu_rmrf(s->dir);
-	free(s->dir);
-	s->dir = NULL;
 	return err;
 }
 
@@ -108,11 +116,17 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The answer headers the tests look at, in this order in struct http's hdr. */
+static const char *const hdr_names[] = {"request-id", "content-type", "retry-after",
+					"idempotent-replayed"};
+enum { H_REQID, H_CTYPE, H_RETRY, H_REPLAYED, H_N };
+
 struct http {
 	CURLcode rc;
 	long status;
-	struct fb_buf body, head;
-	yajl_val json; /* the body parsed, when it is JSON */
+	struct fb_buf body;
+	yajl_val json;	    /* the body parsed, when it is JSON */
+	char hdr[H_N][128]; /* "" when absent */
 };
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
@@ -123,7 +137,6 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 static void http_free(struct http *h)
 {
 	fb_buf_release(&h->body);
-	fb_buf_release(&h->head);
 	yajl_tree_free(h->json);
 	memset(h, 0, sizeof(*h));
 }
@@ -138,8 +151,6 @@ static CURL *easy(struct http *h, const char *method, const char *url, const cha
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &h->body);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h->head);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (body)
@@ -150,6 +161,11 @@ static CURL *easy(struct http *h, const char *method, const char *url, const cha
 static void finish(struct http *h, CURL *c)
 {
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
+	for (int i = 0; i < H_N; i++) {
+		struct curl_header *v;
+		if (curl_easy_header(c, hdr_names[i], 0, CURLH_HEADER, -1, &v) == CURLHE_OK)
+			snprintf(h->hdr[i], sizeof(h->hdr[i]), "%s", v->value);
+	}
 	if (h->body.len && fb_buf_str(&h->body)[0] == '{')
 		h->json = yajl_tree_parse(fb_buf_str(&h->body), NULL, 0);
 }
@@ -192,25 +208,11 @@ static long long num_at(yajl_val v, const char *k1, const char *k2)
 	return n && YAJL_IS_INTEGER(n) ? YAJL_GET_INTEGER(n) : -1;
 }
 
-/* A response header's value (case-insensitive name), copied into out; "" when absent. */
-static const char *header_of(const struct http *h, const char *name, char *out, size_t cap)
+/* The length of an array field, or -1. */
+static long array_len(yajl_val v, const char *key)
 {
-	out[0] = 0;
-	const char *p = fb_buf_str(&h->head);
-	size_t n = strlen(name);
-	while (p && *p) {
-		if (!strncasecmp(p, name, n) && p[n] == ':') {
-			p += n + 1;
-			while (*p == ' ')
-				p++;
-			size_t len = strcspn(p, "\r\n");
-			snprintf(out, cap, "%.*s", (int)(len < cap ? len : cap - 1), p);
-			break;
-		}
-		p = strchr(p, '\n');
-		p = p ? p + 1 : NULL;
-	}
-	return out;
+	yajl_val a = yajl_tree_get(v, (const char *[]){key, NULL}, yajl_t_array);
+	return a ? (long)YAJL_GET_ARRAY(a)->len : -1;
 }
 
 static void sleep_ms(long ms)
@@ -231,6 +233,17 @@ static char *create_url(const struct sim *s)
 	static char u[160];
 	snprintf(u, sizeof(u), "%s/techniques/cctv-cam/runs", s->url);
 	return u;
+}
+
+/* A number from GET /_sim/stats. */
+static long long stat_of(const struct sim *s, const char *k1, const char *k2)
+{
+	char u[160];
+	snprintf(u, sizeof(u), "%s/_sim/stats", s->url);
+	struct http h = req("GET", u, NULL, NULL, NULL);
+	long long v = num_at(h.json, k1, k2);
+	http_free(&h);
+	return v;
 }
 
 /* Creates a run and polls it until it is terminal; returns the final poll (caller frees). */
@@ -257,10 +270,8 @@ static struct http create_and_complete(const struct sim *s, const char *auth)
 
 static const char *first_output_url(const struct http *run)
 {
-	const char *path[] = {"outputs", NULL};
-	yajl_val outs = yajl_tree_get(run->json, path, yajl_t_array);
-	assert_non_null(outs);
-	assert_true(YAJL_GET_ARRAY(outs)->len >= 1);
+	assert_true(array_len(run->json, "outputs") >= 1);
+	yajl_val outs = yajl_tree_get(run->json, (const char *[]){"outputs", NULL}, yajl_t_any);
 	const char *u = str_at(YAJL_GET_ARRAY(outs)->values[0], "url", NULL);
 	assert_non_null(u);
 	return u;
@@ -278,8 +289,7 @@ static void test_run_lifecycle(void **st)
 	assert_memory_equal(id, "run_", 4);
 	assert_non_null(str_at(h.json, "poll_url", NULL));
 	assert_null(str_at(h.json, "runId", NULL)); /* snake case by default */
-	char v[128];
-	assert_memory_equal(header_of(&h, "request-id", v, sizeof(v)), "req_", 4);
+	assert_memory_equal(h.hdr[H_REQID], "req_", 4);
 	http_free(&h);
 
 	struct http run = create_and_complete(s, NULL);
@@ -289,7 +299,7 @@ static void test_run_lifecycle(void **st)
 	assert_int_equal(h.status, 200);
 	assert_true(h.body.len > 8);
 	assert_memory_equal(h.body.ptr, PNG_MAGIC, 8);
-	assert_string_equal(header_of(&h, "content-type", v, sizeof(v)), "image/png");
+	assert_string_equal(h.hdr[H_CTYPE], "image/png");
 	http_free(&h);
 	http_free(&run);
 
@@ -315,18 +325,12 @@ static void test_idempotency_replay(void **st)
 	assert_true(a.status == 200 || a.status == 201);
 	assert_true(b.status == 200 || b.status == 201);
 	assert_string_equal(str_at(a.json, "run_id", NULL), str_at(b.json, "run_id", NULL));
-	char v[64];
-	assert_string_equal(header_of(&b, "idempotent-replayed", v, sizeof(v)), "true");
+	assert_string_equal(b.hdr[H_REPLAYED], "true");
 	http_free(&a);
 	http_free(&b);
 
-	char u[160];
-	snprintf(u, sizeof(u), "%s/_sim/stats", s->url);
-	struct http stats = req("GET", u, NULL, NULL, NULL);
-	assert_int_equal(stats.status, 200);
-	assert_int_equal(num_at(stats.json, "runs_created", NULL), 1);
-	assert_int_equal(num_at(stats.json, "keys", "fb1-replay-me"), 1);
-	http_free(&stats);
+	assert_int_equal(stat_of(s, "runs_created", NULL), 1);
+	assert_int_equal(stat_of(s, "keys", "fb1-replay-me"), 1);
 	free(sim_stop(s));
 }
 
@@ -338,8 +342,7 @@ static void test_api_key(void **st)
 	assert_int_equal(h.status, 401);
 	assert_string_equal(str_at(h.json, "error", "code"), "invalid_api_key");
 	assert_non_null(str_at(h.json, "error", "message"));
-	char v[128];
-	assert_memory_equal(header_of(&h, "request-id", v, sizeof(v)), "req_", 4);
+	assert_memory_equal(h.hdr[H_REQID], "req_", 4);
 	http_free(&h);
 
 	h = req("POST", create_url(s), CREATE_BODY, NULL, NULL);
@@ -351,56 +354,62 @@ static void test_api_key(void **st)
 	assert_string_equal(str_at(run.json, "status", NULL), "completed");
 	http_free(&run);
 	free(sim_stop(s));
-}
 
-static void test_reset_after_create(void **st)
-{
-	struct sim *s = *st;
-	sim_start(s, "--fault-reset-after 1");
-	struct http h = req("POST", create_url(s), CREATE_BODY, "fb1-reset", NULL);
-	/* No answer at all: the client cannot know the run exists. */
-	assert_int_not_equal(h.rc, CURLE_OK);
-	assert_int_equal(h.status, 0);
-	http_free(&h);
-	char u[160];
-	snprintf(u, sizeof(u), "%s/_sim/stats", s->url);
-	h = req("GET", u, NULL, NULL, NULL);
-	assert_int_equal(num_at(h.json, "runs_created", NULL), 1);
+	/* The key from the environment, when --api-key is not given. */
+	sim_start_env(s, "FLORASIM_API_KEY=sk_test_env", "");
+	h = req("GET", create_url(s), NULL, NULL, "Bearer sk_test_right");
+	assert_int_equal(h.status, 401);
 	http_free(&h);
 	free(sim_stop(s));
 }
 
-static void test_truncated_download(void **st)
+/* A create whose connection closes unanswered: the run exists only after a reset after acting. */
+static void test_resets(void **st)
 {
 	struct sim *s = *st;
+	static const struct {
+		const char *args;
+		long long runs;
+	} cases[] = {{"--fault-reset-before 1", 0}, {"--fault-reset-after 1", 1}};
+	for (size_t i = 0; i < 2; i++) {
+		sim_start(s, cases[i].args);
+		struct http h = req("POST", create_url(s), CREATE_BODY, "fb1-reset", NULL);
+		assert_int_not_equal(h.rc, CURLE_OK);
+		assert_int_equal(h.status, 0);
+		http_free(&h);
+		assert_int_equal(stat_of(s, "runs_created", NULL), cases[i].runs);
+		free(sim_stop(s));
+	}
+}
+
+static void test_download_faults(void **st)
+{
+	struct sim *s = *st;
+	/* Truncated: half the body, then the connection closes; the next download is whole. */
 	sim_start(s, "--run-time 100ms --fault-truncate 1");
 	struct http run = create_and_complete(s, NULL);
-	struct http h = req("GET", first_output_url(&run), NULL, NULL, NULL);
-	assert_int_equal(h.rc, CURLE_PARTIAL_FILE);
-	http_free(&h);
-	/* The next download of the same output is whole. */
-	h = req("GET", first_output_url(&run), NULL, NULL, NULL);
-	assert_int_equal(h.rc, CURLE_OK);
-	assert_memory_equal(h.body.ptr, PNG_MAGIC, 8);
-	http_free(&h);
+	struct http cut = req("GET", first_output_url(&run), NULL, NULL, NULL);
+	struct http whole = req("GET", first_output_url(&run), NULL, NULL, NULL);
+	assert_int_equal(cut.rc, CURLE_PARTIAL_FILE);
+	assert_int_equal(whole.rc, CURLE_OK);
+	assert_memory_equal(whole.body.ptr, PNG_MAGIC, 8);
+	assert_int_equal(cut.body.len, whole.body.len / 2);
+	http_free(&cut);
+	http_free(&whole);
 	http_free(&run);
 	free(sim_stop(s));
-}
 
-static void test_slow_download(void **st)
-{
-	struct sim *s = *st;
+	/* Slow: whole, in 256-byte pieces 50 ms apart. */
 	sim_start(s, "--run-time 100ms --fault-slow 1");
-	struct http run = create_and_complete(s, NULL);
+	run = create_and_complete(s, NULL);
 	uint64_t t0 = now_ms();
-	struct http h = req("GET", first_output_url(&run), NULL, NULL, NULL);
-	uint64_t took = now_ms() - t0;
-	assert_int_equal(h.rc, CURLE_OK);
-	assert_memory_equal(h.body.ptr, PNG_MAGIC, 8);
-	/* Paced in 256-byte pieces 50 ms apart: a body over 256 bytes takes 50 ms or more. */
-	if (h.body.len > 256)
-		assert_true(took >= 45);
-	http_free(&h);
+	whole = req("GET", first_output_url(&run), NULL, NULL, NULL);
+	uint64_t took = now_ms() - t0, pauses = (whole.body.len - 1) / 256;
+	assert_int_equal(whole.rc, CURLE_OK);
+	assert_memory_equal(whole.body.ptr, PNG_MAGIC, 8);
+	if (took + 5 < pauses * 50)
+		fail_msg("%zu bytes in %llu ms", whole.body.len, (unsigned long long)took);
+	http_free(&whole);
 	http_free(&run);
 	free(sim_stop(s));
 }
@@ -416,8 +425,7 @@ static void test_rate_limited(void **st)
 	assert_int_equal(a.status, 404);
 	assert_int_equal(b.status, 429);
 	assert_string_equal(str_at(b.json, "error", "code"), "rate_limited");
-	char v[32];
-	assert_true(atoi(header_of(&b, "retry-after", v, sizeof(v))) >= 1);
+	assert_true(atoi(b.hdr[H_RETRY]) >= 1);
 	http_free(&a);
 	http_free(&b);
 	free(sim_stop(s));
@@ -459,6 +467,100 @@ static void test_latency_does_not_serialise(void **st)
 	free(sim_stop(s));
 }
 
+/* One request against a server started with a flag, and what the flag must show. */
+struct flag_case {
+	const char *args, *method, *path, *body;
+	long status;	   /* 0: any 5xx */
+	const char *code;  /* error.code, or NULL */
+	const char *field; /* a top-level field that must be there, or NULL */
+	const char *ctype; /* the Content-Type's start, or NULL */
+};
+
+static void test_flags_reach_the_model(void **st)
+{
+	struct sim *s = *st;
+	static const char *const runs = "/techniques/cctv-cam/runs";
+	const struct flag_case cases[] = {
+	    {"--credits 0.1", "POST", runs, CREATE_BODY, 402, "insufficient_credits", NULL, NULL},
+	    {"--forbidden cctv-cam", "POST", runs, CREATE_BODY, 403, "forbidden", NULL, NULL},
+	    {"--casing camel", "POST", runs, CREATE_BODY, 201, NULL, "runId", NULL},
+	    {"--fault-5xx 1 --fault-html 1", "GET", "/techniques", NULL, 0, NULL, NULL,
+	     "text/html"},
+	    {"--fault-5xx 1", "GET", "/techniques", NULL, 0, NULL, "error", "application/json"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct flag_case *c = &cases[i];
+		sim_start(s, c->args);
+		char u[200];
+		snprintf(u, sizeof(u), "%s%s", s->url, c->path);
+		struct http h = req(c->method, u, c->body, NULL, NULL);
+		if (c->status ? h.status != c->status : h.status < 500)
+			fail_msg("%s: status %ld: %s", c->args, h.status, fb_buf_str(&h.body));
+		if (c->code)
+			assert_string_equal(str_at(h.json, "error", "code"), c->code);
+		if (c->field)
+			assert_non_null(
+			    yajl_tree_get(h.json, (const char *[]){c->field, NULL}, yajl_t_any));
+		if (c->ctype)
+			assert_memory_equal(h.hdr[H_CTYPE], c->ctype, strlen(c->ctype));
+		http_free(&h);
+		free(sim_stop(s));
+	}
+}
+
+static void test_more_flags(void **st)
+{
+	struct sim *s = *st;
+	char u[200];
+	/* The query string reaches the model as sent. */
+	sim_start(s, "");
+	snprintf(u, sizeof(u), "%s/techniques?limit=2", s->url);
+	struct http h = req("GET", u, NULL, NULL, NULL);
+	assert_int_equal(array_len(h.json, "techniques"), 2);
+	http_free(&h);
+	free(sim_stop(s));
+
+	/* A repeated key under --duplicates conflict. */
+	sim_start(s, "--duplicates conflict");
+	h = req("POST", create_url(s), CREATE_BODY, "fb1-twice", NULL);
+	http_free(&h);
+	h = req("POST", create_url(s), CREATE_BODY, "fb1-twice", NULL);
+	assert_int_equal(h.status, 409);
+	assert_string_equal(str_at(h.json, "error", "code"), "idempotency_duplicate");
+	http_free(&h);
+	free(sim_stop(s));
+
+	/* Every run fails; then every run completes with three outputs. */
+	sim_start(s, "--run-time 0 --fail-rate 1");
+	struct http run = create_and_complete(s, NULL);
+	assert_string_equal(str_at(run.json, "status", NULL), "failed");
+	assert_non_null(str_at(run.json, "error_code", NULL));
+	http_free(&run);
+	free(sim_stop(s));
+	sim_start(s, "--run-time 0 --outputs 3");
+	run = create_and_complete(s, NULL);
+	assert_int_equal(array_len(run.json, "outputs"), 3);
+	http_free(&run);
+	free(sim_stop(s));
+}
+
+/* The same seed gives the same run ids; another seed, others. */
+static void test_seed(void **st)
+{
+	struct sim *s = *st;
+	char ids[3][64];
+	const char *args[] = {"--seed 7", "--seed 7", "--seed 8"};
+	for (int i = 0; i < 3; i++) {
+		sim_start(s, args[i]);
+		struct http h = req("POST", create_url(s), CREATE_BODY, "fb1-seeded", NULL);
+		snprintf(ids[i], sizeof(ids[i]), "%s", str_at(h.json, "run_id", NULL));
+		http_free(&h);
+		free(sim_stop(s));
+	}
+	assert_string_equal(ids[0], ids[1]);
+	assert_string_not_equal(ids[0], ids[2]);
+}
+
 static void test_bad_flags(void **st)
 {
 	(void)st;
@@ -491,11 +593,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_run_lifecycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_idempotency_replay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_api_key, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reset_after_create, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_truncated_download, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_slow_download, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_download_faults, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rate_limited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_latency_does_not_serialise, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flags_reach_the_model, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_more_flags, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_seed, setup, teardown),
 	    cmocka_unit_test(test_bad_flags),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
