@@ -72,7 +72,9 @@ static void batch_error(void *owner, const struct fb_err *err)
 		return;
 	b->sum->stopped = 1;
 	b->sum->stop_err = *err;
-	fb_log_msg(b->log, FB_LOG_ERROR, "stopping the batch: %s", err->msg);
+	const char *hint = fb_err_hint(err);
+	fb_log_msg(b->log, FB_LOG_ERROR, "stopping the batch: %s%s%s%s%s", err->api_code,
+		   err->api_code[0] ? ": " : "", err->msg, hint ? "; " : "", hint ? hint : "");
 }
 
 static void write_unstarted(struct batch *b, struct fb_item *it, enum fb_item_status st,

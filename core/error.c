@@ -72,6 +72,18 @@ int fb_err_run_code_retryable(const char *code)
 	return 0;
 }
 
+const char *fb_err_hint(const struct fb_err *err)
+{
+	if (err->http_status == 401 || !strcmp(err->api_code, "invalid_api_key") ||
+	    !strcmp(err->api_code, "unauthorized"))
+		return "check the API key (FLORA_API_KEY or --api-key-file): it may be mistyped, "
+		       "or rotated or revoked, since a workspace has one active key";
+	if (err->http_status == 402 || !strcmp(err->api_code, "insufficient_credits"))
+		return "add credits to the workspace, then run the same command again (it sends "
+		       "the same idempotency keys)";
+	return NULL;
+}
+
 const char *fb_err_kind_name(enum fb_errkind kind)
 {
 	switch (kind) {

@@ -59,6 +59,12 @@ enum fb_errkind fb_err_kind_for_http(int http_status, const char *api_code);
 /* Whether a failed run's error_code is worth a new run (model_timeout, ...). */
 int fb_err_run_code_retryable(const char *error_code);
 
+/*
+ * What the user should check for an error that stops a batch (a rejected
+ * key, no credits), or NULL when there is nothing more to say. Static.
+ */
+const char *fb_err_hint(const struct fb_err *err);
+
 const char *fb_err_kind_name(enum fb_errkind kind);
 const char *fb_errcode_name(int code);
 

@@ -75,7 +75,10 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 		(unsigned long long)s->failed, (unsigned long long)s->invalid,
 		(unsigned long long)s->skipped);
 	if (s->stopped)
-		fprintf(f, "  stopped   %s\n", s->stop_err.msg);
+		fprintf(f, "  stopped   %s%s%s\n  what now  %s\n", s->stop_err.api_code,
+			s->stop_err.api_code[0] ? ": " : "", s->stop_err.msg,
+			fb_err_hint(&s->stop_err) ? fb_err_hint(&s->stop_err)
+						  : "see the skipped items' error in the results");
 	fprintf(f, "  runs      %llu created\n", (unsigned long long)s->runs);
 	fprintf(f, "  outputs   %llu archived, %s\n", (unsigned long long)s->outputs, bytes);
 	if (s->costed)
