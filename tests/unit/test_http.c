@@ -608,7 +608,11 @@ static void srv_reset(struct srv *s)
 
 static void create(struct fb_transport *t, const char *tech, struct seen *s)
 {
-	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE, .technique = tech, .inputs = &prompt, .ninputs = 1, .idempotency_key = IDEM};
+	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE,
+				     .technique = tech,
+				     .inputs = &prompt,
+				     .ninputs = 1,
+				     .idempotency_key = IDEM};
 	struct fb_err err = {0};
 	assert_int_equal(fb_transport_create_run(t, &req, on_reply, s, &err), 0);
 }
@@ -642,7 +646,11 @@ static void test_create(void **state)
 
 	/* What the server saw: the key, the idempotency key, one body twice. */
 	struct fb_api_call call = FB_API_CALL_INIT;
-	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE, .technique = "ok", .inputs = &prompt, .ninputs = 1, .idempotency_key = IDEM};
+	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE,
+				     .technique = "ok",
+				     .inputs = &prompt,
+				     .ninputs = 1,
+				     .idempotency_key = IDEM};
 	assert_int_equal(fb_api_create_call(&req, &call, NULL), 0);
 	assert_int_equal(s->creates, 2);
 	assert_int_equal(s->api_auth_ok, 3);
