@@ -35,4 +35,5 @@ void fb_run_info_release(struct fb_run_info *ri)
 	memset(ri, 0, sizeof(*ri));
 	ri->progress = -1;
 	ri->estimated_seconds = -1;
+	ri->created_at = -1;
 }
