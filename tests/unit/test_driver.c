@@ -158,8 +158,15 @@ static void m_free(struct fb_transport *t)
 	(void)t;
 }
 
-static const struct fb_transport_ops mock_ops = {"mock", m_create,  m_get, m_fetch,
-						 m_step, m_pending, m_free};
+static const struct fb_transport_ops mock_ops = {
+    .name = "mock",
+    .create_run = m_create,
+    .get_run = m_get,
+    .fetch = m_fetch,
+    .step = m_step,
+    .pending = m_pending,
+    .free = m_free,
+};
 
 struct outcome {
 	struct fb_summary sum;
