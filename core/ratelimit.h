@@ -17,7 +17,7 @@
  *   it. Nothing accrues while the gate is closed; when it opens, one
  *   request may go at once (a 429 that opens a new window leaves exactly
  *   one token), then the bucket refills at the effective rate.
- * - Decrease. A 429 outside a window opens one of max(pause, STORM_MS);
+ * - Decrease. A 429 outside a window opens one of max(pause, STORM);
  *   only the 429 that opens a window lowers the rate, so a storm of 429s
  *   from requests already in flight counts once. It halves the effective
  *   rate now, but never below the floor: min_rate (0: 0.5 rps), or the
@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 #define FB_RATELIMIT_MIN_RATE 0.5  /* default floor of a lowered rate, requests per second */
-#define FB_RATELIMIT_STORM_MS 1000 /* STORM_MS: the shortest window in which 429s count as one */
+#define FB_RATELIMIT_STORM_MS 1000 /* STORM: the shortest window in which 429s count as one */
 
 struct fb_ratelimit_config {
 	double rate;	 /* requests per second; 0 = no configured limit */
