@@ -321,7 +321,7 @@ int fb_simassets_placement(struct fb_simmodel *m, const char *wsid, const char *
 		*rc = fb_sim_error(resp, 404, "not_found",
 				   "Project '%s' not found in workspace '%s'.", pid, wsid);
 	else
-		return fb_simruns_forbidden(m, *w, -1, resp, rc);
+		return fb_simpolicy_forbidden(m, *w, -1, NULL, resp, rc);
 	return 1;
 }
 

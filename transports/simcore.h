@@ -8,6 +8,8 @@
  *   simcatalog.c techniques, workspaces and projects (fixed fixtures)
  *   simassets.c  assets: reservations, complete, retry, GET and list
  *   simupload.c  asset bytes: the upload URL, one-call uploads, downloads
+ *   simpolicy.c  account policy: the 403 gate, credits top-up, run-time
+ *                jitter, the observed request rate
  *   simcore.c    hashing, ids, a hash index, the answer helpers below
  */
 #ifndef FB_SIMCORE_H
@@ -35,6 +37,7 @@ enum {
 	SALT_DOWNLOAD,
 	SALT_ASSET_ID,
 	SALT_TOKEN,
+	SALT_RUN_TIME,
 };
 
 enum sim_kind { SIM_TECHNIQUE = 0, SIM_GENERATION };
@@ -42,7 +45,7 @@ enum sim_kind { SIM_TECHNIQUE = 0, SIM_GENERATION };
 enum sim_media { SIM_IMAGE = 0, SIM_VIDEO, SIM_AUDIO, SIM_TEXT };
 
 /*
- * One run: about 180 bytes plus its idempotency key and, for text
+ * One run: about 190 bytes plus its idempotency key and, for text
  * generations, the first bytes of the prompt. Outputs are not stored: their
  * bytes are made again from the run id on every download.
  */
@@ -63,6 +66,7 @@ struct fb_simrun {
 	char *key;			       /* owned: the key as sent, or NULL */
 	char *text;			       /* owned: text generations' prompt head, or NULL */
 	uint64_t created_mono, created_wall;
+	uint64_t run_ms; /* create -> terminal: the config's run_ms, jittered */
 	double quote, final_cost;
 };
 
@@ -115,7 +119,19 @@ enum sim_ep {
 	EP_SIM_OUTPUT,
 	EP_SIM_ASSET,
 	EP_SIM_STATS,
+	EP_SIM_CREDITS,
 	EP_COUNT
+};
+
+/*
+ * The model-clock times of the requests seen in the last second, oldest
+ * first, in a ring that grows with the busiest second; peak is the most
+ * requests any 1000 ms window held.
+ */
+struct fb_simwindow {
+	uint64_t *t;
+	size_t cap, head, n;
+	uint64_t peak;
 };
 
 struct fb_simmodel {
@@ -141,6 +157,8 @@ struct fb_simmodel {
 	double tokens;	    /* rate limit bucket */
 	uint64_t bucket_ms; /* when tokens was last refilled */
 	int bucket_started;
+
+	struct fb_simwindow req_window, create_window; /* API requests; run creates */
 
 	struct fb_simstats stats;
 	uint64_t endpoints[EP_COUNT];
@@ -225,11 +243,24 @@ void fb_simruns_free(struct fb_simmodel *m);
 /* ---- simoutputs.c ---- */
 int fb_simoutputs_get(struct fb_simmodel *m, const char *run_id, const char *name,
 		      struct fb_simresp *resp);
+
+/* ---- simpolicy.c ---- */
 /*
  * Checks that workspace w may start something and that t (a catalog index,
- * or -1) is allowed; answers 403 and returns 1 when not.
+ * or -1) is allowed; answers 403 naming the refused scope in message and
+ * fields[] (workspace_id or technique_id) and returns 1 when not. tname is
+ * the technique as the request named it (slug or tech_ id; NULL with t -1).
  */
-int fb_simruns_forbidden(struct fb_simmodel *m, int w, int t, struct fb_simresp *resp, int *rc);
+int fb_simpolicy_forbidden(struct fb_simmodel *m, int w, int t, const char *tname,
+			   struct fb_simresp *resp, int *rc);
+/* POST /_sim/credits {"add": USD} or {"set": USD} -> {"credits_left": USD}. */
+int fb_simpolicy_credits(struct fb_simmodel *m, const struct fb_simcall *c,
+			 struct fb_simresp *resp);
+/* A run's duration: run_ms spread by run_ms_jitter, drawn from the seed and src (key or id). */
+uint64_t fb_simpolicy_run_ms(const struct fb_simmodel *m, uint64_t src);
+/* Counts one request at now (model ms) and updates the peak. 0 or FB_ENOMEM. */
+int fb_simwindow_note(struct fb_simwindow *w, uint64_t now);
+void fb_simwindow_release(struct fb_simwindow *w);
 
 /* ---- simlist.c ---- */
 int fb_simlist_runs(struct fb_simmodel *m, enum sim_kind kind, const struct fb_simquery *q,

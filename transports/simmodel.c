@@ -40,6 +40,7 @@ static const char *const ep_names[EP_COUNT] = {
 	[EP_SIM_OUTPUT] = "GET /_sim/outputs/{run_id}/{output_id}",
 	[EP_SIM_ASSET] = "GET /_sim/assets/{id}/{name}",
 	[EP_SIM_STATS] = "GET /_sim/stats",
+	[EP_SIM_CREDITS] = "POST /_sim/credits",
 };
 /* clang-format on */
 
@@ -84,6 +85,10 @@ int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *c
 	if (!rate_ok(cfg->fail_rate))
 		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
 				  "simulator: fail rate %g is outside 0..1", cfg->fail_rate);
+	if (!rate_ok(cfg->run_ms_jitter))
+		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
+				  "simulator: run time jitter %g is outside 0..1",
+				  cfg->run_ms_jitter);
 	const double rates[] = {cfg->fault_5xx_rate,	      cfg->fault_html_rate,
 				cfg->fault_reset_before_rate, cfg->fault_reset_after_rate,
 				cfg->fault_truncate_rate,     cfg->fault_slow_rate};
@@ -130,6 +135,8 @@ void fb_simmodel_free(struct fb_simmodel *m)
 		return;
 	fb_simruns_free(m);
 	fb_simassets_free(m);
+	fb_simwindow_release(&m->req_window);
+	fb_simwindow_release(&m->create_window);
 	for (char **f = m->forbidden; f && *f; f++)
 		free(*f);
 	free(m->forbidden);
@@ -141,6 +148,8 @@ void fb_simmodel_free(struct fb_simmodel *m)
 void fb_simmodel_stats(const struct fb_simmodel *m, struct fb_simstats *out)
 {
 	*out = m->stats;
+	out->max_requests_per_second = m->req_window.peak;
+	out->max_creates_per_second = m->create_window.peak;
 }
 
 double fb_simmodel_credits(const struct fb_simmodel *m)
@@ -259,6 +268,8 @@ static enum sim_ep classify(const char *method, char **seg, int n)
 			return EP_SIM_OUTPUT;
 		if (n == 4 && get && !strcmp(s1, "assets"))
 			return EP_SIM_ASSET;
+		if (n == 2 && post && !strcmp(s1, "credits"))
+			return EP_SIM_CREDITS;
 		return n == 2 && get && !strcmp(s1, "stats") ? EP_SIM_STATS : EP_OTHER;
 	}
 	if (!strcmp(s0, "techniques")) {
@@ -344,6 +355,8 @@ static int dispatch(struct fb_simmodel *m, enum sim_ep ep, char **seg, const str
 		return fb_simupload_serve(m, seg[2], seg[3], resp);
 	case EP_SIM_STATS:
 		return stats_answer(m, resp);
+	case EP_SIM_CREDITS:
+		return fb_simpolicy_credits(m, c, resp);
 	case EP_TECH_RUNS:
 	case EP_GENERATIONS:
 	case EP_TECHNIQUES:
@@ -396,6 +409,13 @@ int fb_simmodel_handle(struct fb_simmodel *m, const struct fb_simcall *call,
 	enum sim_ep ep = classify(call->method ? call->method : "", seg, n);
 	m->endpoints[ep]++;
 	int rc = 0, api = !(n > 0 && !strcmp(seg[0], "_sim"));
+	/* Counted on arrival, refused or not: the peaks measure the client, not the model. */
+	uint64_t now = fb_clock_now_ms(m->clock);
+	if (api && (fb_simwindow_note(&m->req_window, now) ||
+		    (is_create(ep) && fb_simwindow_note(&m->create_window, now)))) {
+		free(mem);
+		return FB_ENOMEM;
+	}
 	enum fb_sim_fault reset = api && is_create(ep) ? reset_for(m) : FB_SIM_FAULT_NONE;
 	if (api && (refuse_auth(m, call, resp, &rc) || refuse_rate(m, resp, &rc) ||
 		    refuse_5xx(m, resp, &rc))) {
@@ -444,6 +464,8 @@ static int stats_answer(struct fb_simmodel *m, struct fb_simresp *resp)
 	    {"assets_created", s->assets_created},
 	    {"max_runs_per_key", s->max_runs_per_key},
 	    {"keys_with_several_runs", s->keys_with_several_runs},
+	    {"max_requests_per_second", m->req_window.peak},
+	    {"max_creates_per_second", m->create_window.peak},
 	};
 	struct fb_simjw w;
 	if (fb_simjw_start(&w, 0)) /* the simulator's own answer: always snake_case */

@@ -13,7 +13,8 @@
  * counter, so a run of requests is reproducible.
  *
  * Fixtures: workspaces ws_accept (owner) and ws_readonly (viewer: creates
- * answer 403), projects prj_accept (in ws_accept) and prj_readonly, and the
+ * answer 403; every 403 names the refused workspace_id or technique_id in
+ * its message and fields[]), projects prj_accept (in ws_accept) and prj_readonly, and the
  * contract's 38 example techniques (any input id is accepted; only the
  * request enum's types are checked). Memory: about 250 bytes per run
  * (record and index slots) plus its idempotency key, kept for the model's
@@ -36,6 +37,9 @@ struct fb_simmodel_config {
 	uint64_t seed;
 	/* create -> terminal; 0: terminal at the first poll (the create's own answer is pending) */
 	uint64_t run_ms;
+	/* 0..1: each run takes run_ms * (1 +- run_ms_jitter), drawn from the seed and its key
+	 * (its run id without one), so runs of one batch finish at different times. */
+	double run_ms_jitter;
 	double fail_rate;	  /* 0..1: share of runs that end failed */
 	unsigned outputs_per_run; /* 0 means 1 */
 	enum fb_sim_casing casing;
@@ -54,7 +58,8 @@ struct fb_simmodel_config {
 	const char *api_key;
 	double credits;	     /* USD balance; 0 with credits_limited == 0 means unlimited */
 	int credits_limited; /* 1: a create whose quote exceeds the balance -> 402
-				insufficient_credits; the quote is debited at create */
+				insufficient_credits; the quote is debited at create.
+				POST /_sim/credits changes the balance later */
 	/* Comma-separated technique slugs, tech_ ids or ws_ ids answering 403 forbidden on create.
 	 */
 	const char *forbidden;
@@ -142,6 +147,11 @@ void fb_simmodel_free(struct fb_simmodel *m);
  *   GET /_sim/outputs/{run_id}/out_N[.ext]      output bytes, once completed
  *   GET /_sim/assets/{asset_id}/{name}          an asset's bytes
  *   GET /_sim/stats                             the counters below, keys, endpoints
+ *   POST /_sim/credits  {"add": USD} | {"set": USD} -> {"credits_left": USD};
+ *                       "set" also turns the balance on; 400 for any other body,
+ *                       409 conflict for "add" while credits are unlimited
+ * Every 429 carries retry_after_s >= 1 (the Retry-After header); the error
+ * envelope allows no extra members, so the body does not repeat it.
  * Unknown routes and wrong methods: 404 not_found. resp->content_type is
  * static or owned by the model (valid while the model lives).
  */
@@ -170,9 +180,17 @@ struct fb_simstats {
 	 * two). */
 	uint64_t max_runs_per_key;
 	uint64_t keys_with_several_runs;
+	/*
+	 * The most API requests (every route but the /_sim/ ones, refused ones too) and
+	 * the most run-create requests (the four create routes, whatever they
+	 * answered) that arrived within any 1000 ms of the model's clock, i.e.
+	 * in [t, t + 1000 ms) for some t, counted exactly to the millisecond.
+	 */
+	uint64_t max_requests_per_second;
+	uint64_t max_creates_per_second;
 };
 void fb_simmodel_stats(const struct fb_simmodel *m, struct fb_simstats *out);
-/* The balance left when credits_limited (USD). */
+/* The balance left when credits_limited (USD); POST /_sim/credits changes it. */
 double fb_simmodel_credits(const struct fb_simmodel *m);
 
 #endif

@@ -48,14 +48,14 @@ struct view {
 };
 
 /*
- * The run as seen at the model's now: pending for the first tenth of
+ * The run as seen at the model's now: pending for the first tenth of its
  * run_ms, then running with progress growing linearly, then its outcome.
  * fresh: the answer to the create itself, which is always pending.
  */
 static struct view run_view(const struct fb_simmodel *m, const struct fb_simrun *r, int fresh)
 {
 	struct view v = {"pending", 0, 0, 0, 0, 0};
-	uint64_t run_ms = m->cfg.run_ms, queued = run_ms / 10;
+	uint64_t run_ms = r->run_ms, queued = run_ms / 10;
 	uint64_t elapsed = fb_clock_now_ms(m->clock) - r->created_mono;
 	v.started_at = r->created_wall + queued;
 	v.completed_at = r->created_wall + run_ms;
@@ -82,7 +82,7 @@ const char *fb_simruns_status(struct fb_simmodel *m, const struct fb_simrun *r)
 static long remaining_seconds(const struct fb_simmodel *m, const struct fb_simrun *r)
 {
 	uint64_t elapsed = fb_clock_now_ms(m->clock) - r->created_mono;
-	uint64_t left = elapsed >= m->cfg.run_ms ? 0 : m->cfg.run_ms - elapsed;
+	uint64_t left = elapsed >= r->run_ms ? 0 : r->run_ms - elapsed;
 	return (long)((left + 999) / 1000);
 }
 
@@ -179,6 +179,7 @@ static struct fb_simrun *new_run(struct fb_simmodel *m, const struct spec *sp)
 	r->failed = fb_sim_unit(fb_sim_mix64(seed ^ src ^ SALT_FAIL)) < m->cfg.fail_rate;
 	r->error_idx = (uint8_t)(fb_sim_mix64(seed ^ src ^ SALT_CODE) % 4);
 	double factor = 1.0 + 2.5 * fb_sim_unit(fb_sim_mix64(seed ^ src ^ SALT_COST));
+	r->run_ms = fb_simpolicy_run_ms(m, src);
 	r->quote = sp->quote;
 	r->final_cost = r->failed ? 0.0 : round(sp->quote * factor * 1000.0) / 1000.0;
 
@@ -265,7 +266,7 @@ static int status_members(struct fb_simmodel *m, struct fb_simjw *w, const struc
 	    .output_ext = fb_sim_media_ext[r->media],
 	    .poll_url = fb_buf_str(&poll),
 	    .estimated_seconds = !with_estimate ? -1
-				 : fresh	? (long)((m->cfg.run_ms + 999) / 1000)
+				 : fresh	? (long)((r->run_ms + 999) / 1000)
 						: remaining_seconds(m, r),
 	};
 	if (!rc)
@@ -305,8 +306,7 @@ static int answer_created(struct fb_simmodel *m, struct fb_simresp *resp, const 
 	struct fb_simcreated_view v = {
 	    .run_id = r->id,
 	    .type = tech ? "technique" : "generation",
-	    .estimated_seconds =
-		fresh ? (long)((m->cfg.run_ms + 999) / 1000) : remaining_seconds(m, r),
+	    .estimated_seconds = fresh ? (long)((r->run_ms + 999) / 1000) : remaining_seconds(m, r),
 	    .charged_cost = r->quote,
 	    .poll_url = fb_buf_str(&poll),
 	    .project_id = r->project >= 0 ? fb_simcat_project_id(r->project) : NULL,
@@ -323,29 +323,6 @@ static int answer_created(struct fb_simmodel *m, struct fb_simresp *resp, const 
 }
 
 /* ---- gates shared by the create routes ---- */
-
-int fb_simruns_forbidden(struct fb_simmodel *m, int w, int t, struct fb_simresp *resp, int *rc)
-{
-	const char *ws = fb_simcat_workspace_id(w);
-	if (!fb_simcat_writable(w)) {
-		m->stats.forbidden++;
-		*rc = fb_sim_error(resp, 403, "forbidden",
-				   "Your role in workspace '%s' is read-only.", ws);
-		return 1;
-	}
-	for (char **f = m->forbidden; f && *f; f++) {
-		int form, hit_ws = !strcmp(*f, ws),
-			  hit_t = t >= 0 && fb_simcat_find(*f, &form) == t;
-		if (hit_ws || hit_t) {
-			m->stats.forbidden++;
-			*rc = fb_sim_error(resp, 403, "forbidden",
-					   "%s '%s' is not available to this API key.",
-					   hit_ws ? "Workspace" : "Technique", *f);
-			return 1;
-		}
-	}
-	return 0;
-}
 
 /*
  * Looks the key up in the operation's scope. Answers a duplicate (replay,
@@ -427,7 +404,7 @@ int fb_simruns_create_nested(struct fb_simmodel *m, const char *slug, const stru
 	const char *key = hdr ? hdr : rq.idempotency_key;
 	unsigned char kd[SIM_DIGEST];
 	/* Runs through the nested route belong to the key's own workspace, the first. */
-	if (fb_simruns_forbidden(m, 0, t, resp, &rc) ||
+	if (fb_simpolicy_forbidden(m, 0, t, slug, resp, &rc) ||
 	    (key && duplicate(m, OP_TECHNIQUE, key, t, rq.digest, 0, kd, resp, &rc)) ||
 	    charge(m, fb_simcat_cost(t), resp, &rc))
 		goto out;
@@ -468,7 +445,7 @@ int fb_simruns_create_top(struct fb_simmodel *m, const struct fb_simcall *c,
 		rc = fb_sim_not_found(resp, "Technique", tid);
 	else if (w < 0)
 		rc = fb_sim_not_found(resp, "Workspace", wsid);
-	if (t < 0 || w < 0 || fb_simruns_forbidden(m, w, t, resp, &rc) ||
+	if (t < 0 || w < 0 || fb_simpolicy_forbidden(m, w, t, tid, resp, &rc) ||
 	    (key && duplicate(m, OP_TECHNIQUE, key, t, rq.digest, 1, kd, resp, &rc)) ||
 	    charge(m, fb_simcat_cost(t), resp, &rc))
 		goto out;
@@ -534,7 +511,7 @@ int fb_simruns_create_generation(struct fb_simmodel *m, const struct fb_simcall 
 	}
 	const char *key = header_key(c);
 	unsigned char kd[SIM_DIGEST];
-	if (fb_simruns_forbidden(m, w, -1, resp, &rc) ||
+	if (fb_simpolicy_forbidden(m, w, -1, NULL, resp, &rc) ||
 	    (key && duplicate(m, OP_GENERATE, key, -1, rq.digest, 1, kd, resp, &rc)))
 		goto out;
 	int mi = intern_model(m, model ? model : default_models[g]);

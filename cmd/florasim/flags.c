@@ -27,6 +27,8 @@ static const char usage[] =
     "Runs:\n"
     "  --seed N              seed of every simulated outcome (default 1)\n"
     "  --run-time DUR        time from create to completed or failed (default 2s)\n"
+    "  --run-time-jitter P   spread each run's time over run-time x (1 +- P), drawn\n"
+    "                        from --seed and the run's key, 0..1 (default 0)\n"
     "  --fail-rate P         share of runs that end failed, 0..1 (default 0)\n"
     "  --outputs N           outputs per completed run (default 1)\n"
     "  --casing C            field names: snake (default), camel or mixed\n"
@@ -37,7 +39,9 @@ static const char usage[] =
     "  --api-key KEY         require \"Authorization: Bearer KEY\" (default: the\n"
     "                        FLORASIM_API_KEY environment variable; unset: no check)\n"
     "  --credits USD         balance; a create whose quote exceeds it gets 402\n"
-    "                        insufficient_credits (default: unlimited)\n"
+    "                        insufficient_credits (default: unlimited); change it\n"
+    "                        while running with POST /api/v1/_sim/credits\n"
+    "                        {\"add\": USD} or {\"set\": USD}\n"
     "  --forbidden LIST      comma-separated technique slugs, tech_ or ws_ ids whose\n"
     "                        creates get 403 forbidden\n"
     "  --rate-limit RPS      requests per second over all API routes; beyond, 429\n"
@@ -139,6 +143,7 @@ struct share_flag {
 	}
 static const struct share_flag shares[] = {
     SHARE("--fail-rate", fail_rate),
+    SHARE("--run-time-jitter", run_ms_jitter),
     SHARE("--fault-5xx", fault_5xx_rate),
     SHARE("--fault-html", fault_html_rate),
     SHARE("--fault-reset-before", fault_reset_before_rate),

@@ -464,16 +464,18 @@ int fs_server_summary(struct fs_server *s, struct fb_buf *out)
 	typedef unsigned long long ull;
 	return fb_buf_addf(
 	    out,
-	    "%llu requests on %llu connections (at most %llu open); %llu runs created, %llu "
+	    "%llu requests on %llu connections (at most %llu open); at most %llu API requests "
+	    "and %llu creates in one second; %llu runs created, %llu "
 	    "polls, %llu lists, %llu downloads; most runs for one key %llu (keys with several "
 	    "%llu); answered 401 x%llu, 402 x%llu, 403 x%llu, 429 x%llu, 5xx faults x%llu; "
 	    "connections closed unanswered %llu, bodies truncated %llu, slow %llu; bodies too "
 	    "large %llu",
-	    (ull)n->requests, (ull)n->conns, (ull)n->conns_peak, (ull)st.runs_created,
-	    (ull)st.polls, (ull)st.lists, (ull)st.fetches, (ull)st.max_runs_per_key,
-	    (ull)st.keys_with_several_runs, (ull)st.unauthorized, (ull)st.insufficient_credits,
-	    (ull)st.forbidden, (ull)st.rate_limited, (ull)st.faults_5xx, (ull)n->resets,
-	    (ull)n->truncated, (ull)n->slowed, (ull)n->too_big);
+	    (ull)n->requests, (ull)n->conns, (ull)n->conns_peak, (ull)st.max_requests_per_second,
+	    (ull)st.max_creates_per_second, (ull)st.runs_created, (ull)st.polls, (ull)st.lists,
+	    (ull)st.fetches, (ull)st.max_runs_per_key, (ull)st.keys_with_several_runs,
+	    (ull)st.unauthorized, (ull)st.insufficient_credits, (ull)st.forbidden,
+	    (ull)st.rate_limited, (ull)st.faults_5xx, (ull)n->resets, (ull)n->truncated,
+	    (ull)n->slowed, (ull)n->too_big);
 }
 
 void fs_server_free(struct fs_server *s)
