@@ -1,8 +1,11 @@
 /* driver: admission, the event loop, and the batch's accounting. */
 #include "driver.h"
+#include "guard.h"
 #include "idemkey.h"
+#include "ratelimit.h"
 #include "timers.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +24,49 @@ struct batch {
 	int fatal; /* a result could not be written, or the manifest broke */
 	struct fb_err fatal_err;
 	uint64_t last_progress_ms;
+	struct fb_ratelimit *rl;
+	struct fb_guard *guard;
 };
+
+static uint64_t gate(void *owner)
+{
+	struct batch *b = owner;
+	return fb_ratelimit_take(b->rl, fb_clock_now_ms(b->clock));
+}
+
+static void throttled(void *owner, long retry_after_ms)
+{
+	struct batch *b = owner;
+	fb_ratelimit_throttled(b->rl, fb_clock_now_ms(b->clock), retry_after_ms);
+	fb_log_msg(b->log, FB_LOG_DEBUG, "429: every request waits (Retry-After %ld ms)",
+		   retry_after_ms);
+}
+
+static void forbidden(void *owner, const struct fb_item *it, const struct fb_err *err)
+{
+	struct batch *b = owner;
+	if (fb_guard_forbidden(b->guard, it))
+		return;
+	fb_log_msg(b->log, FB_LOG_WARN,
+		   "%s: 403 %s; items that need the same %s fail without being sent", it->source,
+		   err->msg, strstr(err->msg, "workspace_id") ? "workspace" : "technique");
+	if (fb_guard_forbid(b->guard, it, err) && !b->fatal) {
+		b->fatal = 1;
+		fb_err_set(&b->fatal_err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	}
+}
+
+static int claim(void *owner, const char *run_id)
+{
+	struct batch *b = owner;
+	return fb_guard_claim(b->guard, run_id);
+}
+
+static int claimed(void *owner, const char *run_id)
+{
+	struct batch *b = owner;
+	return fb_guard_claimed(b->guard, run_id);
+}
 
 static int wake_at(void *owner, struct fb_job *job, uint64_t due_ms)
 {
@@ -44,20 +89,26 @@ static void count(struct fb_summary *s, enum fb_item_status st)
 	case FB_STATUS_SKIPPED:
 		s->skipped++;
 		break;
+	case FB_STATUS_UNRESOLVED:
+		s->unresolved++;
+		break;
 	}
 }
 
 static void job_done(void *owner, struct fb_job *job, int rc, const struct fb_err *err)
 {
 	struct batch *b = owner;
-	double cost;
+	double cost, quote;
+	int has_cost = fb_job_cost(job, &cost), has_quote = fb_job_quote(job, &quote);
+	fb_guard_spend(b->guard, fb_resolve_technique(fb_job_item(job)), has_cost, cost, has_quote,
+		       quote);
 	if (rc < 0 && !b->fatal) {
 		b->fatal = 1;
 		b->fatal_err = *err;
 	}
 	count(b->sum, fb_job_status(job));
 	b->sum->runs += fb_job_attempts(job);
-	if (fb_job_cost(job, &cost)) {
+	if (has_cost) {
 		b->sum->cost += cost;
 		b->sum->costed++;
 	}
@@ -110,6 +161,32 @@ static void admit_one(struct batch *b, struct fb_item *it)
 		write_unstarted(b, it, FB_STATUS_SKIPPED, &b->sum->stop_err, key);
 		return;
 	}
+	const struct fb_err *refused = fb_guard_forbidden(b->guard, it);
+	if (refused) {
+		/* The API refused this scope already: asking again cannot help. */
+		struct fb_err f = *refused;
+		fb_err_set(&f, FB_EHTTP, FB_KIND_ITEM,
+			   "not sent: refused earlier in this batch: %s", refused->msg);
+		write_unstarted(b, it, FB_STATUS_FAILED, &f, key);
+		return;
+	}
+	if (!b->sum->budget_stopped &&
+	    !fb_guard_affordable(b->guard, fb_resolve_technique(it), b->active)) {
+		b->sum->budget_stopped = 1;
+		fb_log_msg(b->log, FB_LOG_WARN,
+			   "--max-cost %.3f reached ($%.3f spent, runs in flight finish): no new "
+			   "runs start",
+			   b->cfg->max_cost, fb_guard_spent(b->guard));
+	}
+	if (b->sum->budget_stopped) {
+		struct fb_err be = {0};
+		fb_err_set(&be, FB_EINVAL, FB_KIND_ITEM,
+			   "not started: the next run would take the batch past --max-cost %.3f",
+			   b->cfg->max_cost);
+		snprintf(be.api_code, sizeof(be.api_code), "budget_exhausted");
+		write_unstarted(b, it, FB_STATUS_SKIPPED, &be, key);
+		return;
+	}
 	struct fb_job *job = fb_job_new(it, key, &b->env);
 	if (!job) {
 		b->fatal = 1;
@@ -124,7 +201,8 @@ static void admit(struct batch *b, struct fb_manifest *m)
 {
 	/* After a batch-level stop, the rest of the manifest is still read, so
 	 * every item gets its line (skipped), but nothing more is created. */
-	while (!b->eof && !b->fatal && (b->sum->stopped || b->active < b->cfg->concurrency)) {
+	while (!b->eof && !b->fatal &&
+	       (b->sum->stopped || b->sum->budget_stopped || b->active < b->cfg->concurrency)) {
 		struct fb_item it = {0};
 		struct fb_err e = {0};
 		int rc = fb_manifest_next(m, &it, &e);
@@ -189,13 +267,24 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	    .policy = &cfg->policy,
 	    .rng = &b.rng,
 	    .wake_at = wake_at,
+	    .gate = gate,
+	    .throttled = throttled,
 	    .done = job_done,
 	    .batch_error = batch_error,
+	    .forbidden = forbidden,
+	    .claim = claim,
+	    .claimed = claimed,
 	    .owner = &b,
 	};
 	memset(sum, 0, sizeof(*sum));
 	uint64_t start = fb_clock_now_ms(clock);
 	int rc = 0;
+	struct fb_ratelimit_config rlc = {.rate = cfg->rate, .burst = cfg->burst};
+	b.guard = fb_guard_new(cfg->max_cost);
+	if (!b.guard || fb_ratelimit_new(&b.rl, &rlc, start)) {
+		fb_guard_free(b.guard);
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	}
 
 	for (;;) {
 		admit(&b, m);
@@ -232,6 +321,9 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	sum->outputs = cs.outputs;
 	sum->output_bytes = cs.output_bytes;
 	sum->elapsed_ms = fb_clock_now_ms(clock) - start;
+	sum->throttled_ms = fb_ratelimit_throttled_ms(b.rl, fb_clock_now_ms(clock));
+	fb_ratelimit_free(b.rl);
+	fb_guard_free(b.guard);
 	fb_timers_release(&b.timers);
 	return rc;
 }

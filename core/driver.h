@@ -24,12 +24,15 @@ struct fb_driver_config {
 	struct fb_resolve_defaults defaults; /* kind and fields for items that name none */
 	const char *key_namespace;	     /* mixed into every idempotency key; may be NULL */
 	struct fb_job_policy policy;
-	uint64_t seed; /* jitter; any value */
+	uint64_t seed;	 /* jitter; any value */
+	double rate;	 /* API requests per second at most; 0: no limit until a 429 says so */
+	unsigned burst;	 /* 0: as the rate */
+	double max_cost; /* USD; < 0: no budget */
 };
 
 struct fb_summary {
 	uint64_t items; /* result lines the batch accounts for */
-	uint64_t completed, failed, invalid, skipped;
+	uint64_t completed, failed, invalid, skipped, unresolved;
 	uint64_t runs; /* runs created or adopted */
 	uint64_t outputs, output_bytes;
 	uint64_t costed; /* items with a charged cost */
@@ -37,6 +40,8 @@ struct fb_summary {
 	uint64_t elapsed_ms;
 	int stopped;		/* a batch-level error stopped admission */
 	struct fb_err stop_err; /* why, when stopped */
+	int budget_stopped;	/* --max-cost stopped admission */
+	uint64_t throttled_ms;	/* time every request waited out 429s */
 };
 
 /*

@@ -1,60 +1,16 @@
-/* job: one item's state machine: create, poll, fetch, result. */
+/*
+ * job: one item's life cycle (create, poll, re-create after a retryable
+ * failure) and the one place that decides what an unsuccessful answer means
+ * for it. Outputs are in jobfetch.c, lost-answer recovery in jobrecover.c.
+ */
 #include "job.h"
-#include "fbarchive.h"
+#include "backoff.h"
+#include "jobpriv.h"
 #include "resolve.h"
-#include "buf.h"
-#include "sha256.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum jstate {
-	J_NEW,
-	J_CREATING,
-	J_WAIT_CREATE, /* backing off before re-sending the create, same key */
-	J_WAIT_POLL,
-	J_POLLING,
-	J_WAIT_FETCH,
-	J_FETCHING,
-	J_DONE,
-};
-
-struct fb_job {
-	const struct fb_job_env *env;
-	struct fb_item item;
-	char *key;
-	enum jstate state;
-	unsigned req_retries; /* retries of the request now pending */
-	unsigned attempts;    /* runs created (or adopted) for this item */
-	unsigned polls;
-	char *run_id;
-	char *poll_url;
-	struct fb_run_info final; /* the terminal answer; owns the outputs fetched */
-	size_t out_idx;
-	unsigned fetch_try;
-	struct fb_buf dl;
-	struct fb_sha256 *sha;
-	struct fb_result_output *outs;
-	char **paths; /* owned archive entry names, parallel to outs */
-	size_t nouts;
-	enum fb_item_status status;
-	struct fb_err err;
-	int has_cost;
-	double cost;
-	uint64_t admitted_ms, created_ms, terminal_ms, submitted_wall;
-};
-
-uint64_t fb_job_rand(uint64_t *s, uint64_t n)
-{
-	uint64_t x = *s ? *s : 0x9E3779B97F4A7C15ULL;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	x *= 0x2545F4914F6CDD1DULL;
-	return n ? x % n : 0;
-}
 
 struct fb_job *fb_job_new(struct fb_item *item, const char *key, const struct fb_job_env *env)
 {
@@ -68,13 +24,20 @@ struct fb_job *fb_job_new(struct fb_item *item, const char *key, const struct fb
 		fb_item_release(item);
 		return NULL;
 	}
+	snprintf(j->cur_key, sizeof(j->cur_key), "%s", key);
 	j->env = env;
 	j->item = *item;
 	memset(item, 0, sizeof(*item));
-	j->final.progress = -1;
-	j->final.estimated_seconds = -1;
+	fb_run_info_release(&j->final);
 	j->admitted_ms = fb_clock_now_ms(env->clock);
 	return j;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 void fb_job_free(struct fb_job *j)
@@ -85,12 +48,14 @@ void fb_job_free(struct fb_job *j)
 	free(j->key);
 	free(j->run_id);
 	free(j->poll_url);
+	free_strv(j->run_ids, j->nrun_ids);
+	free_strv(j->candidates, j->ncandidates);
+	free(j->recover_cursor);
+	free(j->recover_single);
 	fb_run_info_release(&j->final);
 	fb_buf_release(&j->dl);
 	fb_sha256_free(j->sha);
-	for (size_t i = 0; i < j->nouts; i++)
-		free(j->paths[i]);
-	free(j->paths);
+	free_strv(j->paths, j->nouts);
 	free(j->outs);
 	free(j);
 }
@@ -107,23 +72,35 @@ int fb_job_cost(const struct fb_job *j, double *cost)
 	return j->has_cost;
 }
 
+int fb_job_quote(const struct fb_job *j, double *quote)
+{
+	if (j->has_quote)
+		*quote = j->quote;
+	return j->has_quote;
+}
+
+const struct fb_item *fb_job_item(const struct fb_job *j)
+{
+	return &j->item;
+}
+
 unsigned fb_job_attempts(const struct fb_job *j)
 {
 	return j->attempts;
 }
 
-static uint64_t now_ms(struct fb_job *j)
+uint64_t fb_job_now(struct fb_job *j)
 {
 	return fb_clock_now_ms(j->env->clock);
 }
 
-static void finish(struct fb_job *j, enum fb_item_status status, const struct fb_err *err)
+void fb_job_finish(struct fb_job *j, enum fb_item_status status, const struct fb_err *err)
 {
 	j->state = J_DONE;
 	j->status = status;
 	if (err && err != &j->err)
 		j->err = *err;
-	uint64_t now = now_ms(j);
+	uint64_t now = fb_job_now(j);
 	struct fb_result r = {
 	    .id = j->item.id,
 	    .status = status,
@@ -131,6 +108,10 @@ static void finish(struct fb_job *j, enum fb_item_status status, const struct fb
 	    .kind = fb_job_kind_name(j->item.kind),
 	    .technique = fb_resolve_technique(&j->item),
 	    .run_id = j->run_id,
+	    .run_ids = (const char *const *)j->run_ids,
+	    .nrun_ids = j->nrun_ids,
+	    .candidates = (const char *const *)j->candidates,
+	    .ncandidates = j->ncandidates,
 	    .idempotency_key = j->key,
 	    .attempts = j->attempts,
 	    .outputs = j->outs,
@@ -140,7 +121,7 @@ static void finish(struct fb_job *j, enum fb_item_status status, const struct fb
 	    .error = j->err.code ? &j->err : NULL,
 	    .submitted_at_ms = j->submitted_wall,
 	    .finished_at_ms = fb_clock_wall_ms(j->env->clock),
-	    .run_ms = j->terminal_ms >= j->created_ms && j->created_ms
+	    .run_ms = j->created_ms && j->terminal_ms >= j->created_ms
 			  ? j->terminal_ms - j->created_ms
 			  : 0,
 	    .total_ms = now - j->admitted_ms,
@@ -151,140 +132,219 @@ static void finish(struct fb_job *j, enum fb_item_status status, const struct fb
 	j->env->done(j->env->owner, j, rc, rc ? &werr : NULL); /* may free j: nothing after */
 }
 
-static uint64_t backoff_ms(struct fb_job *j, unsigned attempt)
+void fb_job_fail(struct fb_job *j, const struct fb_err *e)
 {
-	const struct fb_job_policy *p = j->env->policy;
-	uint64_t ceil = p->backoff_base_ms;
-	for (unsigned i = 1; i < attempt && ceil < p->backoff_cap_ms; i++)
-		ceil *= 2;
-	if (ceil > p->backoff_cap_ms)
-		ceil = p->backoff_cap_ms;
-	/* Full jitter: many items failing together must not retry together. */
-	return fb_job_rand(j->env->rng, ceil + 1);
+	fb_log_msg(j->env->log, FB_LOG_WARN, "%s (%s): %s", j->item.id, j->item.source, e->msg);
+	fb_job_finish(j, FB_STATUS_FAILED, e);
 }
 
-static void wait_then(struct fb_job *j, enum jstate state, uint64_t delay_ms)
+void fb_job_wait(struct fb_job *j, enum jstate state, uint64_t delay_ms)
 {
 	j->state = state;
-	if (j->env->wake_at(j->env->owner, j, now_ms(j) + delay_ms)) {
+	if (j->env->wake_at(j->env->owner, j, fb_job_now(j) + delay_ms)) {
 		struct fb_err e = {0};
 		fb_err_set(&e, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
-		finish(j, FB_STATUS_FAILED, &e);
+		fb_job_finish(j, FB_STATUS_FAILED, &e);
 	}
+}
+
+int fb_job_pass_gate(struct fb_job *j, enum jstate wait_state)
+{
+	uint64_t wait = j->env->gate(j->env->owner);
+	if (!wait)
+		return 1;
+	fb_job_wait(j, wait_state, wait);
+	return 0;
+}
+
+static int push_str(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv)
+		return FB_ENOMEM;
+	*v = nv;
+	if (!(nv[*n] = fb_strdup(s)))
+		return FB_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+int fb_job_adopt(struct fb_job *j, const char *run_id, const char *poll_url)
+{
+	free(j->run_id);
+	free(j->poll_url);
+	j->run_id = fb_strdup(run_id);
+	j->poll_url = fb_strdup(poll_url);
+	if (!j->run_id || (poll_url && !j->poll_url))
+		return FB_ENOMEM;
+	j->env->claim(j->env->owner, run_id);
+	for (size_t i = 0; i < j->nrun_ids; i++)
+		if (!strcmp(j->run_ids[i], run_id))
+			return 0; /* a replay of a run the item already has */
+	j->attempts++;
+	return push_str(&j->run_ids, &j->nrun_ids, run_id);
 }
 
 /* The contract's pace: the estimate first, then every 2-5 s, with jitter. */
-static void schedule_poll(struct fb_job *j, long estimated_seconds)
+void fb_job_schedule_poll(struct fb_job *j, long estimated_seconds)
 {
 	const struct fb_job_policy *p = j->env->policy;
-	uint64_t d;
-	if (p->poll_interval_ms) {
-		d = p->poll_interval_ms + fb_job_rand(j->env->rng, p->poll_interval_ms / 10 + 1);
-	} else if (j->polls == 0 && estimated_seconds >= 0) {
-		d = (uint64_t)estimated_seconds * 1000;
-	} else {
-		uint64_t base = j->polls < 1 ? 2000 : j->polls < 2 ? 3000 : 4000;
-		d = base + fb_job_rand(j->env->rng, 1001);
+	uint64_t now = fb_job_now(j), d;
+	if (p->run_timeout_ms && j->created_ms && now - j->created_ms >= p->run_timeout_ms) {
+		struct fb_err e = {0};
+		fb_err_set(&e, FB_ERUN, FB_KIND_ITEM,
+			   "run %s did not finish within --run-timeout (%llu s); a later "
+			   "invocation can still collect it",
+			   j->run_id, (unsigned long long)(p->run_timeout_ms / 1000));
+		snprintf(e.api_code, sizeof(e.api_code), "timeout");
+		fb_job_fail(j, &e);
+		return;
 	}
-	wait_then(j, J_WAIT_POLL, d);
+	if (p->poll_interval_ms)
+		d = p->poll_interval_ms + fb_rand(j->env->rng, p->poll_interval_ms / 10 + 1);
+	else if (j->polls == 0 && estimated_seconds >= 0)
+		d = (uint64_t)estimated_seconds * 1000;
+	else
+		d = (j->polls < 1 ? 2000 : j->polls < 2 ? 3000 : 4000) + fb_rand(j->env->rng, 1001);
+	/* A poll lands on the deadline at the latest, so the timeout is on time. */
+	if (p->run_timeout_ms && j->created_ms && j->created_ms + p->run_timeout_ms - now < d)
+		d = j->created_ms + p->run_timeout_ms - now;
+	fb_job_wait(j, J_WAIT_POLL, d);
 }
 
 /*
- * One place decides what an unsuccessful answer means for the item, from
- * the error's kind: retry the same request, fail the item, or stop the batch.
+ * 422: the same key with another body. Keys are hashes of the item's work,
+ * so this can only be a bug in how keys are made (or a key reused across
+ * namespaces by hand): say so loudly, and create nothing.
+ */
+static void key_conflict(struct fb_job *j, const struct fb_err *e)
+{
+	struct fb_err c = *e;
+	fb_err_set(&c, FB_EHTTP, FB_KIND_ITEM,
+		   "idempotency key %s was first used with a different request body "
+		   "(the key is the hash of this item's canonical work; the API holds another "
+		   "body under it): a key-derivation bug worth reporting; nothing was created",
+		   j->cur_key);
+	fb_job_fail(j, &c);
+}
+
+/*
+ * The policy, in one place: what an unsuccessful answer means for the item,
+ * from the error's kind and, for the few codes that need it, its code.
  */
 static void on_error(struct fb_job *j, const struct fb_reply *reply, enum jstate retry_state)
 {
 	const struct fb_err *e = &reply->err;
 	const struct fb_job_policy *p = j->env->policy;
-	if (e->kind == FB_KIND_RETRYABLE && j->req_retries < p->max_retries) {
+	int is_create = retry_state == J_WAIT_CREATE;
+
+	/* The run a lost answer may have made was created before this moment. */
+	if (is_create && !reply->http_status && !j->lost_wall)
+		j->lost_wall = fb_clock_wall_ms(j->env->clock);
+
+	if (reply->http_status == 429) {
+		/* The whole client pauses; this request goes again after the pause. */
+		j->env->throttled(j->env->owner, reply->retry_after_ms);
+		if (++j->req_429s <= p->max_429_retries) {
+			uint64_t b = fb_backoff_ms(p->backoff_base_ms, p->backoff_cap_ms,
+						   j->req_429s, j->env->rng);
+			long ra = reply->retry_after_ms < 0 ? 5000 : reply->retry_after_ms;
+			fb_job_wait(j, retry_state, fb_backoff_after(b, ra, 120000));
+			return;
+		}
+	} else if (e->kind == FB_KIND_RETRYABLE && j->req_retries < p->max_retries) {
 		j->req_retries++;
-		uint64_t d = backoff_ms(j, j->req_retries);
-		if (reply->retry_after_ms >= 0 && (uint64_t)reply->retry_after_ms > d)
-			d = (uint64_t)reply->retry_after_ms;
-		if (d > 120000)
-			d = 120000;
+		uint64_t d = fb_backoff_after(fb_backoff_ms(p->backoff_base_ms, p->backoff_cap_ms,
+							    j->req_retries, j->env->rng),
+					      reply->retry_after_ms, 120000);
 		fb_log_msg(j->env->log, FB_LOG_DEBUG, "%s: %s; retry %u in %llu ms", j->item.id,
 			   e->msg, j->req_retries, (unsigned long long)d);
-		wait_then(j, retry_state, d);
+		fb_job_wait(j, retry_state, d);
 		return;
 	}
-	fb_log_msg(j->env->log, FB_LOG_WARN, "%s (%s): %s", j->item.id, j->item.source, e->msg);
+	if (is_create && !strcmp(e->api_code, "idempotency_duplicate")) {
+		fb_job_recover(j); /* never a blind retry: find the run the key made */
+		return;
+	}
+	if (is_create && !strcmp(e->api_code, "idempotency_conflict")) {
+		key_conflict(j, e);
+		return;
+	}
+	if (is_create && reply->http_status == 403)
+		j->env->forbidden(j->env->owner, &j->item, e);
 	if (e->kind == FB_KIND_BATCH) {
 		j->env->batch_error(j->env->owner, e);
 		/* A create refused for the whole batch started nothing: the item was skipped. */
-		finish(j, retry_state == J_WAIT_CREATE ? FB_STATUS_SKIPPED : FB_STATUS_FAILED, e);
+		fb_job_finish(j, is_create && !j->run_id ? FB_STATUS_SKIPPED : FB_STATUS_FAILED, e);
 		return;
 	}
-	finish(j, FB_STATUS_FAILED, e);
-}
-
-static void send_create(struct fb_job *j);
-static void send_poll(struct fb_job *j);
-static void fetch_next(struct fb_job *j);
-
-static void fail_start(struct fb_job *j, const struct fb_err *e)
-{
-	fb_log_msg(j->env->log, FB_LOG_WARN, "%s: %s", j->item.id, e->msg);
-	finish(j, FB_STATUS_FAILED, e);
-}
-
-static int copy_outputs(struct fb_job *j, const struct fb_run_info *run)
-{
-	size_t n = run->noutputs;
-	j->final.outputs = calloc(n, sizeof(*j->final.outputs));
-	j->outs = calloc(n, sizeof(*j->outs));
-	j->paths = calloc(n, sizeof(*j->paths));
-	if (!j->final.outputs || !j->outs || !j->paths)
-		return FB_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		struct fb_run_output *o = &j->final.outputs[i];
-		o->output_id = fb_strdup(run->outputs[i].output_id);
-		o->type = fb_strdup(run->outputs[i].type ? run->outputs[i].type : "unknown");
-		o->url = fb_strdup(run->outputs[i].url ? run->outputs[i].url : "");
-		j->final.noutputs++;
-		if (!o->output_id || !o->type || !o->url)
-			return FB_ENOMEM;
-	}
-	return 0;
-}
-
-static void on_terminal(struct fb_job *j, const struct fb_run_info *run)
-{
-	struct fb_err e = {0};
-	j->terminal_ms = now_ms(j);
-	if (run->has_cost) {
-		j->has_cost = 1;
-		j->cost = run->charged_cost;
-	}
-	if (run->status == FB_RUN_FAILED) {
-		fb_err_set(&e, FB_ERUN, FB_KIND_ITEM, "run %s failed: %s", j->run_id,
-			   run->error_message ? run->error_message : "no message");
-		snprintf(e.api_code, sizeof(e.api_code), "%s",
-			 run->error_code ? run->error_code : "run_failed");
-		fb_log_msg(j->env->log, FB_LOG_WARN, "%s: %s", j->item.id, e.msg);
-		finish(j, FB_STATUS_FAILED, &e);
-		return;
-	}
-	/* A 2xx is not success: a completed run must have something to collect. */
-	if (run->noutputs == 0) {
-		fb_err_set(&e, FB_ERUN, FB_KIND_ITEM, "run %s completed without outputs",
-			   j->run_id);
-		snprintf(e.api_code, sizeof(e.api_code), "no_outputs");
-		fail_start(j, &e);
-		return;
-	}
-	if (copy_outputs(j, run)) {
-		fb_err_set(&e, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
-		finish(j, FB_STATUS_FAILED, &e);
-		return;
-	}
-	fetch_next(j);
+	fb_job_fail(j, e);
 }
 
 static int is_terminal(enum fb_run_status s)
 {
 	return s == FB_RUN_COMPLETED || s == FB_RUN_FAILED;
+}
+
+/* A run that failed for a reason worth another try gets a new run, under a new key. */
+static int rerun(struct fb_job *j, const struct fb_run_info *run)
+{
+	if (!fb_err_run_code_retryable(run->error_code) ||
+	    j->reruns >= j->env->policy->retry_failed)
+		return 0;
+	j->reruns++;
+	/* A failed run burns its key, so the new run needs one of its own. */
+	if (fb_idemkey_attempt(j->key, j->reruns + 1, j->cur_key))
+		return 0;
+	fb_log_msg(j->env->log, FB_LOG_INFO, "%s: run %s failed (%s); starting run %u", j->item.id,
+		   j->run_id, run->error_code, j->reruns + 1);
+	free(j->poll_url);
+	j->poll_url = NULL;
+	j->polls = 0;
+	j->cost_reread = 0;
+	j->created_ms = 0;
+	fb_job_send_create(j);
+	return 1;
+}
+
+static void on_terminal(struct fb_job *j, const struct fb_run_info *run)
+{
+	struct fb_err e = {0};
+	j->terminal_ms = fb_job_now(j);
+	if (run->status == FB_RUN_FAILED) {
+		if (rerun(j, run))
+			return;
+		fb_err_set(&e, FB_ERUN, FB_KIND_ITEM, "run %s failed: %s", j->run_id,
+			   run->error_message ? run->error_message : "no message");
+		snprintf(e.api_code, sizeof(e.api_code), "%s",
+			 run->error_code ? run->error_code : "run_failed");
+		j->has_cost = run->has_cost;
+		j->cost = run->charged_cost;
+		fb_job_fail(j, &e);
+		return;
+	}
+	/* The final cost may lag the run's end: read the run once more for it. */
+	if (!run->has_cost && !j->cost_reread) {
+		j->cost_reread = 1;
+		fb_job_wait(j, J_WAIT_POLL, 1000);
+		return;
+	}
+	j->has_cost = run->has_cost;
+	j->cost = run->charged_cost;
+	/* A 2xx is not success: a completed run must have something to collect. */
+	if (run->noutputs == 0) {
+		fb_err_set(&e, FB_ERUN, FB_KIND_ITEM, "run %s completed without outputs",
+			   j->run_id);
+		snprintf(e.api_code, sizeof(e.api_code), "no_outputs");
+		fb_job_fail(j, &e);
+		return;
+	}
+	if (fb_job_copy_outputs(j, run)) {
+		fb_err_set(&e, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+		fb_job_finish(j, FB_STATUS_FAILED, &e);
+		return;
+	}
+	fb_job_fetch_next(j);
 }
 
 static void on_create(void *ud, const struct fb_reply *reply)
@@ -294,27 +354,22 @@ static void on_create(void *ud, const struct fb_reply *reply)
 		on_error(j, reply, J_WAIT_CREATE);
 		return;
 	}
-	j->req_retries = 0;
-	j->attempts++;
-	j->created_ms = now_ms(j);
-	j->run_id = fb_strdup(reply->run.run_id);
-	j->poll_url = fb_strdup(reply->run.poll_url);
-	if (!j->run_id || (reply->run.poll_url && !j->poll_url)) {
+	j->req_retries = j->req_429s = 0;
+	j->created_ms = fb_job_now(j);
+	if (fb_job_adopt(j, reply->run.run_id, reply->run.poll_url)) {
 		struct fb_err e = {0};
 		fb_err_set(&e, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
-		finish(j, FB_STATUS_FAILED, &e);
+		fb_job_finish(j, FB_STATUS_FAILED, &e);
 		return;
 	}
 	/* The create's charged_cost is a quote; the finished run's figure replaces it. */
-	if (reply->run.has_cost) {
-		j->has_cost = 1;
-		j->cost = reply->run.charged_cost;
-	}
+	j->has_quote = reply->run.has_cost;
+	j->quote = reply->run.charged_cost;
 	fb_log_msg(j->env->log, FB_LOG_DEBUG, "%s: created %s", j->item.id, j->run_id);
 	if (is_terminal(reply->run.status))
 		on_terminal(j, &reply->run); /* a replay of a run that already ended */
 	else
-		schedule_poll(j, reply->run.estimated_seconds);
+		fb_job_schedule_poll(j, reply->run.estimated_seconds);
 }
 
 static void on_poll(void *ud, const struct fb_reply *reply)
@@ -324,16 +379,18 @@ static void on_poll(void *ud, const struct fb_reply *reply)
 		on_error(j, reply, J_WAIT_POLL);
 		return;
 	}
-	j->req_retries = 0;
+	j->req_retries = j->req_429s = 0;
 	j->polls++;
 	if (is_terminal(reply->run.status))
 		on_terminal(j, &reply->run);
 	else
-		schedule_poll(j, -1);
+		fb_job_schedule_poll(j, -1);
 }
 
-static int start_create(struct fb_job *j, struct fb_err *err)
+void fb_job_send_create(struct fb_job *j)
 {
+	if (!fb_job_pass_gate(j, J_WAIT_CREATE))
+		return;
 	const struct fb_item *it = &j->item;
 	struct fb_run_request req = {
 	    .kind = it->kind,
@@ -347,23 +404,23 @@ static int start_create(struct fb_job *j, struct fb_err *err)
 	    .model = it->model,
 	    .params = it->params,
 	    .legacy_generation_route = j->env->policy->legacy_generation_route,
-	    .idempotency_key = j->key, /* the same key on every retry of this create */
+	    .idempotency_key = j->cur_key, /* the same key on every retry of this create */
 	};
-	j->state = J_CREATING;
-	if (!j->submitted_wall)
-		j->submitted_wall = fb_clock_wall_ms(j->env->clock);
-	return fb_transport_create_run(j->env->transport, &req, on_create, j, err);
-}
-
-static void send_create(struct fb_job *j)
-{
 	struct fb_err e = {0};
-	if (start_create(j, &e) < 0)
-		fail_start(j, &e);
+	j->state = J_CREATING;
+	uint64_t wall = fb_clock_wall_ms(j->env->clock);
+	if (!j->submitted_wall)
+		j->submitted_wall = wall;
+	if (!j->first_sent_wall)
+		j->first_sent_wall = wall;
+	if (fb_transport_create_run(j->env->transport, &req, on_create, j, &e) < 0)
+		fb_job_fail(j, &e);
 }
 
 static void send_poll(struct fb_job *j)
 {
+	if (!fb_job_pass_gate(j, J_WAIT_POLL))
+		return;
 	struct fb_run_ref ref = {
 	    .kind = j->item.kind,
 	    .run_id = j->run_id,
@@ -373,137 +430,32 @@ static void send_poll(struct fb_job *j)
 	struct fb_err e = {0};
 	j->state = J_POLLING;
 	if (fb_transport_get_run(j->env->transport, &ref, on_poll, j, &e) < 0)
-		fail_start(j, &e);
+		fb_job_fail(j, &e);
 }
 
 void fb_job_start(struct fb_job *j)
 {
-	send_create(j);
+	fb_job_send_create(j);
 }
 
 void fb_job_wake(struct fb_job *j)
 {
 	switch (j->state) {
 	case J_WAIT_CREATE:
-		send_create(j);
+		fb_job_send_create(j);
 		break;
 	case J_WAIT_POLL:
 		send_poll(j);
 		break;
 	case J_WAIT_FETCH:
-		fetch_next(j);
+		fb_job_fetch_next(j);
+		break;
+	case J_WAIT_RECOVER:
+		fb_job_recover(j);
 		break;
 	default:
 		break; /* not waiting: a stale timer cannot exist (see job.h), ignore */
 	}
-}
-
-/* Text outputs may carry their content in url instead of a link. */
-static int is_inline_text(const struct fb_run_output *o)
-{
-	return !strcmp(o->type, "text") && !strstr(o->url, "://");
-}
-
-/* sha256 is the digest computed while streaming, or NULL to compute it here. */
-static int keep_output(struct fb_job *j, const char *ctype, const void *data, size_t len,
-		       const char *sha256)
-{
-	const struct fb_run_output *o = &j->final.outputs[j->out_idx];
-	struct fb_result_output *r = &j->outs[j->nouts];
-	struct fb_buf path = FB_BUF_INIT;
-	struct fb_err e = {0};
-	char extbuf[FB_ARCHIVE_EXT_MAX];
-	const char *ext =
-	    is_inline_text(o) ? "txt" : fb_archive_ext_for(ctype, o->url, o->type, extbuf);
-	int rc = fb_collector_add_output(j->env->collector, j->item.id, o->output_id, ext, data,
-					 len, &path, &e);
-	if (!rc && sha256)
-		memcpy(r->sha256, sha256, sizeof(r->sha256));
-	else if (!rc)
-		rc = fb_sha256_hex(data, len, r->sha256);
-	if (rc) {
-		fb_buf_release(&path);
-		if (!e.code)
-			fb_err_set(&e, rc, FB_KIND_BATCH, "out of memory");
-		finish(j, FB_STATUS_FAILED, &e);
-		return rc;
-	}
-	r->output_id = o->output_id;
-	r->type = o->type;
-	r->url = is_inline_text(o) ? NULL : o->url;
-	r->bytes = len;
-	j->paths[j->nouts] = fb_buf_detach(&path, NULL);
-	r->path = j->paths[j->nouts];
-	j->nouts++;
-	j->out_idx++;
-	j->fetch_try = 0;
-	return 0;
-}
-
-static int on_fetch_data(void *ud, const void *data, size_t len)
-{
-	struct fb_job *j = ud;
-	if (j->dl.len + len > j->env->policy->max_output_bytes)
-		return FB_ETOOBIG;
-	if (fb_buf_add(&j->dl, data, len) || fb_sha256_update(j->sha, data, len))
-		return FB_ENOMEM;
-	return 0;
-}
-
-static void on_fetch_done(void *ud, const struct fb_fetch_result *res)
-{
-	struct fb_job *j = ud;
-	const struct fb_run_output *o = &j->final.outputs[j->out_idx];
-	struct fb_err e = res->err;
-	char hex[FB_SHA256_HEX_LEN + 1];
-	if (res->ok && res->bytes == j->dl.len && !fb_sha256_final_hex(j->sha, hex)) {
-		if (!keep_output(j, res->content_type, j->dl.ptr, j->dl.len, hex))
-			fetch_next(j);
-		return;
-	}
-	if (res->ok)
-		fb_err_set(&e, FB_ETRANSPORT, FB_KIND_RETRYABLE, "download of %s ended short",
-			   o->url);
-	if (e.code == FB_ETOOBIG) {
-		fb_err_set(&e, FB_ETOOBIG, FB_KIND_ITEM, "output %s is larger than %llu bytes",
-			   o->output_id, (unsigned long long)j->env->policy->max_output_bytes);
-	} else if (e.kind == FB_KIND_RETRYABLE && ++j->fetch_try < j->env->policy->fetch_attempts) {
-		/* A short or broken download is never archived: fetch it again whole. */
-		fb_log_msg(j->env->log, FB_LOG_DEBUG, "%s: %s; download retry %u", j->item.id,
-			   e.msg, j->fetch_try);
-		wait_then(j, J_WAIT_FETCH, backoff_ms(j, j->fetch_try));
-		return;
-	}
-	struct fb_err fe = e; /* keeps http_status and api_code */
-	fb_err_set(&fe, e.code ? e.code : FB_ETRANSPORT, FB_KIND_ITEM, "output %s of run %s: %s",
-		   o->output_id, j->run_id, e.msg);
-	if (!fe.api_code[0])
-		snprintf(fe.api_code, sizeof(fe.api_code), "download_failed");
-	fail_start(j, &fe);
-}
-
-static void fetch_next(struct fb_job *j)
-{
-	while (j->out_idx < j->final.noutputs) {
-		const struct fb_run_output *o = &j->final.outputs[j->out_idx];
-		if (is_inline_text(o)) {
-			if (keep_output(j, "text/plain", o->url, strlen(o->url), NULL))
-				return;
-			continue;
-		}
-		struct fb_err e = {0};
-		fb_buf_reset(&j->dl);
-		fb_sha256_reset(j->sha);
-		j->state = J_FETCHING;
-		if (fb_transport_fetch(j->env->transport, o->url, on_fetch_data, on_fetch_done, j,
-				       &e) < 0) {
-			e.kind = FB_KIND_ITEM;
-			fail_start(j, &e);
-		}
-		return;
-	}
-	j->terminal_ms = j->terminal_ms ? j->terminal_ms : now_ms(j);
-	finish(j, FB_STATUS_COMPLETED, NULL);
 }
 
 int fb_job_write_unstarted(struct fb_collector *c, struct fb_clock *clock,

@@ -7,6 +7,10 @@
  * Invariant the driver relies on: a live job has exactly one thing pending,
  * either a request in flight or one timer (asked for through env->wake_at),
  * and it finishes (env->done) only from a callback, never with a timer left.
+ *
+ * The module is job.c (life cycle and the error policy), jobfetch.c
+ * (outputs) and jobrecover.c (finding a run whose create answer was lost);
+ * jobpriv.h is their shared, private view of struct fb_job.
  */
 #ifndef FB_JOB_H
 #define FB_JOB_H
@@ -23,12 +27,17 @@
 
 struct fb_job_policy {
 	unsigned max_retries;	  /* per request, on retryable errors; same key every time */
+	unsigned max_429_retries; /* 429s per request (they pause the whole client) */
 	uint64_t backoff_base_ms; /* full-jitter exponential backoff */
 	uint64_t backoff_cap_ms;
 	uint64_t poll_interval_ms;   /* 0: the contract's pace (estimate first, then 2-5 s) */
 	unsigned fetch_attempts;     /* tries per output download */
 	uint64_t max_output_bytes;   /* a larger output fails the item, never archived short */
 	int legacy_generation_route; /* generations through POST /runs/generation, not /generate */
+	unsigned retry_failed;	     /* new runs for a run that failed with a retryable code */
+	uint64_t run_timeout_ms;     /* 0: none; else the item fails "timeout", its run id kept */
+	int recreate_unresolved;     /* 1: a run that cannot be found after a 409 is created anew */
+	const char *api_origin;	     /* "scheme://host[:port]": downloads from here pass the gate */
 };
 
 struct fb_job;
@@ -40,13 +49,23 @@ struct fb_job_env {
 	struct fb_clock *clock;
 	struct fb_log *log;
 	const struct fb_job_policy *policy;
-	uint64_t *rng; /* the owner's jitter state (xorshift64*) */
+	uint64_t *rng; /* the owner's jitter state (fb_rand) */
 	/* Asks for fb_job_wake(job) at due_ms. 0 or FB_ENOMEM. */
 	int (*wake_at)(void *owner, struct fb_job *job, uint64_t due_ms);
+	/* The client-wide gate every API request passes: 0 = go (counted), else ms to wait. */
+	uint64_t (*gate)(void *owner);
+	/* A 429 answer: the owner pauses every request, not only this one. */
+	void (*throttled)(void *owner, long retry_after_ms);
 	/* The job wrote its result line (or could not: err set); the owner frees it. */
 	void (*done)(void *owner, struct fb_job *job, int rc, const struct fb_err *err);
 	/* An answer says no further item can succeed (401, 402): stop admitting. */
 	void (*batch_error)(void *owner, const struct fb_err *err);
+	/* A create was refused 403: the owner stops sending what needs that scope. */
+	void (*forbidden)(void *owner, const struct fb_item *it, const struct fb_err *err);
+	/* Claims run_id for this job: 1 if it was free, 0 if another item holds it. */
+	int (*claim)(void *owner, const char *run_id);
+	/* Whether another item of this invocation holds run_id. */
+	int (*claimed)(void *owner, const char *run_id);
 	void *owner;
 };
 
@@ -70,8 +89,12 @@ void fb_job_wake(struct fb_job *j);
 enum fb_item_status fb_job_status(const struct fb_job *j);
 /* The final charged cost, if the run reported one. */
 int fb_job_cost(const struct fb_job *j, double *cost);
+/* The job's item (borrowed until fb_job_free). */
+const struct fb_item *fb_job_item(const struct fb_job *j);
 /* Runs created or adopted for the item. */
 unsigned fb_job_attempts(const struct fb_job *j);
+/* The create's quote for the current run (budget accounting), if one came. */
+int fb_job_quote(const struct fb_job *j, double *quote);
 
 void fb_job_free(struct fb_job *j);
 
@@ -82,8 +105,5 @@ void fb_job_free(struct fb_job *j);
 int fb_job_write_unstarted(struct fb_collector *c, struct fb_clock *clock,
 			   const struct fb_item *item, enum fb_item_status status,
 			   const struct fb_err *why, const char *key, struct fb_err *err);
-
-/* A uniform random number in [0, n) from the xorshift64* state. */
-uint64_t fb_job_rand(uint64_t *state, uint64_t n);
 
 #endif

@@ -32,6 +32,8 @@ const char *fb_item_status_name(enum fb_item_status s)
 		return "invalid";
 	case FB_STATUS_SKIPPED:
 		return "skipped";
+	case FB_STATUS_UNRESOLVED:
+		return "unresolved";
 	}
 	return "unknown";
 }
@@ -158,6 +160,16 @@ static int gen_kv_str(yajl_gen g, const char *key, const char *val)
 	return fb_json_gen_str(g, val);
 }
 
+static int gen_str_array(yajl_gen g, const char *key, const char *const *v, size_t n)
+{
+	int rc;
+	TRY(fb_json_gen_key(g, key));
+	TRY(fb_json_gen_status(yajl_gen_array_open(g)));
+	for (size_t i = 0; i < n; i++)
+		TRY(fb_json_gen_str(g, v[i]));
+	return fb_json_gen_status(yajl_gen_array_close(g));
+}
+
 static int gen_kv_ms(yajl_gen g, const char *key, uint64_t ms, int is_null)
 {
 	int rc;
@@ -235,6 +247,9 @@ static int gen_result(yajl_gen g, const struct fb_result *res, int with_meta)
 	TRY(gen_kv_str(g, "kind", res->kind));
 	TRY(gen_kv_str(g, "technique", res->technique));
 	TRY(gen_kv_str(g, "run_id", res->run_id));
+	TRY(gen_str_array(g, "run_ids", res->run_ids, res->nrun_ids));
+	if (res->ncandidates)
+		TRY(gen_str_array(g, "candidates", res->candidates, res->ncandidates));
 	TRY(gen_kv_str(g, "idempotency_key", res->idempotency_key));
 	TRY(fb_json_gen_key(g, "attempts"));
 	TRY(fb_json_gen_u64(g, res->attempts));

@@ -17,6 +17,8 @@ enum fb_item_status {
 	FB_STATUS_FAILED,
 	FB_STATUS_INVALID,
 	FB_STATUS_SKIPPED,
+	FB_STATUS_UNRESOLVED, /* the API says a run exists for the key, and it cannot be told which
+			       */
 };
 const char *fb_item_status_name(enum fb_item_status s);
 
@@ -37,6 +39,11 @@ struct fb_result {
 	const char *kind;      /* "technique", "technique_id", "generation"; NULL when unknown */
 	const char *technique; /* slug or tech_ id; NULL for a generation */
 	const char *run_id;
+	const char *const
+	    *run_ids; /* every run of the item, oldest first (after failed runs, several) */
+	size_t nrun_ids;
+	const char *const *candidates; /* unresolved: the runs that may be the item's */
+	size_t ncandidates;
 	const char *idempotency_key;
 	unsigned attempts; /* runs created or adopted for the item */
 	const struct fb_result_output *outputs;

@@ -70,7 +70,7 @@ struct fb_run_info {
 	double progress; /* 0-100, or -1 when absent */
 	char *poll_url;
 	long estimated_seconds; /* -1 when absent or null */
-	int64_t created_at;     /* as the API gives it (unix ms), or -1 when absent */
+	int64_t created_at;	/* as the API gives it (unix ms), or -1 when absent */
 	int has_cost;
 	double charged_cost; /* USD; meaningful when has_cost */
 	char *error_code;
@@ -111,25 +111,26 @@ typedef void (*fb_fetch_done_cb)(void *ud, const struct fb_fetch_result *res);
  * which runs to list. Strings borrowed for the starting call only.
  */
 struct fb_list_query {
-	enum fb_job_kind kind;    /* TECHNIQUE, TECHNIQUE_ID: /technique-runs; GENERATION: /generations */
+	enum fb_job_kind
+	    kind; /* TECHNIQUE, TECHNIQUE_ID: /technique-runs; GENERATION: /generations */
 	const char *technique_id; /* tech_ id filter (technique runs), or NULL */
 	const char *workspace_id; /* or NULL */
-	const char *project_id;   /* or NULL */
-	const char *status;       /* "pending", ... or NULL */
-	const char *cursor;       /* from the previous page's next_cursor, or NULL */
-	unsigned limit;           /* 1-100; 0 means 100 */
+	const char *project_id;	  /* or NULL */
+	const char *status;	  /* "pending", ... or NULL */
+	const char *cursor;	  /* from the previous page's next_cursor, or NULL */
+	unsigned limit;		  /* 1-100; 0 means 100 */
 };
 
 /* What a list callback receives. Borrowed until the callback returns. */
 struct fb_list_reply {
-	int ok;                   /* 1: a 2xx whose body parsed */
+	int ok; /* 1: a 2xx whose body parsed */
 	int http_status;
 	const char *request_id;
 	long retry_after_ms;
-	struct fb_err err;        /* when !ok */
+	struct fb_err err;	  /* when !ok */
 	struct fb_run_info *runs; /* newest first, as the API lists them */
 	size_t nruns;
-	const char *next_cursor;  /* NULL on the last page */
+	const char *next_cursor; /* NULL on the last page */
 };
 typedef void (*fb_list_cb)(void *ud, const struct fb_list_reply *reply);
 
@@ -143,7 +144,8 @@ struct fb_transport_ops {
 		       void *ud, struct fb_err *err);
 	int (*fetch)(struct fb_transport *t, const char *url, fb_fetch_data_cb data,
 		     fb_fetch_done_cb done, void *ud, struct fb_err *err);
-	/* One page of a list endpoint (polling many runs at once; finding a run whose id was lost). */
+	/* One page of a list endpoint (polling many runs at once; finding a run whose id was lost).
+	 */
 	int (*list_runs)(struct fb_transport *t, const struct fb_list_query *q, fb_list_cb cb,
 			 void *ud, struct fb_err *err);
 	/*
@@ -181,6 +183,9 @@ static inline int fb_transport_fetch(struct fb_transport *t, const char *url, fb
 static inline int fb_transport_list_runs(struct fb_transport *t, const struct fb_list_query *q,
 					 fb_list_cb cb, void *ud, struct fb_err *err)
 {
+	if (!t->ops->list_runs)
+		return fb_err_set(err, FB_EUNSUPP, FB_KIND_ITEM,
+				  "the %s transport cannot list runs", t->ops->name);
 	return t->ops->list_runs(t, q, cb, ud, err);
 }
 static inline int fb_transport_step(struct fb_transport *t, uint64_t timeout_ms)

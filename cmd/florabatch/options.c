@@ -38,6 +38,14 @@ enum {
 	OPT_SIM_SEED,
 	OPT_SIM_CLOCK,
 	OPT_SIM_OUTPUTS,
+	OPT_RATE,
+	OPT_BURST,
+	OPT_BACKOFF_BASE,
+	OPT_BACKOFF_CAP,
+	OPT_RETRY_FAILED,
+	OPT_RUN_TIMEOUT,
+	OPT_RECREATE,
+	OPT_MAX_COST,
 };
 
 static const struct option long_opts[] = {
@@ -72,6 +80,14 @@ static const struct option long_opts[] = {
     {"sim-seed", required_argument, NULL, OPT_SIM_SEED},
     {"sim-clock", required_argument, NULL, OPT_SIM_CLOCK},
     {"sim-outputs", required_argument, NULL, OPT_SIM_OUTPUTS},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"burst", required_argument, NULL, OPT_BURST},
+    {"backoff-base", required_argument, NULL, OPT_BACKOFF_BASE},
+    {"backoff-cap", required_argument, NULL, OPT_BACKOFF_CAP},
+    {"retry-failed", required_argument, NULL, OPT_RETRY_FAILED},
+    {"run-timeout", required_argument, NULL, OPT_RUN_TIMEOUT},
+    {"recreate-unresolved", no_argument, NULL, OPT_RECREATE},
+    {"max-cost", required_argument, NULL, OPT_MAX_COST},
     {NULL, 0, NULL, 0},
 };
 
@@ -246,6 +262,29 @@ static int one(struct run_opts *o, int c, const char *arg)
 			return -1;
 		o->sim.model.outputs_per_run = (unsigned)u;
 		return 0;
+	case OPT_RATE:
+		return fb_args_double("--rate", arg, 0.01, 100000, &o->drv.rate);
+	case OPT_BURST:
+		if (fb_args_uint("--burst", arg, 1, 100000, &u))
+			return -1;
+		o->drv.burst = (unsigned)u;
+		return 0;
+	case OPT_BACKOFF_BASE:
+		return fb_args_duration_ms("--backoff-base", arg, &p->backoff_base_ms);
+	case OPT_BACKOFF_CAP:
+		return fb_args_duration_ms("--backoff-cap", arg, &p->backoff_cap_ms);
+	case OPT_RETRY_FAILED:
+		if (fb_args_uint("--retry-failed", arg, 0, 10, &u))
+			return -1;
+		p->retry_failed = (unsigned)u;
+		return 0;
+	case OPT_RUN_TIMEOUT:
+		return fb_args_duration_ms("--run-timeout", arg, &p->run_timeout_ms);
+	case OPT_RECREATE:
+		p->recreate_unresolved = 1;
+		return 0;
+	case OPT_MAX_COST:
+		return fb_args_double("--max-cost", arg, 0, 1e9, &o->drv.max_cost);
 	case OPT_SIM_CLOCK:
 		if (strcmp(arg, "real") && strcmp(arg, "virtual"))
 			return bad_choice("--sim-clock", arg, "real or virtual");
@@ -278,6 +317,10 @@ static int check(struct run_opts *o)
 		fputs("florabatch: --sim-clock virtual works only with --transport sim\n", stderr);
 		return -1;
 	}
+	if (o->drv.policy.backoff_cap_ms < o->drv.policy.backoff_base_ms) {
+		fputs("florabatch: --backoff-cap must not be below --backoff-base\n", stderr);
+		return -1;
+	}
 	if (!strcmp(o->transport, "sim") && (o->base_url || o->api_key_file || o->insecure)) {
 		fputs("florabatch: --base-url, --api-key-file and --insecure go with --transport "
 		      "http\n",
@@ -293,7 +336,10 @@ int fb_options_parse(int argc, char **argv, struct run_opts *o)
 	    .out_dir = "florabatch-out",
 	    .transport = "sim",
 	    .drv = {.concurrency = 16,
+		    .max_cost = -1,
 		    .policy = {.max_retries = 5,
+			       .max_429_retries = 30,
+			       .retry_failed = 1,
 			       .backoff_base_ms = 500,
 			       .backoff_cap_ms = 30000,
 			       .fetch_attempts = 4,

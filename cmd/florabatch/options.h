@@ -22,6 +22,7 @@ struct run_opts {
 	const char *base_url;	  /* --base-url, else FLORA_BASE_URL, else the API's */
 	const char *api_key_file; /* --api-key-file, else FLORA_API_KEY */
 	int insecure;
+	char api_origin[256]; /* scheme://host[:port] of the API, for the rate limit of downloads */
 	/* sim */
 	struct fb_sim_config sim;
 	int sim_virtual;

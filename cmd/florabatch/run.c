@@ -70,10 +70,19 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 
 	fprintf(f, "\nflorabatch: %s in %.1f s\n", s->stopped ? "batch STOPPED" : "batch finished",
 		secs);
-	fprintf(f, "  items     %llu: %llu completed, %llu failed, %llu invalid, %llu skipped\n",
+	fprintf(f, "  items     %llu: %llu completed, %llu failed, %llu invalid, %llu skipped",
 		(unsigned long long)s->items, (unsigned long long)s->completed,
 		(unsigned long long)s->failed, (unsigned long long)s->invalid,
 		(unsigned long long)s->skipped);
+	if (s->unresolved)
+		fprintf(f, ", %llu unresolved", (unsigned long long)s->unresolved);
+	fputc('\n', f);
+	if (s->throttled_ms)
+		fprintf(f, "  throttled %.1f s: the API answered 429 and every request waited\n",
+			s->throttled_ms / 1000.0);
+	if (s->budget_stopped)
+		fprintf(f, "  budget    --max-cost reached: no new runs started after $%.3f\n",
+			s->cost);
 	if (s->stopped)
 		fprintf(f, "  stopped   %s%s%s\n  what now  %s\n", s->stop_err.api_code,
 			s->stop_err.api_code[0] ? ": " : "", s->stop_err.msg,
@@ -98,10 +107,24 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 static int exit_code(const struct fb_summary *s)
 {
 	if (s->stopped)
-		return FB_EXIT_STOPPED;
-	if (s->failed || s->invalid || s->skipped)
+		return s->stop_err.http_status == 402 ||
+			       !strcmp(s->stop_err.api_code, "insufficient_credits")
+			   ? FB_EXIT_CREDITS
+			   : FB_EXIT_AUTH;
+	if (s->budget_stopped)
+		return FB_EXIT_BUDGET;
+	if (s->failed || s->invalid || s->skipped || s->unresolved)
 		return FB_EXIT_PARTIAL;
 	return FB_EXIT_OK;
+}
+
+/* "scheme://host[:port]" of url into out (empty when url has no such prefix). */
+static void origin_of(const char *url, char *out, size_t n)
+{
+	const char *p = strstr(url, "://");
+	size_t len =
+	    p ? (size_t)(strchr(p + 3, '/') ? strchr(p + 3, '/') - url : (long)strlen(url)) : 0;
+	snprintf(out, n, "%.*s", (int)len, url);
 }
 
 static int open_http(struct run_opts *o, struct fb_log *log, struct fb_transport **t)
@@ -115,6 +138,9 @@ static int open_http(struct run_opts *o, struct fb_log *log, struct fb_transport
 		fb_log_msg(log, FB_LOG_WARN,
 			   "--insecure: TLS certificates are not checked; use it only for a "
 			   "test server of your own");
+	origin_of(base && *base ? base : FB_HTTP_DEFAULT_BASE_URL, o->api_origin,
+		  sizeof(o->api_origin));
+	o->drv.policy.api_origin = o->api_origin;
 	struct fb_http_config hc = {
 	    .base_url = base && *base ? base : NULL,
 	    .api_key = key,
@@ -137,6 +163,7 @@ static int open_transport(struct run_opts *o, struct fb_clock *clock, struct fb_
 	struct fb_err err = {0};
 	if (!strcmp(o->transport, "http"))
 		return open_http(o, log, t);
+	o->drv.policy.api_origin = "sim://api";
 	if (fb_sim_transport_new(t, &o->sim, clock, &err)) {
 		fprintf(stderr, "florabatch: simulator: %s\n", err.msg);
 		return -1;

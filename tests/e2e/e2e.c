@@ -181,13 +181,15 @@ static size_t collect(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
-yajl_val e2e_sim_get_json(const struct e2e_sim *s, const char *path)
+static yajl_val sim_request(const struct e2e_sim *s, const char *path, const char *post)
 {
 	char url[512];
 	struct fb_buf body = FB_BUF_INIT;
 	snprintf(url, sizeof(url), "%s%s", s->base, path);
 	CURL *c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	if (post)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
 	CURLcode rc = curl_easy_perform(c);
@@ -200,6 +202,16 @@ yajl_val e2e_sim_get_json(const struct e2e_sim *s, const char *path)
 	}
 	fb_buf_release(&body);
 	return v;
+}
+
+yajl_val e2e_sim_get_json(const struct e2e_sim *s, const char *path)
+{
+	return sim_request(s, path, NULL);
+}
+
+yajl_val e2e_sim_post_json(const struct e2e_sim *s, const char *path, const char *body)
+{
+	return sim_request(s, path, body);
 }
 
 long long e2e_num(yajl_val v, ...)

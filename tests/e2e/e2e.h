@@ -48,6 +48,8 @@ struct e2e_sim e2e_florasim_start(const char *args);
 void e2e_florasim_stop(struct e2e_sim *s);
 /* GET base + path (no auth); the body (caller frees yajl_tree_free) parsed as JSON. */
 yajl_val e2e_sim_get_json(const struct e2e_sim *s, const char *path);
+/* POST body (JSON) to base + path (no auth); the answer parsed as JSON. */
+yajl_val e2e_sim_post_json(const struct e2e_sim *s, const char *path, const char *body);
 /* A number at a path of keys in a parsed object, or -1. */
 long long e2e_num(yajl_val v, ...);
 

@@ -63,6 +63,8 @@ static void test_every_field(void **state)
 	    .kind = "technique",
 	    .technique = "upscale",
 	    .run_id = "run_abc",
+	    .run_ids = (const char *const[]){"run_old", "run_abc"},
+	    .nrun_ids = 2,
 	    .idempotency_key = "fb_k1",
 	    .attempts = 2,
 	    .outputs = outs,
@@ -81,7 +83,8 @@ static void test_every_field(void **state)
 	    line,
 	    "{\"id\":\"item-1\",\"status\":\"completed\",\"source\":\"manifest.jsonl:3\","
 	    "\"kind\":\"technique\","
-	    "\"technique\":\"upscale\",\"run_id\":\"run_abc\",\"idempotency_key\":\"fb_k1\","
+	    "\"technique\":\"upscale\",\"run_id\":\"run_abc\",\"run_ids\":[\"run_old\",\"run_abc\"]"
+	    ",\"idempotency_key\":\"fb_k1\","
 	    "\"attempts\":2,\"outputs\":[{\"output_id\":\"o1\",\"type\":\"imageUrl\","
 	    "\"url\":\"https://cdn.example/a/x.png\",\"path\":\"item-1/o1.png\",\"bytes\":1234,"
 	    "\"sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"},"
@@ -108,12 +111,12 @@ static void test_nulls(void **state)
 	struct fb_result res = {.id = NULL, .status = FB_STATUS_SKIPPED, .error = &none};
 	char *line = to_json(&res, NULL);
 	/* No id, no run, no cost, zero error, zero clocks: nulls, never made-up values. */
-	assert_string_equal(line,
-			    "{\"id\":null,\"status\":\"skipped\",\"source\":null,\"kind\":null,"
-			    "\"technique\":null,\"run_id\":null,\"idempotency_key\":null,"
-			    "\"attempts\":0,\"outputs\":[],\"charged_cost\":null,\"error\":null,"
-			    "\"timings\":{\"submitted_at\":null,\"finished_at\":null,"
-			    "\"run_ms\":null,\"total_ms\":0}}");
+	assert_string_equal(
+	    line, "{\"id\":null,\"status\":\"skipped\",\"source\":null,\"kind\":null,"
+		  "\"technique\":null,\"run_id\":null,\"run_ids\":[],\"idempotency_key\":null,"
+		  "\"attempts\":0,\"outputs\":[],\"charged_cost\":null,\"error\":null,"
+		  "\"timings\":{\"submitted_at\":null,\"finished_at\":null,"
+		  "\"run_ms\":null,\"total_ms\":0}}");
 	free(line);
 
 	/* A run that existed reports its duration even when it is 0 ms; a cost of 0 is a cost. */

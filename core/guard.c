@@ -1,0 +1,201 @@
+/* guard: forbidden scopes, claimed runs and the budget of one batch. */
+#include "guard.h"
+#include "buf.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct scope {
+	char *name; /* "ws:<id>" or "run:<technique>@<workspace>" */
+	struct fb_err err;
+};
+
+struct cost {
+	char *technique;
+	double max;
+};
+
+struct fb_guard {
+	struct scope *scopes;
+	size_t nscopes;
+	uint64_t *claims; /* open addressing; 0 = empty; hashes of run ids */
+	size_t nclaims, cap;
+	double max_cost; /* < 0: none */
+	double spent;
+	double max_seen;
+	struct cost *costs;
+	size_t ncosts;
+};
+
+struct fb_guard *fb_guard_new(double max_cost)
+{
+	struct fb_guard *g = calloc(1, sizeof(*g));
+	if (g)
+		g->max_cost = max_cost;
+	return g;
+}
+
+void fb_guard_free(struct fb_guard *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->nscopes; i++)
+		free(g->scopes[i].name);
+	for (size_t i = 0; i < g->ncosts; i++)
+		free(g->costs[i].technique);
+	free(g->scopes);
+	free(g->costs);
+	free(g->claims);
+	free(g);
+}
+
+static const char *scope_target(const struct fb_item *it)
+{
+	const char *t = it->kind == FB_JOB_GENERATION	  ? it->generation
+			: it->kind == FB_JOB_TECHNIQUE_ID ? it->technique_id
+							  : it->technique;
+	return t ? t : "";
+}
+
+static int scope_name(struct fb_buf *b, const struct fb_item *it, int workspace)
+{
+	const char *ws = it->workspace_id ? it->workspace_id : "";
+	return workspace ? fb_buf_addf(b, "ws:%s", ws)
+			 : fb_buf_addf(b, "run:%s@%s", scope_target(it), ws);
+}
+
+int fb_guard_forbid(struct fb_guard *g, const struct fb_item *it, const struct fb_err *err)
+{
+	struct fb_buf b = FB_BUF_INIT;
+	/* The API names the field it refused; the workspace is the wider scope. */
+	int workspace = it->workspace_id && strstr(err->msg, "workspace_id") != NULL;
+	if (scope_name(&b, it, workspace))
+		return FB_ENOMEM;
+	struct scope *s = realloc(g->scopes, (g->nscopes + 1) * sizeof(*s));
+	if (!s) {
+		fb_buf_release(&b);
+		return FB_ENOMEM;
+	}
+	g->scopes = s;
+	s[g->nscopes].name = fb_buf_detach(&b, NULL);
+	s[g->nscopes].err = *err;
+	g->nscopes++;
+	return 0;
+}
+
+const struct fb_err *fb_guard_forbidden(const struct fb_guard *g, const struct fb_item *it)
+{
+	if (!g->nscopes)
+		return NULL;
+	struct fb_buf ws = FB_BUF_INIT, run = FB_BUF_INIT;
+	const struct fb_err *hit = NULL;
+	if (!scope_name(&ws, it, 1) && !scope_name(&run, it, 0)) {
+		for (size_t i = 0; i < g->nscopes && !hit; i++)
+			if (!strcmp(g->scopes[i].name, ws.ptr) ||
+			    !strcmp(g->scopes[i].name, run.ptr))
+				hit = &g->scopes[i].err;
+	}
+	fb_buf_release(&ws);
+	fb_buf_release(&run);
+	return hit;
+}
+
+/* FNV-1a, never 0 (0 marks an empty slot). */
+static uint64_t hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+static size_t find(const uint64_t *t, size_t cap, uint64_t h)
+{
+	size_t i = (size_t)h & (cap - 1);
+	while (t[i] && t[i] != h)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+int fb_guard_claimed(const struct fb_guard *g, const char *run_id)
+{
+	if (!g->cap)
+		return 0;
+	uint64_t h = hash(run_id);
+	return g->claims[find(g->claims, g->cap, h)] == h;
+}
+
+int fb_guard_claim(struct fb_guard *g, const char *run_id)
+{
+	if ((g->nclaims + 1) * 2 > g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 1024;
+		uint64_t *t = calloc(cap, sizeof(*t));
+		if (!t)
+			return FB_ENOMEM;
+		for (size_t i = 0; i < g->cap; i++)
+			if (g->claims[i])
+				t[find(t, cap, g->claims[i])] = g->claims[i];
+		free(g->claims);
+		g->claims = t;
+		g->cap = cap;
+	}
+	uint64_t h = hash(run_id);
+	size_t i = find(g->claims, g->cap, h);
+	if (g->claims[i] == h)
+		return 0;
+	g->claims[i] = h;
+	g->nclaims++;
+	return 1;
+}
+
+static struct cost *cost_of(const struct fb_guard *g, const char *technique)
+{
+	for (size_t i = 0; technique && i < g->ncosts; i++)
+		if (!strcmp(g->costs[i].technique, technique))
+			return &g->costs[i];
+	return NULL;
+}
+
+void fb_guard_spend(struct fb_guard *g, const char *technique, int has_cost, double cost,
+		    int has_quote, double quote)
+{
+	double c = has_cost ? cost : has_quote ? quote : 0;
+	g->spent += c;
+	if (c > g->max_seen)
+		g->max_seen = c;
+	if (!technique || (!has_cost && !has_quote))
+		return;
+	struct cost *k = cost_of(g, technique);
+	if (!k) {
+		struct cost *v = realloc(g->costs, (g->ncosts + 1) * sizeof(*v));
+		char *t = fb_strdup(technique);
+		if (!v || !t) {
+			free(t);
+			if (v)
+				g->costs = v;
+			return; /* the estimate falls back to the highest cost seen */
+		}
+		g->costs = v;
+		k = &v[g->ncosts++];
+		k->technique = t;
+		k->max = 0;
+	}
+	if (c > k->max)
+		k->max = c;
+}
+
+int fb_guard_affordable(const struct fb_guard *g, const char *technique, size_t in_flight)
+{
+	if (g->max_cost < 0)
+		return 1;
+	const struct cost *k = cost_of(g, technique);
+	double next = k ? k->max : g->max_seen;
+	return g->spent + (double)in_flight * g->max_seen + next <= g->max_cost + 1e-9;
+}
+
+double fb_guard_spent(const struct fb_guard *g)
+{
+	return g->spent;
+}

@@ -1,0 +1,154 @@
+/*
+ * jobfetch: a completed run's outputs, one after another, each streamed
+ * through sha256 into the collector. A short or broken download is fetched
+ * again whole, never archived short. Part of the job module (jobpriv.h).
+ */
+#include "backoff.h"
+#include "fbarchive.h"
+#include "jobpriv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int fb_job_copy_outputs(struct fb_job *j, const struct fb_run_info *run)
+{
+	size_t n = run->noutputs;
+	fb_run_info_release(&j->final);
+	j->final.outputs = calloc(n, sizeof(*j->final.outputs));
+	j->outs = calloc(n, sizeof(*j->outs));
+	j->paths = calloc(n, sizeof(*j->paths));
+	if (!j->final.outputs || !j->outs || !j->paths)
+		return FB_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct fb_run_output *o = &j->final.outputs[i];
+		o->output_id = fb_strdup(run->outputs[i].output_id);
+		o->type = fb_strdup(run->outputs[i].type ? run->outputs[i].type : "unknown");
+		o->url = fb_strdup(run->outputs[i].url ? run->outputs[i].url : "");
+		j->final.noutputs++;
+		if (!o->output_id || !o->type || !o->url)
+			return FB_ENOMEM;
+	}
+	return 0;
+}
+
+/* Downloads from the API's own host count against its rate limit; a CDN's do not. */
+static int on_api_origin(struct fb_job *j, const char *url)
+{
+	const char *origin = j->env->policy->api_origin;
+	size_t n = origin ? strlen(origin) : 0;
+	return n && !strncmp(url, origin, n) && (url[n] == '/' || url[n] == '\0');
+}
+
+/* Text outputs may carry their content in url instead of a link. */
+static int is_inline_text(const struct fb_run_output *o)
+{
+	return !strcmp(o->type, "text") && !strstr(o->url, "://");
+}
+
+/* sha256 is the digest computed while streaming, or NULL to compute it here. */
+static int keep_output(struct fb_job *j, const char *ctype, const void *data, size_t len,
+		       const char *sha256)
+{
+	const struct fb_run_output *o = &j->final.outputs[j->out_idx];
+	struct fb_result_output *r = &j->outs[j->nouts];
+	struct fb_buf path = FB_BUF_INIT;
+	struct fb_err e = {0};
+	char extbuf[FB_ARCHIVE_EXT_MAX];
+	const char *ext =
+	    is_inline_text(o) ? "txt" : fb_archive_ext_for(ctype, o->url, o->type, extbuf);
+	int rc = fb_collector_add_output(j->env->collector, j->item.id, o->output_id, ext, data,
+					 len, &path, &e);
+	if (!rc && sha256)
+		memcpy(r->sha256, sha256, sizeof(r->sha256));
+	else if (!rc)
+		rc = fb_sha256_hex(data, len, r->sha256);
+	if (rc) {
+		fb_buf_release(&path);
+		if (!e.code)
+			fb_err_set(&e, rc, FB_KIND_BATCH, "out of memory");
+		fb_job_finish(j, FB_STATUS_FAILED, &e);
+		return rc;
+	}
+	r->output_id = o->output_id;
+	r->type = o->type;
+	r->url = is_inline_text(o) ? NULL : o->url;
+	r->bytes = len;
+	j->paths[j->nouts] = fb_buf_detach(&path, NULL);
+	r->path = j->paths[j->nouts];
+	j->nouts++;
+	j->out_idx++;
+	j->fetch_try = 0;
+	return 0;
+}
+
+static int on_fetch_data(void *ud, const void *data, size_t len)
+{
+	struct fb_job *j = ud;
+	if (j->dl.len + len > j->env->policy->max_output_bytes)
+		return FB_ETOOBIG;
+	if (fb_buf_add(&j->dl, data, len) || fb_sha256_update(j->sha, data, len))
+		return FB_ENOMEM;
+	return 0;
+}
+
+static void on_fetch_done(void *ud, const struct fb_fetch_result *res)
+{
+	struct fb_job *j = ud;
+	const struct fb_run_output *o = &j->final.outputs[j->out_idx];
+	struct fb_err e = res->err;
+	char hex[FB_SHA256_HEX_LEN + 1];
+	if (res->ok && res->bytes == j->dl.len && !fb_sha256_final_hex(j->sha, hex)) {
+		if (!keep_output(j, res->content_type, j->dl.ptr, j->dl.len, hex))
+			fb_job_fetch_next(j);
+		return;
+	}
+	if (res->ok)
+		fb_err_set(&e, FB_ETRANSPORT, FB_KIND_RETRYABLE, "download of %s ended short",
+			   o->url);
+	if (e.code == FB_ETOOBIG) {
+		fb_err_set(&e, FB_ETOOBIG, FB_KIND_ITEM, "output %s is larger than %llu bytes",
+			   o->output_id, (unsigned long long)j->env->policy->max_output_bytes);
+	} else if (e.kind == FB_KIND_RETRYABLE && ++j->fetch_try < j->env->policy->fetch_attempts) {
+		/* A short or broken download is never archived: fetch it again whole. */
+		fb_log_msg(j->env->log, FB_LOG_DEBUG, "%s: %s; download retry %u", j->item.id,
+			   e.msg, j->fetch_try);
+		fb_job_wait(j, J_WAIT_FETCH,
+			    fb_backoff_ms(j->env->policy->backoff_base_ms,
+					  j->env->policy->backoff_cap_ms, j->fetch_try,
+					  j->env->rng));
+		return;
+	}
+	struct fb_err fe = e; /* keeps http_status and api_code */
+	fb_err_set(&fe, e.code ? e.code : FB_ETRANSPORT, FB_KIND_ITEM, "output %s of run %s: %s",
+		   o->output_id, j->run_id, e.msg);
+	if (!fe.api_code[0])
+		snprintf(fe.api_code, sizeof(fe.api_code), "download_failed");
+	fb_job_fail(j, &fe);
+}
+
+void fb_job_fetch_next(struct fb_job *j)
+{
+	while (j->out_idx < j->final.noutputs) {
+		const struct fb_run_output *o = &j->final.outputs[j->out_idx];
+		if (is_inline_text(o)) {
+			if (keep_output(j, "text/plain", o->url, strlen(o->url), NULL))
+				return;
+			continue;
+		}
+		struct fb_err e = {0};
+		if (on_api_origin(j, o->url) && !fb_job_pass_gate(j, J_WAIT_FETCH))
+			return;
+		fb_buf_reset(&j->dl);
+		fb_sha256_reset(j->sha);
+		j->state = J_FETCHING;
+		if (fb_transport_fetch(j->env->transport, o->url, on_fetch_data, on_fetch_done, j,
+				       &e) < 0) {
+			e.kind = FB_KIND_ITEM;
+			fb_job_fail(j, &e);
+		}
+		return;
+	}
+	j->terminal_ms = j->terminal_ms ? j->terminal_ms : fb_job_now(j);
+	fb_job_finish(j, FB_STATUS_COMPLETED, NULL);
+}

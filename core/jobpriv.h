@@ -1,0 +1,83 @@
+/*
+ * jobpriv: the job module's private view of a job, shared by job.c,
+ * jobfetch.c and jobrecover.c only. Nothing outside the module includes it.
+ */
+#ifndef FB_JOBPRIV_H
+#define FB_JOBPRIV_H
+
+#include "idemkey.h"
+#include "job.h"
+#include "sha256.h"
+
+enum jstate {
+	J_NEW,
+	J_CREATING,
+	J_WAIT_CREATE, /* backing off (or gated) before sending the create, same key */
+	J_WAIT_POLL,
+	J_POLLING,
+	J_WAIT_FETCH,
+	J_FETCHING,
+	J_WAIT_RECOVER,
+	J_RECOVERING, /* listing runs to find the one a 409 says exists */
+	J_DONE,
+};
+
+struct fb_job {
+	const struct fb_job_env *env;
+	struct fb_item item;
+	char *key; /* the item's key: the first run's */
+	char cur_key[FB_IDEMKEY_LEN +
+		     1]; /* the key of the current run (attempt-derived after a failed run) */
+	enum jstate state;
+	unsigned req_retries; /* retries of the request now pending */
+	unsigned req_429s;    /* 429s of the request now pending */
+	unsigned attempts;    /* runs created or adopted for this item */
+	unsigned reruns;      /* runs re-created after a retryable failure */
+	unsigned polls;
+	int cost_reread; /* the completed run was read again for its final cost */
+	char *run_id;
+	char *poll_url;
+	char **run_ids; /* every run of the item, oldest first (owned) */
+	size_t nrun_ids;
+	char **candidates; /* unresolved: runs that may be the item's (owned) */
+	size_t ncandidates;
+	unsigned recover_tries;
+	unsigned recover_pages;
+	char *recover_cursor;	  /* the next list page, or NULL */
+	char *recover_single;	  /* a lone candidate seen once, adopted if seen again */
+	uint64_t lost_wall;	  /* when a create first got no answer (wall ms), or 0 */
+	struct fb_run_info final; /* the terminal answer; owns the outputs fetched */
+	size_t out_idx;
+	unsigned fetch_try;
+	struct fb_buf dl;
+	struct fb_sha256 *sha;
+	struct fb_result_output *outs;
+	char **paths; /* owned archive entry names, parallel to outs */
+	size_t nouts;
+	enum fb_item_status status;
+	struct fb_err err;
+	int has_cost, has_quote;
+	double cost, quote;
+	uint64_t admitted_ms, created_ms, terminal_ms, submitted_wall, first_sent_wall;
+};
+
+/* job.c */
+uint64_t fb_job_now(struct fb_job *j);
+void fb_job_finish(struct fb_job *j, enum fb_item_status status, const struct fb_err *err);
+void fb_job_fail(struct fb_job *j, const struct fb_err *e);
+void fb_job_wait(struct fb_job *j, enum jstate state, uint64_t delay_ms);
+/* Passes the client-wide gate, or waits for it in state and returns 0. */
+int fb_job_pass_gate(struct fb_job *j, enum jstate wait_state);
+/* Adopts run_id as the item's current run (claimed, remembered). 0 or FB_ENOMEM. */
+int fb_job_adopt(struct fb_job *j, const char *run_id, const char *poll_url);
+void fb_job_schedule_poll(struct fb_job *j, long estimated_seconds);
+void fb_job_send_create(struct fb_job *j);
+
+/* jobfetch.c */
+int fb_job_copy_outputs(struct fb_job *j, const struct fb_run_info *run);
+void fb_job_fetch_next(struct fb_job *j);
+
+/* jobrecover.c: after 409 idempotency_duplicate, find the run through the list endpoint. */
+void fb_job_recover(struct fb_job *j);
+
+#endif
