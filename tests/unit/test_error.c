@@ -7,6 +7,9 @@
 
 #include "error.h"
 
+#include <stdio.h>
+#include <string.h>
+
 static void test_http_kinds(void **s)
 {
 	(void)s;
@@ -19,6 +22,14 @@ static void test_http_kinds(void **s)
 	assert_int_equal(fb_err_kind_for_http(422, "idempotency_conflict"), FB_KIND_ITEM);
 	assert_int_equal(fb_err_kind_for_http(400, "input_validation_error"), FB_KIND_ITEM);
 	assert_int_equal(fb_err_kind_for_http(408, NULL), FB_KIND_RETRYABLE);
+	assert_int_equal(fb_err_kind_for_http(425, NULL), FB_KIND_RETRYABLE);
+	assert_int_equal(fb_err_kind_for_http(502, NULL), FB_KIND_RETRYABLE);
+	assert_int_equal(fb_err_kind_for_http(500, "internal_error"), FB_KIND_RETRYABLE);
+	assert_int_equal(fb_err_kind_for_http(400, "invalid_json"), FB_KIND_ITEM);
+	assert_int_equal(fb_err_kind_for_http(403, "paid_plan_required"), FB_KIND_ITEM);
+	assert_int_equal(fb_err_kind_for_http(409, "conflict"), FB_KIND_ITEM);
+	/* A code says more than its status: a proxy's 500 cannot turn a bad key retryable. */
+	assert_int_equal(fb_err_kind_for_http(500, "invalid_api_key"), FB_KIND_BATCH);
 	assert_int_equal(fb_err_kind_for_http(429, "rate_limited"), FB_KIND_RETRYABLE);
 	assert_int_equal(fb_err_kind_for_http(500, "unknown_error"), FB_KIND_RETRYABLE);
 	assert_int_equal(fb_err_kind_for_http(503, NULL), FB_KIND_RETRYABLE);
@@ -45,12 +56,27 @@ static void test_set_formats(void **s)
 	assert_int_equal(fb_err_set(NULL, FB_EINVAL, FB_KIND_ITEM, "ignored"), FB_EINVAL);
 }
 
+static void test_hints(void **s)
+{
+	(void)s;
+	struct fb_err e = {0};
+	e.http_status = 401;
+	assert_non_null(strstr(fb_err_hint(&e), "FLORA_API_KEY"));
+	e.http_status = 402;
+	snprintf(e.api_code, sizeof(e.api_code), "insufficient_credits");
+	assert_non_null(strstr(fb_err_hint(&e), "same command"));
+	e.http_status = 404;
+	snprintf(e.api_code, sizeof(e.api_code), "not_found");
+	assert_null(fb_err_hint(&e));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_http_kinds),
 	    cmocka_unit_test(test_run_codes),
 	    cmocka_unit_test(test_set_formats),
+	    cmocka_unit_test(test_hints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
