@@ -2,8 +2,8 @@
  * api: the FLORA API's answers, read the same way by every transport, so the
  * simulator and the real client read the very same bytes (requests are
  * built in apireq.h): liberal parsing of answers (snake_case or
- * camelCase, run id as run_id/runId/id, RunStatus or RunCreated, the error
- * envelope, or a body that is not JSON at all).
+ * camelCase, run id as run_id/runId/id, RunStatus or RunCreated, a page of
+ * a list endpoint, the error envelope, or a body that is not JSON at all).
  */
 #ifndef FB_API_H
 #define FB_API_H
@@ -26,6 +26,24 @@
  * a garbled answer may be a proxy's, and a poll is safe to repeat).
  */
 int fb_api_parse_run(const char *body, size_t len, struct fb_run_info *out, struct fb_err *err);
+
+/*
+ * Parses a page of GET /technique-runs (kind FB_JOB_TECHNIQUE or
+ * FB_JOB_TECHNIQUE_ID) or GET /generations (FB_JOB_GENERATION): the array
+ * under technique_runs / techniqueRuns (or generations), else under data
+ * or items, each item read as fb_api_parse_run reads a run (its id may
+ * also be technique_run_id or generation_id, or their camelCase), and the
+ * next page's cursor from meta.next_cursor / meta.nextCursor. On 0:
+ * *runs (caller frees with fb_run_list_free(*runs, *nruns); NULL when the
+ * page is empty), *next_cursor (caller frees; NULL on the last page, and
+ * for an empty string, which would start the list over). On failure all
+ * three are NULL/0 and err says what was wrong: FB_EPARSE (kind
+ * RETRYABLE) with a snippet of the body, or naming the bad item as
+ * "technique_runs[3]: ...", FB_ENOMEM, or FB_EINVAL for an unknown kind.
+ */
+int fb_api_parse_list(const char *body, size_t len, enum fb_job_kind kind,
+		      struct fb_run_info **runs, size_t *nruns, char **next_cursor,
+		      struct fb_err *err);
 
 /*
  * Fills err for a non-2xx answer: code FB_EHTTP, http_status, api_code and

@@ -3,7 +3,7 @@
  * the JSON body and where the idempotency key goes (CONTRACT.md sections
  * 2, 3 and 6): the nested technique route takes it in the body and the
  * header; the top-level routes reject unknown body fields, so there it
- * goes in the header only.
+ * goes in the header only. Also the list endpoints' query strings.
  */
 #include "apireq.h"
 #include "json.h"
@@ -228,4 +228,64 @@ int fb_api_poll_call(const struct fb_run_ref *ref, struct fb_api_call *call, str
 		return 0;
 	}
 	return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "unknown job kind %d", (int)ref->kind);
+}
+
+/* ---- list pages ---- */
+
+#define LIST_LIMIT_MAX 100u /* the API's hard maximum */
+
+/*
+ * Appends "&name=value", value percent-encoded like a path segment: only
+ * unreserved characters stay as they are, so a '+' cannot turn into a
+ * space nor a '&' into a new parameter. NULL or empty: nothing (the route
+ * reads an empty filter as none). 0 or FB_ENOMEM.
+ */
+static int add_param(struct fb_buf *b, const char *name, const char *value)
+{
+	if (!value || !*value)
+		return 0;
+	if (fb_buf_addc(b, '&') || fb_buf_adds(b, name) || fb_buf_addc(b, '=') ||
+	    fb_api_add_segment(b, value))
+		return FB_ENOMEM;
+	return 0;
+}
+
+int fb_api_list_call(const struct fb_list_query *q, struct fb_api_call *call, struct fb_err *err)
+{
+	fb_buf_reset(&call->path);
+	fb_buf_reset(&call->body);
+	call->method = "GET";
+	call->idem_key = NULL;
+	if (!q)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "list: no query");
+	if (q->limit > LIST_LIMIT_MAX)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+				  "list: a page holds at most %u runs, not %u", LIST_LIMIT_MAX,
+				  q->limit);
+	unsigned limit = q->limit ? q->limit : LIST_LIMIT_MAX;
+	const char *route;
+	switch (q->kind) {
+	case FB_JOB_TECHNIQUE:
+	case FB_JOB_TECHNIQUE_ID:
+		route = "/technique-runs";
+		break;
+	case FB_JOB_GENERATION:
+		/* The route has no such filter: it would list every generation. */
+		if (q->technique_id && *q->technique_id)
+			return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+					  "list: generations cannot be filtered by technique");
+		route = "/generations";
+		break;
+	default:
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "unknown job kind %d",
+				  (int)q->kind);
+	}
+	if (fb_buf_adds(&call->path, route) || fb_buf_addf(&call->path, "?limit=%u", limit) ||
+	    add_param(&call->path, "technique_id", q->technique_id) ||
+	    add_param(&call->path, "workspace_id", q->workspace_id) ||
+	    add_param(&call->path, "project_id", q->project_id) ||
+	    add_param(&call->path, "status", q->status) ||
+	    add_param(&call->path, "cursor", q->cursor))
+		return oom(err);
+	return 0;
 }

@@ -44,6 +44,19 @@ int fb_api_create_call(const struct fb_run_request *req, struct fb_api_call *cal
  */
 int fb_api_poll_call(const struct fb_run_ref *ref, struct fb_api_call *call, struct fb_err *err);
 
+/*
+ * One page of a list endpoint (CONTRACT.md §1-§3): GET
+ * /technique-runs?limit=N[&technique_id=][&workspace_id=][&project_id=]
+ * [&status=][&cursor=] for FB_JOB_TECHNIQUE and FB_JOB_TECHNIQUE_ID, GET
+ * /generations?limit=N[&project_id=][&workspace_id=][&status=][&cursor=]
+ * for FB_JOB_GENERATION. Values percent-encoded (an opaque cursor may hold
+ * '+', '/' or '='); NULL or empty filters are left out. limit 0 means 100.
+ * 0, or FB_EINVAL (limit over 100, a technique_id filter on generations,
+ * an unknown kind) / FB_ENOMEM with err set. call is reset first; release
+ * it with fb_api_call_release, also on failure.
+ */
+int fb_api_list_call(const struct fb_list_query *q, struct fb_api_call *call, struct fb_err *err);
+
 /* Percent-encodes s as one path segment onto b. 0 or FB_ENOMEM. */
 int fb_api_add_segment(struct fb_buf *b, const char *s);
 

@@ -98,6 +98,23 @@ static int http_get_run(struct fb_transport *t, const struct fb_run_ref *ref, fb
 	return rc;
 }
 
+static int http_list_runs(struct fb_transport *t, const struct fb_list_query *q, fb_list_cb cb,
+			  void *ud, struct fb_err *err)
+{
+	struct fb_http *h = (struct fb_http *)t;
+	if (!q || !cb)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "list: no query or callback");
+	struct fb_api_call call = FB_API_CALL_INIT;
+	struct fb_http_req *r = NULL;
+	int rc = fb_api_list_call(q, &call, err);
+	if (!rc)
+		rc = fb_http_req_list(h, &call, q->kind, cb, ud, &r, err);
+	if (!rc)
+		rc = submit(h, r, err);
+	fb_api_call_release(&call);
+	return rc;
+}
+
 static int http_fetch(struct fb_transport *t, const char *url, fb_fetch_data_cb data,
 		      fb_fetch_done_cb done, void *ud, struct fb_err *err)
 {
@@ -221,6 +238,7 @@ static const struct fb_transport_ops http_ops = {
     .create_run = http_create_run,
     .get_run = http_get_run,
     .fetch = http_fetch,
+    .list_runs = http_list_runs,
     .step = http_step,
     .pending = http_pending,
     .free = http_free,

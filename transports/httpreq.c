@@ -63,6 +63,7 @@ static struct fb_http_req *req_get(struct fb_http *h, struct fb_err *err)
 	q->prev = q->next = q->add_next = NULL;
 	q->is_fetch = q->in_multi = 0;
 	q->reply = NULL;
+	q->list = NULL;
 	q->data = NULL;
 	q->done = NULL;
 	q->ud = NULL;
@@ -229,8 +230,9 @@ static int setup_common(struct fb_http *h, struct fb_http_req *q, long timeout_m
 
 /* ---- preparing requests (http.c submits them) ---- */
 
-int fb_http_req_api(struct fb_http *h, const struct fb_api_call *call, fb_reply_cb cb, void *ud,
-		    struct fb_http_req **out, struct fb_err *err)
+/* An API request with the key, its callback still to be set. */
+static int prepare_api(struct fb_http *h, const struct fb_api_call *call, struct fb_http_req **out,
+		       struct fb_err *err)
 {
 	*out = NULL;
 	const char *path = fb_buf_str(&call->path);
@@ -246,8 +248,6 @@ int fb_http_req_api(struct fb_http *h, const struct fb_api_call *call, fb_reply_
 	struct fb_http_req *q = req_get(h, err);
 	if (!q)
 		return FB_ENOMEM;
-	q->reply = cb;
-	q->ud = ud;
 	int rc = set_what(q, call->method, path) || fb_http_join_url(&q->url, h->base_url, path);
 	if (!rc && post) {
 		struct curl_slist *l = NULL;
@@ -296,6 +296,29 @@ int fb_http_req_api(struct fb_http *h, const struct fb_api_call *call, fb_reply_
 	}
 	*out = q;
 	return 0;
+}
+
+int fb_http_req_api(struct fb_http *h, const struct fb_api_call *call, fb_reply_cb cb, void *ud,
+		    struct fb_http_req **out, struct fb_err *err)
+{
+	int rc = prepare_api(h, call, out, err);
+	if (!rc) {
+		(*out)->reply = cb;
+		(*out)->ud = ud;
+	}
+	return rc;
+}
+
+int fb_http_req_list(struct fb_http *h, const struct fb_api_call *call, enum fb_job_kind kind,
+		     fb_list_cb cb, void *ud, struct fb_http_req **out, struct fb_err *err)
+{
+	int rc = prepare_api(h, call, out, err);
+	if (!rc) {
+		(*out)->list = cb;
+		(*out)->list_kind = kind;
+		(*out)->ud = ud;
+	}
+	return rc;
 }
 
 int fb_http_req_fetch(struct fb_http *h, const char *url, fb_fetch_data_cb data,
@@ -370,30 +393,42 @@ static void transfer_error(struct fb_http_req *q, CURLcode res, struct fb_err *e
 		fb_http_curl_error(res, q->is_fetch, what, q->errbuf, err);
 }
 
+/*
+ * What every API answer shares: its status, request-id and Retry-After.
+ * 1 when a 2xx body waits to be parsed; 0 when err says what went wrong.
+ */
+static int answer_head(struct fb_http_req *q, CURLcode res, int *status, const char **rid,
+		       long *retry_after_ms, struct fb_err *err)
+{
+	long st = 0;
+	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &st);
+	*status = (int)st;
+	*rid = q->request_id[0] ? q->request_id : NULL;
+	*retry_after_ms =
+	    fb_http_retry_after_ms(q->retry_after[0] ? q->retry_after : NULL,
+				   q->retry_after_ms[0] ? q->retry_after_ms : NULL, time(NULL));
+	if (res != CURLE_OK)
+		transfer_error(q, res, err);
+	else if (st >= 200 && st <= 299)
+		return 1;
+	else
+		fb_api_parse_error((int)st, fb_buf_str(&q->resp), q->resp.len, *rid, err);
+	return 0;
+}
+
 static void finish_api(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 {
 	struct fb_reply r;
 	memset(&r, 0, sizeof(r));
-	long status = 0;
-	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
-	r.http_status = (int)status;
-	r.request_id = q->request_id[0] ? q->request_id : NULL;
-	r.retry_after_ms =
-	    fb_http_retry_after_ms(q->retry_after[0] ? q->retry_after : NULL,
-				   q->retry_after_ms[0] ? q->retry_after_ms : NULL, time(NULL));
 	r.run.progress = -1;
 	r.run.estimated_seconds = -1;
-	if (res != CURLE_OK) {
-		transfer_error(q, res, &r.err);
-	} else if (status >= 200 && status <= 299) {
+	r.run.created_at = -1;
+	if (answer_head(q, res, &r.http_status, &r.request_id, &r.retry_after_ms, &r.err)) {
 		r.ok = !fb_api_parse_run(fb_buf_str(&q->resp), q->resp.len, &r.run, &r.err);
 		if (!r.ok) {
-			r.err.http_status = (int)status;
+			r.err.http_status = r.http_status;
 			fb_run_info_release(&r.run); /* nothing half-parsed reaches the callback */
 		}
-	} else {
-		fb_api_parse_error((int)status, fb_buf_str(&q->resp), q->resp.len, r.request_id,
-				   &r.err);
 	}
 	if (!r.ok) {
 		add_request_id(&r.err, r.request_id);
@@ -401,6 +436,27 @@ static void finish_api(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 	}
 	q->reply(q->ud, &r);
 	fb_run_info_release(&r.run);
+}
+
+static void finish_list(struct fb_http *h, struct fb_http_req *q, CURLcode res)
+{
+	struct fb_list_reply r;
+	char *cursor = NULL;
+	memset(&r, 0, sizeof(r));
+	if (answer_head(q, res, &r.http_status, &r.request_id, &r.retry_after_ms, &r.err)) {
+		r.ok = !fb_api_parse_list(fb_buf_str(&q->resp), q->resp.len, q->list_kind, &r.runs,
+					  &r.nruns, &cursor, &r.err);
+		if (!r.ok)
+			r.err.http_status = r.http_status;
+		r.next_cursor = cursor;
+	}
+	if (!r.ok) {
+		add_request_id(&r.err, r.request_id);
+		log_failure(h, &r.err);
+	}
+	q->list(q->ud, &r);
+	fb_run_list_free(r.runs, r.nruns);
+	free(cursor);
 }
 
 static void finish_fetch(struct fb_http *h, struct fb_http_req *q, CURLcode res)
@@ -441,6 +497,8 @@ void fb_http_req_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 {
 	if (q->is_fetch)
 		finish_fetch(h, q, res);
+	else if (q->list)
+		finish_list(h, q, res);
 	else
 		finish_api(h, q, res);
 }

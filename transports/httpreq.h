@@ -17,7 +17,9 @@ struct fb_http_req {
 	struct fb_http_req *prev, *next; /* the active list; next alone on the free list */
 	struct fb_http_req *add_next;	 /* the queue of requests started inside perform */
 	int is_fetch, in_multi;
-	fb_reply_cb reply;
+	fb_reply_cb reply; /* a create or poll; else list for a list page */
+	fb_list_cb list;
+	enum fb_job_kind list_kind; /* which list's answer to expect */
 	fb_fetch_data_cb data;
 	fb_fetch_done_cb done;
 	void *ud;
@@ -63,6 +65,9 @@ struct fb_http {
  */
 int fb_http_req_api(struct fb_http *h, const struct fb_api_call *call, fb_reply_cb cb, void *ud,
 		    struct fb_http_req **out, struct fb_err *err);
+/* The same for a list page of kind's endpoint, whose answer goes to cb. */
+int fb_http_req_list(struct fb_http *h, const struct fb_api_call *call, enum fb_job_kind kind,
+		     fb_list_cb cb, void *ud, struct fb_http_req **out, struct fb_err *err);
 int fb_http_req_fetch(struct fb_http *h, const char *url, fb_fetch_data_cb data,
 		      fb_fetch_done_cb done, void *ud, struct fb_http_req **out,
 		      struct fb_err *err);

@@ -26,7 +26,9 @@
 
 struct job {
 	struct fb_simresp resp; /* the model's answer, taken when the request started */
-	fb_reply_cb reply;	/* a create or poll; else a fetch */
+	fb_reply_cb reply;	/* a create or poll; else a list; else a fetch */
+	fb_list_cb list;
+	enum fb_job_kind list_kind; /* which list's answer to expect */
 	fb_fetch_data_cb data;
 	fb_fetch_done_cb done;
 	void *ud;
@@ -74,6 +76,7 @@ static int start(struct sim *s, const char *method, const char *path, const char
 		/* The job is the newest timer; an empty answer tells fire_*() to drop it. */
 		fb_simresp_release(&j->resp);
 		j->reply = NULL;
+		j->list = NULL;
 		j->done = NULL;
 		s->dead++;
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE,
@@ -114,6 +117,22 @@ static int sim_get_run(struct fb_transport *t, const struct fb_run_ref *ref, fb_
 	return rc;
 }
 
+static int sim_list_runs(struct fb_transport *t, const struct fb_list_query *q, fb_list_cb cb,
+			 void *ud, struct fb_err *err)
+{
+	struct sim *s = (struct sim *)t;
+	if (!q || !cb)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "list: no query or callback");
+	struct fb_api_call call = FB_API_CALL_INIT;
+	struct job proto = {.list = cb, .list_kind = q->kind, .ud = ud};
+	int rc = fb_api_list_call(q, &call, err);
+	if (!rc)
+		rc = start(s, call.method, fb_buf_str(&call.path), call.idem_key, &call.body,
+			   &proto, err);
+	fb_api_call_release(&call);
+	return rc;
+}
+
 static int sim_fetch(struct fb_transport *t, const char *url, fb_fetch_data_cb data,
 		     fb_fetch_done_cb done, void *ud, struct fb_err *err)
 {
@@ -144,6 +163,7 @@ static void fire_reply(struct job *j)
 	r.retry_after_ms = -1;
 	r.run.progress = -1;
 	r.run.estimated_seconds = -1;
+	r.run.created_at = -1;
 	if (is_reset(a)) {
 		set_reset(a, &r.err);
 		j->reply(j->ud, &r);
@@ -164,6 +184,36 @@ static void fire_reply(struct job *j)
 	}
 	j->reply(j->ud, &r);
 	fb_run_info_release(&r.run);
+}
+
+static void fire_list(struct job *j)
+{
+	const struct fb_simresp *a = &j->resp;
+	struct fb_list_reply r;
+	char *cursor = NULL;
+	memset(&r, 0, sizeof(r));
+	r.retry_after_ms = -1;
+	if (is_reset(a)) {
+		set_reset(a, &r.err);
+		j->list(j->ud, &r);
+		return;
+	}
+	r.http_status = a->status;
+	r.request_id = a->request_id;
+	r.retry_after_ms = a->retry_after_s >= 0 ? a->retry_after_s * 1000 : -1;
+	if (a->status >= 200 && a->status < 300) {
+		r.ok = fb_api_parse_list(fb_buf_str(&a->body), a->body.len, j->list_kind, &r.runs,
+					 &r.nruns, &cursor, &r.err) == 0;
+		if (!r.ok)
+			r.err.http_status = a->status;
+		r.next_cursor = cursor;
+	} else {
+		fb_api_parse_error(a->status, fb_buf_str(&a->body), a->body.len, a->request_id,
+				   &r.err);
+	}
+	j->list(j->ud, &r);
+	fb_run_list_free(r.runs, r.nruns);
+	free(cursor);
 }
 
 static void fire_fetch(struct job *j)
@@ -226,6 +276,9 @@ static int fire_due(struct sim *s)
 		if (j->reply) {
 			fire_reply(j);
 			fired++;
+		} else if (j->list) {
+			fire_list(j);
+			fired++;
 		} else if (j->done) {
 			fire_fetch(j);
 			fired++;
@@ -279,6 +332,7 @@ static const struct fb_transport_ops sim_ops = {
     .create_run = sim_create_run,
     .get_run = sim_get_run,
     .fetch = sim_fetch,
+    .list_runs = sim_list_runs,
     .step = sim_step,
     .pending = sim_pending,
     .free = sim_free,

@@ -1,4 +1,4 @@
-/* transport: what every transport shares: run status names, run info lifetime. */
+/* transport: what every transport shares: run status names, run info and run list lifetime. */
 #include "transport.h"
 
 #include <stdlib.h>
@@ -36,4 +36,11 @@ void fb_run_info_release(struct fb_run_info *ri)
 	ri->progress = -1;
 	ri->estimated_seconds = -1;
 	ri->created_at = -1;
+}
+
+void fb_run_list_free(struct fb_run_info *runs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fb_run_info_release(&runs[i]);
+	free(runs);
 }

@@ -79,6 +79,8 @@ struct fb_run_info {
 	size_t noutputs;
 };
 void fb_run_info_release(struct fb_run_info *ri);
+/* Releases runs[0..n) and frees the array (a list page's runs). runs may be NULL. */
+void fb_run_list_free(struct fb_run_info *runs, size_t n);
 
 /* What a create or poll callback receives. Borrowed until the callback returns. */
 struct fb_reply {

@@ -340,6 +340,8 @@ struct srv {
 	char idem[2][64], ua[64], ctype[64];
 	struct fb_buf body[2];
 	int inflight, max_inflight, connections;
+	int lists, list_auth_ok;
+	char list_url[64], list_query[256]; /* the last list request, its query decoded */
 };
 
 struct conn {
@@ -503,6 +505,48 @@ static enum MHD_Result srv_poll(struct srv *s, struct MHD_Connection *c, const c
 	return text(c, 200, "application/json", buf, rid);
 }
 
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value)
+{
+	(void)kind;
+	struct fb_buf *b = cls;
+	fb_buf_addf(b, "%s%s=%s", b->len ? "&" : "", key, value ? value : "");
+	return MHD_YES;
+}
+
+/* A page of two runs; status=unavailable and status=garbled answer otherwise. */
+static enum MHD_Result srv_list(struct srv *s, struct MHD_Connection *c, const char *url)
+{
+	static const char *const rid[] = {"request-id", "req_list", NULL};
+	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	const char *status = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status");
+	struct fb_buf q = FB_BUF_INIT;
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+	pthread_mutex_lock(&s->mu);
+	s->lists++;
+	if (auth && !strcmp(auth, "Bearer " KEY))
+		s->list_auth_ok++;
+	snprintf(s->list_url, sizeof(s->list_url), "%s", url);
+	snprintf(s->list_query, sizeof(s->list_query), "%s", fb_buf_str(&q));
+	pthread_mutex_unlock(&s->mu);
+	fb_buf_release(&q);
+	if (status && !strcmp(status, "unavailable"))
+		return text(c, 503, "application/json",
+			    "{\"error\":{\"code\":\"service_unavailable\",\"message\":"
+			    "\"Try again.\"}}",
+			    rid);
+	if (status && !strcmp(status, "garbled"))
+		return text(c, 200, "text/html", "<html>cached page</html>", rid);
+	return text(c, 200, "application/json",
+		    "{\"technique_runs\":[{\"run_id\":\"run_b\",\"technique_run_id\":"
+		    "\"run_b\",\"status\":\"running\",\"progress\":40,\"created_at\":"
+		    "1718000000002},{\"technique_run_id\":\"run_a\",\"status\":\"completed\","
+		    "\"progress\":100,\"created_at\":1718000000001,\"outputs\":[{\"output_id\":"
+		    "\"o1\",\"type\":\"imageUrl\",\"url\":\"https://c.example/a.png\"}]}],"
+		    "\"meta\":{\"next_cursor\":\"cDoy+/=\",\"total_estimate\":3}}",
+		    rid);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *upload,
 			      size_t *upload_size, void **con_cls)
@@ -527,6 +571,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return srv_create(s, c, tech, &k->body);
 	if (sscanf(url, "/api/v1/techniques/%63[^/]/runs/%63s", tech, run) == 2)
 		return srv_poll(s, c, tech, run);
+	if (!strcmp(method, "GET") &&
+	    (!strcmp(url, "/api/v1/technique-runs") || !strcmp(url, "/api/v1/generations")))
+		return srv_list(s, c, url);
 	return text(c, 404, "text/plain", "no route", NULL);
 }
 
@@ -601,6 +648,8 @@ static void srv_reset(struct srv *s)
 	pthread_mutex_lock(&s->mu);
 	s->creates = s->api_auth_ok = s->fetches = s->fetch_auth = 0;
 	s->inflight = s->max_inflight = s->connections = 0;
+	s->lists = s->list_auth_ok = 0;
+	s->list_url[0] = s->list_query[0] = '\0';
 	fb_buf_reset(&s->body[0]);
 	fb_buf_reset(&s->body[1]);
 	pthread_mutex_unlock(&s->mu);
@@ -863,6 +912,113 @@ static void test_thousand(void **state)
 	fb_transport_free(t);
 }
 
+struct lseen {
+	int fired, ok, http_status;
+	struct fb_err err;
+	char request_id[64], cursor[64];
+	size_t n;
+	char ids[4][32];
+	int64_t created_at[4];
+	enum fb_run_status status[4];
+	size_t noutputs[4];
+};
+
+static void on_list(void *ud, const struct fb_list_reply *r)
+{
+	struct lseen *l = ud;
+	l->fired++;
+	l->ok = r->ok;
+	l->http_status = r->http_status;
+	l->err = r->err;
+	l->n = r->nruns;
+	snprintf(l->request_id, sizeof(l->request_id), "%s", r->request_id ? r->request_id : "");
+	snprintf(l->cursor, sizeof(l->cursor), "%s", r->next_cursor ? r->next_cursor : "");
+	for (size_t i = 0; i < r->nruns && i < 4; i++) {
+		snprintf(l->ids[i], sizeof(l->ids[i]), "%s", r->runs[i].run_id);
+		l->created_at[i] = r->runs[i].created_at;
+		l->status[i] = r->runs[i].status;
+		l->noutputs[i] = r->runs[i].noutputs;
+	}
+}
+
+static void test_list(void **state)
+{
+	struct srv *s = *state;
+	srv_reset(s);
+	struct fb_transport *t = new_http(s->base, 0, 0);
+	struct fb_err err = {0};
+	struct lseen l = {0};
+	/* The cursor's '+' '/' '=' must arrive as sent, not as a space and a split. */
+	struct fb_list_query q = {.kind = FB_JOB_TECHNIQUE,
+				  .technique_id = "tech_sigil",
+				  .workspace_id = "ws_accept",
+				  .status = "running",
+				  .cursor = "cDox+/=",
+				  .limit = 2};
+	assert_int_equal(fb_transport_list_runs(t, &q, on_list, &l, &err), 0);
+	assert_int_equal(l.fired, 0); /* never inside the starting call */
+	assert_int_equal(fb_transport_pending(t), 1);
+	drain(t);
+	assert_int_equal(l.fired, 1);
+	if (!l.ok)
+		fail_msg("%s", l.err.msg);
+	assert_int_equal(l.http_status, 200);
+	assert_string_equal(l.request_id, "req_list");
+	assert_string_equal(s->list_url, "/api/v1/technique-runs");
+	assert_string_equal(s->list_query, "limit=2&technique_id=tech_sigil&workspace_id=ws_accept"
+					   "&status=running&cursor=cDox+/=");
+	assert_int_equal(s->list_auth_ok, 1); /* the API's origin: the key goes along */
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.ids[0], "run_b");
+	assert_int_equal(l.status[0], FB_RUN_RUNNING);
+	assert_true(l.created_at[0] == 1718000000002LL);
+	assert_string_equal(l.ids[1], "run_a");
+	assert_int_equal(l.status[1], FB_RUN_COMPLETED);
+	assert_int_equal(l.noutputs[1], 1);
+	assert_string_equal(l.cursor, "cDoy+/=");
+
+	/* Generations go to their own route. */
+	struct lseen g = {0};
+	struct fb_list_query gq = {.kind = FB_JOB_GENERATION, .project_id = "prj_accept"};
+	assert_int_equal(fb_transport_list_runs(t, &gq, on_list, &g, &err), 0);
+	drain(t);
+	assert_string_equal(s->list_url, "/api/v1/generations");
+	assert_string_equal(s->list_query, "limit=100&project_id=prj_accept");
+	assert_false(g.ok); /* the page holds technique_runs, not generations */
+	assert_int_equal(g.err.code, FB_EPARSE);
+
+	/* An error answer, and a 200 that is not a page. */
+	struct lseen busy = {0}, garbled = {0};
+	q.cursor = NULL;
+	q.status = "unavailable";
+	assert_int_equal(fb_transport_list_runs(t, &q, on_list, &busy, &err), 0);
+	q.status = "garbled";
+	assert_int_equal(fb_transport_list_runs(t, &q, on_list, &garbled, &err), 0);
+	drain(t);
+	assert_false(busy.ok);
+	assert_int_equal(busy.http_status, 503);
+	assert_int_equal(busy.err.code, FB_EHTTP);
+	assert_int_equal(busy.err.kind, FB_KIND_RETRYABLE);
+	assert_string_equal(busy.err.api_code, "service_unavailable");
+	assert_non_null(strstr(busy.err.msg, "req_list"));
+	assert_int_equal(busy.n, 0);
+	assert_false(garbled.ok);
+	assert_int_equal(garbled.http_status, 200);
+	assert_int_equal(garbled.err.code, FB_EPARSE);
+	assert_int_equal(garbled.err.http_status, 200);
+	assert_non_null(strstr(garbled.err.msg, "cached page"));
+	assert_non_null(strstr(garbled.err.msg, "req_list"));
+
+	/* A page that cannot be asked for is not started. */
+	struct lseen never = {0};
+	q.limit = 500;
+	assert_int_equal(fb_transport_list_runs(t, &q, on_list, &never, &err), FB_EINVAL);
+	assert_int_equal(fb_transport_pending(t), 0);
+	assert_int_equal(s->lists, 4);
+	fb_transport_free(t);
+	assert_int_equal(never.fired, 0);
+}
+
 static void test_free_pending(void **state)
 {
 	struct srv *s = *state;
@@ -896,7 +1052,7 @@ int main(void)
 	    cmocka_unit_test(test_create),	 cmocka_unit_test(test_create_errors),
 	    cmocka_unit_test(test_timeout),	 cmocka_unit_test(test_downloads),
 	    cmocka_unit_test(test_concurrent),	 cmocka_unit_test(test_thousand),
-	    cmocka_unit_test(test_free_pending),
+	    cmocka_unit_test(test_free_pending), cmocka_unit_test(test_list),
 	};
 	int failed = cmocka_run_group_tests_name("pure", pure, NULL, NULL);
 	return failed + cmocka_run_group_tests_name("loopback", loopback, srv_start, srv_stop);
