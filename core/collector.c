@@ -1,69 +1,337 @@
-/* collector: the single owner of the results file and the outputs archive. */
+/* collector: the record, the spool and the archive built from them. */
+#define _GNU_SOURCE /* syncfs: one flush for the record and the spool */
 #include "collector.h"
 #include "fbarchive.h"
+#include "hashset.h"
+#include "item.h"
+#include "json.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
 
 struct fb_collector {
-	struct fb_results *results;
-	struct fb_archive *archive; /* NULL when outputs are not kept */
+	char *record_path;
+	char *spool_dir;
+	char *archive_path;
+	struct fb_results *record;
+	struct fb_results *stdout_copy; /* NULL unless asked */
+	int spool_fd;			/* the spool directory, for syncfs */
+	int dirty;			/* written since the last sync */
+	struct fb_hashset done;		/* keys ("k:") and ids ("i:") with a line */
+	/* Archive names used by any line of the batch. A false positive (two names
+	 * with one 64-bit hash) only adds a "-2" to a name. */
+	struct fb_hashset names;
 	struct fb_collector_stats stats;
 	int64_t mtime_s;
 };
+
+static int oom(struct fb_err *err)
+{
+	return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+}
+
+static int mark(struct fb_hashset *h, const char *prefix, const char *s)
+{
+	struct fb_buf b = FB_BUF_INIT;
+	int rc = fb_buf_adds(&b, prefix) || fb_buf_adds(&b, s) ? FB_ENOMEM : 0;
+	if (!rc && fb_hashset_add(h, b.ptr) < 0)
+		rc = FB_ENOMEM;
+	fb_buf_release(&b);
+	return rc;
+}
+
+static int has(const struct fb_hashset *h, const char *prefix, const char *s)
+{
+	struct fb_buf b = FB_BUF_INIT;
+	int found = !fb_buf_adds(&b, prefix) && !fb_buf_adds(&b, s) && fb_hashset_has(h, b.ptr);
+	fb_buf_release(&b);
+	return found;
+}
+
+/*
+ * Whether a line only says why an item did not run yet (skipped: the batch
+ * stopped; unresolved: its run could not be told): a re-run tries the item
+ * again, so the line gives way to the one that run writes.
+ */
+static int provisional(yajl_val v)
+{
+	const char *st = fb_json_get_str(v, "status");
+	return st && (!strcmp(st, "skipped") || !strcmp(st, "unresolved"));
+}
+
+/* Learns what one line of the record says is done, and which names it used. */
+static int learn(struct fb_collector *c, const char *line, int *dropped)
+{
+	char ebuf[128];
+	yajl_val v = yajl_tree_parse(line, ebuf, sizeof(ebuf));
+	if (!YAJL_IS_OBJECT(v)) {
+		yajl_tree_free(v);
+		return 0; /* not ours to judge: the line stays, it just marks nothing */
+	}
+	if (provisional(v)) {
+		yajl_tree_free(v);
+		(*dropped)++;
+		return 0;
+	}
+	const char *key = fb_json_get_str(v, "idempotency_key");
+	const char *id = fb_json_get_str(v, "id");
+	int rc = key ? mark(&c->done, "k:", key) : id ? mark(&c->done, "i:", id) : 0;
+	yajl_val outs = fb_json_get(v, "outputs");
+	for (size_t i = 0; !rc && YAJL_IS_ARRAY(outs) && i < outs->u.array.len; i++) {
+		const char *path = fb_json_get_str(outs->u.array.values[i], "path");
+		if (path && fb_hashset_add(&c->names, path) < 0)
+			rc = FB_ENOMEM;
+	}
+	yajl_tree_free(v);
+	c->stats.done_before++;
+	return rc;
+}
+
+/* Rewrites the record without its provisional lines: to a temporary file, renamed over it. */
+static int drop_provisional(struct fb_collector *c, struct fb_err *err)
+{
+	struct fb_buf tmp = FB_BUF_INIT;
+	if (fb_buf_addf(&tmp, "%s.tmp", c->record_path))
+		return oom(err);
+	FILE *in = fopen(c->record_path, "r"), *out = fopen(tmp.ptr, "w");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = in && out ? 0 : -1;
+	while (!rc && (n = getline(&line, &cap, in)) > 0) {
+		char ebuf[64];
+		char *copy = strndup(line, (size_t)n);
+		yajl_val v = copy ? yajl_tree_parse(copy, ebuf, sizeof(ebuf)) : NULL;
+		if (!YAJL_IS_OBJECT(v) || !provisional(v))
+			rc = fwrite(line, 1, (size_t)n, out) == (size_t)n ? 0 : -1;
+		yajl_tree_free(v);
+		free(copy);
+	}
+	free(line);
+	if (in)
+		fclose(in);
+	if (out && (fflush(out) || fsync(fileno(out))))
+		rc = -1;
+	if (out && fclose(out))
+		rc = -1;
+	if (!rc && rename(tmp.ptr, c->record_path))
+		rc = -1;
+	if (rc) {
+		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot rewrite it: %s",
+				c->record_path, strerror(errno));
+		unlink(tmp.ptr);
+	}
+	fb_buf_release(&tmp);
+	return rc;
+}
+
+/*
+ * Reads the record a previous invocation left: every whole line is learnt;
+ * a last line without its newline was torn by a crash and is cut off, so
+ * the next line starts clean.
+ */
+static int scan_record(struct fb_collector *c, struct fb_err *err)
+{
+	FILE *f = fopen(c->record_path, "r");
+	if (!f)
+		return errno == ENOENT ? 0
+				       : fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s",
+						    c->record_path, strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	off_t whole = 0;
+	int rc = 0, dropped = 0;
+	while (!rc && (n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n')
+			break; /* torn */
+		whole += n;
+		line[n - 1] = '\0';
+		rc = learn(c, line, &dropped);
+	}
+	free(line);
+	fclose(f);
+	if (rc)
+		return oom(err);
+	if (truncate(c->record_path, whole) != 0)
+		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
+				  "%s: cannot cut its torn last line: %s", c->record_path,
+				  strerror(errno));
+	return dropped ? drop_provisional(c, err) : 0;
+}
 
 int fb_collector_open(struct fb_collector **out, const struct fb_collector_config *cfg,
 		      struct fb_err *err)
 {
 	struct fb_collector *c = calloc(1, sizeof(*c));
 	if (!c)
-		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+		return oom(err);
+	c->spool_fd = -1;
 	c->mtime_s = cfg->mtime_s;
-	int rc = fb_results_open(&c->results, cfg->results_path, err);
-	if (!rc && cfg->archive_path)
-		rc = fb_archive_open(&c->archive, cfg->archive_path, err);
+	c->record_path = fb_strdup(cfg->record_path);
+	c->spool_dir = fb_strdup(cfg->spool_dir);
+	c->archive_path = fb_strdup(cfg->archive_path);
+	int rc = 0;
+	if (!c->record_path || !c->spool_dir || (cfg->archive_path && !c->archive_path))
+		rc = oom(err);
+	else if (mkdir(c->spool_dir, 0777) != 0 && errno != EEXIST)
+		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot create: %s", c->spool_dir,
+				strerror(errno));
+	else if ((c->spool_fd = open(c->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		rc =
+		    fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", c->spool_dir, strerror(errno));
+	else if (!cfg->fresh)
+		rc = scan_record(c, err);
+	if (!rc)
+		rc = cfg->fresh ? fb_results_open(&c->record, c->record_path, err)
+				: fb_results_open_append(&c->record, c->record_path, err);
+	if (!rc && cfg->copy_to_stdout)
+		rc = fb_results_open(&c->stdout_copy, "-", err);
 	if (rc) {
-		if (c->results)
-			fb_results_close(c->results, NULL);
-		free(c);
+		fb_collector_close(c, NULL);
 		return rc;
 	}
 	*out = c;
 	return 0;
 }
 
-int fb_collector_add_output(struct fb_collector *c, const char *item_id, const char *output_id,
-			    const char *ext, const void *data, size_t len, struct fb_buf *path,
-			    struct fb_err *err)
+int fb_collector_done(const struct fb_collector *c, const char *key, const char *id)
 {
-	struct fb_buf name = FB_BUF_INIT;
-	int rc = fb_buf_addf(&name, "%s.%s", output_id, ext);
-	if (rc) {
-		fb_buf_release(&name);
-		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
-	}
-	if (c->archive) {
-		rc =
-		    fb_archive_add(c->archive, item_id, name.ptr, data, len, c->mtime_s, path, err);
-		if (!rc) {
-			c->stats.outputs++;
-			c->stats.output_bytes += len;
+	return (key && has(&c->done, "k:", key)) || (!key && id && has(&c->done, "i:", id));
+}
+
+/* "<item_id>/<output_id>.<ext>", every part made safe, unique across the batch. */
+static int reserve_name(struct fb_collector *c, const char *item_id, const char *output_id,
+			const char *ext, struct fb_buf *path)
+{
+	struct fb_buf dir = FB_BUF_INIT, base = FB_BUF_INIT, comp = FB_BUF_INIT;
+	int rc = 0;
+	/* An id with slashes mirrors a folder: each part is made safe on its own. */
+	for (const char *p = item_id; !rc && *p;) {
+		size_t n = strcspn(p, "/");
+		char *part = strndup(p, n);
+		if (!part) {
+			rc = FB_ENOMEM;
+			break;
 		}
-	} else {
-		fb_buf_reset(path);
-		if (fb_buf_adds(path, item_id) || fb_buf_addc(path, '/') ||
-		    fb_buf_add(path, name.ptr, name.len))
-			rc = fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+		if (n && strcmp(part, ".") && dir.len < 150) {
+			fb_buf_reset(&comp);
+			rc = fb_archive_safe_name(&comp, part, 100);
+			if (!rc && dir.len)
+				rc = fb_buf_addc(&dir, '/');
+			if (!rc)
+				rc = fb_buf_add(&dir, comp.ptr, comp.len);
+		}
+		free(part);
+		p += n + (p[n] == '/');
 	}
-	fb_buf_release(&name);
+	if (!rc && !dir.len)
+		rc = fb_buf_adds(&dir, "_");
+	if (!rc)
+		rc = fb_archive_safe_name(&base, output_id, 90);
+	for (unsigned k = 1; !rc; k++) {
+		fb_buf_reset(path);
+		rc = fb_buf_addf(path, "%s/%s", dir.ptr, base.ptr);
+		if (!rc && k > 1)
+			rc = fb_buf_addf(path, "-%u", k);
+		if (!rc)
+			rc = fb_buf_addf(path, ".%s", ext);
+		if (rc)
+			break;
+		int added = fb_hashset_add(&c->names, path->ptr);
+		if (added < 0)
+			rc = added;
+		else if (added)
+			break;
+	}
+	fb_buf_release(&dir);
+	fb_buf_release(&base);
+	fb_buf_release(&comp);
+	return rc;
+}
+
+/* spool/<sha256>: written under a temporary name and renamed, so it is whole or absent. */
+static int spool(struct fb_collector *c, const void *data, size_t len, const char *sha256,
+		 struct fb_err *err)
+{
+	struct fb_buf final = FB_BUF_INIT, tmp = FB_BUF_INIT;
+	struct stat st;
+	int rc = 0;
+	if (fb_buf_addf(&final, "%s/%s", c->spool_dir, sha256) ||
+	    fb_buf_addf(&tmp, "%s/.tmp-%s-%ld", c->spool_dir, sha256, (long)getpid())) {
+		rc = oom(err);
+		goto out;
+	}
+	if (stat(final.ptr, &st) == 0 && (size_t)st.st_size == len)
+		goto out; /* the same bytes are there already (a re-run, or a duplicate output) */
+	int fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", tmp.ptr, strerror(errno));
+		goto out;
+	}
+	const char *p = data;
+	size_t left = len;
+	while (left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		p += w;
+		left -= (size_t)w;
+	}
+	int werr = left ? errno : 0;
+	if (close(fd) != 0 && !werr)
+		werr = errno;
+	if (werr || rename(tmp.ptr, final.ptr) != 0) {
+		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot keep an output: %s",
+				c->spool_dir, strerror(werr ? werr : errno));
+		unlink(tmp.ptr);
+	}
+	c->dirty = 1;
+out:
+	fb_buf_release(&final);
+	fb_buf_release(&tmp);
+	return rc;
+}
+
+int fb_collector_add_output(struct fb_collector *c, const char *item_id, const char *output_id,
+			    const char *ext, const void *data, size_t len, const char *sha256,
+			    struct fb_buf *path, struct fb_err *err)
+{
+	int rc = spool(c, data, len, sha256, err);
+	if (!rc && reserve_name(c, item_id, output_id, ext, path))
+		rc = oom(err);
 	return rc;
 }
 
 int fb_collector_write(struct fb_collector *c, const struct fb_result *res, struct fb_err *err)
 {
-	int rc = fb_results_write(c->results, res, err);
+	int rc = fb_results_write(c->record, res, err);
+	if (!rc && c->stdout_copy)
+		rc = fb_results_write(c->stdout_copy, res, err);
 	if (!rc)
 		c->stats.results++;
+	c->dirty = 1;
 	return rc;
+}
+
+int fb_collector_sync(struct fb_collector *c, struct fb_err *err)
+{
+	if (!c->dirty)
+		return 0;
+	c->dirty = 0;
+	/* One flush covers the record and every spooled output. */
+	if (syncfs(c->spool_fd) != 0)
+		return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot flush to disk: %s",
+				  c->spool_dir, strerror(errno));
+	return 0;
 }
 
 void fb_collector_stats(const struct fb_collector *c, struct fb_collector_stats *out)
@@ -71,12 +339,131 @@ void fb_collector_stats(const struct fb_collector *c, struct fb_collector_stats 
 	*out = c->stats;
 }
 
+static char *read_spool(const struct fb_collector *c, const char *sha256, size_t *len)
+{
+	struct fb_buf p = FB_BUF_INIT, data = FB_BUF_INIT;
+	char chunk[65536];
+	int fd = -1;
+	if (!fb_buf_addf(&p, "%s/%s", c->spool_dir, sha256))
+		fd = open(p.ptr, O_RDONLY | O_CLOEXEC);
+	fb_buf_release(&p);
+	if (fd < 0)
+		return NULL;
+	ssize_t n;
+	int bad = 0;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		bad |= fb_buf_add(&data, chunk, (size_t)n) != 0;
+	close(fd);
+	if (n < 0 || bad) {
+		fb_buf_release(&data);
+		return NULL;
+	}
+	return fb_buf_detach(&data, len);
+}
+
+/* Adds the outputs of one completed line of the record to the archive. */
+static int archive_line(struct fb_collector *c, struct fb_archive *a, const char *line,
+			struct fb_err *err)
+{
+	char ebuf[128];
+	yajl_val v = yajl_tree_parse(line, ebuf, sizeof(ebuf));
+	const char *status = fb_json_get_str(v, "status");
+	yajl_val outs = fb_json_get(v, "outputs");
+	int rc = 0;
+	struct fb_buf final = FB_BUF_INIT;
+	for (size_t i = 0; status && !strcmp(status, "completed") && YAJL_IS_ARRAY(outs) &&
+			   i < outs->u.array.len && !rc;
+	     i++) {
+		const char *path = fb_json_get_str(outs->u.array.values[i], "path");
+		const char *sha = fb_json_get_str(outs->u.array.values[i], "sha256");
+		if (!path || !sha)
+			continue;
+		size_t len = 0;
+		char *data = read_spool(c, sha, &len);
+		if (!data) {
+			rc = fb_err_set(
+			    err, FB_EIO, FB_KIND_BATCH,
+			    "%s/%s: the output %s is missing from the spool; the archive "
+			    "would lack it",
+			    c->spool_dir, sha, path);
+			break;
+		}
+		const char *slash = strrchr(path, '/');
+		char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup("");
+		rc = dir ? fb_archive_add(a, dir, slash ? slash + 1 : path, data, len, c->mtime_s,
+					  &final, err)
+			 : oom(err);
+		if (!rc) {
+			c->stats.outputs++;
+			c->stats.output_bytes += len;
+		}
+		free(dir);
+		free(data);
+	}
+	fb_buf_release(&final);
+	yajl_tree_free(v);
+	return rc;
+}
+
+/* The whole archive again, from the record and the spool, then renamed into place. */
+static int build_archive(struct fb_collector *c, struct fb_err *err)
+{
+	struct fb_buf tmp = FB_BUF_INIT;
+	struct fb_archive *a = NULL;
+	if (fb_buf_addf(&tmp, "%s.tmp", c->archive_path))
+		return oom(err);
+	int rc = fb_archive_open(&a, tmp.ptr, err);
+	FILE *f = rc ? NULL : fopen(c->record_path, "r");
+	if (!rc && !f)
+		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", c->record_path,
+				strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while (!rc && f && (n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		rc = archive_line(c, a, line, err);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	if (a) {
+		int rc2 = fb_archive_close(a, rc ? NULL : err);
+		rc = rc ? rc : rc2;
+	}
+	if (!rc && rename(tmp.ptr, c->archive_path) != 0)
+		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", c->archive_path,
+				strerror(errno));
+	if (rc)
+		unlink(tmp.ptr);
+	fb_buf_release(&tmp);
+	return rc;
+}
+
 int fb_collector_close(struct fb_collector *c, struct fb_err *err)
 {
 	int rc = 0;
-	if (c->archive)
-		rc = fb_archive_close(c->archive, err);
-	int rc2 = fb_results_close(c->results, rc ? NULL : err);
+	if (!c)
+		return 0;
+	if (c->record)
+		rc = fb_results_close(c->record, err);
+	if (c->stdout_copy) {
+		int rc2 = fb_results_close(c->stdout_copy, rc ? NULL : err);
+		rc = rc ? rc : rc2;
+	}
+	if (!rc && c->record && c->archive_path)
+		rc = build_archive(c, err);
+	if (!rc && c->spool_fd >= 0 && syncfs(c->spool_fd) != 0)
+		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "cannot flush to disk: %s",
+				strerror(errno));
+	if (c->spool_fd >= 0)
+		close(c->spool_fd);
+	fb_hashset_release(&c->done);
+	fb_hashset_release(&c->names);
+	free(c->record_path);
+	free(c->spool_dir);
+	free(c->archive_path);
 	free(c);
-	return rc ? rc : rc2;
+	return rc;
 }

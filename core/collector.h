@@ -1,7 +1,15 @@
 /*
- * collector: where finished work goes. Owns the results writer and the
- * outputs archive, so every byte a batch keeps passes through one place;
- * counts what it kept for the summary.
+ * collector: where finished work goes, so every byte a batch keeps passes
+ * through one place, and survives a crash at any instant:
+ *  - the record (results.jsonl) gets one line per item, appended; on open,
+ *    a torn last line is cut and what the record holds becomes the set of
+ *    items already done, which a re-run does not run again;
+ *  - outputs wait in a content-addressed spool (spool/<sha256>, written to
+ *    a temporary name and renamed), so a file there is always whole;
+ *  - the archive is built at close from the record and the spool, into a
+ *    temporary file renamed over the old one: every output of every
+ *    completed line is in it exactly once, however many invocations the
+ *    batch took.
  */
 #ifndef FB_COLLECTOR_H
 #define FB_COLLECTOR_H
@@ -13,38 +21,51 @@
 #include <stdint.h>
 
 struct fb_collector_config {
-	const char *results_path; /* "-" for standard output */
-	const char *archive_path; /* NULL: outputs are fetched and checksummed but not kept */
+	const char *record_path;  /* results.jsonl: appended to (the batch's record) */
+	int copy_to_stdout;	  /* also stream every line to standard output */
+	const char *spool_dir;	  /* where outputs wait (created) */
+	const char *archive_path; /* NULL: no archive (the spool still keeps the outputs) */
 	int64_t mtime_s;	  /* the entries' modification time: the batch's start */
+	int fresh;		  /* forget what the record holds: start it anew */
 };
 
 struct fb_collector_stats {
-	uint64_t results;      /* result lines written */
-	uint64_t outputs;      /* archive entries written */
+	uint64_t results;      /* result lines written by this invocation */
+	uint64_t done_before;  /* lines the record held when it was opened */
+	uint64_t outputs;      /* archive entries written at close */
 	uint64_t output_bytes; /* their bytes */
 };
 
 struct fb_collector;
 
-/* Opens both files (paths borrowed during the call). Caller frees with fb_collector_close. */
+/* Paths borrowed during the call. Caller frees with fb_collector_close. */
 int fb_collector_open(struct fb_collector **out, const struct fb_collector_config *cfg,
 		      struct fb_err *err);
 
 /*
- * Archives one output as "<item_id>/<output_id>.<ext>" (names made safe and
- * unique by the archive). The entry name written goes to *path (reset
- * first); with no archive, *path gets the name it would have had.
+ * Whether the record holds a line for the item: by its idempotency key, or
+ * by its id for lines without a key (invalid rows). Either may be NULL.
+ */
+int fb_collector_done(const struct fb_collector *c, const char *key, const char *id);
+
+/*
+ * Keeps one output: its bytes go to the spool under their sha256 (hex, as
+ * computed while downloading); its archive entry name, "<item_id>/<output_id>.<ext>"
+ * made safe and unique across the whole batch, goes to *path (reset first).
  */
 int fb_collector_add_output(struct fb_collector *c, const char *item_id, const char *output_id,
-			    const char *ext, const void *data, size_t len, struct fb_buf *path,
-			    struct fb_err *err);
+			    const char *ext, const void *data, size_t len, const char *sha256,
+			    struct fb_buf *path, struct fb_err *err);
 
-/* Writes one result line (flushed). */
+/* Writes one result line (to the record, and to standard output when asked). */
 int fb_collector_write(struct fb_collector *c, const struct fb_result *res, struct fb_err *err);
+
+/* Makes everything kept so far durable, when anything is new since the last call. */
+int fb_collector_sync(struct fb_collector *c, struct fb_err *err);
 
 void fb_collector_stats(const struct fb_collector *c, struct fb_collector_stats *out);
 
-/* Finishes the archive and the results (both fsync'd). Frees c in every case. */
+/* Closes the record, then builds the archive (see above). Frees c in every case. */
 int fb_collector_close(struct fb_collector *c, struct fb_err *err);
 
 #endif

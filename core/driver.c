@@ -26,7 +26,36 @@ struct batch {
 	uint64_t last_progress_ms;
 	struct fb_ratelimit *rl;
 	struct fb_guard *guard;
+	struct fb_job **live; /* every job in flight, so an interrupted batch can let go of them */
+	size_t nlive, caplive;
+	int stopping; /* *cfg->stop was seen */
+	uint64_t stop_deadline;
 };
+
+static int live_add(struct batch *b, struct fb_job *job)
+{
+	if (b->nlive == b->caplive) {
+		size_t cap = b->caplive ? b->caplive * 2 : 64;
+		struct fb_job **v = realloc(b->live, cap * sizeof(*v));
+		if (!v)
+			return FB_ENOMEM;
+		b->live = v;
+		b->caplive = cap;
+	}
+	b->live[b->nlive++] = job;
+	return 0;
+}
+
+static void live_remove(struct batch *b, struct fb_job *job)
+{
+	/* Newest last: recent jobs finish first often enough to keep this short. */
+	for (size_t i = b->nlive; i-- > 0;) {
+		if (b->live[i] == job) {
+			b->live[i] = b->live[--b->nlive];
+			return;
+		}
+	}
+}
 
 static uint64_t gate(void *owner)
 {
@@ -66,6 +95,45 @@ static int claimed(void *owner, const char *run_id)
 {
 	struct batch *b = owner;
 	return fb_guard_claimed(b->guard, run_id);
+}
+
+static int note_create(void *owner, const char *key)
+{
+	struct batch *b = owner;
+	struct fb_err e = {0};
+	if (!b->cfg->journal || !fb_journal_note_create(b->cfg->journal, key, &e))
+		return 0;
+	if (!b->fatal) {
+		b->fatal = 1;
+		b->fatal_err = e;
+	}
+	return e.code;
+}
+
+static int note_run(void *owner, const char *key, const char *run_id, const char *poll_url)
+{
+	struct batch *b = owner;
+	struct fb_err e = {0};
+	if (!b->cfg->journal || !fb_journal_note_run(b->cfg->journal, key, run_id, poll_url, &e))
+		return 0;
+	if (!b->fatal) {
+		b->fatal = 1;
+		b->fatal_err = e;
+	}
+	return e.code;
+}
+
+/* Everything written so far reaches the disk before any request leaves. */
+static void sync_all(struct batch *b)
+{
+	struct fb_err e = {0};
+	int rc = b->cfg->journal ? fb_journal_sync(b->cfg->journal, &e) : 0;
+	if (!rc)
+		rc = fb_collector_sync(b->c, &e);
+	if (rc && !b->fatal) {
+		b->fatal = 1;
+		b->fatal_err = e;
+	}
 }
 
 static int wake_at(void *owner, struct fb_job *job, uint64_t due_ms)
@@ -113,6 +181,7 @@ static void job_done(void *owner, struct fb_job *job, int rc, const struct fb_er
 		b->sum->costed++;
 	}
 	b->active--;
+	live_remove(b, job);
 	fb_job_free(job);
 }
 
@@ -153,6 +222,10 @@ static void admit_one(struct batch *b, struct fb_item *it)
 	}
 	if (!it->invalid && fb_idemkey_derive(it, b->cfg->key_namespace, key, &e) < 0)
 		fb_item_set_invalid(it, NULL, "%s", e.msg);
+	if (fb_collector_done(b->c, it->invalid ? NULL : key, it->id)) {
+		b->sum->done_before++; /* its line is in the record from an earlier invocation */
+		return;
+	}
 	if (it->invalid) {
 		write_unstarted(b, it, FB_STATUS_INVALID, NULL, NULL);
 		return;
@@ -193,15 +266,29 @@ static void admit_one(struct batch *b, struct fb_item *it)
 		fb_err_set(&b->fatal_err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 		return;
 	}
+	if (live_add(b, job)) {
+		fb_job_free(job);
+		b->fatal = 1;
+		fb_err_set(&b->fatal_err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+		return;
+	}
 	b->active++;
-	fb_job_start(job); /* may finish (and free) the job at once */
+	const char *poll_url = NULL;
+	const char *run =
+	    b->cfg->journal ? fb_journal_run_of(b->cfg->journal, key, &poll_url) : NULL;
+	if (run) {
+		b->sum->resumed++;
+		fb_job_resume(job, run, poll_url); /* made before: polled, never created again */
+	} else {
+		fb_job_start(job); /* may finish (and free) the job at once */
+	}
 }
 
 static void admit(struct batch *b, struct fb_manifest *m)
 {
 	/* After a batch-level stop, the rest of the manifest is still read, so
 	 * every item gets its line (skipped), but nothing more is created. */
-	while (!b->eof && !b->fatal &&
+	while (!b->eof && !b->fatal && !b->stopping &&
 	       (b->sum->stopped || b->sum->budget_stopped || b->active < b->cfg->concurrency)) {
 		struct fb_item it = {0};
 		struct fb_err e = {0};
@@ -274,6 +361,8 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	    .forbidden = forbidden,
 	    .claim = claim,
 	    .claimed = claimed,
+	    .note_create = note_create,
+	    .note_run = note_run,
 	    .owner = &b,
 	};
 	memset(sum, 0, sizeof(*sum));
@@ -287,9 +376,21 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	}
 
 	for (;;) {
+		if (cfg->stop && *cfg->stop && !b.stopping) {
+			b.stopping = 1;
+			sum->interrupted = 1;
+			b.stop_deadline = fb_clock_now_ms(clock) + cfg->grace_ms;
+			fb_log_msg(
+			    log, FB_LOG_WARN,
+			    "stopping: no new items; %zu in flight get %.1f s to finish (run the "
+			    "same command again to go on)",
+			    b.active, cfg->grace_ms / 1000.0);
+		}
 		admit(&b, m);
 		fire_timers(&b);
-		if (b.active == 0 && (b.eof || b.fatal))
+		if (b.active == 0 && (b.eof || b.fatal || b.stopping))
+			break;
+		if (b.stopping && fb_clock_now_ms(clock) >= b.stop_deadline)
 			break;
 		const struct fb_timer *top = fb_timers_peek(&b.timers);
 		if (!top && fb_transport_pending(t) == 0) {
@@ -302,6 +403,10 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 		}
 		uint64_t now = fb_clock_now_ms(clock);
 		uint64_t timeout = top ? (top->due_ms > now ? top->due_ms - now : 0) : 1000;
+		/* Wake up for a signal or the end of the grace period without waiting long. */
+		if (cfg->stop && timeout > 200)
+			timeout = 200;
+		sync_all(&b);
 		int n = fb_transport_step(t, timeout);
 		if (n < 0) {
 			rc = fb_err_set(err, n, FB_KIND_BATCH, "transport failed (%s)",
@@ -311,6 +416,12 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 		progress(&b, 0);
 	}
 	fb_log_progress_done(log);
+	sync_all(&b);
+	/* Interrupted: what is still in flight gets no line; the journal knows its runs. */
+	sum->abandoned = b.nlive;
+	for (size_t i = 0; i < b.nlive; i++)
+		fb_job_free(b.live[i]);
+	free(b.live);
 	if (!rc && b.fatal) {
 		if (err)
 			*err = b.fatal_err;

@@ -12,11 +12,13 @@
 #include "collector.h"
 #include "error.h"
 #include "job.h"
+#include "journal.h"
 #include "log.h"
 #include "manifest.h"
 #include "resolve.h"
 #include "transport.h"
 
+#include <signal.h>
 #include <stdint.h>
 
 struct fb_driver_config {
@@ -28,6 +30,15 @@ struct fb_driver_config {
 	double rate;	 /* API requests per second at most; 0: no limit until a 429 says so */
 	unsigned burst;	 /* 0: as the rate */
 	double max_cost; /* USD; < 0: no budget */
+	/* Borrowed: the journal of the output folder, or NULL for none. */
+	struct fb_journal *journal;
+	/*
+	 * Borrowed: set (by a signal handler) to stop admitting items; the
+	 * runs in flight then get grace_ms to finish, and those that do not
+	 * get no result line (a re-run picks them up from the journal).
+	 */
+	const volatile sig_atomic_t *stop;
+	uint64_t grace_ms;
 };
 
 struct fb_summary {
@@ -42,6 +53,10 @@ struct fb_summary {
 	struct fb_err stop_err; /* why, when stopped */
 	int budget_stopped;	/* --max-cost stopped admission */
 	uint64_t throttled_ms;	/* time every request waited out 429s */
+	uint64_t done_before;	/* items an earlier invocation finished: not run again */
+	uint64_t resumed;	/* runs an earlier invocation created, picked up by id */
+	int interrupted;	/* *stop was set: the batch ended early */
+	uint64_t abandoned;	/* in flight when the grace period ran out: no line yet */
 };
 
 /*

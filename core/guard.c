@@ -1,6 +1,7 @@
 /* guard: forbidden scopes, claimed runs and the budget of one batch. */
 #include "guard.h"
 #include "buf.h"
+#include "hashset.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -20,9 +21,8 @@ struct cost {
 struct fb_guard {
 	struct scope *scopes;
 	size_t nscopes;
-	uint64_t *claims; /* open addressing; 0 = empty; hashes of run ids */
-	size_t nclaims, cap;
-	double max_cost; /* < 0: none */
+	struct fb_hashset claims; /* run ids held by items of this invocation */
+	double max_cost;	  /* < 0: none */
 	double spent;
 	double max_seen;
 	struct cost *costs;
@@ -47,7 +47,7 @@ void fb_guard_free(struct fb_guard *g)
 		free(g->costs[i].technique);
 	free(g->scopes);
 	free(g->costs);
-	free(g->claims);
+	fb_hashset_release(&g->claims);
 	free(g);
 }
 
@@ -102,52 +102,16 @@ const struct fb_err *fb_guard_forbidden(const struct fb_guard *g, const struct f
 	return hit;
 }
 
-/* FNV-1a, never 0 (0 marks an empty slot). */
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h ? h : 1;
-}
-
-static size_t find(const uint64_t *t, size_t cap, uint64_t h)
-{
-	size_t i = (size_t)h & (cap - 1);
-	while (t[i] && t[i] != h)
-		i = (i + 1) & (cap - 1);
-	return i;
-}
-
 int fb_guard_claimed(const struct fb_guard *g, const char *run_id)
 {
-	if (!g->cap)
-		return 0;
-	uint64_t h = hash(run_id);
-	return g->claims[find(g->claims, g->cap, h)] == h;
+	return fb_hashset_has(&g->claims, run_id);
 }
 
+/* Two run ids with one 64-bit hash would make the second look claimed: a 409 recovery could then
+ * miss it and end unresolved, never adopt a wrong run. */
 int fb_guard_claim(struct fb_guard *g, const char *run_id)
 {
-	if ((g->nclaims + 1) * 2 > g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 1024;
-		uint64_t *t = calloc(cap, sizeof(*t));
-		if (!t)
-			return FB_ENOMEM;
-		for (size_t i = 0; i < g->cap; i++)
-			if (g->claims[i])
-				t[find(t, cap, g->claims[i])] = g->claims[i];
-		free(g->claims);
-		g->claims = t;
-		g->cap = cap;
-	}
-	uint64_t h = hash(run_id);
-	size_t i = find(g->claims, g->cap, h);
-	if (g->claims[i] == h)
-		return 0;
-	g->claims[i] = h;
-	g->nclaims++;
-	return 1;
+	return fb_hashset_add(&g->claims, run_id);
 }
 
 static struct cost *cost_of(const struct fb_guard *g, const char *technique)

@@ -178,6 +178,8 @@ int fb_job_adopt(struct fb_job *j, const char *run_id, const char *poll_url)
 	if (!j->run_id || (poll_url && !j->poll_url))
 		return FB_ENOMEM;
 	j->env->claim(j->env->owner, run_id);
+	if (j->env->note_run(j->env->owner, j->cur_key, run_id, poll_url))
+		return FB_EIO;
 	for (size_t i = 0; i < j->nrun_ids; i++)
 		if (!strcmp(j->run_ids[i], run_id))
 			return 0; /* a replay of a run the item already has */
@@ -413,6 +415,12 @@ void fb_job_send_create(struct fb_job *j)
 		j->submitted_wall = wall;
 	if (!j->first_sent_wall)
 		j->first_sent_wall = wall;
+	/* Journaled first: the driver makes it durable before the request leaves. */
+	if (j->env->note_create(j->env->owner, j->cur_key)) {
+		fb_err_set(&e, FB_EIO, FB_KIND_BATCH, "the journal cannot be written");
+		fb_job_finish(j, FB_STATUS_FAILED, &e);
+		return;
+	}
 	if (fb_transport_create_run(j->env->transport, &req, on_create, j, &e) < 0)
 		fb_job_fail(j, &e);
 }
@@ -436,6 +444,20 @@ static void send_poll(struct fb_job *j)
 void fb_job_start(struct fb_job *j)
 {
 	fb_job_send_create(j);
+}
+
+void fb_job_resume(struct fb_job *j, const char *run_id, const char *poll_url)
+{
+	struct fb_err e = {0};
+	j->submitted_wall = fb_clock_wall_ms(j->env->clock);
+	j->created_ms = fb_job_now(j);
+	if (fb_job_adopt(j, run_id, poll_url)) {
+		fb_err_set(&e, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+		fb_job_finish(j, FB_STATUS_FAILED, &e);
+		return;
+	}
+	fb_log_msg(j->env->log, FB_LOG_DEBUG, "%s: resuming run %s", j->item.id, run_id);
+	send_poll(j);
 }
 
 void fb_job_wake(struct fb_job *j)

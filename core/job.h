@@ -66,6 +66,9 @@ struct fb_job_env {
 	int (*claim)(void *owner, const char *run_id);
 	/* Whether another item of this invocation holds run_id. */
 	int (*claimed)(void *owner, const char *run_id);
+	/* A create with key is about to be sent / key made run_id: for the journal. 0 or FB_E*. */
+	int (*note_create)(void *owner, const char *key);
+	int (*note_run)(void *owner, const char *key, const char *run_id, const char *poll_url);
 	void *owner;
 };
 
@@ -81,6 +84,12 @@ struct fb_job *fb_job_new(struct fb_item *item, const char *key, const struct fb
  * result line is written and env->done fires before this returns.
  */
 void fb_job_start(struct fb_job *j);
+
+/*
+ * Picks up run_id, which key made in an earlier invocation (the journal
+ * says so): polled, never created again. Like fb_job_start otherwise.
+ */
+void fb_job_resume(struct fb_job *j, const char *run_id, const char *poll_url);
 
 /* The timer the job asked for is due. */
 void fb_job_wake(struct fb_job *j);

@@ -57,12 +57,14 @@ static int keep_output(struct fb_job *j, const char *ctype, const void *data, si
 	char extbuf[FB_ARCHIVE_EXT_MAX];
 	const char *ext =
 	    is_inline_text(o) ? "txt" : fb_archive_ext_for(ctype, o->url, o->type, extbuf);
-	int rc = fb_collector_add_output(j->env->collector, j->item.id, o->output_id, ext, data,
-					 len, &path, &e);
-	if (!rc && sha256)
+	int rc = 0;
+	if (sha256)
 		memcpy(r->sha256, sha256, sizeof(r->sha256));
-	else if (!rc)
+	else
 		rc = fb_sha256_hex(data, len, r->sha256);
+	if (!rc)
+		rc = fb_collector_add_output(j->env->collector, j->item.id, o->output_id, ext, data,
+					     len, r->sha256, &path, &e);
 	if (rc) {
 		fb_buf_release(&path);
 		if (!e.code)

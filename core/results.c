@@ -38,7 +38,19 @@ const char *fb_item_status_name(enum fb_item_status s)
 	return "unknown";
 }
 
+static int open_mode(struct fb_results **out, const char *path, int append, struct fb_err *err);
+
 int fb_results_open(struct fb_results **out, const char *path, struct fb_err *err)
+{
+	return open_mode(out, path, 0, err);
+}
+
+int fb_results_open_append(struct fb_results **out, const char *path, struct fb_err *err)
+{
+	return open_mode(out, path, 1, err);
+}
+
+static int open_mode(struct fb_results **out, const char *path, int append, struct fb_err *err)
 {
 	*out = NULL;
 	struct fb_results *r = calloc(1, sizeof(*r));
@@ -55,7 +67,8 @@ int fb_results_open(struct fb_results **out, const char *path, struct fb_err *er
 		fflush(stdout);
 		r->fd = STDOUT_FILENO;
 	} else {
-		r->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		r->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
+			     0644);
 		if (r->fd < 0) {
 			int e = errno;
 			free(r->name);

@@ -67,6 +67,9 @@ struct fb_results;
  */
 int fb_results_open(struct fb_results **out, const char *path, struct fb_err *err);
 
+/* Like fb_results_open, but appends to what path holds (a resumed batch). */
+int fb_results_open_append(struct fb_results **out, const char *path, struct fb_err *err);
+
 /* Writes one line and flushes it. FB_EIO with err on a write error (EPIPE included). */
 int fb_results_write(struct fb_results *r, const struct fb_result *res, struct fb_err *err);
 

@@ -46,6 +46,8 @@ enum {
 	OPT_RUN_TIMEOUT,
 	OPT_RECREATE,
 	OPT_MAX_COST,
+	OPT_FRESH,
+	OPT_GRACE,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +90,8 @@ static const struct option long_opts[] = {
     {"run-timeout", required_argument, NULL, OPT_RUN_TIMEOUT},
     {"recreate-unresolved", no_argument, NULL, OPT_RECREATE},
     {"max-cost", required_argument, NULL, OPT_MAX_COST},
+    {"fresh", no_argument, NULL, OPT_FRESH},
+    {"grace", required_argument, NULL, OPT_GRACE},
     {NULL, 0, NULL, 0},
 };
 
@@ -285,6 +289,11 @@ static int one(struct run_opts *o, int c, const char *arg)
 		return 0;
 	case OPT_MAX_COST:
 		return fb_args_double("--max-cost", arg, 0, 1e9, &o->drv.max_cost);
+	case OPT_FRESH:
+		o->fresh = 1;
+		return 0;
+	case OPT_GRACE:
+		return fb_args_duration_ms("--grace", arg, &o->drv.grace_ms);
 	case OPT_SIM_CLOCK:
 		if (strcmp(arg, "real") && strcmp(arg, "virtual"))
 			return bad_choice("--sim-clock", arg, "real or virtual");
@@ -337,6 +346,7 @@ int fb_options_parse(int argc, char **argv, struct run_opts *o)
 	    .transport = "sim",
 	    .drv = {.concurrency = 16,
 		    .max_cost = -1,
+		    .grace_ms = 10000,
 		    .policy = {.max_retries = 5,
 			       .max_429_retries = 30,
 			       .retry_failed = 1,

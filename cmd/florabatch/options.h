@@ -16,6 +16,7 @@ struct run_opts {
 	const char *archive;
 	const char *transport; /* "sim" or "http" */
 	int strict;
+	int fresh;
 	int quiet, verbose;
 	struct fb_driver_config drv;
 	/* http */

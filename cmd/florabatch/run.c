@@ -2,10 +2,12 @@
 #include "run.h"
 #include "apikey.h"
 #include "options.h"
+#include "outdir.h"
 
 #include "clock.h"
 #include "collector.h"
 #include "driver.h"
+#include "journal.h"
 #include "log.h"
 #include "manifest.h"
 #include "http.h"
@@ -21,6 +23,32 @@
 #include <time.h>
 #include <unistd.h>
 
+/*
+ * The only state a signal touches. The first SIGINT or SIGTERM asks the
+ * batch to stop admitting and let what is in flight finish; a second
+ * SIGINT leaves at once, which the journal makes safe.
+ */
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	if (stop_requested && sig == SIGINT)
+		_exit(130);
+	stop_signal = sig;
+	stop_requested = 1;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static char *join(const char *dir, const char *name)
 {
 	size_t n = strlen(dir) + strlen(name) + 2;
@@ -28,20 +56,6 @@ static char *join(const char *dir, const char *name)
 	if (p)
 		snprintf(p, n, "%s/%s", dir, name);
 	return p;
-}
-
-static int make_dir(const char *dir)
-{
-	if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
-		struct stat st;
-		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-			return 0;
-		fprintf(stderr, "florabatch: --out %s: exists and is not a folder\n", dir);
-		return -1;
-	}
-	fprintf(stderr, "florabatch: --out %s: cannot create the folder: %s\n", dir,
-		strerror(errno));
-	return -1;
 }
 
 static void human_bytes(char *buf, size_t n, uint64_t b)
@@ -77,6 +91,17 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 	if (s->unresolved)
 		fprintf(f, ", %llu unresolved", (unsigned long long)s->unresolved);
 	fputc('\n', f);
+	if (s->done_before)
+		fprintf(f, "  earlier   %llu items were done by an earlier run of this batch\n",
+			(unsigned long long)s->done_before);
+	if (s->resumed)
+		fprintf(f, "  resumed   %llu runs created earlier, picked up by id\n",
+			(unsigned long long)s->resumed);
+	if (s->interrupted)
+		fprintf(f,
+			"  stopped   by a signal: %llu in flight left without a line; run the "
+			"same command again to finish\n",
+			(unsigned long long)s->abandoned);
 	if (s->throttled_ms)
 		fprintf(f, "  throttled %.1f s: the API answered 429 and every request waited\n",
 			s->throttled_ms / 1000.0);
@@ -197,7 +222,8 @@ int fb_cmd_run(int argc, char **argv)
 	struct fb_clock *clock = NULL;
 	struct fb_transport *t = NULL;
 	struct fb_collector *c = NULL;
-	char *results = NULL, *archive = NULL;
+	char *results = NULL, *archive = NULL, *spool = NULL, *jpath = NULL;
+	struct fb_journal *journal = NULL;
 
 	/* A missing key or a bad URL is the user's to fix before any file is touched. */
 	clock = o.sim_virtual ? fb_clock_virtual_new(0) : fb_clock_real_new();
@@ -230,22 +256,37 @@ int fb_cmd_run(int argc, char **argv)
 		code = FB_EXIT_USAGE;
 		goto out;
 	}
-	int need_dir = !o.results || !o.archive;
-	if (need_dir && make_dir(o.out_dir))
+	int lock = fb_outdir_lock(o.out_dir);
+	if (lock < 0) {
+		code = lock == -FB_EXIT_LOCKED ? FB_EXIT_LOCKED : FB_EXIT_IO;
 		goto out;
-	results = o.results ? strdup(o.results) : join(o.out_dir, "results.jsonl");
+	}
+	/* The record of the batch is a file in the folder even when lines also go to stdout. */
+	int to_stdout = o.results && !strcmp(o.results, "-");
+	results = o.results && !to_stdout ? strdup(o.results) : join(o.out_dir, "results.jsonl");
 	if (!o.archive)
 		archive = join(o.out_dir, "outputs.tar.gz");
 	else if (strcmp(o.archive, "none"))
 		archive = strdup(o.archive);
-
-	if (!results)
+	spool = join(o.out_dir, "spool");
+	jpath = join(o.out_dir, "journal.jsonl");
+	if (!results || !spool || !jpath)
 		goto out;
-	struct fb_collector_config cc = {results, archive, (int64_t)time(NULL)};
+	if (o.fresh && fb_outdir_fresh(o.out_dir, results, archive))
+		goto out;
+	if (fb_journal_open(&journal, jpath, &err)) {
+		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
+		goto out;
+	}
+	o.drv.journal = journal;
+	struct fb_collector_config cc = {results, to_stdout,	       spool,
+					 archive, (int64_t)time(NULL), o.fresh};
 	if (fb_collector_open(&c, &cc, &err)) {
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 		goto out;
 	}
+	catch_signals();
+	o.drv.stop = &stop_requested;
 
 	struct fb_summary sum;
 	struct timespec t0, t1;
@@ -269,10 +310,16 @@ int fb_cmd_run(int argc, char **argv)
 	if (rc == FB_EPARSE)
 		code = FB_EXIT_USAGE; /* the manifest broke part-way: a manifest error */
 	else
-		code = rc ? FB_EXIT_IO : exit_code(&sum);
+		code = rc ? FB_EXIT_IO : sum.interrupted ? 128 + stop_signal : exit_code(&sum);
 out:
 	if (c)
 		fb_collector_close(c, NULL);
+	if (journal && fb_journal_close(journal, &err) && code == FB_EXIT_OK) {
+		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
+		code = FB_EXIT_IO;
+	}
+	free(spool);
+	free(jpath);
 	fb_transport_free(t);
 	fb_manifest_free(m);
 	fb_clock_free(clock);

@@ -259,10 +259,11 @@ static void test_keys_stable_across_runs_and_order(void **state)
 				"{\"id\":\"x\",\"inputs\":{\"q\":\"two\",\"p\":\"one\"}}\n";
 	free(tu_write_file(dir, "a.jsonl", a, sizeof(a) - 1));
 	free(tu_write_file(dir, "b.jsonl", b, sizeof(b) - 1));
+	/* Two batches: two folders (one folder would resume the first batch). */
 	struct e2e_run ra = e2e_florabatch(
-	    dir, "run a.jsonl --technique cctv-cam --results - --archive none " SIMFAST);
+	    dir, "run a.jsonl --technique cctv-cam --out oa --results - --archive none " SIMFAST);
 	struct e2e_run rb = e2e_florabatch(
-	    dir, "run b.jsonl --technique cctv-cam --results - --archive none " SIMFAST);
+	    dir, "run b.jsonl --technique cctv-cam --out ob --results - --archive none " SIMFAST);
 	assert_int_equal(ra.status, 0);
 	assert_int_equal(rb.status, 0);
 	struct e2e_lines la = e2e_parse_jsonl(ra.out), lb = e2e_parse_jsonl(rb.out);

@@ -1,0 +1,79 @@
+/* outdir: the output folder's lock and --fresh. */
+#include "outdir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int fb_outdir_lock(const char *dir)
+{
+	char path[4096];
+	struct stat st;
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+		fprintf(stderr, "florabatch: --out %s: cannot create the folder: %s\n", dir,
+			strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "florabatch: --out %s: exists and is not a folder\n", dir);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/.lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "florabatch: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK) {
+			fprintf(stderr,
+				"florabatch: another florabatch is working in %s (it holds %s); "
+				"this one exits without touching it\n",
+				dir, path);
+			return -FB_EXIT_LOCKED;
+		}
+		fprintf(stderr, "florabatch: %s: cannot lock: %s\n", path, strerror(e));
+		return -1;
+	}
+	return fd;
+}
+
+static int remove_file(const char *path)
+{
+	if (unlink(path) == 0 || errno == ENOENT)
+		return 0;
+	fprintf(stderr, "florabatch: --fresh: cannot remove %s: %s\n", path, strerror(errno));
+	return -1;
+}
+
+int fb_outdir_fresh(const char *dir, const char *record, const char *archive)
+{
+	char path[4096];
+	int rc = remove_file(record);
+	if (archive)
+		rc |= remove_file(archive);
+	snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
+	rc |= remove_file(path);
+	snprintf(path, sizeof(path), "%s/spool", dir);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char f[4096 + 300];
+		if (e->d_name[0] == '.' &&
+		    (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
+		rc |= remove_file(f);
+	}
+	if (d)
+		closedir(d);
+	return rc ? -1 : 0;
+}

@@ -1,0 +1,207 @@
+/*
+ * collector: the record, the spool and the archive across invocations: a
+ * torn last line is cut, what the record holds is done, names stay unique
+ * across invocations, and the archive holds every output exactly once.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "collector.h"
+#include "sha256.h"
+#include "testutil.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct paths {
+	char *dir, *record, *spool, *archive;
+};
+
+static struct paths make_paths(void)
+{
+	struct paths p;
+	p.dir = tu_tmpdir();
+	p.record = tu_path(p.dir, "results.jsonl");
+	p.spool = tu_path(p.dir, "spool");
+	p.archive = tu_path(p.dir, "outputs.tar.gz");
+	return p;
+}
+
+static void free_paths(struct paths *p)
+{
+	tu_rmrf(p->dir);
+	free(p->dir);
+	free(p->record);
+	free(p->spool);
+	free(p->archive);
+}
+
+static struct fb_collector *open_c(const struct paths *p, int fresh)
+{
+	struct fb_collector *c = NULL;
+	struct fb_err e = {0};
+	struct fb_collector_config cfg = {.record_path = p->record,
+					  .spool_dir = p->spool,
+					  .archive_path = p->archive,
+					  .mtime_s = 1,
+					  .fresh = fresh};
+	assert_int_equal(fb_collector_open(&c, &cfg, &e), 0);
+	return c;
+}
+
+/* One completed item with one output whose bytes are text. */
+static void complete(struct fb_collector *c, const char *id, const char *key, const char *text)
+{
+	struct fb_err e = {0};
+	struct fb_buf path = FB_BUF_INIT;
+	struct fb_result_output o = {
+	    .output_id = "out_1", .type = "imageUrl", .bytes = strlen(text)};
+	assert_int_equal(fb_sha256_hex(text, strlen(text), o.sha256), 0);
+	assert_int_equal(
+	    fb_collector_add_output(c, id, "out_1", "png", text, strlen(text), o.sha256, &path, &e),
+	    0);
+	o.path = path.ptr;
+	struct fb_result r = {.id = id,
+			      .status = FB_STATUS_COMPLETED,
+			      .idempotency_key = key,
+			      .outputs = &o,
+			      .noutputs = 1};
+	assert_int_equal(fb_collector_write(c, &r, &e), 0);
+	fb_buf_release(&path);
+}
+
+static size_t archive_entries(const char *path, const char *name, const char *want)
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_all(a);
+	assert_int_equal(archive_read_open_filename(a, path, 4096), ARCHIVE_OK);
+	struct archive_entry *e;
+	size_t total = 0, named = 0;
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		char buf[256] = "";
+		la_ssize_t n = archive_read_data(a, buf, sizeof(buf) - 1);
+		total++;
+		if (name && !strcmp(archive_entry_pathname(e), name)) {
+			named++;
+			assert_true(n >= 0);
+			assert_string_equal(buf, want);
+		}
+	}
+	archive_read_free(a);
+	return name ? named : total;
+}
+
+static void test_resume_across_invocations(void **s)
+{
+	(void)s;
+	struct paths p = make_paths();
+	struct fb_err e = {0};
+	struct fb_collector *c = open_c(&p, 0);
+	complete(c, "a", "fb1-a", "alpha");
+	complete(c, "b", "fb1-b", "beta");
+	assert_int_equal(fb_collector_sync(c, &e), 0);
+	assert_int_equal(fb_collector_close(c, &e), 0);
+	/* A crash tore the next line in half. */
+	FILE *f = fopen(p.record, "a");
+	fputs("{\"id\":\"c\",\"status\":\"compl", f);
+	fclose(f);
+
+	c = open_c(&p, 0);
+	struct fb_collector_stats st;
+	fb_collector_stats(c, &st);
+	assert_int_equal(st.done_before, 2);
+	assert_true(fb_collector_done(c, "fb1-a", "a"));
+	assert_true(fb_collector_done(c, "fb1-b", "anything"));
+	assert_false(fb_collector_done(c, "fb1-c", "c"));
+	/* A new item with the same id gets a name of its own, not a's. */
+	complete(c, "a", "fb1-a2", "alpha two");
+	complete(c, "c", "fb1-c", "gamma");
+	assert_int_equal(fb_collector_close(c, &e), 0);
+
+	size_t len = 0;
+	char *rec = tu_read_file(p.record, &len);
+	size_t lines = 0;
+	for (size_t i = 0; i < len; i++)
+		lines += rec[i] == '\n';
+	assert_int_equal(lines, 4);
+	assert_null(strstr(rec, "compl\""));		   /* the torn half-line is gone */
+	assert_non_null(strstr(rec, "\"a/out_1-2.png\"")); /* unique across invocations */
+	free(rec);
+	assert_int_equal(archive_entries(p.archive, NULL, NULL), 4);
+	assert_int_equal(archive_entries(p.archive, "a/out_1.png", "alpha"), 1);
+	assert_int_equal(archive_entries(p.archive, "a/out_1-2.png", "alpha two"), 1);
+	assert_int_equal(archive_entries(p.archive, "c/out_1.png", "gamma"), 1);
+	free_paths(&p);
+}
+
+static void test_fresh_forgets(void **s)
+{
+	(void)s;
+	struct paths p = make_paths();
+	struct fb_err e = {0};
+	struct fb_collector *c = open_c(&p, 0);
+	complete(c, "a", "fb1-a", "alpha");
+	assert_int_equal(fb_collector_close(c, &e), 0);
+	c = open_c(&p, 1);
+	assert_false(fb_collector_done(c, "fb1-a", "a"));
+	assert_int_equal(fb_collector_close(c, &e), 0);
+	assert_int_equal(archive_entries(p.archive, NULL, NULL), 0);
+	free_paths(&p);
+}
+
+static void test_invalid_lines_by_id(void **s)
+{
+	(void)s;
+	struct paths p = make_paths();
+	struct fb_err e = {0};
+	struct fb_collector *c = open_c(&p, 0);
+	struct fb_result r = {.id = "row-3", .status = FB_STATUS_INVALID};
+	assert_int_equal(fb_collector_write(c, &r, &e), 0);
+	assert_int_equal(fb_collector_close(c, &e), 0);
+	c = open_c(&p, 0);
+	assert_true(fb_collector_done(c, NULL, "row-3"));
+	assert_false(fb_collector_done(c, NULL, "row-4"));
+	assert_int_equal(fb_collector_close(c, &e), 0);
+	free_paths(&p);
+}
+
+static void test_skipped_lines_give_way(void **s)
+{
+	(void)s;
+	struct paths p = make_paths();
+	struct fb_err e = {0};
+	struct fb_collector *c = open_c(&p, 0);
+	complete(c, "a", "fb1-a", "alpha");
+	struct fb_result r = {.id = "b", .status = FB_STATUS_SKIPPED, .idempotency_key = "fb1-b"};
+	assert_int_equal(fb_collector_write(c, &r, &e), 0);
+	assert_int_equal(fb_collector_close(c, &e), 0);
+	c = open_c(&p, 0);
+	/* b never ran: a re-run runs it, and its old line leaves the record. */
+	assert_false(fb_collector_done(c, "fb1-b", "b"));
+	assert_true(fb_collector_done(c, "fb1-a", "a"));
+	complete(c, "b", "fb1-b", "beta");
+	assert_int_equal(fb_collector_close(c, &e), 0);
+	char *rec = tu_read_file(p.record, NULL);
+	assert_null(strstr(rec, "skipped"));
+	assert_non_null(strstr(rec, "\"id\":\"b\",\"status\":\"completed\""));
+	free(rec);
+	free_paths(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_resume_across_invocations),
+	    cmocka_unit_test(test_fresh_forgets),
+	    cmocka_unit_test(test_invalid_lines_by_id),
+	    cmocka_unit_test(test_skipped_lines_give_way),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
