@@ -194,7 +194,7 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 	if (!rc && cfg->copy_to_stdout)
 		rc = fb_results_open(&c->stdout_copy, "-", err);
 	if (rc) {
-		fb_collector_close(c, NULL);
+		fb_collector_close(c, NULL, NULL);
 		return rc;
 	}
 	*out = c;
@@ -441,7 +441,7 @@ static int build_archive(struct fb_collector *c, struct fb_err *err)
 	return rc;
 }
 
-int fb_collector_close(struct fb_collector *c, struct fb_err *err)
+int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats, struct fb_err *err)
 {
 	int rc = 0;
 	if (!c)
@@ -459,6 +459,8 @@ int fb_collector_close(struct fb_collector *c, struct fb_err *err)
 				strerror(errno));
 	if (c->spool_fd >= 0)
 		close(c->spool_fd);
+	if (stats)
+		*stats = c->stats;
 	fb_hashset_release(&c->done);
 	fb_hashset_release(&c->names);
 	free(c->record_path);

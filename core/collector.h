@@ -65,7 +65,11 @@ int fb_collector_sync(struct fb_collector *c, struct fb_err *err);
 
 void fb_collector_stats(const struct fb_collector *c, struct fb_collector_stats *out);
 
-/* Closes the record, then builds the archive (see above). Frees c in every case. */
-int fb_collector_close(struct fb_collector *c, struct fb_err *err);
+/*
+ * Closes the record, then builds the archive (see above); the final counts
+ * go to *stats when it is not NULL. Frees c in every case.
+ */
+int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats,
+		       struct fb_err *err);
 
 #endif

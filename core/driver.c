@@ -427,10 +427,6 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 			*err = b.fatal_err;
 		rc = b.fatal_err.code ? b.fatal_err.code : FB_EIO;
 	}
-	struct fb_collector_stats cs;
-	fb_collector_stats(c, &cs);
-	sum->outputs = cs.outputs;
-	sum->output_bytes = cs.output_bytes;
 	sum->elapsed_ms = fb_clock_now_ms(clock) - start;
 	sum->throttled_ms = fb_ratelimit_throttled_ms(b.rl, fb_clock_now_ms(clock));
 	fb_ratelimit_free(b.rl);

@@ -44,9 +44,9 @@ struct fb_driver_config {
 struct fb_summary {
 	uint64_t items; /* result lines the batch accounts for */
 	uint64_t completed, failed, invalid, skipped, unresolved;
-	uint64_t runs; /* runs created or adopted */
-	uint64_t outputs, output_bytes;
-	uint64_t costed; /* items with a charged cost */
+	uint64_t runs;			/* runs created or adopted */
+	uint64_t outputs, output_bytes; /* filled by the caller from the collector's close */
+	uint64_t costed;		/* items with a charged cost */
 	double cost;
 	uint64_t elapsed_ms;
 	int stopped;		/* a batch-level error stopped admission */

@@ -295,8 +295,13 @@ int fb_cmd_run(int argc, char **argv)
 	if (rc)
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 	struct fb_collector *cl = c;
+	struct fb_collector_stats cs;
 	c = NULL;
-	if (fb_collector_close(cl, &err) && !rc) {
+	memset(&cs, 0, sizeof(cs));
+	int crc = fb_collector_close(cl, &cs, &err);
+	sum.outputs = cs.outputs; /* the archive is built at close */
+	sum.output_bytes = cs.output_bytes;
+	if (crc && !rc) {
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 		rc = FB_EIO;
 	}
@@ -313,7 +318,7 @@ int fb_cmd_run(int argc, char **argv)
 		code = rc ? FB_EXIT_IO : sum.interrupted ? 128 + stop_signal : exit_code(&sum);
 out:
 	if (c)
-		fb_collector_close(c, NULL);
+		fb_collector_close(c, NULL, NULL);
 	if (journal && fb_journal_close(journal, &err) && code == FB_EXIT_OK) {
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 		code = FB_EXIT_IO;

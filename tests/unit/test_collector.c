@@ -107,7 +107,7 @@ static void test_resume_across_invocations(void **s)
 	complete(c, "a", "fb1-a", "alpha");
 	complete(c, "b", "fb1-b", "beta");
 	assert_int_equal(fb_collector_sync(c, &e), 0);
-	assert_int_equal(fb_collector_close(c, &e), 0);
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
 	/* A crash tore the next line in half. */
 	FILE *f = fopen(p.record, "a");
 	fputs("{\"id\":\"c\",\"status\":\"compl", f);
@@ -123,7 +123,7 @@ static void test_resume_across_invocations(void **s)
 	/* A new item with the same id gets a name of its own, not a's. */
 	complete(c, "a", "fb1-a2", "alpha two");
 	complete(c, "c", "fb1-c", "gamma");
-	assert_int_equal(fb_collector_close(c, &e), 0);
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
 
 	size_t len = 0;
 	char *rec = tu_read_file(p.record, &len);
@@ -148,10 +148,10 @@ static void test_fresh_forgets(void **s)
 	struct fb_err e = {0};
 	struct fb_collector *c = open_c(&p, 0);
 	complete(c, "a", "fb1-a", "alpha");
-	assert_int_equal(fb_collector_close(c, &e), 0);
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
 	c = open_c(&p, 1);
 	assert_false(fb_collector_done(c, "fb1-a", "a"));
-	assert_int_equal(fb_collector_close(c, &e), 0);
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
 	assert_int_equal(archive_entries(p.archive, NULL, NULL), 0);
 	free_paths(&p);
 }
@@ -164,11 +164,11 @@ static void test_invalid_lines_by_id(void **s)
 	struct fb_collector *c = open_c(&p, 0);
 	struct fb_result r = {.id = "row-3", .status = FB_STATUS_INVALID};
 	assert_int_equal(fb_collector_write(c, &r, &e), 0);
-	assert_int_equal(fb_collector_close(c, &e), 0);
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
 	c = open_c(&p, 0);
 	assert_true(fb_collector_done(c, NULL, "row-3"));
 	assert_false(fb_collector_done(c, NULL, "row-4"));
-	assert_int_equal(fb_collector_close(c, &e), 0);
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
 	free_paths(&p);
 }
 
@@ -181,13 +181,13 @@ static void test_skipped_lines_give_way(void **s)
 	complete(c, "a", "fb1-a", "alpha");
 	struct fb_result r = {.id = "b", .status = FB_STATUS_SKIPPED, .idempotency_key = "fb1-b"};
 	assert_int_equal(fb_collector_write(c, &r, &e), 0);
-	assert_int_equal(fb_collector_close(c, &e), 0);
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
 	c = open_c(&p, 0);
 	/* b never ran: a re-run runs it, and its old line leaves the record. */
 	assert_false(fb_collector_done(c, "fb1-b", "b"));
 	assert_true(fb_collector_done(c, "fb1-a", "a"));
 	complete(c, "b", "fb1-b", "beta");
-	assert_int_equal(fb_collector_close(c, &e), 0);
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
 	char *rec = tu_read_file(p.record, NULL);
 	assert_null(strstr(rec, "skipped"));
 	assert_non_null(strstr(rec, "\"id\":\"b\",\"status\":\"completed\""));

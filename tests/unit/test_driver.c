@@ -201,7 +201,7 @@ static struct outcome run(struct mock *m, const char *manifest, unsigned concurr
 	m->base.ops = &mock_ops;
 	m->clock = clock;
 	o.rc = fb_driver_run(&cfg, man, &m->base, c, clock, NULL, &o.sum, &err);
-	assert_int_equal(fb_collector_close(c, &err), 0);
+	assert_int_equal(fb_collector_close(c, NULL, &err), 0);
 	o.results = tu_read_file(rp, NULL);
 	fb_manifest_free(man);
 	fb_clock_free(clock);
