@@ -228,3 +228,268 @@ long long e2e_num(yajl_val v, ...)
 	yajl_val x = yajl_tree_get(v, path, yajl_t_number);
 	return x && YAJL_IS_INTEGER(x) ? YAJL_GET_INTEGER(x) : -1;
 }
+
+#include <errno.h>
+#include <fcntl.h>
+#include <time.h>
+
+extern char **environ;
+
+int e2e_florabatch_spawn(const char *dir, const char *key, const char *args, const char *log)
+{
+	/* Everything the child needs is built before fork: it only calls exec-safe functions. */
+	char *words = strdup(args);
+	char *argv[64];
+	int argc = 0;
+	argv[argc++] = (char *)tu_env("FB_BIN");
+	for (char *t = strtok(words, " "); t && argc < 63; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	size_t nenv = 0;
+	while (environ[nenv])
+		nenv++;
+	char **envp = calloc(nenv + 2, sizeof(*envp));
+	size_t k = 0;
+	for (size_t i = 0; i < nenv; i++)
+		if (strncmp(environ[i], "FLORA_API_KEY=", 14))
+			envp[k++] = environ[i];
+	char keyvar[256];
+	snprintf(keyvar, sizeof(keyvar), "FLORA_API_KEY=%s", key);
+	envp[k++] = keyvar;
+	envp[k] = NULL;
+	char name[256];
+	snprintf(name, sizeof(name), "%s.out", log);
+	char *outp = tu_path(dir, name);
+	snprintf(name, sizeof(name), "%s.err", log);
+	char *errp = tu_path(dir, name);
+
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		abort();
+	}
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (in < 0 || o < 0 || e < 0 || chdir(dir))
+			_exit(126);
+		dup2(in, STDIN_FILENO);
+		dup2(o, STDOUT_FILENO);
+		dup2(e, STDERR_FILENO);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	free(words);
+	free(envp);
+	free(outp);
+	free(errp);
+	return (int)pid;
+}
+
+int e2e_wait(int pid, long ms)
+{
+	long long deadline = e2e_now_ms() + ms;
+	for (;;) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid) {
+			if (WIFEXITED(st))
+				return WEXITSTATUS(st);
+			if (WIFSIGNALED(st))
+				return 128 + WTERMSIG(st);
+			return 255;
+		}
+		if (r < 0 && errno != EINTR) {
+			perror("waitpid");
+			abort();
+		}
+		if (e2e_now_ms() >= deadline)
+			return -1;
+		e2e_sleep_ms(5);
+	}
+}
+
+long long e2e_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void e2e_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+int e2e_try_read_archive(const char *path, struct e2e_archive *a)
+{
+	memset(a, 0, sizeof(*a));
+	struct archive *ar = archive_read_new();
+	archive_read_support_filter_all(ar);
+	archive_read_support_format_all(ar);
+	int rc = 0;
+	if (archive_read_open_filename(ar, path, 65536) != ARCHIVE_OK) {
+		fprintf(stderr, "cannot open archive %s: %s\n", path, archive_error_string(ar));
+		archive_read_free(ar);
+		return -1;
+	}
+	struct archive_entry *e;
+	int r;
+	while ((r = archive_read_next_header(ar, &e)) == ARCHIVE_OK) {
+		size_t size = (size_t)archive_entry_size(e);
+		char *buf = malloc(size + 1);
+		la_ssize_t got = archive_read_data(ar, buf, size);
+		if (got < 0 || (size_t)got != size) {
+			fprintf(stderr, "short entry %s in %s\n", archive_entry_pathname(e), path);
+			free(buf);
+			rc = -1;
+			break;
+		}
+		a->names = realloc(a->names, (a->n + 1) * sizeof(*a->names));
+		a->data = realloc(a->data, (a->n + 1) * sizeof(*a->data));
+		a->len = realloc(a->len, (a->n + 1) * sizeof(*a->len));
+		a->names[a->n] = strdup(archive_entry_pathname(e));
+		a->data[a->n] = buf;
+		a->len[a->n] = size;
+		a->n++;
+	}
+	if (!rc && r != ARCHIVE_EOF) {
+		fprintf(stderr, "archive %s ends early: %s\n", path, archive_error_string(ar));
+		rc = -1;
+	}
+	archive_read_free(ar);
+	if (rc)
+		e2e_archive_free(a);
+	return rc;
+}
+
+#include "sha256.h"
+
+int e2e_read_jsonl_file(const char *path, struct e2e_lines *l, int *torn, char *why, size_t wlen)
+{
+	memset(l, 0, sizeof(*l));
+	*torn = 0;
+	char *text = tu_read_file(path, NULL);
+	if (!text)
+		return 0;
+	const char *p = text;
+	int lineno = 0;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		if (!nl) {
+			*torn = 1;
+			break;
+		}
+		lineno++;
+		char *line = strndup(p, (size_t)(nl - p));
+		char ebuf[256] = "";
+		yajl_val v = yajl_tree_parse(line, ebuf, sizeof(ebuf));
+		if (!v || !YAJL_IS_OBJECT(v)) {
+			snprintf(why, wlen, "%s line %d is not a JSON object: %.200s", path, lineno,
+				 line);
+			yajl_tree_free(v);
+			free(line);
+			free(text);
+			e2e_lines_free(l);
+			return -1;
+		}
+		free(line);
+		l->v = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+		l->v[l->n++] = v;
+		p = nl + 1;
+	}
+	free(text);
+	return 0;
+}
+
+int e2e_check_ids(const struct e2e_lines *l, int n, int exact, char *why, size_t wlen)
+{
+	int *seen = calloc((size_t)n + 1, sizeof(*seen));
+	int rc = 0;
+	for (size_t i = 0; i < l->n && !rc; i++) {
+		const char *id = e2e_str(l->v[i], "id", NULL);
+		char *end = NULL;
+		long k = id && id[0] == 'p' ? strtol(id + 1, &end, 10) : 0;
+		if (!id || !end || *end || k < 1 || k > n) {
+			snprintf(why, wlen, "line %zu has id %s, not one of p1..p%d", i + 1,
+				 id ? id : "(none)", n);
+			rc = -1;
+		} else if (++seen[k] > 1) {
+			snprintf(why, wlen, "item %s has %d lines (line %zu is a second)", id,
+				 seen[k], i + 1);
+			rc = -1;
+		}
+	}
+	for (int k = 1; k <= n && !rc && exact; k++)
+		if (!seen[k]) {
+			snprintf(why, wlen, "item p%d has no line (%zu lines for %d items)", k,
+				 l->n, n);
+			rc = -1;
+		}
+	free(seen);
+	return rc;
+}
+
+int e2e_check_archive(const char *path, const struct e2e_lines *l, char *why, size_t wlen)
+{
+	struct e2e_archive a;
+	if (e2e_try_read_archive(path, &a)) {
+		snprintf(why, wlen, "%s is not a whole readable archive", path);
+		return -1;
+	}
+	size_t expected = 0;
+	int rc = 0;
+	for (size_t i = 0; i < l->n && !rc; i++) {
+		const char *op[] = {"outputs", NULL};
+		yajl_val outs = yajl_tree_get(l->v[i], op, yajl_t_array);
+		for (size_t k = 0; outs && k < YAJL_GET_ARRAY(outs)->len && !rc; k++) {
+			yajl_val o = YAJL_GET_ARRAY(outs)->values[k];
+			const char *name = e2e_str(o, "path", NULL),
+				   *sha = e2e_str(o, "sha256", NULL);
+			if (!name || !sha) {
+				snprintf(why, wlen, "an output of %s has no path or sha256",
+					 e2e_str(l->v[i], "id", NULL));
+				rc = -1;
+				break;
+			}
+			size_t found = 0;
+			for (size_t j = 0; j < a.n; j++) {
+				if (strcmp(a.names[j], name))
+					continue;
+				found++;
+				char hex[FB_SHA256_HEX_LEN + 1];
+				fb_sha256_hex(a.data[j], a.len[j], hex);
+				if (strcmp(hex, sha)) {
+					snprintf(why, wlen,
+						 "archive entry %s has sha256 %s, its line says %s",
+						 name, hex, sha);
+					rc = -1;
+				}
+			}
+			if (!rc && found != 1) {
+				snprintf(why, wlen,
+					 "output %s is in the archive %zu times, not once", name,
+					 found);
+				rc = -1;
+			}
+			expected++;
+		}
+	}
+	if (!rc && a.n != expected) {
+		snprintf(why, wlen, "archive has %zu entries, the results name %zu outputs", a.n,
+			 expected);
+		rc = -1;
+	}
+	e2e_archive_free(&a);
+	return rc;
+}

@@ -53,4 +53,39 @@ yajl_val e2e_sim_post_json(const struct e2e_sim *s, const char *path, const char
 /* A number at a path of keys in a parsed object, or -1. */
 long long e2e_num(yajl_val v, ...);
 
+/*
+ * florabatch started in the background, without a shell, so a signal sent to
+ * the pid reaches florabatch itself: in dir, with FLORA_API_KEY=key, argv
+ * split on spaces from args (no quoting), standard output and error to
+ * dir/<log>.out and dir/<log>.err. SIGINT and SIGTERM start at their
+ * defaults. Returns the pid; reap it with e2e_wait.
+ */
+int e2e_florabatch_spawn(const char *dir, const char *key, const char *args, const char *log);
+/* Waits up to ms for pid: its status as tu_run reports it (exit code, or 128+signal), or -1 while
+ * it still runs. */
+int e2e_wait(int pid, long ms);
+/* Milliseconds on the monotonic clock. */
+long long e2e_now_ms(void);
+/* Sleeps ms milliseconds. */
+void e2e_sleep_ms(long ms);
+/* e2e_read_archive that reports instead of aborting: 0, or -1 (why on stderr) when path is not a
+ * whole archive. */
+int e2e_try_read_archive(const char *path, struct e2e_archive *a);
+/*
+ * The complete lines of a JSONL file into l: a last line without its newline
+ * (torn) is left out and *torn set to 1. 0, or -1 with why when a complete
+ * line is not a JSON object. A missing file is 0 lines.
+ */
+int e2e_read_jsonl_file(const char *path, struct e2e_lines *l, int *torn, char *why, size_t wlen);
+/*
+ * Lines against the manifest ids p1..pN: no other id, each at most once, and
+ * with exact every one of them once. 0, or -1 with why.
+ */
+int e2e_check_ids(const struct e2e_lines *l, int n, int exact, char *why, size_t wlen);
+/*
+ * The archive at path against lines: every output of every line in it once
+ * by its path with its sha256, and nothing else. 0, or -1 with why.
+ */
+int e2e_check_archive(const char *path, const struct e2e_lines *l, char *why, size_t wlen);
+
 #endif
