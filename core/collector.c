@@ -1,10 +1,10 @@
 /* collector: the record, the spool and the archive built from them. */
-#define _GNU_SOURCE /* syncfs: one flush for the record and the spool */
 #include "collector.h"
 #include "fbarchive.h"
 #include "hashset.h"
 #include "item.h"
 #include "json.h"
+#include "spool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,13 +17,13 @@
 
 struct fb_collector {
 	char *record_path;
-	char *spool_dir;
+
 	char *archive_path;
 	struct fb_results *record;
 	struct fb_results *stdout_copy; /* NULL unless asked */
-	int spool_fd;			/* the spool directory, for syncfs */
-	int dirty;			/* written since the last sync */
-	struct fb_hashset done;		/* keys ("k:") and ids ("i:") with a line */
+	struct fb_spool *spool;
+	int dirty;		/* written since the last sync */
+	struct fb_hashset done; /* keys ("k:") and ids ("i:") with a line */
 	/* Archive names used by any line of the batch. A false positive (two names
 	 * with one 64-bit hash) only adds a "-2" to a name. */
 	struct fb_hashset names;
@@ -172,20 +172,14 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 	struct fb_collector *c = calloc(1, sizeof(*c));
 	if (!c)
 		return oom(err);
-	c->spool_fd = -1;
 	c->mtime_s = cfg->mtime_s;
 	c->record_path = fb_strdup(cfg->record_path);
-	c->spool_dir = fb_strdup(cfg->spool_dir);
 	c->archive_path = fb_strdup(cfg->archive_path);
 	int rc = 0;
-	if (!c->record_path || !c->spool_dir || (cfg->archive_path && !c->archive_path))
+	if (!c->record_path || (cfg->archive_path && !c->archive_path))
 		rc = oom(err);
-	else if (mkdir(c->spool_dir, 0777) != 0 && errno != EEXIST)
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot create: %s", c->spool_dir,
-				strerror(errno));
-	else if ((c->spool_fd = open(c->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		rc =
-		    fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", c->spool_dir, strerror(errno));
+	else if ((rc = fb_spool_open(&c->spool, cfg->spool_path, cfg->fresh, err)))
+		;
 	else if (!cfg->fresh)
 		rc = scan_record(c, err);
 	if (!rc)
@@ -256,56 +250,12 @@ static int reserve_name(struct fb_collector *c, const char *item_id, const char 
 	return rc;
 }
 
-/* spool/<sha256>: written under a temporary name and renamed, so it is whole or absent. */
-static int spool(struct fb_collector *c, const void *data, size_t len, const char *sha256,
-		 struct fb_err *err)
-{
-	struct fb_buf final = FB_BUF_INIT, tmp = FB_BUF_INIT;
-	struct stat st;
-	int rc = 0;
-	if (fb_buf_addf(&final, "%s/%s", c->spool_dir, sha256) ||
-	    fb_buf_addf(&tmp, "%s/.tmp-%s-%ld", c->spool_dir, sha256, (long)getpid())) {
-		rc = oom(err);
-		goto out;
-	}
-	if (stat(final.ptr, &st) == 0 && (size_t)st.st_size == len)
-		goto out; /* the same bytes are there already (a re-run, or a duplicate output) */
-	int fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", tmp.ptr, strerror(errno));
-		goto out;
-	}
-	const char *p = data;
-	size_t left = len;
-	while (left) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		p += w;
-		left -= (size_t)w;
-	}
-	int werr = left ? errno : 0;
-	if (close(fd) != 0 && !werr)
-		werr = errno;
-	if (werr || rename(tmp.ptr, final.ptr) != 0) {
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot keep an output: %s",
-				c->spool_dir, strerror(werr ? werr : errno));
-		unlink(tmp.ptr);
-	}
-	c->dirty = 1;
-out:
-	fb_buf_release(&final);
-	fb_buf_release(&tmp);
-	return rc;
-}
-
 int fb_collector_add_output(struct fb_collector *c, const char *item_id, const char *output_id,
 			    const char *ext, const void *data, size_t len, const char *sha256,
 			    struct fb_buf *path, struct fb_err *err)
 {
-	int rc = spool(c, data, len, sha256, err);
+	int rc = fb_spool_put(c->spool, sha256, data, len, err);
+	c->dirty = 1;
 	if (!rc && reserve_name(c, item_id, output_id, ext, path))
 		rc = oom(err);
 	return rc;
@@ -327,38 +277,13 @@ int fb_collector_sync(struct fb_collector *c, struct fb_err *err)
 	if (!c->dirty)
 		return 0;
 	c->dirty = 0;
-	/* One flush covers the record and every spooled output. */
-	if (syncfs(c->spool_fd) != 0)
-		return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot flush to disk: %s",
-				  c->spool_dir, strerror(errno));
-	return 0;
+	int rc = fb_spool_sync(c->spool, err);
+	return rc ? rc : fb_results_sync(c->record, err);
 }
 
 void fb_collector_stats(const struct fb_collector *c, struct fb_collector_stats *out)
 {
 	*out = c->stats;
-}
-
-static char *read_spool(const struct fb_collector *c, const char *sha256, size_t *len)
-{
-	struct fb_buf p = FB_BUF_INIT, data = FB_BUF_INIT;
-	char chunk[65536];
-	int fd = -1;
-	if (!fb_buf_addf(&p, "%s/%s", c->spool_dir, sha256))
-		fd = open(p.ptr, O_RDONLY | O_CLOEXEC);
-	fb_buf_release(&p);
-	if (fd < 0)
-		return NULL;
-	ssize_t n;
-	int bad = 0;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		bad |= fb_buf_add(&data, chunk, (size_t)n) != 0;
-	close(fd);
-	if (n < 0 || bad) {
-		fb_buf_release(&data);
-		return NULL;
-	}
-	return fb_buf_detach(&data, len);
 }
 
 /* Adds the outputs of one completed line of the record to the archive. */
@@ -370,7 +295,7 @@ static int archive_line(struct fb_collector *c, struct fb_archive *a, const char
 	const char *status = fb_json_get_str(v, "status");
 	yajl_val outs = fb_json_get(v, "outputs");
 	int rc = 0;
-	struct fb_buf final = FB_BUF_INIT;
+	struct fb_buf final = FB_BUF_INIT, data = FB_BUF_INIT;
 	for (size_t i = 0; status && !strcmp(status, "completed") && YAJL_IS_ARRAY(outs) &&
 			   i < outs->u.array.len && !rc;
 	     i++) {
@@ -378,29 +303,22 @@ static int archive_line(struct fb_collector *c, struct fb_archive *a, const char
 		const char *sha = fb_json_get_str(outs->u.array.values[i], "sha256");
 		if (!path || !sha)
 			continue;
-		size_t len = 0;
-		char *data = read_spool(c, sha, &len);
-		if (!data) {
-			rc = fb_err_set(
-			    err, FB_EIO, FB_KIND_BATCH,
-			    "%s/%s: the output %s is missing from the spool; the archive "
-			    "would lack it",
-			    c->spool_dir, sha, path);
-			break;
-		}
+		if ((rc = fb_spool_get(c->spool, sha, &data, err)))
+			break; /* the archive would lack an output its line promises */
+		size_t len = data.len;
 		const char *slash = strrchr(path, '/');
 		char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup("");
-		rc = dir ? fb_archive_add(a, dir, slash ? slash + 1 : path, data, len, c->mtime_s,
-					  &final, err)
+		rc = dir ? fb_archive_add(a, dir, slash ? slash + 1 : path, data.ptr, len,
+					  c->mtime_s, &final, err)
 			 : oom(err);
 		if (!rc) {
 			c->stats.outputs++;
 			c->stats.output_bytes += len;
 		}
 		free(dir);
-		free(data);
 	}
 	fb_buf_release(&final);
+	fb_buf_release(&data);
 	yajl_tree_free(v);
 	return rc;
 }
@@ -454,17 +372,14 @@ int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats,
 	}
 	if (!rc && c->record && c->archive_path)
 		rc = build_archive(c, err);
-	if (!rc && c->spool_fd >= 0 && syncfs(c->spool_fd) != 0)
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "cannot flush to disk: %s",
-				strerror(errno));
-	if (c->spool_fd >= 0)
-		close(c->spool_fd);
+	if (!rc && c->spool)
+		rc = fb_spool_sync(c->spool, err);
+	fb_spool_close(c->spool);
 	if (stats)
 		*stats = c->stats;
 	fb_hashset_release(&c->done);
 	fb_hashset_release(&c->names);
 	free(c->record_path);
-	free(c->spool_dir);
 	free(c->archive_path);
 	free(c);
 	return rc;

@@ -4,8 +4,8 @@
  *  - the record (results.jsonl) gets one line per item, appended; on open,
  *    a torn last line is cut and what the record holds becomes the set of
  *    items already done, which a re-run does not run again;
- *  - outputs wait in a content-addressed spool (spool/<sha256>, written to
- *    a temporary name and renamed), so a file there is always whole;
+ *  - outputs wait in a content-addressed spool (spool.h), whose records
+ *    are whole or cut off when it is opened again;
  *  - the archive is built at close from the record and the spool, into a
  *    temporary file renamed over the old one: every output of every
  *    completed line is in it exactly once, however many invocations the
@@ -23,7 +23,7 @@
 struct fb_collector_config {
 	const char *record_path;  /* results.jsonl: appended to (the batch's record) */
 	int copy_to_stdout;	  /* also stream every line to standard output */
-	const char *spool_dir;	  /* where outputs wait (created) */
+	const char *spool_path;	  /* where outputs wait: spool.dat (see spool.h) */
 	const char *archive_path; /* NULL: no archive (the spool still keeps the outputs) */
 	int64_t mtime_s;	  /* the entries' modification time: the batch's start */
 	int fresh;		  /* forget what the record holds: start it anew */

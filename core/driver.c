@@ -29,6 +29,7 @@ struct batch {
 	struct fb_job **live; /* every job in flight, so an interrupted batch can let go of them */
 	size_t nlive, caplive;
 	int stopping; /* *cfg->stop was seen */
+	uint64_t last_flush_ms;
 	uint64_t stop_deadline;
 };
 
@@ -123,13 +124,22 @@ static int note_run(void *owner, const char *key, const char *run_id, const char
 	return e.code;
 }
 
-/* Everything written so far reaches the disk before any request leaves. */
-static void sync_all(struct batch *b)
+/*
+ * The journal reaches the disk before any request leaves: a create must be
+ * on record before it can make a run. Results and outputs only need to
+ * survive a power cut within a second (a kill -9 loses nothing written), and
+ * a flush of them blocks the loop, so they are flushed at most once a second
+ * and at the end (force).
+ */
+static void sync_all(struct batch *b, int force)
 {
 	struct fb_err e = {0};
 	int rc = b->cfg->journal ? fb_journal_sync(b->cfg->journal, &e) : 0;
-	if (!rc)
+	uint64_t now = fb_clock_now_ms(b->clock);
+	if (!rc && (force || now - b->last_flush_ms >= 1000)) {
+		b->last_flush_ms = now;
 		rc = fb_collector_sync(b->c, &e);
+	}
 	if (rc && !b->fatal) {
 		b->fatal = 1;
 		b->fatal_err = e;
@@ -406,7 +416,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 		/* Wake up for a signal or the end of the grace period without waiting long. */
 		if (cfg->stop && timeout > 200)
 			timeout = 200;
-		sync_all(&b);
+		sync_all(&b, 0);
 		int n = fb_transport_step(t, timeout);
 		if (n < 0) {
 			rc = fb_err_set(err, n, FB_KIND_BATCH, "transport failed (%s)",
@@ -416,7 +426,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 		progress(&b, 0);
 	}
 	fb_log_progress_done(log);
-	sync_all(&b);
+	sync_all(&b, 1);
 	/* Interrupted: what is still in flight gets no line; the journal knows its runs. */
 	sum->abandoned = b.nlive;
 	for (size_t i = 0; i < b.nlive; i++)

@@ -137,6 +137,17 @@ int fb_results_write(struct fb_results *r, const struct fb_result *res, struct f
 	return rc;
 }
 
+int fb_results_sync(struct fb_results *r, struct fb_err *err)
+{
+	struct stat st;
+	if (r->is_stdout || fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if (fdatasync(r->fd) != 0)
+		return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot flush: %s", r->name,
+				  strerror(errno));
+	return 0;
+}
+
 int fb_results_close(struct fb_results *r, struct fb_err *err)
 {
 	int rc = 0;

@@ -73,6 +73,9 @@ int fb_results_open_append(struct fb_results **out, const char *path, struct fb_
 /* Writes one line and flushes it. FB_EIO with err on a write error (EPIPE included). */
 int fb_results_write(struct fb_results *r, const struct fb_result *res, struct fb_err *err);
 
+/* Makes the lines written so far durable (a regular file only). 0 or FB_EIO. */
+int fb_results_sync(struct fb_results *r, struct fb_err *err);
+
 /* Appends the JSON object for res (no newline) to out; the writer's core, exposed for tests. */
 struct fb_buf;
 int fb_result_to_json(const struct fb_result *res, struct fb_buf *out, struct fb_err *err);

@@ -1,7 +1,6 @@
 /* outdir: the output folder's lock and --fresh. */
 #include "outdir.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -62,18 +61,7 @@ int fb_outdir_fresh(const char *dir, const char *record, const char *archive)
 		rc |= remove_file(archive);
 	snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
 	rc |= remove_file(path);
-	snprintf(path, sizeof(path), "%s/spool", dir);
-	DIR *d = opendir(path);
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		char f[4096 + 300];
-		if (e->d_name[0] == '.' &&
-		    (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
-			continue;
-		snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
-		rc |= remove_file(f);
-	}
-	if (d)
-		closedir(d);
+	snprintf(path, sizeof(path), "%s/spool.dat", dir);
+	rc |= remove_file(path);
 	return rc ? -1 : 0;
 }

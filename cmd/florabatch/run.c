@@ -268,7 +268,7 @@ int fb_cmd_run(int argc, char **argv)
 		archive = join(o.out_dir, "outputs.tar.gz");
 	else if (strcmp(o.archive, "none"))
 		archive = strdup(o.archive);
-	spool = join(o.out_dir, "spool");
+	spool = join(o.out_dir, "spool.dat");
 	jpath = join(o.out_dir, "journal.jsonl");
 	if (!results || !spool || !jpath)
 		goto out;

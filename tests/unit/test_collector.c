@@ -28,7 +28,7 @@ static struct paths make_paths(void)
 	struct paths p;
 	p.dir = tu_tmpdir();
 	p.record = tu_path(p.dir, "results.jsonl");
-	p.spool = tu_path(p.dir, "spool");
+	p.spool = tu_path(p.dir, "spool.dat");
 	p.archive = tu_path(p.dir, "outputs.tar.gz");
 	return p;
 }
@@ -47,7 +47,7 @@ static struct fb_collector *open_c(const struct paths *p, int fresh)
 	struct fb_collector *c = NULL;
 	struct fb_err e = {0};
 	struct fb_collector_config cfg = {.record_path = p->record,
-					  .spool_dir = p->spool,
+					  .spool_path = p->spool,
 					  .archive_path = p->archive,
 					  .mtime_s = 1,
 					  .fresh = fresh};

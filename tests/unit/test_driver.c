@@ -185,8 +185,8 @@ static struct outcome run(struct mock *m, const char *manifest, unsigned concurr
 	struct fb_collector *c;
 	struct fb_clock *clock = fb_clock_virtual_new(0);
 	assert_int_equal(fb_manifest_open(&man, mp, FB_FORMAT_AUTO, &err), 0);
-	char *spool = tu_path(dir, "spool");
-	struct fb_collector_config cc = {.record_path = rp, .spool_dir = spool};
+	char *spool = tu_path(dir, "spool.dat");
+	struct fb_collector_config cc = {.record_path = rp, .spool_path = spool};
 	assert_int_equal(fb_collector_open(&c, &cc, &err), 0);
 	struct fb_driver_config cfg = {
 	    .concurrency = concurrency,
