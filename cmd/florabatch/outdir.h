@@ -17,8 +17,8 @@
  */
 int fb_outdir_lock(const char *dir);
 
-/* --fresh: removes results.jsonl, journal.jsonl, spool.dat and outputs.tar.gz from dir. 0 or -1 after
- * a message. */
+/* --fresh: removes results.jsonl, journal.jsonl, spool.dat and outputs.tar.gz from dir. 0 or -1
+ * after a message. */
 int fb_outdir_fresh(const char *dir, const char *record, const char *archive);
 
 #endif
