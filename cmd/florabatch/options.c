@@ -220,12 +220,13 @@ static int one(struct run_opts *o, int c, const char *arg)
 		o->insecure = 1;
 		return 0;
 	case OPT_CONCURRENCY:
-		if (fb_args_uint("--concurrency", arg, 1, 100000, &u))
+		if (fb_args_uint("florabatch", "--concurrency", arg, 1, 100000, &u))
 			return -1;
 		o->drv.concurrency = (unsigned)u;
 		return 0;
 	case OPT_POLL:
-		return fb_args_duration_ms("--poll-interval", arg, &p->poll_interval_ms);
+		return fb_args_duration_ms("florabatch", "--poll-interval", arg,
+					   &p->poll_interval_ms);
 	case OPT_STRICT:
 		o->strict = 1;
 		return 0;
@@ -233,14 +234,14 @@ static int one(struct run_opts *o, int c, const char *arg)
 		o->drv.key_namespace = arg;
 		return 0;
 	case OPT_RETRIES:
-		if (fb_args_uint("--retries", arg, 0, 100, &u))
+		if (fb_args_uint("florabatch", "--retries", arg, 0, 100, &u))
 			return -1;
 		p->max_retries = (unsigned)u;
 		return 0;
 	case OPT_MAX_OUTPUT:
-		return fb_args_size("--max-output-bytes", arg, &p->max_output_bytes);
+		return fb_args_size("florabatch", "--max-output-bytes", arg, &p->max_output_bytes);
 	case OPT_SEED:
-		return fb_args_uint("--seed", arg, 0, UINT64_MAX, &o->drv.seed);
+		return fb_args_uint("florabatch", "--seed", arg, 0, UINT64_MAX, &o->drv.seed);
 	case OPT_QUIET:
 		o->quiet = 1;
 		return 0;
@@ -251,49 +252,52 @@ static int one(struct run_opts *o, int c, const char *arg)
 		fb_run_usage(stdout);
 		exit(0);
 	case OPT_SIM_RUN_TIME:
-		return fb_args_duration_ms("--sim-run-time", arg, &o->sim.model.run_ms);
+		return fb_args_duration_ms("florabatch", "--sim-run-time", arg,
+					   &o->sim.model.run_ms);
 	case OPT_SIM_FAIL:
-		if (fb_args_double("--sim-fail-rate", arg, 0, 1, &x))
+		if (fb_args_double("florabatch", "--sim-fail-rate", arg, 0, 1, &x))
 			return -1;
 		o->sim.model.fail_rate = x;
 		return 0;
 	case OPT_SIM_LATENCY:
-		return fb_args_duration_ms("--sim-latency", arg, &o->sim.latency_ms);
+		return fb_args_duration_ms("florabatch", "--sim-latency", arg, &o->sim.latency_ms);
 	case OPT_SIM_SEED:
-		return fb_args_uint("--sim-seed", arg, 0, UINT64_MAX, &o->sim.model.seed);
+		return fb_args_uint("florabatch", "--sim-seed", arg, 0, UINT64_MAX,
+				    &o->sim.model.seed);
 	case OPT_SIM_OUTPUTS:
-		if (fb_args_uint("--sim-outputs", arg, 1, 16, &u))
+		if (fb_args_uint("florabatch", "--sim-outputs", arg, 1, 16, &u))
 			return -1;
 		o->sim.model.outputs_per_run = (unsigned)u;
 		return 0;
 	case OPT_RATE:
-		return fb_args_double("--rate", arg, 0.01, 100000, &o->drv.rate);
+		return fb_args_double("florabatch", "--rate", arg, 0.01, 100000, &o->drv.rate);
 	case OPT_BURST:
-		if (fb_args_uint("--burst", arg, 1, 100000, &u))
+		if (fb_args_uint("florabatch", "--burst", arg, 1, 100000, &u))
 			return -1;
 		o->drv.burst = (unsigned)u;
 		return 0;
 	case OPT_BACKOFF_BASE:
-		return fb_args_duration_ms("--backoff-base", arg, &p->backoff_base_ms);
+		return fb_args_duration_ms("florabatch", "--backoff-base", arg,
+					   &p->backoff_base_ms);
 	case OPT_BACKOFF_CAP:
-		return fb_args_duration_ms("--backoff-cap", arg, &p->backoff_cap_ms);
+		return fb_args_duration_ms("florabatch", "--backoff-cap", arg, &p->backoff_cap_ms);
 	case OPT_RETRY_FAILED:
-		if (fb_args_uint("--retry-failed", arg, 0, 10, &u))
+		if (fb_args_uint("florabatch", "--retry-failed", arg, 0, 10, &u))
 			return -1;
 		p->retry_failed = (unsigned)u;
 		return 0;
 	case OPT_RUN_TIMEOUT:
-		return fb_args_duration_ms("--run-timeout", arg, &p->run_timeout_ms);
+		return fb_args_duration_ms("florabatch", "--run-timeout", arg, &p->run_timeout_ms);
 	case OPT_RECREATE:
 		p->recreate_unresolved = 1;
 		return 0;
 	case OPT_MAX_COST:
-		return fb_args_double("--max-cost", arg, 0, 1e9, &o->drv.max_cost);
+		return fb_args_double("florabatch", "--max-cost", arg, 0, 1e9, &o->drv.max_cost);
 	case OPT_FRESH:
 		o->fresh = 1;
 		return 0;
 	case OPT_GRACE:
-		return fb_args_duration_ms("--grace", arg, &o->drv.grace_ms);
+		return fb_args_duration_ms("florabatch", "--grace", arg, &o->drv.grace_ms);
 	case OPT_SIM_CLOCK:
 		if (strcmp(arg, "real") && strcmp(arg, "virtual"))
 			return bad_choice("--sim-clock", arg, "real or virtual");

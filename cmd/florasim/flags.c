@@ -1,5 +1,6 @@
 /* flags: option parsing, with messages that name the flag and what it takes. */
 #include "flags.h"
+#include "args.h"
 
 #include <errno.h>
 #include <math.h>
@@ -74,45 +75,15 @@ static int bad(const char *opt, const char *s, const char *expected)
 	return 2;
 }
 
+/* The shared parsers (cmd/common/args.c) say what is wrong; a bad value exits 2. */
 static int duration_ms(const char *opt, const char *s, uint64_t *out)
 {
-	const char *expected = "a duration such as 500ms, 2s, 1.5m or a number of seconds";
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || errno || v < 0 || !isfinite(v))
-		return bad(opt, s, expected);
-	double mult;
-	if (!strcmp(end, "ms"))
-		mult = 1;
-	else if (!strcmp(end, "s") || !*end)
-		mult = 1000;
-	else if (!strcmp(end, "m"))
-		mult = 60000;
-	else if (!strcmp(end, "h"))
-		mult = 3600000;
-	else
-		return bad(opt, s, expected);
-	if (v * mult > 1e12)
-		return bad(opt, s, expected);
-	*out = (uint64_t)llround(v * mult);
-	return 0;
+	return fb_args_duration_ms("florasim", opt, s, out) ? 2 : 0;
 }
 
 static int whole(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-	char expected[96];
-	snprintf(expected, sizeof(expected), "a whole number from %llu to %llu",
-		 (unsigned long long)min, (unsigned long long)max);
-	char *end;
-	errno = 0;
-	if (*s < '0' || *s > '9')
-		return bad(opt, s, expected);
-	unsigned long long v = strtoull(s, &end, 10);
-	if (*end || errno || v < min || v > max)
-		return bad(opt, s, expected);
-	*out = v;
-	return 0;
+	return fb_args_uint("florasim", opt, s, min, max, out) ? 2 : 0;
 }
 
 static int number(const char *opt, const char *s, double min, double max, const char *expected,

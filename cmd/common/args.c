@@ -1,4 +1,4 @@
-/* args: option value parsing for the command line. */
+/* args: option value parsing shared by the programs in cmd/. */
 #include "args.h"
 
 #include <errno.h>
@@ -7,20 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int bad(const char *opt, const char *s, const char *expected)
+static int bad(const char *prog, const char *opt, const char *s, const char *expected)
 {
-	fprintf(stderr, "florabatch: %s: invalid value \"%s\" (expected %s)\n", opt, s, expected);
+	fprintf(stderr, "%s: %s: invalid value \"%s\" (expected %s)\n", prog, opt, s, expected);
 	return -1;
 }
 
-int fb_args_duration_ms(const char *opt, const char *s, uint64_t *out)
+int fb_args_duration_ms(const char *prog, const char *opt, const char *s, uint64_t *out)
 {
 	const char *expected = "a duration such as 500ms, 2s, 1.5m or a number of seconds";
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
 	if (end == s || errno || v < 0 || !isfinite(v))
-		return bad(opt, s, expected);
+		return bad(prog, opt, s, expected);
 	double mult = 1000;
 	if (!strcmp(end, "ms"))
 		mult = 1;
@@ -31,14 +31,15 @@ int fb_args_duration_ms(const char *opt, const char *s, uint64_t *out)
 	else if (!strcmp(end, "h"))
 		mult = 3600000;
 	else
-		return bad(opt, s, expected);
+		return bad(prog, opt, s, expected);
 	if (v * mult > 1e15)
-		return bad(opt, s, expected);
+		return bad(prog, opt, s, expected);
 	*out = (uint64_t)llround(v * mult);
 	return 0;
 }
 
-int fb_args_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+int fb_args_uint(const char *prog, const char *opt, const char *s, uint64_t min, uint64_t max,
+		 uint64_t *out)
 {
 	char *end;
 	char expected[96];
@@ -46,24 +47,24 @@ int fb_args_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uin
 		 (unsigned long long)min, (unsigned long long)max);
 	errno = 0;
 	if (*s == '-' || *s == '+')
-		return bad(opt, s, expected);
+		return bad(prog, opt, s, expected);
 	unsigned long long v = strtoull(s, &end, 10);
 	if (end == s || *end || errno || v < min || v > max)
-		return bad(opt, s, expected);
+		return bad(prog, opt, s, expected);
 	*out = v;
 	return 0;
 }
 
-int fb_args_size(const char *opt, const char *s, uint64_t *out)
+int fb_args_size(const char *prog, const char *opt, const char *s, uint64_t *out)
 {
 	const char *expected = "a size such as 1048576, 64k, 10M or 1G";
 	char *end;
 	errno = 0;
 	if (*s == '-')
-		return bad(opt, s, expected);
+		return bad(prog, opt, s, expected);
 	unsigned long long v = strtoull(s, &end, 10);
 	if (end == s || errno)
-		return bad(opt, s, expected);
+		return bad(prog, opt, s, expected);
 	int shift = 0;
 	if (!*end)
 		shift = 0;
@@ -74,14 +75,15 @@ int fb_args_size(const char *opt, const char *s, uint64_t *out)
 	else if (!strcmp(end, "G"))
 		shift = 30;
 	else
-		return bad(opt, s, expected);
+		return bad(prog, opt, s, expected);
 	if (v > (UINT64_MAX >> shift) || v == 0)
-		return bad(opt, s, expected);
+		return bad(prog, opt, s, expected);
 	*out = (uint64_t)v << shift;
 	return 0;
 }
 
-int fb_args_double(const char *opt, const char *s, double min, double max, double *out)
+int fb_args_double(const char *prog, const char *opt, const char *s, double min, double max,
+		   double *out)
 {
 	char *end;
 	char expected[96];
@@ -89,7 +91,7 @@ int fb_args_double(const char *opt, const char *s, double min, double max, doubl
 	errno = 0;
 	double v = strtod(s, &end);
 	if (end == s || *end || errno || !(v >= min && v <= max))
-		return bad(opt, s, expected);
+		return bad(prog, opt, s, expected);
 	*out = v;
 	return 0;
 }
