@@ -93,7 +93,14 @@ int fb_idemkey_derive(const struct fb_item *it, const char *ns, char out[FB_IDEM
 		yajl_gen_array_open(g);
 		gen_str(g, sorted[i]->id);
 		gen_str(g, fb_input_type_name(sorted[i]->type));
-		gen_str(g, sorted[i]->value);
+		/* A local file is its content: a moved or renamed file is the same work. */
+		if (sorted[i]->local && sorted[i]->sha256[0]) {
+			char v[80];
+			snprintf(v, sizeof(v), "sha256:%s", sorted[i]->sha256);
+			gen_str(g, v);
+		} else {
+			gen_str(g, sorted[i]->value);
+		}
 		yajl_gen_array_close(g);
 	}
 	yajl_gen_array_close(g);

@@ -116,6 +116,7 @@ int fb_item_add_input(struct fb_item *it, const char *id, enum fb_input_type typ
 		return FB_ENOMEM;
 	it->inputs = in;
 	in = &it->inputs[it->ninputs];
+	memset(in, 0, sizeof(*in));
 	in->id = fb_strdup(id);
 	in->value = fb_strdup(value);
 	in->type = type;
@@ -165,6 +166,7 @@ void fb_item_release(struct fb_item *it)
 	for (size_t i = 0; i < it->ninputs; i++) {
 		free(it->inputs[i].id);
 		free(it->inputs[i].value);
+		free(it->inputs[i].asset_id);
 	}
 	free(it->inputs);
 	if (it->json)

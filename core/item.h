@@ -33,7 +33,16 @@ int fb_is_http_url(const char *value);
 struct fb_input {
 	char *id; /* the technique's input id; owned */
 	enum fb_input_type type;
-	char *value; /* text, or a URL; owned */
+	char *value; /* text, or a URL; a local file's path when local; owned */
+	/*
+	 * A local file, uploaded through the assets API before the run is
+	 * created (its value then becomes the asset's url). Its sha256 (hex,
+	 * 64 digits) stands for it in the idempotency key, so the key follows
+	 * the content, not the path.
+	 */
+	int local;
+	char sha256[65];
+	char *asset_id; /* once uploaded; owned */
 };
 
 enum fb_job_kind {

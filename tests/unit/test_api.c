@@ -91,8 +91,8 @@ static void test_create_exact(void **state)
 {
 	(void)state;
 	struct fb_input in[] = {
-	    {"prompt", FB_INPUT_TEXT, "a cat"},
-	    {"image", FB_INPUT_IMAGE_URL, "https://cdn.example.com/a.png"},
+	    {.id = "prompt", .type = FB_INPUT_TEXT, .value = "a cat"},
+	    {.id = "image", .type = FB_INPUT_IMAGE_URL, .value = "https://cdn.example.com/a.png"},
 	};
 	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE,
 				     .technique = "cctv-cam",
@@ -131,9 +131,9 @@ static void test_create_escapes_and_order(void **state)
 	(void)state;
 	char tricky[] = "say \"hi\"\\ \n\t\x01 </script> caf\xc3\xa9 \xf0\x9f\x8c\xb8";
 	struct fb_input in[] = {
-	    {"z_last", FB_INPUT_TEXT, tricky},
-	    {"a_first", FB_INPUT_VIDEO_URL, "https://x.example/v.mp4?sig=a&b=c"},
-	    {"m\"id", FB_INPUT_DOCUMENT_URL, ""},
+	    {.id = "z_last", .type = FB_INPUT_TEXT, .value = tricky},
+	    {.id = "a_first", .type = FB_INPUT_VIDEO_URL, .value = "https://x.example/v.mp4?sig=a&b=c"},
+	    {.id = "m\"id", .type = FB_INPUT_DOCUMENT_URL, .value = ""},
 	};
 	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE,
 				     .technique = "my tech/v2",
@@ -177,10 +177,10 @@ static void test_create_escapes_and_order(void **state)
 static void test_create_invalid(void **state)
 {
 	(void)state;
-	struct fb_input ok[] = {{"prompt", FB_INPUT_TEXT, "x"}};
-	struct fb_input noid[] = {{NULL, FB_INPUT_TEXT, "x"}};
-	struct fb_input noval[] = {{"prompt", FB_INPUT_TEXT, NULL}};
-	struct fb_input badutf[] = {{"prompt", FB_INPUT_TEXT, "ok"}, {"p2", FB_INPUT_TEXT, "\xff"}};
+	struct fb_input ok[] = {{.id = "prompt", .type = FB_INPUT_TEXT, .value = "x"}};
+	struct fb_input noid[] = {{.id = NULL, .type = FB_INPUT_TEXT, .value = "x"}};
+	struct fb_input noval[] = {{.id = "prompt", .type = FB_INPUT_TEXT, .value = NULL}};
+	struct fb_input badutf[] = {{.id = "prompt", .type = FB_INPUT_TEXT, .value = "ok"}, {.id = "p2", .type = FB_INPUT_TEXT, .value = "\xff"}};
 	struct {
 		struct fb_run_request req;
 		const char *needle;

@@ -11,8 +11,8 @@
 #include <yajl/yajl_tree.h>
 
 static const struct fb_input in[] = {
-    {"input_image", FB_INPUT_IMAGE_URL, "https://x.example/1.png"},
-    {"style", FB_INPUT_TEXT, "warm \"light\""},
+    {.id = "input_image", .type = FB_INPUT_IMAGE_URL, .value = "https://x.example/1.png"},
+    {.id = "style", .type = FB_INPUT_TEXT, .value = "warm \"light\""},
 };
 
 static void test_technique_id_body(void **s)

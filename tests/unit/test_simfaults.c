@@ -18,7 +18,7 @@
 #include "sim.h"
 
 static char in_id[] = "input_image", in_value[] = "https://example.com/a.png";
-static const struct fb_input input = {in_id, FB_INPUT_IMAGE_URL, in_value};
+static const struct fb_input input = {.id = in_id, .type = FB_INPUT_IMAGE_URL, .value = in_value};
 
 struct seen {
 	int fired, ok, http_status;
