@@ -98,6 +98,14 @@ int fb_resolve_item(struct fb_item *it, const struct fb_resolve_defaults *d)
 	int rc;
 	if (it->invalid)
 		return 0;
+	/* Uploading local files is not wired into the job yet: never send a path as a URL. */
+	for (size_t i = 0; i < it->ninputs; i++)
+		if (it->inputs[i].local)
+			return fb_item_set_invalid(
+			    it, it->inputs[i].id,
+			    "input \"%s\" is a local file; uploading local "
+			    "files is not available in this version: give a URL",
+			    it->inputs[i].id);
 	if (it->generation)
 		it->kind = FB_JOB_GENERATION;
 	else if (it->technique_id)

@@ -217,7 +217,7 @@ static void test_typed_headers(void **state)
 	assert_string_equal(it.source, "manifest.csv:3");
 	assert_string_equal(it.id, "row-2");
 	expect_invalid(&it, "ref",
-		       "column \"ref\": expected a URL (http:// or https://), got \"foo\"");
+		       "column \"ref\": expected a URL (http:// or https://) or a local file; \"foo\" does not exist");
 	fb_item_release(&it);
 	expect_end(m);
 	fb_manifest_free(m);
@@ -232,7 +232,7 @@ static void test_bad_url_long_value_is_cut(void **state)
 	struct fb_item it = {0};
 	char want[200];
 	snprintf(want, sizeof(want),
-		 "column \"input_image\": expected a URL (http:// or https://), got \"%060d...\"",
+		 "column \"input_image\": expected a URL (http:// or https://) or a local file; \"%060d...\" does not exist",
 		 0);
 
 	next(m, &it);
@@ -454,8 +454,8 @@ static void test_fixture(void **state)
 	assert_int_equal(it.ninputs, 1);
 	next(m, &it);
 	expect_invalid(&it, "input_image",
-		       "column \"input_image\": expected a URL (http:// or https://), got "
-		       "\"fox.jpg\"");
+		       "column \"input_image\": expected a URL (http:// or https://) or a local "
+		       "file; \"fox.jpg\" does not exist");
 	fb_item_release(&it);
 	expect_end(m);
 	fb_manifest_free(m);

@@ -140,8 +140,8 @@ static void test_array_inputs(void **state)
 	next(m, &it);
 	assert_string_equal(it.source, "m.jsonl:2");
 	expect_invalid(&it, "inputs[0].value",
-		       "field \"inputs[0].value\": expected a URL (http:// or https://), got "
-		       "\"ref.png\"");
+		       "field \"inputs[0].value\": expected a URL (http:// or https://) or a local "
+		       "file; \"ref.png\" does not exist");
 	next(m, &it);
 	expect_invalid(&it, "inputs[0].type",
 		       "field \"inputs[0].type\": unknown input type \"IMAGE_URL\" (expected text, "
