@@ -1,5 +1,6 @@
 /* driver: admission, the event loop, and the batch's accounting. */
 #include "driver.h"
+#include "assets.h"
 #include "guard.h"
 #include "idemkey.h"
 #include "ratelimit.h"
@@ -26,6 +27,7 @@ struct batch {
 	uint64_t last_progress_ms;
 	struct fb_ratelimit *rl;
 	struct fb_guard *guard;
+	struct fb_assets *assets;
 	struct fb_job **live; /* every job in flight, so an interrupted batch can let go of them */
 	size_t nlive, caplive;
 	int stopping; /* *cfg->stop was seen */
@@ -122,6 +124,23 @@ static int note_run(void *owner, const char *key, const char *run_id, const char
 		b->fatal_err = e;
 	}
 	return e.code;
+}
+
+static enum fb_asset_state asset(void *owner, const char *sha256, const char **asset_id,
+				 const char **url)
+{
+	struct batch *b = owner;
+	return fb_assets_get(b->assets, sha256, asset_id, url);
+}
+
+static void asset_done(void *owner, const char *sha256, const char *asset_id, const char *url)
+{
+	struct batch *b = owner;
+	struct fb_err e = {0};
+	if (fb_assets_done(b->assets, sha256, asset_id, url, &e) && !b->fatal) {
+		b->fatal = 1;
+		b->fatal_err = e;
+	}
 }
 
 /*
@@ -373,6 +392,8 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	    .claimed = claimed,
 	    .note_create = note_create,
 	    .note_run = note_run,
+	    .asset = asset,
+	    .asset_done = asset_done,
 	    .owner = &b,
 	};
 	memset(sum, 0, sizeof(*sum));
@@ -380,8 +401,10 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	int rc = 0;
 	struct fb_ratelimit_config rlc = {.rate = cfg->rate, .burst = cfg->burst};
 	b.guard = fb_guard_new(cfg->max_cost);
-	if (!b.guard || fb_ratelimit_new(&b.rl, &rlc, start)) {
+	b.assets = fb_assets_new(cfg->journal);
+	if (!b.guard || !b.assets || fb_ratelimit_new(&b.rl, &rlc, start)) {
 		fb_guard_free(b.guard);
+		fb_assets_free(b.assets);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
 
@@ -440,6 +463,8 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	sum->elapsed_ms = fb_clock_now_ms(clock) - start;
 	sum->throttled_ms = fb_ratelimit_throttled_ms(b.rl, fb_clock_now_ms(clock));
 	fb_ratelimit_free(b.rl);
+	sum->uploads = fb_assets_uploaded(b.assets);
+	fb_assets_free(b.assets);
 	fb_guard_free(b.guard);
 	fb_timers_release(&b.timers);
 	return rc;

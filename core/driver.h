@@ -55,6 +55,7 @@ struct fb_summary {
 	uint64_t throttled_ms;	/* time every request waited out 429s */
 	uint64_t done_before;	/* items an earlier invocation finished: not run again */
 	uint64_t resumed;	/* runs an earlier invocation created, picked up by id */
+	uint64_t uploads;	/* local files uploaded by this invocation */
 	int interrupted;	/* *stop was set: the batch ended early */
 	uint64_t abandoned;	/* in flight when the grace period ran out: no line yet */
 };

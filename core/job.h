@@ -16,6 +16,7 @@
 #define FB_JOB_H
 
 #include "clock.h"
+#include "assets.h"
 #include "collector.h"
 #include "error.h"
 #include "item.h"
@@ -69,6 +70,10 @@ struct fb_job_env {
 	/* A create with key is about to be sent / key made run_id: for the journal. 0 or FB_E*. */
 	int (*note_create)(void *owner, const char *key);
 	int (*note_run)(void *owner, const char *key, const char *run_id, const char *poll_url);
+	/* The batch's uploads by content (assets.h): ask, then report the end of an upload. */
+	enum fb_asset_state (*asset)(void *owner, const char *sha256, const char **asset_id,
+				     const char **url);
+	void (*asset_done)(void *owner, const char *sha256, const char *asset_id, const char *url);
 	void *owner;
 };
 

@@ -19,6 +19,8 @@ enum jstate {
 	J_FETCHING,
 	J_WAIT_RECOVER,
 	J_RECOVERING, /* listing runs to find the one a 409 says exists */
+	J_WAIT_UPLOAD,
+	J_UPLOADING, /* a local input is on its way to the assets API */
 	J_DONE,
 };
 
@@ -76,6 +78,9 @@ void fb_job_send_create(struct fb_job *j);
 /* jobfetch.c */
 int fb_job_copy_outputs(struct fb_job *j, const struct fb_run_info *run);
 void fb_job_fetch_next(struct fb_job *j);
+
+/* jobupload.c: uploads the local inputs, then sends the create. */
+void fb_job_upload(struct fb_job *j);
 
 /* jobrecover.c: after 409 idempotency_duplicate, find the run through the list endpoint. */
 void fb_job_recover(struct fb_job *j);
