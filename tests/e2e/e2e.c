@@ -493,3 +493,27 @@ int e2e_check_archive(const char *path, const struct e2e_lines *l, char *why, si
 	e2e_archive_free(&a);
 	return rc;
 }
+
+struct e2e_world *e2e_world_start(void **state, const char *key, const char *sim_args)
+{
+	struct e2e_world *w = calloc(1, sizeof(*w));
+	char args[1024];
+	snprintf(args, sizeof(args), "--api-key %s --quiet %s", key, sim_args);
+	w->dir = tu_tmpdir();
+	w->sim = e2e_florasim_start(args);
+	*state = w;
+	return w;
+}
+
+int e2e_world_teardown(void **state)
+{
+	struct e2e_world *w = *state;
+	if (w) {
+		e2e_florasim_stop(&w->sim);
+		tu_rmrf(w->dir);
+		free(w->dir);
+		free(w);
+	}
+	*state = NULL;
+	return 0;
+}

@@ -48,6 +48,18 @@ struct e2e_sim e2e_florasim_start(const char *args);
 void e2e_florasim_stop(struct e2e_sim *s);
 /* GET base + path (no auth); the body (caller frees yajl_tree_free) parsed as JSON. */
 yajl_val e2e_sim_get_json(const struct e2e_sim *s, const char *path);
+/*
+ * A test's world: a temporary folder and a florasim with --api-key key
+ * --quiet and sim_args. Kept in cmocka's state, so e2e_world_teardown
+ * stops florasim even after a failed assertion.
+ */
+struct e2e_world {
+	char *dir;
+	struct e2e_sim sim;
+};
+struct e2e_world *e2e_world_start(void **state, const char *key, const char *sim_args);
+int e2e_world_teardown(void **state);
+
 /* POST body (JSON) to base + path (no auth); the answer parsed as JSON. */
 yajl_val e2e_sim_post_json(const struct e2e_sim *s, const char *path, const char *body);
 /* A number at a path of keys in a parsed object, or -1. */

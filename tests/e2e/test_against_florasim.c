@@ -21,38 +21,16 @@
 
 #define KEY "sk_test_e2e"
 
-struct world {
-	char *dir;
-	struct e2e_sim sim;
-};
+#define world	 e2e_world
+#define teardown e2e_world_teardown
 
-/* The test's world lives in cmocka's state, so teardown stops florasim even after a failure. */
-static struct world *start(void **state, const char *sim_args)
+static struct e2e_world *start(void **state, const char *sim_args)
 {
-	struct world *w = calloc(1, sizeof(*w));
-	char args[1024];
-	snprintf(args, sizeof(args), "--api-key " KEY " --quiet %s", sim_args);
-	w->dir = tu_tmpdir();
-	w->sim = e2e_florasim_start(args);
-	*state = w;
-	return w;
-}
-
-static int teardown(void **state)
-{
-	struct world *w = *state;
-	if (w) {
-		e2e_florasim_stop(&w->sim);
-		tu_rmrf(w->dir);
-		free(w->dir);
-		free(w);
-	}
-	*state = NULL;
-	return 0;
+	return e2e_world_start(state, KEY, sim_args);
 }
 
 /* Runs florabatch against the world's florasim with the key in the environment. */
-static struct e2e_run fb(struct world *w, const char *key, const char *args)
+static struct e2e_run fb(struct e2e_world *w, const char *key, const char *args)
 {
 	char full[4096];
 	snprintf(full, sizeof(full), "run --transport http --base-url %s --seed 5 %s", w->sim.base,
@@ -66,7 +44,7 @@ static struct e2e_run fb(struct world *w, const char *key, const char *args)
 	return r;
 }
 
-static struct e2e_lines results(struct world *w)
+static struct e2e_lines results(struct e2e_world *w)
 {
 	char *p = tu_path(w->dir, "out/results.jsonl");
 	char *text = tu_read_file(p, NULL);
@@ -88,7 +66,7 @@ static size_t count_status(const struct e2e_lines *l, const char *status)
 }
 
 /* Each output in the archive once, with its result line's sha256. */
-static void assert_archive(struct world *w, const struct e2e_lines *l)
+static void assert_archive(struct e2e_world *w, const struct e2e_lines *l)
 {
 	char *ap = tu_path(w->dir, "out/outputs.tar.gz");
 	struct e2e_archive a = e2e_read_archive(ap);
@@ -119,7 +97,7 @@ static void assert_archive(struct world *w, const struct e2e_lines *l)
 }
 
 /* Never two runs for one idempotency key, whatever happened on the way. */
-static void assert_one_run_per_key(struct world *w, long long runs)
+static void assert_one_run_per_key(struct e2e_world *w, long long runs)
 {
 	yajl_val st = e2e_sim_get_json(&w->sim, "/_sim/stats");
 	assert_true(e2e_num(st, "max_runs_per_key", NULL) <= 1);
@@ -140,7 +118,7 @@ static const char kinds_jsonl[] =
 
 static void test_three_kinds_of_run(void **state)
 {
-	struct world *w = start(state, "--run-time 300ms");
+	struct e2e_world *w = start(state, "--run-time 300ms");
 	free(tu_write_file(w->dir, "m.jsonl", kinds_jsonl, sizeof(kinds_jsonl) - 1));
 	struct e2e_run r = fb(w, KEY, "m.jsonl --out out --poll-interval 200ms");
 	if (r.status)
@@ -160,7 +138,7 @@ static void test_three_kinds_of_run(void **state)
 
 static void test_legacy_generation_route(void **state)
 {
-	struct world *w = start(state, "--run-time 200ms");
+	struct e2e_world *w = start(state, "--run-time 200ms");
 	static const char m[] = "prompt\na lamp\na vase\n";
 	free(tu_write_file(w->dir, "m.csv", m, sizeof(m) - 1));
 	struct e2e_run r = fb(w, KEY,
@@ -175,7 +153,7 @@ static void test_legacy_generation_route(void **state)
 
 static void test_wrong_key_stops_at_once(void **state)
 {
-	struct world *w = start(state, "--run-time 200ms");
+	struct e2e_world *w = start(state, "--run-time 200ms");
 	char *csv = tu_path(tu_env("FB_EXAMPLES"), "demo.csv");
 	char args[1024];
 	snprintf(args, sizeof(args), "'%s' --technique cctv-cam --out out --concurrency 1", csv);
@@ -196,7 +174,7 @@ static void test_wrong_key_stops_at_once(void **state)
 
 static void test_html_error_body(void **state)
 {
-	struct world *w = start(state, "--fault-5xx 1 --fault-html 1");
+	struct e2e_world *w = start(state, "--fault-5xx 1 --fault-html 1");
 	static const char m[] = "prompt\nhello\n";
 	free(tu_write_file(w->dir, "m.csv", m, sizeof(m) - 1));
 	struct e2e_run r = fb(w, KEY, "m.csv --technique cctv-cam --out out --retries 1");
@@ -214,7 +192,7 @@ static void test_html_error_body(void **state)
 
 static void test_truncated_download_is_fetched_again(void **state)
 {
-	struct world *w = start(state, "--run-time 200ms --fault-truncate 1");
+	struct e2e_world *w = start(state, "--run-time 200ms --fault-truncate 1");
 	static const char m[] = "id,prompt\na,one\nb,two\nc,three\n";
 	free(tu_write_file(w->dir, "m.csv", m, sizeof(m) - 1));
 	struct e2e_run r = fb(w, KEY, "m.csv --technique cctv-cam --out out --poll-interval 200ms");
@@ -231,7 +209,7 @@ static void test_truncated_download_is_fetched_again(void **state)
 
 static void test_lost_create_answers_never_run_twice(void **state)
 {
-	struct world *w = start(state, "--run-time 200ms --fault-reset-after 0.5 --seed 11");
+	struct e2e_world *w = start(state, "--run-time 200ms --fault-reset-after 0.5 --seed 11");
 	char *csv = tu_path(tu_env("FB_EXAMPLES"), "demo.csv");
 	char args[1024];
 	snprintf(args, sizeof(args), "'%s' --technique cctv-cam --out out --poll-interval 200ms",
@@ -248,7 +226,7 @@ static void test_lost_create_answers_never_run_twice(void **state)
 
 static void test_world_readable_key_file_refused(void **state)
 {
-	struct world *w = start(state, "");
+	struct e2e_world *w = start(state, "");
 	char *kp = tu_write_file(w->dir, "key", KEY "\n", strlen(KEY) + 1);
 	chmod(kp, 0644);
 	char args[512];
@@ -264,13 +242,13 @@ static void test_world_readable_key_file_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_teardown(test_three_kinds_of_run, teardown),
-	    cmocka_unit_test_teardown(test_legacy_generation_route, teardown),
-	    cmocka_unit_test_teardown(test_wrong_key_stops_at_once, teardown),
-	    cmocka_unit_test_teardown(test_html_error_body, teardown),
-	    cmocka_unit_test_teardown(test_truncated_download_is_fetched_again, teardown),
-	    cmocka_unit_test_teardown(test_lost_create_answers_never_run_twice, teardown),
-	    cmocka_unit_test_teardown(test_world_readable_key_file_refused, teardown),
+	    cmocka_unit_test_teardown(test_three_kinds_of_run, e2e_world_teardown),
+	    cmocka_unit_test_teardown(test_legacy_generation_route, e2e_world_teardown),
+	    cmocka_unit_test_teardown(test_wrong_key_stops_at_once, e2e_world_teardown),
+	    cmocka_unit_test_teardown(test_html_error_body, e2e_world_teardown),
+	    cmocka_unit_test_teardown(test_truncated_download_is_fetched_again, e2e_world_teardown),
+	    cmocka_unit_test_teardown(test_lost_create_answers_never_run_twice, e2e_world_teardown),
+	    cmocka_unit_test_teardown(test_world_readable_key_file_refused, e2e_world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,36 +20,15 @@
 
 #define KEY "sk_test_resilience"
 
-struct world {
-	char *dir;
-	struct e2e_sim sim;
-};
+#define world	 e2e_world
+#define teardown e2e_world_teardown
 
-static struct world *start(void **state, const char *sim_args)
+static struct e2e_world *start(void **state, const char *sim_args)
 {
-	struct world *w = calloc(1, sizeof(*w));
-	char args[1024];
-	snprintf(args, sizeof(args), "--api-key " KEY " --quiet %s", sim_args);
-	w->dir = tu_tmpdir();
-	w->sim = e2e_florasim_start(args);
-	*state = w;
-	return w;
+	return e2e_world_start(state, KEY, sim_args);
 }
 
-static int teardown(void **state)
-{
-	struct world *w = *state;
-	if (w) {
-		e2e_florasim_stop(&w->sim);
-		tu_rmrf(w->dir);
-		free(w->dir);
-		free(w);
-	}
-	*state = NULL;
-	return 0;
-}
-
-static struct e2e_run fb(struct world *w, const char *args)
+static struct e2e_run fb(struct e2e_world *w, const char *args)
 {
 	char cmd[4096];
 	snprintf(cmd, sizeof(cmd),
@@ -61,7 +40,7 @@ static struct e2e_run fb(struct world *w, const char *args)
 	return r;
 }
 
-static void write_manifest(struct world *w, int n)
+static void write_manifest(struct e2e_world *w, int n)
 {
 	char *text = malloc((size_t)n * 80 + 64);
 	size_t len = (size_t)sprintf(text, "id,input_image:imageUrl\n");
@@ -72,7 +51,7 @@ static void write_manifest(struct world *w, int n)
 	free(text);
 }
 
-static struct e2e_lines results(struct world *w)
+static struct e2e_lines results(struct e2e_world *w)
 {
 	char *p = tu_path(w->dir, "out/results.jsonl");
 	char *text = tu_read_file(p, NULL);
@@ -104,7 +83,7 @@ static void storm(void **state, const char *mode)
 {
 	char args[512];
 	snprintf(args, sizeof(args), STORM_SIM "--duplicates %s", mode);
-	struct world *w = start(state, args);
+	struct e2e_world *w = start(state, args);
 	write_manifest(w, 30);
 	struct e2e_run r = fb(w, STORM_CLIENT);
 	struct e2e_lines l = results(w);
@@ -143,7 +122,7 @@ static void test_storm_conflict_mode(void **state)
 static void test_credits_run_out_then_resume(void **state)
 {
 	/* cctv-cam quotes 0.25 a run: 10.1 pays for 40 runs. */
-	struct world *w = start(state, "--run-time 300ms --credits 10.1");
+	struct e2e_world *w = start(state, "--run-time 300ms --credits 10.1");
 	write_manifest(w, 100);
 	const char *args =
 	    "m.csv --technique cctv-cam --out out --concurrency 8 --poll-interval 300ms";
@@ -175,7 +154,7 @@ static void test_credits_run_out_then_resume(void **state)
 
 static void test_forbidden_technique_fails_fast(void **state)
 {
-	struct world *w = start(state, "--run-time 200ms --forbidden studio-shot");
+	struct e2e_world *w = start(state, "--run-time 200ms --forbidden studio-shot");
 	static const char m[] = "id,technique,input_image:imageUrl\n"
 				"a,studio-shot,https://storage.googleapis.com/b/1.jpg\n"
 				"b,cctv-cam,https://storage.googleapis.com/b/2.jpg\n"
@@ -203,10 +182,10 @@ static void test_forbidden_technique_fails_fast(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_teardown(test_storm_replay_mode, teardown),
-	    cmocka_unit_test_teardown(test_storm_conflict_mode, teardown),
-	    cmocka_unit_test_teardown(test_credits_run_out_then_resume, teardown),
-	    cmocka_unit_test_teardown(test_forbidden_technique_fails_fast, teardown),
+	    cmocka_unit_test_teardown(test_storm_replay_mode, e2e_world_teardown),
+	    cmocka_unit_test_teardown(test_storm_conflict_mode, e2e_world_teardown),
+	    cmocka_unit_test_teardown(test_credits_run_out_then_resume, e2e_world_teardown),
+	    cmocka_unit_test_teardown(test_forbidden_technique_fails_fast, e2e_world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
