@@ -20,9 +20,6 @@
 
 #define KEY "sk_test_resilience"
 
-#define world	 e2e_world
-#define teardown e2e_world_teardown
-
 static struct e2e_world *start(void **state, const char *sim_args)
 {
 	return e2e_world_start(state, KEY, sim_args);
