@@ -2,6 +2,7 @@
 #include "manifest.h"
 #include "buf.h"
 #include "csv.h"
+#include "dirreader.h"
 #include "jsonl.h"
 #include "sha256.h"
 #include "utf8.h"
@@ -38,6 +39,8 @@ struct fb_manifest {
 	void *state;
 	int failed;
 	struct fb_err fatal; /* repeated by every call after a read failure */
+	int is_dir;
+	struct fb_dirwalk_stats dir_stats;
 };
 
 int fb_format_parse(const char *s, enum fb_format *out)
@@ -273,6 +276,33 @@ const char *fb_manifest_name(const struct fb_manifest *m)
 int fb_manifest_rereadable(const struct fb_manifest *m)
 {
 	return m->rereadable;
+}
+
+int fb_manifest_open_dir(struct fb_manifest **out, const char *dir,
+			 const struct fb_dir_options *opts, struct fb_err *err)
+{
+	struct fb_manifest *m = calloc(1, sizeof(*m));
+	*out = NULL;
+	if (!m || !(m->name = fb_strdup(dir))) {
+		free(m);
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	}
+	m->is_dir = 1;
+	m->rereadable = 1;
+	m->ops = &fb_dir_reader;
+	int rc = fb_dirreader_open(&m->state, dir, opts, &m->dir_stats, err);
+	if (rc) {
+		m->ops = NULL;
+		fb_manifest_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+const struct fb_dirwalk_stats *fb_manifest_dir_stats(const struct fb_manifest *m)
+{
+	return m->is_dir ? &m->dir_stats : NULL;
 }
 
 void fb_manifest_free(struct fb_manifest *m)

@@ -85,6 +85,17 @@ int fb_manifest_rereadable(const struct fb_manifest *m);
 
 void fb_manifest_free(struct fb_manifest *m);
 
+struct fb_dir_options;
+struct fb_dirwalk_stats;
+/*
+ * A folder as a manifest: one item per image file under it (dirreader.h).
+ * Caller frees with fb_manifest_free.
+ */
+int fb_manifest_open_dir(struct fb_manifest **out, const char *dir,
+			 const struct fb_dir_options *opts, struct fb_err *err);
+/* The folder walk's counts (skipped hidden files, non-images, ...), or NULL for a file manifest. */
+const struct fb_dirwalk_stats *fb_manifest_dir_stats(const struct fb_manifest *m);
+
 /* "row-<seq>": the id of an item whose manifest names none (stable across runs). Caller frees. */
 char *fb_manifest_default_id(unsigned long long seq);
 

@@ -48,6 +48,9 @@ enum {
 	OPT_MAX_COST,
 	OPT_FRESH,
 	OPT_GRACE,
+	OPT_INPUT_ID,
+	OPT_GLOB,
+	OPT_HIDDEN,
 };
 
 static const struct option long_opts[] = {
@@ -91,6 +94,9 @@ static const struct option long_opts[] = {
     {"recreate-unresolved", no_argument, NULL, OPT_RECREATE},
     {"max-cost", required_argument, NULL, OPT_MAX_COST},
     {"fresh", no_argument, NULL, OPT_FRESH},
+    {"input-id", required_argument, NULL, OPT_INPUT_ID},
+    {"glob", required_argument, NULL, OPT_GLOB},
+    {"hidden", no_argument, NULL, OPT_HIDDEN},
     {"grace", required_argument, NULL, OPT_GRACE},
     {NULL, 0, NULL, 0},
 };
@@ -295,6 +301,15 @@ static int one(struct run_opts *o, int c, const char *arg)
 		return fb_args_double("florabatch", "--max-cost", arg, 0, 1e9, &o->drv.max_cost);
 	case OPT_FRESH:
 		o->fresh = 1;
+		return 0;
+	case OPT_INPUT_ID:
+		o->input_id = arg;
+		return 0;
+	case OPT_GLOB:
+		o->glob = arg;
+		return 0;
+	case OPT_HIDDEN:
+		o->hidden = 1;
 		return 0;
 	case OPT_GRACE:
 		return fb_args_duration_ms("florabatch", "--grace", arg, &o->drv.grace_ms);

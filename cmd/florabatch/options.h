@@ -16,6 +16,9 @@ struct run_opts {
 	const char *archive;
 	const char *transport; /* "sim" or "http" */
 	int strict;
+	const char *input_id; /* folders: the input the files go to */
+	const char *glob;
+	int hidden;
 	int fresh;
 	int quiet, verbose;
 	struct fb_driver_config drv;

@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "collector.h"
+#include "dirreader.h"
 #include "driver.h"
 #include "journal.h"
 #include "log.h"
@@ -47,6 +48,27 @@ static void catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+static int is_dir_input(const char *path)
+{
+	struct stat st;
+	return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void print_walk(FILE *f, const struct fb_dirwalk_stats *w)
+{
+	fprintf(f, "  folder    %llu images; passed over: %llu hidden, %llu not images",
+		(unsigned long long)w->images, (unsigned long long)w->hidden,
+		(unsigned long long)w->not_image);
+	if (w->not_matching)
+		fprintf(f, ", %llu not matching --glob", (unsigned long long)w->not_matching);
+	if (w->symlink_outside)
+		fprintf(f, ", %llu links out of the folder",
+			(unsigned long long)w->symlink_outside);
+	if (w->unreadable)
+		fprintf(f, ", %llu unreadable", (unsigned long long)w->unreadable);
+	fputc('\n', f);
 }
 
 static char *join(const char *dir, const char *name)
@@ -232,7 +254,7 @@ int fb_cmd_run(int argc, char **argv)
 		goto out;
 	code = FB_EXIT_IO;
 
-	if (o.strict && !from_stdin) {
+	if (o.strict && !from_stdin && !is_dir_input(o.input)) {
 		uint64_t invalid = 0;
 		if (fb_driver_precheck(o.input, o.format, &o.drv.defaults, log, &invalid, &err)) {
 			fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
@@ -251,7 +273,11 @@ int fb_cmd_run(int argc, char **argv)
 			   "--strict checks a manifest file before running; "
 			   "standard input is checked row by row");
 	}
-	if (fb_manifest_open(&m, o.input, o.format, &err)) {
+	struct stat in_st;
+	int is_dir = !from_stdin && stat(o.input, &in_st) == 0 && S_ISDIR(in_st.st_mode);
+	struct fb_dir_options dopts = {o.input_id, o.glob, o.hidden};
+	if (is_dir ? fb_manifest_open_dir(&m, o.input, &dopts, &err)
+		   : fb_manifest_open(&m, o.input, o.format, &err)) {
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 		code = FB_EXIT_USAGE;
 		goto out;
@@ -310,8 +336,11 @@ int fb_cmd_run(int argc, char **argv)
 			(uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
 	if (sum.items == 0 && !rc)
 		fb_log_msg(log, FB_LOG_WARN, "%s has no items", fb_manifest_name(m));
-	if (!o.quiet)
+	if (!o.quiet) {
 		print_summary(stderr, &sum, results, archive, wall);
+		if (fb_manifest_dir_stats(m))
+			print_walk(stderr, fb_manifest_dir_stats(m));
+	}
 	if (rc == FB_EPARSE)
 		code = FB_EXIT_USAGE; /* the manifest broke part-way: a manifest error */
 	else
