@@ -45,10 +45,12 @@ static void test_missing_file(void **s)
 	check(&(struct expect){NULL, "run nope.csv --technique t", 2, "nope.csv"});
 }
 
-static void test_directory_is_not_a_manifest(void **s)
+static void test_folder_without_images(void **s)
 {
 	(void)s;
-	check(&(struct expect){NULL, "run . --technique t", 2, "."});
+	/* A folder is a manifest of its images: none is an empty batch, said so. */
+	check(&(struct expect){"notes.txt=not an image\n",
+			       "run . --technique t --sim-clock virtual", 0, "no items"});
 }
 
 static void test_binary_garbage(void **s)
@@ -121,14 +123,10 @@ static void test_version_and_help(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_missing_file),
-	    cmocka_unit_test(test_directory_is_not_a_manifest),
-	    cmocka_unit_test(test_binary_garbage),
-	    cmocka_unit_test(test_unknown_option),
-	    cmocka_unit_test(test_bad_values),
-	    cmocka_unit_test(test_no_technique_anywhere),
-	    cmocka_unit_test(test_invalid_utf8_row),
-	    cmocka_unit_test(test_version_and_help),
+	    cmocka_unit_test(test_missing_file),     cmocka_unit_test(test_folder_without_images),
+	    cmocka_unit_test(test_binary_garbage),   cmocka_unit_test(test_unknown_option),
+	    cmocka_unit_test(test_bad_values),	     cmocka_unit_test(test_no_technique_anywhere),
+	    cmocka_unit_test(test_invalid_utf8_row), cmocka_unit_test(test_version_and_help),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
