@@ -113,6 +113,8 @@ void fb_job_finish(struct fb_job *j, enum fb_item_status status, const struct fb
 	    .candidates = (const char *const *)j->candidates,
 	    .ncandidates = j->ncandidates,
 	    .idempotency_key = j->key,
+	    .inputs = j->item.inputs,
+	    .ninputs = j->item.ninputs,
 	    .attempts = j->attempts,
 	    .outputs = j->outs,
 	    .noutputs = j->nouts,

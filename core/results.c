@@ -184,6 +184,29 @@ static int gen_kv_str(yajl_gen g, const char *key, const char *val)
 	return fb_json_gen_str(g, val);
 }
 
+/* "assets": the local files an item uploaded, when it had any. */
+static int gen_assets(yajl_gen g, const struct fb_result *res)
+{
+	int rc, any = 0;
+	for (size_t i = 0; i < res->ninputs; i++)
+		any |= res->inputs[i].local;
+	if (!any)
+		return 0;
+	TRY(fb_json_gen_key(g, "assets"));
+	TRY(fb_json_gen_status(yajl_gen_array_open(g)));
+	for (size_t i = 0; i < res->ninputs; i++) {
+		const struct fb_input *in = &res->inputs[i];
+		if (!in->local)
+			continue;
+		TRY(fb_json_gen_status(yajl_gen_map_open(g)));
+		TRY(gen_kv_str(g, "input", in->id));
+		TRY(gen_kv_str(g, "asset_id", in->asset_id));
+		TRY(gen_kv_str(g, "sha256", in->sha256));
+		TRY(fb_json_gen_status(yajl_gen_map_close(g)));
+	}
+	return fb_json_gen_status(yajl_gen_array_close(g));
+}
+
 static int gen_str_array(yajl_gen g, const char *key, const char *const *v, size_t n)
 {
 	int rc;
@@ -275,6 +298,7 @@ static int gen_result(yajl_gen g, const struct fb_result *res, int with_meta)
 	if (res->ncandidates)
 		TRY(gen_str_array(g, "candidates", res->candidates, res->ncandidates));
 	TRY(gen_kv_str(g, "idempotency_key", res->idempotency_key));
+	TRY(gen_assets(g, res));
 	TRY(fb_json_gen_key(g, "attempts"));
 	TRY(fb_json_gen_u64(g, res->attempts));
 

@@ -7,6 +7,7 @@
 #define FB_RESULTS_H
 
 #include "error.h"
+#include "item.h"
 #include "sha256.h"
 
 #include <stdint.h>
@@ -46,6 +47,8 @@ struct fb_result {
 	size_t ncandidates;
 	const char *idempotency_key;
 	unsigned attempts; /* runs created or adopted for the item */
+	const struct fb_input *inputs; /* the item's; local ones are listed under "assets" */
+	size_t ninputs;
 	const struct fb_result_output *outputs;
 	size_t noutputs;
 	int has_cost;
