@@ -91,7 +91,7 @@ static int write_inputs(const char *dir, int files, size_t len)
 	unsigned char *buf = malloc(len);
 	if (!buf)
 		return -1;
-	char path[4096];
+	char path[1100];
 	for (int i = 0; i < files; i++) {
 		fill(buf, len, (uint64_t)i + 1);
 		snprintf(path, sizeof(path), "%s/f%05d.bin", dir, i);
@@ -122,7 +122,7 @@ static int run_fb(const char *in, const char *out, enum fb_archive_format f, int
 	struct fb_err err = {0};
 	struct fb_buf name = FB_BUF_INIT;
 	unsigned char *buf = malloc(len);
-	char path[4096], base[32];
+	char path[1100], base[32];
 	int rc = buf ? fb_archive_open_format(&a, out, f, 0, &err) : -1;
 	for (int i = 0; i < files && !rc; i++) {
 		snprintf(base, sizeof(base), "f%05d.bin", i);
@@ -151,7 +151,7 @@ static int run_tar(const char *in, const char *out, enum kind k)
 {
 	static const char *const how[NKINDS] = {
 	    [TAR_GZ] = "czf", [TAR_ZST] = "--zstd -cf", [TAR_ZST_MT] = "-I 'zstd -T0' -cf"};
-	char cmd[8192];
+	char cmd[2400];
 	snprintf(cmd, sizeof(cmd), "tar %s '%s' -C '%s' .", how[k], out, in);
 	if (system(cmd) != 0)
 		return -1;
@@ -242,7 +242,7 @@ int main(int argc, char **argv)
 	size_t len = (size_t)mb << 20;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	const char *tmp = getenv("TMPDIR");
-	char root[4096], in[4200];
+	char root[1024], in[1040];
 	snprintf(root, sizeof(root), "%s/bench_archive.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(root)) {
 		perror(root);
@@ -266,7 +266,7 @@ int main(int argc, char **argv)
 			enum kind k = (enum kind)(round % 2 ? NKINDS - 1 - j : j);
 			if (r[k].skipped)
 				continue;
-			char out[4300];
+			char out[1100];
 			snprintf(out, sizeof(out), "%s/%s", root, kind_file[k]);
 			double t0 = now_s();
 			int bad = k == FB_TGZ	 ? run_fb(in, out, FB_ARCHIVE_TGZ, files, len)
