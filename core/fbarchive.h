@@ -1,7 +1,9 @@
 /*
- * archive: the outputs archive, written with libarchive as a gzip'd tar.
+ * archive: the outputs archive, written with libarchive as a tar.
  * Owns entry naming: every name it writes is safe to extract (relative, no
  * "..", no control characters, bounded length, unique within the archive).
+ * Three formats: gzip'd tar (the default), zstd'd tar (faster, can use
+ * every core) and a plain tar.
  * The file is fbarchive.h because "archive.h" is libarchive's own header,
  * which this directory would otherwise hide from every file built with it.
  */
@@ -16,7 +18,24 @@
 
 struct fb_archive;
 
-/* Creates or truncates path (.tar.gz). Caller frees with fb_archive_close. */
+enum fb_archive_format { FB_ARCHIVE_TGZ = 0, FB_ARCHIVE_TZST, FB_ARCHIVE_TAR };
+
+/*
+ * "tar.gz"/"tgz", "tar.zst"/"tzst" or "tar" (ASCII case ignored, an
+ * optional leading '.') into *out: 0, or FB_EINVAL (*out unchanged).
+ */
+int fb_archive_format_parse(const char *s, enum fb_archive_format *out);
+/* ".tar.gz", ".tar.zst" or ".tar" (static). */
+const char *fb_archive_format_ext(enum fb_archive_format f);
+
+/*
+ * Creates or truncates path as an archive of format f. threads: zstd
+ * compression workers (0: one per online CPU; ignored by the other
+ * formats). Caller frees with fb_archive_close.
+ */
+int fb_archive_open_format(struct fb_archive **out, const char *path, enum fb_archive_format f,
+			   int threads, struct fb_err *err);
+/* fb_archive_open_format(out, path, FB_ARCHIVE_TGZ, 0, err). */
 int fb_archive_open(struct fb_archive **out, const char *path, struct fb_err *err);
 
 /*

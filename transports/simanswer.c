@@ -91,6 +91,53 @@ int fb_simjw_finish(struct fb_simjw *w, struct fb_buf *out)
 	return rc ? FB_ENOMEM : 0;
 }
 
+/* Names a careless client would turn into a path outside its folder, or worse. */
+static const char *const hostile_ids[] = {
+    "../../etc/passwd",
+    "/abs/path",
+    "a\nb\tc",
+    "..",
+    NULL /* 300 characters */,
+    "CON",
+    "name with spaces/and:colons",
+};
+#define NHOSTILE    (sizeof(hostile_ids) / sizeof(hostile_ids[0]))
+#define LONG_ID_LEN 300
+
+int fb_simanswer_output_id(unsigned long hostile_from, unsigned n, struct fb_buf *out)
+{
+	if (!hostile_from)
+		return fb_buf_addf(out, "out_%u", n);
+	unsigned long k = hostile_from - 1 + n - 1;
+	const char *id = hostile_ids[k % NHOSTILE];
+	int rc = 0;
+	if (id) {
+		rc = fb_buf_adds(out, id);
+	} else {
+		rc = fb_buf_adds(out, "long-");
+		for (size_t i = 5; i < LONG_ID_LEN && !rc; i++)
+			rc = fb_buf_addc(out, (char)('a' + i % 26));
+	}
+	unsigned pass = (n - 1) / (unsigned)NHOSTILE + 1;
+	if (!rc && pass > 1)
+		rc = fb_buf_addf(out, "~%u", pass);
+	return rc;
+}
+
+int fb_simanswer_pct_segment(const char *s, struct fb_buf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '~';
+		/* '.' too: ".." as a path segment would be resolved away by the client. */
+		char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+		if (plain ? fb_buf_addc(out, (char)*p) : fb_buf_add(out, e, 3))
+			return FB_ENOMEM;
+	}
+	return 0;
+}
+
 void fb_simanswer_run_members(struct fb_simjw *w, const struct fb_simrun_view *v)
 {
 	fb_simjw_key(w, "run_id");
@@ -118,18 +165,23 @@ void fb_simanswer_run_members(struct fb_simjw *w, const struct fb_simrun_view *v
 		fb_simjw_str(w, v->error_message ? v->error_message : "");
 	}
 	if (v->noutputs) {
-		struct fb_buf url = FB_BUF_INIT;
+		struct fb_buf url = FB_BUF_INIT, oid = FB_BUF_INIT;
 		fb_simjw_key(w, "outputs");
 		fb_simjw_open(w, 1);
 		for (unsigned i = 1; i <= v->noutputs && !w->bad; i++) {
-			char oid[24];
-			snprintf(oid, sizeof(oid), "out_%u", i);
+			fb_buf_reset(&oid);
 			fb_buf_reset(&url);
-			w->bad |= fb_buf_addf(&url, "%s/%s.%s", v->output_base, oid,
-					      v->output_ext ? v->output_ext : "png") != 0;
+			w->bad |= fb_simanswer_output_id(v->hostile_from, i, &oid) != 0;
+			if (v->hostile_from)
+				w->bad |= fb_buf_addf(&url, "%s/", v->output_base) != 0 ||
+					  fb_simanswer_pct_segment(fb_buf_str(&oid), &url) != 0;
+			else
+				w->bad |=
+				    fb_buf_addf(&url, "%s/%s.%s", v->output_base, fb_buf_str(&oid),
+						v->output_ext ? v->output_ext : "png") != 0;
 			fb_simjw_open(w, 0);
 			fb_simjw_key(w, "output_id");
-			fb_simjw_str(w, oid);
+			fb_simjw_str(w, fb_buf_str(&oid));
 			fb_simjw_key(w, "type");
 			fb_simjw_str(w, v->output_type ? v->output_type : "imageUrl");
 			fb_simjw_key(w, "url");
@@ -138,6 +190,7 @@ void fb_simanswer_run_members(struct fb_simjw *w, const struct fb_simrun_view *v
 		}
 		fb_simjw_close(w, 1);
 		fb_buf_release(&url);
+		fb_buf_release(&oid);
 	}
 	if (v->poll_url) {
 		fb_simjw_key(w, "poll_url");

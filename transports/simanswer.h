@@ -51,15 +51,30 @@ struct fb_simrun_view {
 	const char *error_message;
 	/*
 	 * outputs[] is written when noutputs > 0: out_1..out_N of output_type
-	 * (NULL: imageUrl) at output_base/out_N.output_ext (NULL: png).
+	 * (NULL: imageUrl) at output_base/out_N.output_ext (NULL: png); with
+	 * hostile_from > 0, output n is fb_simanswer_output_id's instead, at
+	 * output_base/<that id, percent-encoded>.
 	 */
 	unsigned noutputs;
+	unsigned long hostile_from;
 	const char *output_base; /* ".../_sim/outputs/run_…" */
 	const char *output_type;
 	const char *output_ext;
 	const char *poll_url;
 	long estimated_seconds; /* -1: leave out */
 };
+
+/*
+ * Appends output n's id (n from 1) to out: "out_N" when hostile_from is 0;
+ * else hostile id number (hostile_from - 1 + n - 1), cycling through
+ * "../../etc/passwd", "/abs/path", "a\nb\tc", "..", 300 characters,
+ * "CON" and "name with spaces/and:colons", with "~C" added for a run's
+ * C-th pass through the list (C >= 2), so a run's ids stay distinct.
+ * 0 or FB_ENOMEM.
+ */
+int fb_simanswer_output_id(unsigned long hostile_from, unsigned n, struct fb_buf *out);
+/* Appends s percent-encoded for one path segment: all but [A-Za-z0-9_~-], '.' too. */
+int fb_simanswer_pct_segment(const char *s, struct fb_buf *out);
 
 /* Writes v's members into the object w has open. */
 void fb_simanswer_run_members(struct fb_simjw *w, const struct fb_simrun_view *v);

@@ -243,6 +243,8 @@ void fb_simruns_free(struct fb_simmodel *m);
 /* ---- simoutputs.c ---- */
 int fb_simoutputs_get(struct fb_simmodel *m, const char *run_id, const char *name,
 		      struct fb_simresp *resp);
+/* The view's hostile_from for r: 0 unless hostile_names (see fb_simanswer_output_id). */
+unsigned long fb_simoutputs_hostile_from(const struct fb_simmodel *m, const struct fb_simrun *r);
 
 /* ---- simpolicy.c ---- */
 /*

@@ -76,6 +76,16 @@ struct fb_simmodel_config {
 	 * download is whole), and FB_SIM_FAULT_SLOW. */
 	double fault_truncate_rate;
 	double fault_slow_rate;
+	/*
+	 * 1: completed runs' outputs get hostile ids ("../../etc/passwd",
+	 * "/abs/path", "a\nb\tc", "..", 300 characters, "CON", "name with
+	 * spaces/and:colons"), cycling from the run's creation index, each
+	 * served at output_base/<id percent-encoded>; every third one with
+	 * content type application/octet-stream and every third with a
+	 * parameter added ("image/png; charset=binary"). For testing that a
+	 * client makes such names safe.
+	 */
+	int hostile_names;
 };
 
 /* What the server (or the in-process transport) must do instead of a normal answer. */
@@ -145,6 +155,7 @@ void fb_simmodel_free(struct fb_simmodel *m);
  * Simulator routes (no auth, no rate limit, no 5xx faults):
  *   POST|PUT /_sim/upload/{asset_id}            the signed upload target
  *   GET /_sim/outputs/{run_id}/out_N[.ext]      output bytes, once completed
+ *                                               (hostile_names: /{output id})
  *   GET /_sim/assets/{asset_id}/{name}          an asset's bytes
  *   GET /_sim/stats                             the counters below, keys, endpoints
  *   POST /_sim/credits  {"add": USD} | {"set": USD} -> {"credits_left": USD};

@@ -35,6 +35,10 @@ static const char usage[] =
     "  --casing C            field names: snake (default), camel or mixed\n"
     "  --duplicates D        a create that repeats an idempotency key: replay\n"
     "                        (default: the original run again) or conflict (409)\n"
+    "  --hostile-names       outputs get ids such as \"../../etc/passwd\", \"/abs/path\",\n"
+    "                        \"..\", \"CON\", 300 characters or control characters,\n"
+    "                        and some an odd content type, to test that a client\n"
+    "                        saves them safely\n"
     "\n"
     "Account:\n"
     "  --api-key KEY         require \"Authorization: Bearer KEY\" (default: the\n"
@@ -224,6 +228,10 @@ int fs_flags_parse(int argc, char **argv, struct fs_flags *o)
 		}
 		if (!strcmp(a, "--quiet")) {
 			o->quiet = 1;
+			continue;
+		}
+		if (!strcmp(a, "--hostile-names")) {
+			o->model.hostile_names = 1;
 			continue;
 		}
 		if (strncmp(a, "--", 2) || !a[2]) {

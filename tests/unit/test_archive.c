@@ -343,6 +343,113 @@ static void test_ext_for(void **state)
 	assert_string_equal(fb_archive_ext_for(NULL, NULL, NULL, b), "bin");
 }
 
+/* Every format round-trips names and bytes, and its file starts with its own magic. */
+static void test_formats_round_trip(void **state)
+{
+	(void)state;
+	static const struct {
+		enum fb_archive_format f;
+		int threads;
+		const char *magic;
+		size_t at, len;
+	} fmts[] = {
+	    {FB_ARCHIVE_TGZ, 0, "\x1f\x8b", 0, 2},
+	    {FB_ARCHIVE_TZST, 0, "\x28\xb5\x2f\xfd", 0, 4},
+	    {FB_ARCHIVE_TZST, 1, "\x28\xb5\x2f\xfd", 0, 4},
+	    {FB_ARCHIVE_TZST, 3, "\x28\xb5\x2f\xfd", 0, 4},
+	    {FB_ARCHIVE_TAR, 0, "ustar", 257, 5},
+	};
+	/* Big enough for zstd's workers to split it into several jobs. */
+	size_t big = 3u << 20;
+	char *data = malloc(big);
+	uint32_t x = 7;
+	for (size_t k = 0; k < big; k++) {
+		x = x * 1103515245u + 12345u;
+		data[k] = (k / 4096) % 2 ? 'r' : (char)(x >> 16);
+	}
+	char *dir = tu_tmpdir();
+	struct fb_buf final = FB_BUF_INIT;
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		char fname[32];
+		snprintf(fname, sizeof(fname), "o%zu%s", i, fb_archive_format_ext(fmts[i].f));
+		char *path = tu_path(dir, fname);
+		struct fb_archive *a = NULL;
+		struct fb_err err = {0};
+		assert_int_equal(fb_archive_open_format(&a, path, fmts[i].f, fmts[i].threads, &err),
+				 0);
+		assert_int_equal(
+		    fb_archive_add(a, "item/1", "big.bin", data, big, MTIME, &final, &err), 0);
+		assert_int_equal(fb_archive_add(a, "..", "a\nb.txt", "hi", 2, MTIME, &final, &err),
+				 0);
+		assert_string_equal(fb_buf_str(&final), "_./a_b.txt");
+		assert_int_equal(fb_archive_add(a, NULL, "empty", "", 0, MTIME, &final, &err), 0);
+		assert_int_equal(fb_archive_close(a, &err), 0);
+
+		size_t flen = 0;
+		char *raw = tu_read_file(path, &flen);
+		assert_non_null(raw);
+		assert_true(flen > fmts[i].at + fmts[i].len);
+		assert_memory_equal(raw + fmts[i].at, fmts[i].magic, fmts[i].len);
+		if (fmts[i].f == FB_ARCHIVE_TAR)
+			assert_true(flen >= big);
+		else
+			assert_true(flen < big); /* half the data repeats: compression happened */
+		free(raw);
+
+		size_t n;
+		struct entry *es = read_back(path, &n);
+		assert_int_equal(n, 3);
+		assert_string_equal(es[0].name, "item/1/big.bin");
+		assert_int_equal(es[0].len, big);
+		assert_memory_equal(es[0].data, data, big);
+		assert_string_equal(es[1].name, "_./a_b.txt");
+		assert_int_equal(es[1].len, 2);
+		assert_memory_equal(es[1].data, "hi", 2);
+		assert_string_equal(es[2].name, "empty");
+		assert_int_equal(es[2].len, 0);
+		free_entries(es, n);
+		free(path);
+	}
+	fb_buf_release(&final);
+	free(data);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static void test_format_parse_ext(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		enum fb_archive_format f;
+	} ok[] = {
+	    {"tar.gz", FB_ARCHIVE_TGZ},	  {"tgz", FB_ARCHIVE_TGZ},	{".tar.gz", FB_ARCHIVE_TGZ},
+	    {"TGZ", FB_ARCHIVE_TGZ},	  {"tar.zst", FB_ARCHIVE_TZST}, {"tzst", FB_ARCHIVE_TZST},
+	    {"Tar.Zst", FB_ARCHIVE_TZST}, {"tar", FB_ARCHIVE_TAR},	{".tar", FB_ARCHIVE_TAR},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		enum fb_archive_format f = (enum fb_archive_format)99;
+		assert_int_equal(fb_archive_format_parse(ok[i].s, &f), 0);
+		assert_int_equal(f, ok[i].f);
+	}
+	static const char *const bad[] = {"", "zip", "tar.bz2", "gz", "tar.gz ", "..tar", "zst"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		enum fb_archive_format f = FB_ARCHIVE_TAR;
+		assert_int_equal(fb_archive_format_parse(bad[i], &f), FB_EINVAL);
+		assert_int_equal(f, FB_ARCHIVE_TAR);
+	}
+	enum fb_archive_format f = FB_ARCHIVE_TAR;
+	assert_int_equal(fb_archive_format_parse(NULL, &f), FB_EINVAL);
+	assert_string_equal(fb_archive_format_ext(FB_ARCHIVE_TGZ), ".tar.gz");
+	assert_string_equal(fb_archive_format_ext(FB_ARCHIVE_TZST), ".tar.zst");
+	assert_string_equal(fb_archive_format_ext(FB_ARCHIVE_TAR), ".tar");
+	/* Every extension parses back to its format. */
+	for (int k = FB_ARCHIVE_TGZ; k <= FB_ARCHIVE_TAR; k++) {
+		assert_int_equal(fb_archive_format_parse(fb_archive_format_ext(k), &f), 0);
+		assert_int_equal(f, k);
+	}
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -388,6 +495,8 @@ int main(void)
 	    cmocka_unit_test(test_many_entries),
 	    cmocka_unit_test(test_safe_name),
 	    cmocka_unit_test(test_ext_for),
+	    cmocka_unit_test(test_formats_round_trip),
+	    cmocka_unit_test(test_format_parse_ext),
 	    cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
