@@ -19,6 +19,8 @@ struct fb_collector {
 	char *record_path;
 
 	char *archive_path;
+	char *outputs_dir;
+	enum fb_archive_format format;
 	struct fb_results *record;
 	struct fb_results *stdout_copy; /* NULL unless asked */
 	struct fb_spool *spool;
@@ -173,6 +175,8 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 	if (!c)
 		return oom(err);
 	c->mtime_s = cfg->mtime_s;
+	c->format = cfg->format;
+	c->outputs_dir = fb_strdup(cfg->outputs_dir);
 	c->record_path = fb_strdup(cfg->record_path);
 	c->archive_path = fb_strdup(cfg->archive_path);
 	int rc = 0;
@@ -229,6 +233,9 @@ static int reserve_name(struct fb_collector *c, const char *item_id, const char 
 		rc = fb_buf_adds(&dir, "_");
 	if (!rc)
 		rc = fb_archive_safe_name(&base, output_id, 90);
+	/* The extension's dot follows: a name ending in '.' would make "..". */
+	while (!rc && base.len && base.ptr[base.len - 1] == '.')
+		base.ptr[base.len - 1] = '_';
 	for (unsigned k = 1; !rc; k++) {
 		fb_buf_reset(path);
 		rc = fb_buf_addf(path, "%s/%s", dir.ptr, base.ptr);
@@ -286,6 +293,40 @@ void fb_collector_stats(const struct fb_collector *c, struct fb_collector_stats 
 	*out = c->stats;
 }
 
+/*
+ * --outputs-dir: the output as a plain file under the same safe name it has
+ * in the archive, written to a temporary name and renamed, like the archive.
+ */
+static int plain_file(struct fb_collector *c, const char *name, const void *data, size_t len,
+		      struct fb_err *err)
+{
+	struct fb_buf path = FB_BUF_INIT, tmp = FB_BUF_INIT;
+	int rc = fb_buf_addf(&path, "%s/%s", c->outputs_dir, name) ? FB_ENOMEM : 0;
+	/* Every folder on the way, made as needed. */
+	for (char *p = path.ptr ? path.ptr + 1 : NULL; !rc && p && *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path.ptr, 0777) != 0 && errno != EEXIST)
+			rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path.ptr,
+					strerror(errno));
+		*p = '/';
+	}
+	if (!rc && fb_buf_addf(&tmp, "%s.tmp", path.ptr))
+		rc = FB_ENOMEM;
+	FILE *f = rc ? NULL : fopen(tmp.ptr, "wb");
+	if (!rc && (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 || (f = NULL) ||
+		    rename(tmp.ptr, path.ptr) != 0))
+		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path.ptr, strerror(errno));
+	if (f)
+		fclose(f);
+	if (rc == FB_ENOMEM)
+		oom(err);
+	fb_buf_release(&path);
+	fb_buf_release(&tmp);
+	return rc;
+}
+
 /* Adds the outputs of one completed line of the record to the archive. */
 static int archive_line(struct fb_collector *c, struct fb_archive *a, const char *line,
 			struct fb_err *err)
@@ -311,6 +352,8 @@ static int archive_line(struct fb_collector *c, struct fb_archive *a, const char
 		rc = dir ? fb_archive_add(a, dir, slash ? slash + 1 : path, data.ptr, len,
 					  c->mtime_s, &final, err)
 			 : oom(err);
+		if (!rc && c->outputs_dir)
+			rc = plain_file(c, final.ptr, data.ptr, len, err);
 		if (!rc) {
 			c->stats.outputs++;
 			c->stats.output_bytes += len;
@@ -330,7 +373,7 @@ static int build_archive(struct fb_collector *c, struct fb_err *err)
 	struct fb_archive *a = NULL;
 	if (fb_buf_addf(&tmp, "%s.tmp", c->archive_path))
 		return oom(err);
-	int rc = fb_archive_open(&a, tmp.ptr, err);
+	int rc = fb_archive_open_format(&a, tmp.ptr, c->format, 0, err);
 	FILE *f = rc ? NULL : fopen(c->record_path, "r");
 	if (!rc && !f)
 		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", c->record_path,
@@ -381,6 +424,7 @@ int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats,
 	fb_hashset_release(&c->names);
 	free(c->record_path);
 	free(c->archive_path);
+	free(c->outputs_dir);
 	free(c);
 	return rc;
 }

@@ -15,18 +15,21 @@
 #define FB_COLLECTOR_H
 
 #include "buf.h"
+#include "fbarchive.h"
 #include "error.h"
 #include "results.h"
 
 #include <stdint.h>
 
 struct fb_collector_config {
-	const char *record_path;  /* results.jsonl: appended to (the batch's record) */
-	int copy_to_stdout;	  /* also stream every line to standard output */
-	const char *spool_path;	  /* where outputs wait: spool.dat (see spool.h) */
-	const char *archive_path; /* NULL: no archive (the spool still keeps the outputs) */
-	int64_t mtime_s;	  /* the entries' modification time: the batch's start */
-	int fresh;		  /* forget what the record holds: start it anew */
+	const char *record_path;       /* results.jsonl: appended to (the batch's record) */
+	int copy_to_stdout;	       /* also stream every line to standard output */
+	const char *spool_path;	       /* where outputs wait: spool.dat (see spool.h) */
+	const char *archive_path;      /* NULL: no archive (the spool still keeps the outputs) */
+	enum fb_archive_format format; /* tar.gz (default), tar.zst, tar */
+	const char *outputs_dir; /* NULL, or a folder that gets every output as a plain file too */
+	int64_t mtime_s;	 /* the entries' modification time: the batch's start */
+	int fresh;		 /* forget what the record holds: start it anew */
 };
 
 struct fb_collector_stats {

@@ -51,6 +51,8 @@ enum {
 	OPT_INPUT_ID,
 	OPT_GLOB,
 	OPT_HIDDEN,
+	OPT_ARCHIVE_FORMAT,
+	OPT_OUTPUTS_DIR,
 };
 
 static const struct option long_opts[] = {
@@ -97,6 +99,8 @@ static const struct option long_opts[] = {
     {"input-id", required_argument, NULL, OPT_INPUT_ID},
     {"glob", required_argument, NULL, OPT_GLOB},
     {"hidden", no_argument, NULL, OPT_HIDDEN},
+    {"archive-format", required_argument, NULL, OPT_ARCHIVE_FORMAT},
+    {"outputs-dir", required_argument, NULL, OPT_OUTPUTS_DIR},
     {"grace", required_argument, NULL, OPT_GRACE},
     {NULL, 0, NULL, 0},
 };
@@ -310,6 +314,13 @@ static int one(struct run_opts *o, int c, const char *arg)
 		return 0;
 	case OPT_HIDDEN:
 		o->hidden = 1;
+		return 0;
+	case OPT_ARCHIVE_FORMAT:
+		return fb_archive_format_parse(arg, &o->archive_format)
+			   ? bad_choice("--archive-format", arg, "tar.gz, tar.zst or tar")
+			   : 0;
+	case OPT_OUTPUTS_DIR:
+		o->outputs_dir = arg;
 		return 0;
 	case OPT_GRACE:
 		return fb_args_duration_ms("florabatch", "--grace", arg, &o->drv.grace_ms);

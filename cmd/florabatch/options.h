@@ -3,6 +3,7 @@
 #define FB_OPTIONS_H
 
 #include "driver.h"
+#include "fbarchive.h"
 #include "manifest.h"
 #include "sim.h"
 
@@ -19,6 +20,8 @@ struct run_opts {
 	const char *input_id; /* folders: the input the files go to */
 	const char *glob;
 	int hidden;
+	enum fb_archive_format archive_format;
+	const char *outputs_dir;
 	int fresh;
 	int quiet, verbose;
 	struct fb_driver_config drv;

@@ -50,6 +50,15 @@ static void catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+static char *join_ext(const char *dir, const char *name, const char *ext)
+{
+	size_t n = strlen(dir) + strlen(name) + strlen(ext) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s%s", dir, name, ext);
+	return p;
+}
+
 static int is_dir_input(const char *path)
 {
 	struct stat st;
@@ -291,7 +300,7 @@ int fb_cmd_run(int argc, char **argv)
 	int to_stdout = o.results && !strcmp(o.results, "-");
 	results = o.results && !to_stdout ? strdup(o.results) : join(o.out_dir, "results.jsonl");
 	if (!o.archive)
-		archive = join(o.out_dir, "outputs.tar.gz");
+		archive = join_ext(o.out_dir, "outputs", fb_archive_format_ext(o.archive_format));
 	else if (strcmp(o.archive, "none"))
 		archive = strdup(o.archive);
 	spool = join(o.out_dir, "spool.dat");
@@ -305,8 +314,16 @@ int fb_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	o.drv.journal = journal;
-	struct fb_collector_config cc = {results, to_stdout,	       spool,
-					 archive, (int64_t)time(NULL), o.fresh};
+	struct fb_collector_config cc = {
+	    .record_path = results,
+	    .copy_to_stdout = to_stdout,
+	    .spool_path = spool,
+	    .archive_path = archive,
+	    .format = o.archive_format,
+	    .outputs_dir = o.outputs_dir,
+	    .mtime_s = (int64_t)time(NULL),
+	    .fresh = o.fresh,
+	};
 	if (fb_collector_open(&c, &cc, &err)) {
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 		goto out;
