@@ -289,3 +289,56 @@ int fb_api_list_call(const struct fb_list_query *q, struct fb_api_call *call, st
 		return oom(err);
 	return 0;
 }
+
+/* ---- assets ---- */
+
+int fb_api_asset_reserve_call(const struct fb_upload_request *req, struct fb_api_call *call,
+			      struct fb_err *err)
+{
+	fb_buf_reset(&call->path);
+	fb_buf_reset(&call->body);
+	call->method = "POST";
+	call->idem_key = NULL;
+	if (!req || !req->workspace_id || !*req->workspace_id)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "an upload needs a ws_ id");
+	call->idem_key =
+	    req->idempotency_key && *req->idempotency_key ? req->idempotency_key : NULL;
+	if (fb_buf_adds(&call->path, "/assets"))
+		return oom(err);
+	yajl_gen g = body_gen();
+	if (!g)
+		return oom(err);
+	int bad = yajl_gen_map_open(g) || gen_str(g, "source") || gen_str(g, "signed-url") ||
+		  gen_str(g, "workspace_id") || gen_str(g, req->workspace_id);
+	if (!bad && req->file_name && *req->file_name)
+		bad = gen_str(g, "file_name") || gen_str(g, req->file_name);
+	if (!bad && req->content_type && *req->content_type)
+		bad = gen_str(g, "content_type") || gen_str(g, req->content_type);
+	bad = bad || yajl_gen_map_close(g);
+	return finish_body(g, bad, call, "asset upload", err);
+}
+
+static int asset_route(const char *asset_id, const char *method, const char *tail,
+		       struct fb_api_call *call, struct fb_err *err)
+{
+	fb_buf_reset(&call->path);
+	fb_buf_reset(&call->body);
+	call->method = method;
+	call->idem_key = NULL;
+	if (!asset_id || !*asset_id)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "no asset id");
+	if (fb_buf_adds(&call->path, "/assets/") || fb_api_add_segment(&call->path, asset_id) ||
+	    fb_buf_adds(&call->path, tail))
+		return oom(err);
+	return 0;
+}
+
+int fb_api_asset_complete_call(const char *asset_id, struct fb_api_call *call, struct fb_err *err)
+{
+	return asset_route(asset_id, "POST", "/complete", call, err);
+}
+
+int fb_api_asset_get_call(const char *asset_id, struct fb_api_call *call, struct fb_err *err)
+{
+	return asset_route(asset_id, "GET", "", call, err);
+}

@@ -57,6 +57,22 @@ int fb_api_poll_call(const struct fb_run_ref *ref, struct fb_api_call *call, str
  */
 int fb_api_list_call(const struct fb_list_query *q, struct fb_api_call *call, struct fb_err *err);
 
+/*
+ * The asset routes (CONTRACT.md section 5). The reservation: POST /assets
+ * with {"source":"signed-url","workspace_id"[,"file_name"][,"content_type"]}
+ * and the key in the Idempotency-Key header only (the body allows no other
+ * member). 0, or FB_EINVAL (no ws_ id, invalid UTF-8) / FB_ENOMEM with err
+ * set. call is reset first; release it with fb_api_call_release, also on
+ * failure. Strings in req are borrowed, idempotency_key until the call is
+ * released.
+ */
+int fb_api_asset_reserve_call(const struct fb_upload_request *req, struct fb_api_call *call,
+			      struct fb_err *err);
+/* POST /assets/{asset_id}/complete, with no body. */
+int fb_api_asset_complete_call(const char *asset_id, struct fb_api_call *call, struct fb_err *err);
+/* GET /assets/{asset_id}. */
+int fb_api_asset_get_call(const char *asset_id, struct fb_api_call *call, struct fb_err *err);
+
 /* Percent-encodes s as one path segment onto b. 0 or FB_ENOMEM. */
 int fb_api_add_segment(struct fb_buf *b, const char *s);
 

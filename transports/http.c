@@ -43,7 +43,7 @@ static void active_unlink(struct fb_http *h, struct fb_http_req *q)
 }
 
 /* Hands q to the multi (or to the queue, inside perform). On failure q is recycled. */
-static int submit(struct fb_http *h, struct fb_http_req *q, struct fb_err *err)
+int fb_http_submit(struct fb_http *h, struct fb_http_req *q, struct fb_err *err)
 {
 	active_link(h, q);
 	if (h->in_curl) {
@@ -69,7 +69,7 @@ static int start_api(struct fb_http *h, const struct fb_api_call *call, fb_reply
 {
 	struct fb_http_req *q;
 	int rc = fb_http_req_api(h, call, cb, ud, &q, err);
-	return rc ? rc : submit(h, q, err);
+	return rc ? rc : fb_http_submit(h, q, err);
 }
 
 static int http_create_run(struct fb_transport *t, const struct fb_run_request *req, fb_reply_cb cb,
@@ -110,7 +110,7 @@ static int http_list_runs(struct fb_transport *t, const struct fb_list_query *q,
 	if (!rc)
 		rc = fb_http_req_list(h, &call, q->kind, cb, ud, &r, err);
 	if (!rc)
-		rc = submit(h, r, err);
+		rc = fb_http_submit(h, r, err);
 	fb_api_call_release(&call);
 	return rc;
 }
@@ -121,7 +121,17 @@ static int http_fetch(struct fb_transport *t, const char *url, fb_fetch_data_cb 
 	struct fb_http *h = (struct fb_http *)t;
 	struct fb_http_req *q;
 	int rc = fb_http_req_fetch(h, url, data, done, ud, &q, err);
-	return rc ? rc : submit(h, q, err);
+	return rc ? rc : fb_http_submit(h, q, err);
+}
+
+static int http_upload_asset(struct fb_transport *t, const struct fb_upload_request *req,
+			     fb_upload_cb cb, void *ud, struct fb_err *err)
+{
+	struct fb_upload_op *op;
+	int rc = fb_upload_op_new(req, cb, ud, &op, err);
+	if (!rc && (rc = fb_http_upload_start((struct fb_http *)t, op, 0, err)))
+		fb_upload_op_free(op);
+	return rc;
 }
 
 /* Takes q off the books before its callback, which may start requests. */
@@ -169,6 +179,7 @@ static int http_step(struct fb_transport *t, uint64_t timeout_ms)
 	int fired = drain_adds(h), running = 0, rc = 0;
 	/* With nothing in flight, curl_multi_poll still sleeps: the time passes. */
 	int wait = fired ? 0 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
+	wait = fb_http_upload_wait_ms(h, wait);
 	CURLMcode mc = curl_multi_poll(h->multi, NULL, 0, wait, NULL);
 	if (mc == CURLM_OK) {
 		h->in_curl = 1;
@@ -194,6 +205,8 @@ static int http_step(struct fb_transport *t, uint64_t timeout_ms)
 		finish(h, q, res);
 		fired++;
 	}
+	if (!rc)
+		fired += fb_http_upload_wake(h);
 	h->in_step = 0;
 	return rc ? rc : fired;
 }
@@ -220,6 +233,10 @@ static void http_free(struct fb_transport *t)
 		h->free_list = q->next;
 		fb_http_req_destroy(q);
 	}
+	struct fb_timer tm;
+	while (fb_timers_pop(&h->up_wait, &tm))
+		fb_upload_op_free(tm.ptr);
+	fb_timers_release(&h->up_wait);
 	if (h->multi)
 		curl_multi_cleanup(h->multi);
 	fb_http_slist_free_wiping(h->get_headers);
@@ -239,6 +256,7 @@ static const struct fb_transport_ops http_ops = {
     .get_run = http_get_run,
     .fetch = http_fetch,
     .list_runs = http_list_runs,
+    .upload_asset = http_upload_asset,
     .step = http_step,
     .pending = http_pending,
     .free = http_free,
@@ -288,6 +306,7 @@ int fb_http_transport_new(struct fb_transport **out, const struct fb_http_config
 	h->base.ops = &http_ops;
 	h->active.next = h->active.prev = &h->active;
 	h->add_tail = &h->add_head;
+	h->up_wait = (struct fb_timers)FB_TIMERS_INIT;
 	h->log = cfg->log;
 	h->insecure = cfg->insecure;
 	h->connect_ms = ms_or(cfg->connect_timeout_ms, DEFAULT_CONNECT_MS);

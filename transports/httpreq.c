@@ -38,10 +38,14 @@ void fb_http_req_destroy(struct fb_http_req *q)
 	fb_buf_release(&q->url);
 	fb_buf_release(&q->body);
 	fb_buf_release(&q->resp);
+	fb_upload_op_free(q->up);
+	curl_mime_free(q->mime);
+	if (q->put_file)
+		fclose(q->put_file);
 	free(q);
 }
 
-static struct fb_http_req *req_get(struct fb_http *h, struct fb_err *err)
+struct fb_http_req *fb_http_req_get(struct fb_http *h, struct fb_err *err)
 {
 	struct fb_http_req *q = h->free_list;
 	if (q) {
@@ -85,6 +89,13 @@ void fb_http_req_recycle(struct fb_http *h, struct fb_http_req *q)
 		fb_http_slist_free_wiping(q->headers);
 	q->headers = NULL;
 	q->own_headers = 0;
+	fb_upload_op_free(q->up);
+	q->up = NULL;
+	curl_mime_free(q->mime);
+	q->mime = NULL;
+	if (q->put_file)
+		fclose(q->put_file);
+	q->put_file = NULL;
 	if (h->nfree >= FREE_LIST_MAX) {
 		fb_http_req_destroy(q);
 		return;
@@ -202,7 +213,7 @@ static int set_what(struct fb_http_req *q, const char *method, const char *targe
 		   : 0;
 }
 
-static int setup_common(struct fb_http *h, struct fb_http_req *q, long timeout_ms)
+int fb_http_req_setup(struct fb_http *h, struct fb_http_req *q, long timeout_ms)
 {
 	CURL *e = q->easy;
 	int bad = 0;
@@ -245,7 +256,7 @@ static int prepare_api(struct fb_http *h, const struct fb_api_call *call, struct
 	if (fb_http_has_control(call->idem_key))
 		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
 				  "the idempotency key has a control character");
-	struct fb_http_req *q = req_get(h, err);
+	struct fb_http_req *q = fb_http_req_get(h, err);
 	if (!q)
 		return FB_ENOMEM;
 	int rc = set_what(q, call->method, path) || fb_http_join_url(&q->url, h->base_url, path);
@@ -274,7 +285,7 @@ static int prepare_api(struct fb_http *h, const struct fb_api_call *call, struct
 		q->headers = h->get_headers;
 	}
 	if (!rc)
-		rc = setup_common(h, q, h->request_ms);
+		rc = fb_http_req_setup(h, q, h->request_ms);
 	if (!rc) {
 		CURL *e = q->easy;
 		int bad = curl_easy_setopt(e, CURLOPT_HTTPHEADER, q->headers) != CURLE_OK;
@@ -331,7 +342,7 @@ int fb_http_req_fetch(struct fb_http *h, const char *url, fb_fetch_data_cb data,
 		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
 				  "cannot download %.*s: only http and https URLs are fetched",
 				  (int)(strcspn(url, "?#") < 200 ? strcspn(url, "?#") : 200), url);
-	struct fb_http_req *q = req_get(h, err);
+	struct fb_http_req *q = fb_http_req_get(h, err);
 	if (!q)
 		return FB_ENOMEM;
 	q->is_fetch = 1;
@@ -339,8 +350,8 @@ int fb_http_req_fetch(struct fb_http *h, const char *url, fb_fetch_data_cb data,
 	q->done = done;
 	q->ud = ud;
 	/* No HTTPHEADER at all: outputs live on other hosts and never see the key. */
-	int rc =
-	    set_what(q, "GET", url) || fb_buf_adds(&q->url, url) || setup_common(h, q, h->fetch_ms);
+	int rc = set_what(q, "GET", url) || fb_buf_adds(&q->url, url) ||
+		 fb_http_req_setup(h, q, h->fetch_ms);
 	if (!rc) {
 		CURL *e = q->easy;
 		int bad = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
@@ -495,7 +506,9 @@ static void finish_fetch(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 
 void fb_http_req_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 {
-	if (q->is_fetch)
+	if (q->up)
+		fb_http_upload_finish(h, q, res);
+	else if (q->is_fetch)
 		finish_fetch(h, q, res);
 	else if (q->list)
 		finish_list(h, q, res);

@@ -8,8 +8,11 @@
 
 #include "api.h"
 #include "http.h"
+#include "timers.h"
+#include "upload.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 
 struct fb_http_req {
 	struct fb_http *h;
@@ -38,6 +41,9 @@ struct fb_http_req {
 	char request_id[128];
 	char retry_after[64];
 	char retry_after_ms[64];
+	struct fb_upload_op *up; /* owned: this request is a step of that upload */
+	curl_mime *mime;	 /* an upload's form; freed with the request */
+	FILE *put_file;		 /* an upload's raw-PUT source; closed with the request */
 };
 
 struct fb_http {
@@ -56,6 +62,7 @@ struct fb_http {
 	struct fb_http_req *free_list;
 	size_t nfree, pending;
 	int in_curl, in_step;
+	struct fb_timers up_wait; /* uploads waiting for their next poll; ptr: the op */
 };
 
 /*
@@ -71,6 +78,25 @@ int fb_http_req_list(struct fb_http *h, const struct fb_api_call *call, enum fb_
 int fb_http_req_fetch(struct fb_http *h, const char *url, fb_fetch_data_cb data,
 		      fb_fetch_done_cb done, void *ud, struct fb_http_req **out,
 		      struct fb_err *err);
+
+/* A fresh request with nothing set up yet, or NULL with err set. */
+struct fb_http_req *fb_http_req_get(struct fb_http *h, struct fb_err *err);
+/* The options every request shares (URL from q->url, body and header callbacks). 0 or FB_ENOMEM. */
+int fb_http_req_setup(struct fb_http *h, struct fb_http_req *q, long timeout_ms);
+/* Hands q to the multi (http.c). On failure q is recycled and err set. */
+int fb_http_submit(struct fb_http *h, struct fb_http_req *q, struct fb_err *err);
+
+/* ---- asset uploads (httpupload.c) ---- */
+
+/* Starts op's current step after wait_ms; on failure op is still the caller's. */
+int fb_http_upload_start(struct fb_http *h, struct fb_upload_op *op, uint64_t wait_ms,
+			 struct fb_err *err);
+/* Moves q's upload on after its step's transfer; may call the op's callback. */
+void fb_http_upload_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res);
+/* The most step() may wait for the next poll, given timeout_ms. */
+int fb_http_upload_wait_ms(struct fb_http *h, int timeout_ms);
+/* Starts the polls now due; returns the callbacks fired (steps that could not start). */
+int fb_http_upload_wake(struct fb_http *h);
 
 /* Fires q's callback for its finished transfer (res: libcurl's result). */
 void fb_http_req_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res);

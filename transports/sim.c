@@ -17,7 +17,9 @@
 #include "sim.h"
 #include "api.h"
 #include "timers.h"
+#include "upload.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +34,8 @@ struct job {
 	fb_fetch_data_cb data;
 	fb_fetch_done_cb done;
 	void *ud;
+	struct fb_upload_op *up; /* a step of an upload (owned); with wake, the wait before one */
+	int wake;
 };
 
 struct sim {
@@ -47,6 +51,7 @@ struct sim {
 static void job_free(struct job *j)
 {
 	fb_simresp_release(&j->resp);
+	fb_upload_op_free(j->up);
 	free(j);
 }
 
@@ -55,8 +60,8 @@ static void job_free(struct job *j)
  * before the model is asked, so that once the model has acted the callback
  * is sure to fire.
  */
-static int start(struct sim *s, const char *method, const char *path, const char *idem_key,
-		 const struct fb_buf *body, struct job *proto, struct fb_err *err)
+static int start_call(struct sim *s, const struct fb_simcall *call, struct job *proto,
+		      struct fb_err *err)
 {
 	struct job *j = malloc(sizeof(*j));
 	if (!j || fb_timers_add(&s->due, fb_clock_now_ms(s->clock) + s->latency_ms, j, 0)) {
@@ -65,6 +70,24 @@ static int start(struct sim *s, const char *method, const char *path, const char
 	}
 	*j = *proto;
 	j->resp = (struct fb_simresp)FB_SIMRESP_INIT;
+	if (fb_simmodel_handle(s->model, call, &j->resp)) {
+		/* The job is the newest timer; an empty answer tells fire_*() to drop it. */
+		fb_simresp_release(&j->resp);
+		j->reply = NULL;
+		j->list = NULL;
+		j->done = NULL;
+		j->up = NULL; /* still the caller's */
+		s->dead++;
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE,
+				  "simulator: out of memory answering %s %s", call->method,
+				  call->path);
+	}
+	return 0;
+}
+
+static int start(struct sim *s, const char *method, const char *path, const char *idem_key,
+		 const struct fb_buf *body, struct job *proto, struct fb_err *err)
+{
 	struct fb_simcall call = {.method = method,
 				  .path = path,
 				  .authorization = s->authorization,
@@ -72,17 +95,7 @@ static int start(struct sim *s, const char *method, const char *path, const char
 				  .content_type = body && body->len ? "application/json" : NULL,
 				  .body = body ? body->ptr : NULL,
 				  .body_len = body ? body->len : 0};
-	if (fb_simmodel_handle(s->model, &call, &j->resp)) {
-		/* The job is the newest timer; an empty answer tells fire_*() to drop it. */
-		fb_simresp_release(&j->resp);
-		j->reply = NULL;
-		j->list = NULL;
-		j->done = NULL;
-		s->dead++;
-		return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE,
-				  "simulator: out of memory answering %s %s", method, path);
-	}
-	return 0;
+	return start_call(s, &call, proto, err);
 }
 
 static int sim_create_run(struct fb_transport *t, const struct fb_run_request *req, fb_reply_cb cb,
@@ -257,6 +270,124 @@ static void fire_fetch(struct job *j)
 	j->done(j->ud, &res);
 }
 
+/* ---- asset uploads: each step one job; the model sees what a client sends ---- */
+
+static int contains(const struct fb_buf *b, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (size_t i = 0; i + n <= b->len; i++)
+		if (b->ptr[i] == needle[0] && !memcmp(b->ptr + i, needle, n))
+			return 1;
+	return 0;
+}
+
+/* A multipart boundary that does not occur in the data. */
+static void pick_boundary(const struct fb_buf *data, char *out, size_t cap)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull ^ data->len;
+	do {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		snprintf(out, cap, "----florabatch-%016llx", (unsigned long long)x);
+	} while (contains(data, out));
+}
+
+/* The upload itself: the file read now, sent without the API key. */
+static int start_send(struct sim *s, struct fb_upload_op *op, struct job *proto, struct fb_err *err)
+{
+	struct fb_buf data = FB_BUF_INIT, form = FB_BUF_INIT;
+	char *ctype = NULL, boundary[64];
+	int put, rc = fb_upload_read_file(op->req.path, &data, err);
+	const char *target = fb_upload_op_target(op, &put);
+	struct fb_simcall call = {.method = put ? "PUT" : "POST", .path = target};
+	if (!rc && put) {
+		call.content_type = op->req.content_type;
+		call.body = data.ptr;
+		call.body_len = data.len;
+	} else if (!rc) {
+		pick_boundary(&data, boundary, sizeof(boundary));
+		rc = fb_api_multipart_body(&op->asset, op->req.file_name, op->req.content_type,
+					   data.ptr, data.len, boundary, &form, &ctype, err);
+		call.content_type = ctype;
+		call.body = form.ptr;
+		call.body_len = form.len;
+	}
+	if (!rc)
+		rc = start_call(s, &call, proto, err);
+	free(ctype);
+	fb_buf_release(&form);
+	fb_buf_release(&data);
+	return rc;
+}
+
+/* Starts op's current step (or the wait before it); on failure op is still the caller's. */
+static int start_step(struct sim *s, struct fb_upload_op *op, uint64_t wait_ms, struct fb_err *err)
+{
+	struct job proto = {.up = op};
+	if (wait_ms) {
+		struct job *j = calloc(1, sizeof(*j));
+		if (!j || fb_timers_add(&s->due, fb_clock_now_ms(s->clock) + wait_ms, j, 0)) {
+			free(j);
+			return fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE, "out of memory");
+		}
+		*j = proto;
+		j->resp = (struct fb_simresp)FB_SIMRESP_INIT;
+		j->wake = 1;
+		return 0;
+	}
+	if (op->step == FB_UPLOAD_SEND)
+		return start_send(s, op, &proto, err);
+	struct fb_api_call call = FB_API_CALL_INIT;
+	int rc = fb_upload_op_call(op, &call, err);
+	if (!rc)
+		rc = start(s, call.method, fb_buf_str(&call.path), call.idem_key, &call.body,
+			   &proto, err);
+	fb_api_call_release(&call);
+	return rc;
+}
+
+static int sim_upload_asset(struct fb_transport *t, const struct fb_upload_request *req,
+			    fb_upload_cb cb, void *ud, struct fb_err *err)
+{
+	struct sim *s = (struct sim *)t;
+	struct fb_upload_op *op;
+	int rc = fb_upload_op_new(req, cb, ud, &op, err);
+	if (!rc && (rc = start_step(s, op, 0, err)))
+		fb_upload_op_free(op);
+	return rc;
+}
+
+/* A step's answer (or a wait's end) moves the op on; 1 when its callback fired. */
+static int fire_upload(struct sim *s, struct job *j)
+{
+	struct fb_upload_op *op = j->up;
+	j->up = NULL;
+	uint64_t wait = 0;
+	struct fb_err err = {0};
+	if (!j->wake) {
+		const struct fb_simresp *r = &j->resp;
+		struct fb_upload_answer a = {
+		    .http_status = r->status,
+		    .request_id = r->request_id,
+		    .retry_after_ms = r->retry_after_s >= 0 ? r->retry_after_s * 1000 : -1,
+		    .body = r->body.ptr,
+		    .len = r->body.len};
+		if (is_reset(r)) {
+			set_reset(r, &err);
+			a.http_status = 0;
+			a.err = &err;
+		}
+		if (fb_upload_op_next(op, &a, fb_clock_now_ms(s->clock), &wait) == FB_UPLOAD_DONE) {
+			fb_upload_op_free(op);
+			return 1;
+		}
+	}
+	if (!start_step(s, op, wait, &err))
+		return 0;
+	fb_upload_op_fail(op, &err);
+	fb_upload_op_free(op);
+	return 1;
+}
+
 /*
  * Fires what is due now and was started before this call, so a callback
  * that starts a request with no latency cannot keep the loop going forever;
@@ -273,7 +404,9 @@ static int fire_due(struct sim *s)
 	while ((top = fb_timers_peek(&s->due)) && top->due_ms <= now && top->seq < limit) {
 		fb_timers_pop(&s->due, &tm);
 		struct job *j = tm.ptr;
-		if (j->reply) {
+		if (j->up) {
+			fired += fire_upload(s, j);
+		} else if (j->reply) {
 			fire_reply(j);
 			fired++;
 		} else if (j->list) {
@@ -333,6 +466,7 @@ static const struct fb_transport_ops sim_ops = {
     .get_run = sim_get_run,
     .fetch = sim_fetch,
     .list_runs = sim_list_runs,
+    .upload_asset = sim_upload_asset,
     .step = sim_step,
     .pending = sim_pending,
     .free = sim_free,

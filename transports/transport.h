@@ -136,6 +136,35 @@ struct fb_list_reply {
 };
 typedef void (*fb_list_cb)(void *ud, const struct fb_list_reply *reply);
 
+/*
+ * An asset upload (CONTRACT.md section 5), one composite operation: reserve
+ * (POST /assets, source "signed-url"), send the bytes to the upload URL
+ * (multipart, form fields first, then the file; never with the API key),
+ * complete, then GET the asset every second, for at most 120 s, until it
+ * is ready. Any step's failure ends the operation with that step's error;
+ * the caller retries the whole operation with the same key. Strings
+ * borrowed for the starting call only.
+ */
+struct fb_upload_request {
+	const char *path;	     /* the local file; must be readable when the call starts */
+	const char *file_name;	     /* the name to give it (a basename) */
+	const char *content_type;    /* e.g. "image/png" */
+	const char *workspace_id;    /* ws_ */
+	const char *idempotency_key; /* sent as Idempotency-Key on the reserve; may be NULL */
+};
+
+/* What an upload callback receives. Borrowed until the callback returns. */
+struct fb_upload_reply {
+	int ok;
+	int http_status; /* of the step that ended the operation; 0 without an HTTP answer */
+	const char *request_id;
+	long retry_after_ms;
+	struct fb_err err;    /* when !ok: with its kind (fb_err_kind_for_http for HTTP errors) */
+	const char *asset_id; /* when ok */
+	const char *url;      /* when ok: the ready asset's url, to use as an imageUrl input */
+};
+typedef void (*fb_upload_cb)(void *ud, const struct fb_upload_reply *reply);
+
 struct fb_transport;
 
 struct fb_transport_ops {
@@ -150,6 +179,9 @@ struct fb_transport_ops {
 	 */
 	int (*list_runs)(struct fb_transport *t, const struct fb_list_query *q, fb_list_cb cb,
 			 void *ud, struct fb_err *err);
+	/* An asset upload; FB_EIO (kind ITEM) when the file cannot be read. May be NULL. */
+	int (*upload_asset)(struct fb_transport *t, const struct fb_upload_request *req,
+			    fb_upload_cb cb, void *ud, struct fb_err *err);
 	/*
 	 * Drives I/O and fires due callbacks; waits at most timeout_ms when
 	 * there is nothing to do yet (letting the clock pass). Returns the
@@ -189,6 +221,15 @@ static inline int fb_transport_list_runs(struct fb_transport *t, const struct fb
 		return fb_err_set(err, FB_EUNSUPP, FB_KIND_ITEM,
 				  "the %s transport cannot list runs", t->ops->name);
 	return t->ops->list_runs(t, q, cb, ud, err);
+}
+static inline int fb_transport_upload_asset(struct fb_transport *t,
+					    const struct fb_upload_request *req, fb_upload_cb cb,
+					    void *ud, struct fb_err *err)
+{
+	if (!t->ops->upload_asset)
+		return fb_err_set(err, FB_EUNSUPP, FB_KIND_ITEM,
+				  "the %s transport cannot upload assets", t->ops->name);
+	return t->ops->upload_asset(t, req, cb, ud, err);
 }
 static inline int fb_transport_step(struct fb_transport *t, uint64_t timeout_ms)
 {
