@@ -13,3 +13,4 @@ cmake --build build-bench -j"$(nproc)" >/dev/null
 ./build-bench/bench/bench_http ./build-bench/cmd/florabatch ./build-bench/cmd/florasim \
 	"${HTTP_RUNS:-1000}" "${HTTP_CONCURRENCY:-1000}" "${HTTP_RUN_TIME:-2}"
 ./build-bench/bench/bench_hash
+./build-bench/bench/bench_archive

@@ -445,7 +445,7 @@ static void send_poll(struct fb_job *j)
 
 void fb_job_start(struct fb_job *j)
 {
-	fb_job_send_create(j);
+	fb_job_upload(j); /* local inputs first, if any; then the create */
 }
 
 void fb_job_resume(struct fb_job *j, const char *run_id, const char *poll_url)
@@ -476,6 +476,9 @@ void fb_job_wake(struct fb_job *j)
 		break;
 	case J_WAIT_RECOVER:
 		fb_job_recover(j);
+		break;
+	case J_WAIT_UPLOAD:
+		fb_job_upload(j);
 		break;
 	default:
 		break; /* not waiting: a stale timer cannot exist (see job.h), ignore */

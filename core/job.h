@@ -39,6 +39,7 @@ struct fb_job_policy {
 	uint64_t run_timeout_ms;     /* 0: none; else the item fails "timeout", its run id kept */
 	int recreate_unresolved;     /* 1: a run that cannot be found after a 409 is created anew */
 	const char *api_origin;	     /* "scheme://host[:port]": downloads from here pass the gate */
+	const char *workspace_id;    /* where local files are uploaded when an item names none */
 };
 
 struct fb_job;

@@ -98,14 +98,7 @@ int fb_resolve_item(struct fb_item *it, const struct fb_resolve_defaults *d)
 	int rc;
 	if (it->invalid)
 		return 0;
-	/* Uploading local files is not wired into the job yet: never send a path as a URL. */
-	for (size_t i = 0; i < it->ninputs; i++)
-		if (it->inputs[i].local)
-			return fb_item_set_invalid(
-			    it, it->inputs[i].id,
-			    "input \"%s\" is a local file; uploading local "
-			    "files is not available in this version: give a URL",
-			    it->inputs[i].id);
+
 	if (it->generation)
 		it->kind = FB_JOB_GENERATION;
 	else if (it->technique_id)
@@ -115,6 +108,16 @@ int fb_resolve_item(struct fb_item *it, const struct fb_resolve_defaults *d)
 	else
 		it->kind = d->kind;
 
+	int local = 0;
+	for (size_t i = 0; i < it->ninputs; i++)
+		local |= it->inputs[i].local;
+	/* Local files are uploaded to a workspace before the run. */
+	if (local && (rc = fill(&it->workspace_id, d->workspace_id)))
+		return rc;
+	if (local && (rc = need_id(it, it->workspace_id, "workspace_id", "ws_", "--workspace")))
+		return rc;
+	if (it->invalid)
+		return 0;
 	switch (it->kind) {
 	case FB_JOB_GENERATION:
 		return resolve_generation(it, d);

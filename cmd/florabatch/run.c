@@ -314,6 +314,7 @@ int fb_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	o.drv.journal = journal;
+	o.drv.policy.workspace_id = o.drv.defaults.workspace_id;
 	struct fb_collector_config cc = {
 	    .record_path = results,
 	    .copy_to_stdout = to_stdout,
@@ -353,7 +354,12 @@ int fb_cmd_run(int argc, char **argv)
 			(uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
 	if (sum.items == 0 && !rc)
 		fb_log_msg(log, FB_LOG_WARN, "%s has no items", fb_manifest_name(m));
-	if (!o.quiet) {
+	/* An hourly cron run that finds nothing new says nothing (on a terminal, one line). */
+	int nothing_new = !rc && sum.items && sum.done_before == sum.items;
+	if (nothing_new && !o.quiet && isatty(STDERR_FILENO))
+		fprintf(stderr, "florabatch: nothing new: all %llu items were done before\n",
+			(unsigned long long)sum.items);
+	if (!o.quiet && !nothing_new) {
 		print_summary(stderr, &sum, results, archive, wall);
 		if (fb_manifest_dir_stats(m))
 			print_walk(stderr, fb_manifest_dir_stats(m));

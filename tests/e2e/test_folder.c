@@ -1,0 +1,141 @@
+/*
+ * End-to-end: a folder of images against florasim, as an hourly cron job
+ * would run it: every image uploaded once (identical files once), one run
+ * per distinct image, results and archive mirroring the folder; a re-run
+ * with three new files uploads and runs exactly those three; a re-run with
+ * nothing new exits 0 at once and says nothing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "e2e.h"
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define KEY "sk_test_folder"
+
+/* A file a reader takes for a PNG, its bytes told apart by n. */
+static void png(const char *dir, const char *name, int n)
+{
+	char bytes[64];
+	memcpy(bytes, "\x89PNG\r\n\x1a\n", 8);
+	int len = 8 + snprintf(bytes + 8, sizeof(bytes) - 8, "image number %d", n);
+	free(tu_write_file(dir, name, bytes, (size_t)len));
+}
+
+static struct e2e_run cron(struct e2e_world *w)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && env FLORA_API_KEY=" KEY " '%s' run photos --transport http --base-url "
+		 "%s --technique cctv-cam --workspace ws_accept --out out --poll-interval 200ms",
+		 w->dir, tu_env("FB_BIN"), w->sim.base);
+	struct e2e_run r = {0};
+	r.status = tu_run(cmd, &r.out, &r.err);
+	return r;
+}
+
+static long long stat_of(struct e2e_world *w, const char *key)
+{
+	yajl_val st = e2e_sim_get_json(&w->sim, "/_sim/stats");
+	long long v = e2e_num(st, key, NULL);
+	yajl_tree_free(st);
+	return v;
+}
+
+static void test_folder_then_new_files(void **state)
+{
+	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 200ms");
+	char *photos = tu_path(w->dir, "photos"), *nested = tu_path(w->dir, "photos/2026/march");
+	mkdir(photos, 0777);
+	char *mid = tu_path(w->dir, "photos/2026");
+	mkdir(mid, 0777);
+	mkdir(nested, 0777);
+	char name[64];
+	for (int i = 0; i < 40; i++) { /* 40 distinct images */
+		snprintf(name, sizeof(name), "img-%02d.png", i);
+		png(i < 20 ? photos : nested, name, i);
+	}
+	for (int i = 0; i < 10; i++) { /* 10 copies of images above, under other names */
+		snprintf(name, sizeof(name), "copy-%02d.png", i);
+		png(mid, name, i);
+	}
+	free(tu_write_file(photos, "notes.txt", "not an image\n", 13));
+	free(tu_write_file(photos, "fake.jpg", "text, not a jpeg\n", 17));
+
+	struct e2e_run r = cron(w);
+	if (r.status)
+		print_error("%s\n", r.err);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "2 not images"));
+	assert_int_equal(stat_of(w, "assets_created"), 40); /* the copies uploaded once */
+	assert_int_equal(stat_of(w, "runs_created"), 40);
+	char *rp = tu_path(w->dir, "out/results.jsonl");
+	char *text = tu_read_file(rp, NULL);
+	struct e2e_lines l = e2e_parse_jsonl(text);
+	assert_int_equal(l.n, 50);
+	yajl_val line = e2e_find(&l, "2026/march/img-25.png");
+	assert_non_null(line);
+	assert_string_equal(e2e_str(line, "status", NULL), "completed");
+	const char *ap[] = {"assets", NULL};
+	yajl_val assets = yajl_tree_get(line, ap, yajl_t_array);
+	assert_non_null(assets);
+	assert_non_null(
+	    strstr(e2e_str(YAJL_GET_ARRAY(assets)->values[0], "asset_id", NULL), "asset_"));
+	/* The archive mirrors the folder. */
+	char *arch = tu_path(w->dir, "out/outputs.tar.gz");
+	struct e2e_archive a = e2e_read_archive(arch);
+	int mirrored = 0;
+	for (size_t i = 0; i < a.n; i++)
+		mirrored |= !strncmp(a.names[i], "2026/march/img-25.png/", 22);
+	assert_true(mirrored);
+	assert_int_equal(a.n, 50);
+	e2e_archive_free(&a);
+	e2e_lines_free(&l);
+	free(text);
+	e2e_run_free(&r);
+
+	/* An hour later: three new photos. */
+	for (int i = 40; i < 43; i++) {
+		snprintf(name, sizeof(name), "new-%02d.png", i);
+		png(photos, name, i);
+	}
+	r = cron(w);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(stat_of(w, "assets_created"), 43);
+	assert_int_equal(stat_of(w, "runs_created"), 43);
+	text = tu_read_file(rp, NULL);
+	l = e2e_parse_jsonl(text);
+	assert_int_equal(l.n, 53);
+	e2e_lines_free(&l);
+	free(text);
+	e2e_run_free(&r);
+
+	/* Nothing new: exit 0, nothing said, nothing sent. */
+	long long before = stat_of(w, "requests");
+	r = cron(w);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.err, "");
+	assert_int_equal(stat_of(w, "requests"), before + 1); /* only our own stats call */
+	e2e_run_free(&r);
+	free(rp);
+	free(arch);
+	free(photos);
+	free(nested);
+	free(mid);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_folder_then_new_files, e2e_world_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
