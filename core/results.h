@@ -46,7 +46,7 @@ struct fb_result {
 	const char *const *candidates; /* unresolved: the runs that may be the item's */
 	size_t ncandidates;
 	const char *idempotency_key;
-	unsigned attempts; /* runs created or adopted for the item */
+	unsigned attempts;	       /* runs created or adopted for the item */
 	const struct fb_input *inputs; /* the item's; local ones are listed under "assets" */
 	size_t ninputs;
 	const struct fb_result_output *outputs;

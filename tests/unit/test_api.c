@@ -132,7 +132,9 @@ static void test_create_escapes_and_order(void **state)
 	char tricky[] = "say \"hi\"\\ \n\t\x01 </script> caf\xc3\xa9 \xf0\x9f\x8c\xb8";
 	struct fb_input in[] = {
 	    {.id = "z_last", .type = FB_INPUT_TEXT, .value = tricky},
-	    {.id = "a_first", .type = FB_INPUT_VIDEO_URL, .value = "https://x.example/v.mp4?sig=a&b=c"},
+	    {.id = "a_first",
+	     .type = FB_INPUT_VIDEO_URL,
+	     .value = "https://x.example/v.mp4?sig=a&b=c"},
 	    {.id = "m\"id", .type = FB_INPUT_DOCUMENT_URL, .value = ""},
 	};
 	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE,
@@ -180,7 +182,8 @@ static void test_create_invalid(void **state)
 	struct fb_input ok[] = {{.id = "prompt", .type = FB_INPUT_TEXT, .value = "x"}};
 	struct fb_input noid[] = {{.id = NULL, .type = FB_INPUT_TEXT, .value = "x"}};
 	struct fb_input noval[] = {{.id = "prompt", .type = FB_INPUT_TEXT, .value = NULL}};
-	struct fb_input badutf[] = {{.id = "prompt", .type = FB_INPUT_TEXT, .value = "ok"}, {.id = "p2", .type = FB_INPUT_TEXT, .value = "\xff"}};
+	struct fb_input badutf[] = {{.id = "prompt", .type = FB_INPUT_TEXT, .value = "ok"},
+				    {.id = "p2", .type = FB_INPUT_TEXT, .value = "\xff"}};
 	struct {
 		struct fb_run_request req;
 		const char *needle;

@@ -217,7 +217,8 @@ static void test_typed_headers(void **state)
 	assert_string_equal(it.source, "manifest.csv:3");
 	assert_string_equal(it.id, "row-2");
 	expect_invalid(&it, "ref",
-		       "column \"ref\": expected a URL (http:// or https://) or a local file; \"foo\" does not exist");
+		       "column \"ref\": expected a URL (http:// or https://) or a local file; "
+		       "\"foo\" does not exist");
 	fb_item_release(&it);
 	expect_end(m);
 	fb_manifest_free(m);
@@ -232,7 +233,8 @@ static void test_bad_url_long_value_is_cut(void **state)
 	struct fb_item it = {0};
 	char want[200];
 	snprintf(want, sizeof(want),
-		 "column \"input_image\": expected a URL (http:// or https://) or a local file; \"%060d...\" does not exist",
+		 "column \"input_image\": expected a URL (http:// or https://) or a local file; "
+		 "\"%060d...\" does not exist",
 		 0);
 
 	next(m, &it);

@@ -641,7 +641,8 @@ static int srv_stop(void **state)
 /* ---- round trips ---- */
 
 static char prompt_id[] = "prompt", prompt_value[] = "a cat, \"quoted\" \xc3\xa9";
-static const struct fb_input prompt = {.id = prompt_id, .type = FB_INPUT_TEXT, .value = prompt_value};
+static const struct fb_input prompt = {
+    .id = prompt_id, .type = FB_INPUT_TEXT, .value = prompt_value};
 
 static void srv_reset(struct srv *s)
 {

@@ -15,7 +15,8 @@
 #include "sim.h"
 
 static char prompt_id[] = "prompt", prompt_value[] = "a cat";
-static const struct fb_input prompt = {.id = prompt_id, .type = FB_INPUT_TEXT, .value = prompt_value};
+static const struct fb_input prompt = {
+    .id = prompt_id, .type = FB_INPUT_TEXT, .value = prompt_value};
 
 /* What one callback saw, copied out of the borrowed reply. */
 struct seen {
