@@ -345,7 +345,8 @@ static void progress(struct batch *b, int force)
 	const struct fb_summary *s = b->sum;
 	fb_log_progress(b->log,
 			"%llu done (%llu completed, %llu failed, %llu invalid) · %zu in flight",
-			(unsigned long long)(s->completed + s->failed + s->invalid + s->skipped),
+			(unsigned long long)(s->completed + s->failed + s->invalid + s->skipped +
+					     s->unresolved),
 			(unsigned long long)s->completed, (unsigned long long)s->failed,
 			(unsigned long long)s->invalid, b->active);
 }
