@@ -26,13 +26,22 @@ struct fb_spool {
 	size_t n, cap;
 };
 
+static int nibble(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* 64 hex digits to 32 bytes; sscanf cost more than the rest of a put. */
 static int unhex(const char *hex, uint8_t out[32])
 {
 	for (size_t i = 0; i < 32; i++) {
-		unsigned v;
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+		int hi = nibble(hex[2 * i]), lo = hi < 0 ? -1 : nibble(hex[2 * i + 1]);
+		if (lo < 0)
 			return -1;
-		out[i] = (uint8_t)v;
+		out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return hex[64] == '\0' || hex[64] == ' ' ? 0 : -1;
 }
