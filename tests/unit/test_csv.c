@@ -5,44 +5,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "manifest.h"
-#include "testutil.h"
+#include "manifestfx.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Each test runs in a fresh directory so messages name plain "manifest.csv". */
-static int setup(void **state)
-{
-	char *dir = tu_tmpdir();
-	assert_int_equal(chdir(dir), 0);
-	*state = dir;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	assert_int_equal(chdir("/"), 0);
-	tu_rmrf(*state);
-	free(*state);
-	return 0;
-}
-
-static struct fb_manifest *open_bytes(const char *name, const char *data, size_t len)
-{
-	struct fb_manifest *m = NULL;
-	struct fb_err err = {0};
-	free(tu_write_file(".", name, data, len));
-	if (fb_manifest_open(&m, name, FB_FORMAT_AUTO, &err))
-		fail_msg("opening %s failed: %s", name, err.msg);
-	assert_int_equal(fb_manifest_format(m), FB_FORMAT_CSV);
-	return m;
-}
-
 static struct fb_manifest *open_csv(const char *text)
 {
-	return open_bytes("manifest.csv", text, strlen(text));
+	return mfx_open("manifest.csv", text, strlen(text), FB_FORMAT_CSV);
 }
 
 /* The error opening text as manifest.csv must give. */
@@ -56,42 +27,6 @@ static void expect_open_error(const char *text, const char *msg)
 	assert_string_equal(err.msg, msg);
 }
 
-static void next(struct fb_manifest *m, struct fb_item *it)
-{
-	struct fb_err err = {0};
-	fb_item_release(it);
-	int rc = fb_manifest_next(m, it, &err);
-	if (rc != 1)
-		fail_msg("expected an item, got %d (%s)", rc, err.msg);
-}
-
-static void expect_end(struct fb_manifest *m)
-{
-	struct fb_item it = {0};
-	struct fb_err err = {0};
-	assert_int_equal(fb_manifest_next(m, &it, &err), 0);
-}
-
-static void expect_input(const struct fb_item *it, size_t i, const char *id,
-			 enum fb_input_type type, const char *value)
-{
-	assert_true(i < it->ninputs);
-	assert_string_equal(it->inputs[i].id, id);
-	assert_string_equal(it->inputs[i].value, value);
-	assert_int_equal(it->inputs[i].type, type);
-}
-
-static void expect_invalid(const struct fb_item *it, const char *field, const char *msg)
-{
-	if (!it->invalid)
-		fail_msg("item %s is valid; expected \"%s\"", it->id, msg);
-	assert_string_equal(it->invalid, msg);
-	if (field)
-		assert_string_equal(it->invalid_field, field);
-	else
-		assert_null(it->invalid_field);
-}
-
 static void test_basic_rows(void **state)
 {
 	(void)state;
@@ -101,7 +36,7 @@ static void test_basic_rows(void **state)
 		     ",,a blue whale,\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_int_equal(it.seq, 1);
 	assert_string_equal(it.id, "a1");
@@ -110,20 +45,21 @@ static void test_basic_rows(void **state)
 	assert_string_equal(it.technique, "sketch-to-render");
 	assert_null(it.json);
 	assert_int_equal(it.ninputs, 2);
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "a red fox");
-	expect_input(&it, 1, "input_image", FB_INPUT_IMAGE_URL, "https://cdn.example.com/f.png");
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "a red fox");
+	mfx_expect_input(&it, 1, "input_image", FB_INPUT_IMAGE_URL,
+			 "https://cdn.example.com/f.png");
 
 	/* Empty id: the default id; empty technique: the batch default; empty input: left out. */
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_int_equal(it.seq, 2);
 	assert_string_equal(it.id, "row-2");
 	assert_int_equal(it.id_explicit, 0);
 	assert_null(it.technique);
 	assert_int_equal(it.ninputs, 1);
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "a blue whale");
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "a blue whale");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -137,24 +73,24 @@ static void test_quoting(void **state)
 					 "it's a \"bare\" quote,y\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_string_equal(it.source, "manifest.csv:2");
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "a fox, running");
-	expect_input(&it, 1, "style", FB_INPUT_TEXT, "say \"hi\"");
-	next(m, &it);
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "a fox, running");
+	mfx_expect_input(&it, 1, "style", FB_INPUT_TEXT, "say \"hi\"");
+	mfx_next(m, &it);
 	assert_string_equal(it.source, "manifest.csv:3");
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "two\nlines, and\n\"three\"");
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "two\nlines, and\n\"three\"");
 	/* The record above spans lines 3-5, so this one starts on line 6. */
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_string_equal(it.source, "manifest.csv:6");
 	assert_int_equal(it.seq, 3);
 	assert_int_equal(it.ninputs, 1);
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "after");
-	next(m, &it);
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "after");
+	mfx_next(m, &it);
 	assert_string_equal(it.source, "manifest.csv:7");
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "it's a \"bare\" quote");
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "it's a \"bare\" quote");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -166,16 +102,16 @@ static void test_crlf_bom_no_final_newline(void **state)
 					 "y,last");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_string_equal(it.id, "x"); /* the BOM is not part of the first column's name */
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "multi\r\nline");
-	next(m, &it);
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "multi\r\nline");
+	mfx_next(m, &it);
 	assert_string_equal(it.id, "y");
 	assert_string_equal(it.source, "manifest.csv:4");
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "last");
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "last");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -187,11 +123,11 @@ static void test_inference(void **state)
 					 "hello,https://x.example/page\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
-	expect_input(&it, 0, "a", FB_INPUT_IMAGE_URL, "https://x.example/i.PNG?sig=1");
-	expect_input(&it, 1, "b", FB_INPUT_VIDEO_URL, "https://x.example/v.mp4");
-	expect_input(&it, 2, "c", FB_INPUT_TEXT, "hello");
-	expect_input(&it, 3, "d", FB_INPUT_TEXT, "https://x.example/page");
+	mfx_next(m, &it);
+	mfx_expect_input(&it, 0, "a", FB_INPUT_IMAGE_URL, "https://x.example/i.PNG?sig=1");
+	mfx_expect_input(&it, 1, "b", FB_INPUT_VIDEO_URL, "https://x.example/v.mp4");
+	mfx_expect_input(&it, 2, "c", FB_INPUT_TEXT, "hello");
+	mfx_expect_input(&it, 3, "d", FB_INPUT_TEXT, "https://x.example/page");
 	fb_item_release(&it);
 	fb_manifest_free(m);
 }
@@ -206,21 +142,21 @@ static void test_typed_headers(void **state)
 		     "hi,foo,,\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	/* The header's type wins over what the value looks like. */
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "https://x.example/a.png");
-	expect_input(&it, 1, "ref", FB_INPUT_IMAGE_URL, "https://x.example/noext");
-	expect_input(&it, 2, "clip", FB_INPUT_VIDEO_URL, "https://x.example/c");
-	expect_input(&it, 3, "doc", FB_INPUT_DOCUMENT_URL, "https://x.example/d.pdf");
-	next(m, &it);
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "https://x.example/a.png");
+	mfx_expect_input(&it, 1, "ref", FB_INPUT_IMAGE_URL, "https://x.example/noext");
+	mfx_expect_input(&it, 2, "clip", FB_INPUT_VIDEO_URL, "https://x.example/c");
+	mfx_expect_input(&it, 3, "doc", FB_INPUT_DOCUMENT_URL, "https://x.example/d.pdf");
+	mfx_next(m, &it);
 	assert_string_equal(it.source, "manifest.csv:3");
 	assert_string_equal(it.id, "row-2");
-	expect_invalid(&it, "ref",
-		       "column \"ref\": expected a URL (http:// or https://) or a local file; "
-		       "\"foo\" does not exist");
+	mfx_expect_invalid(&it, "ref",
+			   "column \"ref\": expected a URL (http:// or https://) or a local file; "
+			   "\"foo\" does not exist");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -237,8 +173,8 @@ static void test_bad_url_long_value_is_cut(void **state)
 		 "\"%060d...\" does not exist",
 		 0);
 
-	next(m, &it);
-	expect_invalid(&it, "input_image", want);
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, "input_image", want);
 	fb_item_release(&it);
 	fb_manifest_free(m);
 }
@@ -252,19 +188,20 @@ static void test_field_count(void **state)
 					 "c,fine,\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_string_equal(it.id, "a");
-	expect_invalid(&it, NULL,
-		       "expected 3 fields, found 4 (put a value that contains a comma in double "
-		       "quotes)");
-	next(m, &it);
+	mfx_expect_invalid(
+	    &it, NULL,
+	    "expected 3 fields, found 4 (put a value that contains a comma in double "
+	    "quotes)");
+	mfx_next(m, &it);
 	assert_string_equal(it.source, "manifest.csv:3");
-	expect_invalid(&it, NULL, "expected 3 fields, found 2");
-	next(m, &it);
+	mfx_expect_invalid(&it, NULL, "expected 3 fields, found 2");
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_int_equal(it.seq, 3);
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -274,7 +211,7 @@ static void test_no_inputs(void **state)
 	struct fb_manifest *m = open_csv("id,technique,prompt\nx,t,\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_string_equal(it.id, "x");
 	/* Whether an item needs inputs depends on its kind: the reader only records. */
 	assert_null(it.invalid);
@@ -289,16 +226,16 @@ static void test_blank_lines(void **state)
 	struct fb_manifest *m = open_csv("\n\r\nprompt\n\none\n\r\n\ntwo\n\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_int_equal(it.seq, 1);
 	assert_string_equal(it.id, "row-1");
 	assert_string_equal(it.source, "manifest.csv:5");
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_int_equal(it.seq, 2);
 	assert_string_equal(it.id, "row-2");
 	assert_string_equal(it.source, "manifest.csv:8");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -306,8 +243,8 @@ static void test_only_header(void **state)
 {
 	(void)state;
 	struct fb_manifest *m = open_csv("id,prompt\n\n\n");
-	expect_end(m);
-	expect_end(m);
+	mfx_expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -317,16 +254,17 @@ static void test_unterminated_quote(void **state)
 	struct fb_manifest *m = open_csv("id,prompt\na,fine\nb,\"never\nclosed\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_string_equal(it.id, "b");
 	assert_string_equal(it.source, "manifest.csv:3");
-	expect_invalid(&it, "prompt",
-		       "column \"prompt\": unterminated quoted field (the quote opened on line 3 "
-		       "is never closed)");
+	mfx_expect_invalid(
+	    &it, "prompt",
+	    "column \"prompt\": unterminated quoted field (the quote opened on line 3 "
+	    "is never closed)");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -338,15 +276,15 @@ static void test_invalid_utf8(void **state)
 	    open_csv("id,prompt,style\na,caf\xE9,x\nb,ok,\xC0\xAF\nc,caf\xC3\xA9,\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
-	expect_invalid(&it, "prompt",
-		       "column \"prompt\": not valid UTF-8 (save the manifest as UTF-8)");
-	next(m, &it);
-	expect_invalid(&it, "style",
-		       "column \"style\": not valid UTF-8 (save the manifest as UTF-8)");
-	next(m, &it);
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, "prompt",
+			   "column \"prompt\": not valid UTF-8 (save the manifest as UTF-8)");
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, "style",
+			   "column \"style\": not valid UTF-8 (save the manifest as UTF-8)");
+	mfx_next(m, &it);
 	assert_null(it.invalid);
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "caf\xC3\xA9");
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "caf\xC3\xA9");
 	fb_item_release(&it);
 	fb_manifest_free(m);
 }
@@ -360,18 +298,18 @@ static void test_nul_after_first_chunk(void **state)
 	while (len < n)
 		len += (size_t)sprintf(text + len, "line\n");
 	memcpy(text + len, "a\0b\nafter\n", 10);
-	struct fb_manifest *m = open_bytes("manifest.csv", text, len + 10);
+	struct fb_manifest *m = mfx_open("manifest.csv", text, len + 10, FB_FORMAT_CSV);
 	struct fb_item it = {0};
 	uint64_t rows = 0;
 
 	do {
-		next(m, &it);
+		mfx_next(m, &it);
 		rows++;
 	} while (!it.invalid);
-	expect_invalid(&it, "prompt", "column \"prompt\": contains a NUL byte");
-	next(m, &it);
+	mfx_expect_invalid(&it, "prompt", "column \"prompt\": contains a NUL byte");
+	mfx_next(m, &it);
 	assert_int_equal(it.seq, rows + 1);
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "after");
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "after");
 	fb_item_release(&it);
 	fb_manifest_free(m);
 	free(text);
@@ -387,21 +325,21 @@ static void test_long_record(void **state)
 	len += big;
 	/* A quoted newline inside the long record: the reader must still find its end. */
 	len += (size_t)sprintf(text + len, "\n\"\nnext,fine\n");
-	struct fb_manifest *m = open_bytes("manifest.csv", text, len);
+	struct fb_manifest *m = mfx_open("manifest.csv", text, len, FB_FORMAT_CSV);
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_string_equal(it.source, "manifest.csv:2");
 	/* The id column came before the limit, so the user can still tell which row it was. */
 	assert_string_equal(it.id, "big");
-	expect_invalid(&it, NULL, "line too long: over 1048576 bytes");
-	next(m, &it);
+	mfx_expect_invalid(&it, NULL, "line too long: over 1048576 bytes");
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_string_equal(it.id, "next");
 	assert_int_equal(it.seq, 2);
 	assert_string_equal(it.source, "manifest.csv:4");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 	free(text);
 }
@@ -442,24 +380,26 @@ static void test_fixture(void **state)
 	char want[64];
 
 	assert_int_equal(fb_manifest_open(&m, path, FB_FORMAT_AUTO, &err), 0);
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_string_equal(it.id, "fox");
 	assert_string_equal(it.technique, "product-shot");
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT,
-		     "A red fox, \"sitting\" in snow.\nSecond paragraph.");
-	expect_input(&it, 1, "input_image", FB_INPUT_IMAGE_URL, "https://cdn.example.com/fox.jpg");
-	next(m, &it);
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT,
+			 "A red fox, \"sitting\" in snow.\nSecond paragraph.");
+	mfx_expect_input(&it, 1, "input_image", FB_INPUT_IMAGE_URL,
+			 "https://cdn.example.com/fox.jpg");
+	mfx_next(m, &it);
 	assert_string_equal(it.id, "whale");
 	snprintf(want, sizeof(want), "%s:5", path);
 	assert_string_equal(it.source, want);
 	assert_null(it.technique);
 	assert_int_equal(it.ninputs, 1);
-	next(m, &it);
-	expect_invalid(&it, "input_image",
-		       "column \"input_image\": expected a URL (http:// or https://) or a local "
-		       "file; \"fox.jpg\" does not exist");
+	mfx_next(m, &it);
+	mfx_expect_invalid(
+	    &it, "input_image",
+	    "column \"input_image\": expected a URL (http:// or https://) or a local "
+	    "file; \"fox.jpg\" does not exist");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 	free(path);
 }
@@ -467,22 +407,24 @@ static void test_fixture(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_basic_rows, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_quoting, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_crlf_bom_no_final_newline, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_inference, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_typed_headers, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_url_long_value_is_cut, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_field_count, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_no_inputs, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_blank_lines, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_only_header, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unterminated_quote, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_invalid_utf8, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_nul_after_first_chunk, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_long_record, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_headers, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_fixture, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_basic_rows, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_quoting, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_crlf_bom_no_final_newline, mfx_setup,
+					    mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_inference, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_typed_headers, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_url_long_value_is_cut, mfx_setup,
+					    mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_field_count, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_no_inputs, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_blank_lines, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_only_header, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_unterminated_quote, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_invalid_utf8, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_nul_after_first_chunk, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_long_record, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_headers, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_fixture, mfx_setup, mfx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,80 +5,21 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "manifest.h"
-#include "testutil.h"
+#include "manifestfx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int setup(void **state)
-{
-	char *dir = tu_tmpdir();
-	assert_int_equal(chdir(dir), 0);
-	*state = dir;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	assert_int_equal(chdir("/"), 0);
-	tu_rmrf(*state);
-	free(*state);
-	return 0;
-}
-
 static struct fb_manifest *open_bytes(const char *data, size_t len)
 {
-	struct fb_manifest *m = NULL;
-	struct fb_err err = {0};
-	free(tu_write_file(".", "m.jsonl", data, len));
-	if (fb_manifest_open(&m, "m.jsonl", FB_FORMAT_AUTO, &err))
-		fail_msg("opening m.jsonl failed: %s", err.msg);
-	assert_int_equal(fb_manifest_format(m), FB_FORMAT_JSONL);
-	return m;
+	return mfx_open("m.jsonl", data, len, FB_FORMAT_JSONL);
 }
 
 static struct fb_manifest *open_jsonl(const char *text)
 {
 	return open_bytes(text, strlen(text));
-}
-
-static void next(struct fb_manifest *m, struct fb_item *it)
-{
-	struct fb_err err = {0};
-	fb_item_release(it);
-	int rc = fb_manifest_next(m, it, &err);
-	if (rc != 1)
-		fail_msg("expected an item, got %d (%s)", rc, err.msg);
-}
-
-static void expect_end(struct fb_manifest *m)
-{
-	struct fb_item it = {0};
-	struct fb_err err = {0};
-	assert_int_equal(fb_manifest_next(m, &it, &err), 0);
-}
-
-static void expect_input(const struct fb_item *it, size_t i, const char *id,
-			 enum fb_input_type type, const char *value)
-{
-	assert_true(i < it->ninputs);
-	assert_string_equal(it->inputs[i].id, id);
-	assert_string_equal(it->inputs[i].value, value);
-	assert_int_equal(it->inputs[i].type, type);
-}
-
-static void expect_invalid(const struct fb_item *it, const char *field, const char *msg)
-{
-	if (!it->invalid)
-		fail_msg("item %s is valid; expected \"%s\"", it->id, msg);
-	assert_string_equal(it->invalid, msg);
-	if (field)
-		assert_string_equal(it->invalid_field, field);
-	else
-		assert_null(it->invalid_field);
 }
 
 static void test_object_inputs_and_meta(void **state)
@@ -90,16 +31,16 @@ static void test_object_inputs_and_meta(void **state)
 	    "\"style\":\"\"},\"meta\":{\"sku\":42},\"tag\":\"a\"}\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_string_equal(it.id, "fox");
 	assert_int_equal(it.id_explicit, 1);
 	assert_string_equal(it.technique, "sketch");
 	assert_string_equal(it.source, "m.jsonl:1");
 	assert_int_equal(it.ninputs, 3); /* the empty "style" is left out */
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "a fox");
-	expect_input(&it, 1, "input_image", FB_INPUT_IMAGE_URL, "https://x.example/f.webp");
-	expect_input(&it, 2, "clip", FB_INPUT_VIDEO_URL, "https://x.example/c.mov");
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "a fox");
+	mfx_expect_input(&it, 1, "input_image", FB_INPUT_IMAGE_URL, "https://x.example/f.webp");
+	mfx_expect_input(&it, 2, "clip", FB_INPUT_VIDEO_URL, "https://x.example/c.mov");
 	/* The whole object travels with the item so the other keys reach the result line. */
 	assert_true(YAJL_IS_OBJECT(it.json));
 	const char *sku[] = {"meta", "sku", NULL};
@@ -109,7 +50,7 @@ static void test_object_inputs_and_meta(void **state)
 	assert_int_equal(YAJL_GET_INTEGER(v), 42);
 	assert_string_equal(YAJL_GET_STRING(yajl_tree_get(it.json, tag, yajl_t_string)), "a");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -129,35 +70,38 @@ static void test_array_inputs(void **state)
 	    "{\"id\":\"p\",\"type\":\"text\",\"value\":\"b\"}]}\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_string_equal(it.id, "row-1");
 	assert_int_equal(it.id_explicit, 0);
 	assert_int_equal(it.ninputs, 2);
 	/* An explicit type is kept, even when the value looks like an image. */
-	expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "https://x.example/a.png");
-	expect_input(&it, 1, "ref", FB_INPUT_IMAGE_URL, "https://x.example/noext");
-	next(m, &it);
+	mfx_expect_input(&it, 0, "prompt", FB_INPUT_TEXT, "https://x.example/a.png");
+	mfx_expect_input(&it, 1, "ref", FB_INPUT_IMAGE_URL, "https://x.example/noext");
+	mfx_next(m, &it);
 	assert_string_equal(it.source, "m.jsonl:2");
-	expect_invalid(&it, "inputs[0].value",
-		       "field \"inputs[0].value\": expected a URL (http:// or https://) or a local "
-		       "file; \"ref.png\" does not exist");
-	next(m, &it);
-	expect_invalid(&it, "inputs[0].type",
-		       "field \"inputs[0].type\": unknown input type \"IMAGE_URL\" (expected text, "
-		       "imageUrl, videoUrl, audioUrl or documentUrl)");
-	next(m, &it);
-	expect_invalid(&it, "inputs[0].type",
-		       "field \"inputs[0].type\": expected a string, got nothing");
-	next(m, &it);
-	expect_invalid(&it, "inputs[0]",
-		       "field \"inputs[0]\": expected an object {\"id\", \"type\", \"value\"}, got "
-		       "a string");
-	next(m, &it);
-	expect_invalid(&it, "inputs[1].value",
-		       "field \"inputs[1].value\": input \"p\" appears twice");
+	mfx_expect_invalid(
+	    &it, "inputs[0].value",
+	    "field \"inputs[0].value\": expected a URL (http:// or https://) or a local "
+	    "file; \"ref.png\" does not exist");
+	mfx_next(m, &it);
+	mfx_expect_invalid(
+	    &it, "inputs[0].type",
+	    "field \"inputs[0].type\": unknown input type \"IMAGE_URL\" (expected text, "
+	    "imageUrl, videoUrl, audioUrl or documentUrl)");
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, "inputs[0].type",
+			   "field \"inputs[0].type\": expected a string, got nothing");
+	mfx_next(m, &it);
+	mfx_expect_invalid(
+	    &it, "inputs[0]",
+	    "field \"inputs[0]\": expected an object {\"id\", \"type\", \"value\"}, got "
+	    "a string");
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, "inputs[1].value",
+			   "field \"inputs[1].value\": input \"p\" appears twice");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -171,29 +115,29 @@ static void test_bad_lines_do_not_stop_the_rest(void **state)
 					   "{\"id\":\"e\",\"inputs\":{\"prompt\":\"five\"}}\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_int_equal(it.seq, 2);
 	assert_string_equal(it.id, "row-2");
 	assert_string_equal(it.source, "m.jsonl:2");
 	assert_null(it.json);
-	expect_invalid(&it, NULL,
-		       "not valid JSON: lexical error: invalid char in json text (near: "
-		       "{\"id\":\"b\",\"inputs\":{\"prompt\":)");
-	next(m, &it);
-	expect_invalid(&it, NULL,
-		       "expected a JSON object such as {\"inputs\": {...}}, got an array");
+	mfx_expect_invalid(&it, NULL,
+			   "not valid JSON: lexical error: invalid char in json text (near: "
+			   "{\"id\":\"b\",\"inputs\":{\"prompt\":)");
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, NULL,
+			   "expected a JSON object such as {\"inputs\": {...}}, got an array");
 	assert_null(it.json);
-	next(m, &it);
-	expect_invalid(&it, NULL,
-		       "expected a JSON object such as {\"inputs\": {...}}, got a string");
-	next(m, &it);
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, NULL,
+			   "expected a JSON object such as {\"inputs\": {...}}, got a string");
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_string_equal(it.id, "e");
 	assert_int_equal(it.seq, 5);
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -207,22 +151,24 @@ static void test_ids(void **state)
 					   "{\"id\":-7,\"inputs\":{\"p\":\"x\"}}\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_string_equal(it.id, "42");
 	assert_int_equal(it.id_explicit, 1);
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_string_equal(it.id, "row-2");
 	assert_int_equal(it.id_explicit, 0);
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_string_equal(it.id, "row-3");
-	expect_invalid(&it, "id", "field \"id\": expected a string or an integer, got a number");
+	mfx_expect_invalid(&it, "id",
+			   "field \"id\": expected a string or an integer, got a number");
 	/* It parsed, so its keys can still go to the result line. */
 	assert_true(YAJL_IS_OBJECT(it.json));
-	next(m, &it);
-	expect_invalid(&it, "id", "field \"id\": expected a string or an integer, got an array");
-	next(m, &it);
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, "id",
+			   "field \"id\": expected a string or an integer, got an array");
+	mfx_next(m, &it);
 	assert_string_equal(it.id, "-7");
 	fb_item_release(&it);
 	fb_manifest_free(m);
@@ -242,31 +188,32 @@ static void test_inputs_problems(void **state)
 		       "{\"inputs\":[{\"id\":\"\",\"type\":\"text\",\"value\":\"x\"}]}\n");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid); /* no inputs is for resolve.c to judge, by the item's kind */
 	assert_int_equal(it.ninputs, 0);
 	fb_item_release(&it);
-	next(m, &it);
-	expect_invalid(&it, "inputs",
-		       "field \"inputs\": expected an object or an array, got a string");
-	next(m, &it);
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, "inputs",
+			   "field \"inputs\": expected an object or an array, got a string");
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_int_equal(it.ninputs, 0);
 	fb_item_release(&it);
-	next(m, &it);
-	expect_invalid(&it, "inputs.seed",
-		       "field \"inputs.seed\": expected a string, got a number");
-	next(m, &it);
-	expect_invalid(&it, "technique", "field \"technique\": expected a string, got a number");
-	next(m, &it);
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, "inputs.seed",
+			   "field \"inputs.seed\": expected a string, got a number");
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, "technique",
+			   "field \"technique\": expected a string, got a number");
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_null(it.technique);
-	next(m, &it);
-	expect_invalid(&it, "inputs", "field \"inputs\": an input has an empty name");
-	next(m, &it);
-	expect_invalid(&it, "inputs[0].id", "field \"inputs[0].id\": empty");
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, "inputs", "field \"inputs\": an input has an empty name");
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, "inputs[0].id", "field \"inputs[0].id\": empty");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -277,18 +224,18 @@ static void test_blank_lines_and_crlf(void **state)
 					   "{\"inputs\":{\"p\":\"b\"}}");
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_int_equal(it.seq, 1);
 	assert_string_equal(it.source, "m.jsonl:3");
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_int_equal(it.seq, 2);
 	assert_string_equal(it.id, "row-2");
 	assert_string_equal(it.source, "m.jsonl:5");
-	expect_input(&it, 0, "p", FB_INPUT_TEXT, "b");
+	mfx_expect_input(&it, 0, "p", FB_INPUT_TEXT, "b");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -304,18 +251,18 @@ static void test_long_line(void **state)
 	struct fb_manifest *m = open_bytes(text, len);
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_string_equal(it.source, "m.jsonl:1");
 	assert_string_equal(it.id, "row-1");
-	expect_invalid(&it, NULL, "line too long: over 1048576 bytes");
+	mfx_expect_invalid(&it, NULL, "line too long: over 1048576 bytes");
 	assert_null(it.json);
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_string_equal(it.id, "after");
 	assert_int_equal(it.seq, 2);
 	assert_string_equal(it.source, "m.jsonl:2");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 	free(text);
 }
@@ -342,14 +289,14 @@ static void test_line_at_the_limit(void **state)
 	struct fb_manifest *m = open_bytes(text, len);
 	struct fb_item it = {0};
 
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	assert_int_equal(strlen(it.inputs[0].value), limit - 20);
-	next(m, &it);
+	mfx_next(m, &it);
 	assert_string_equal(it.source, "m.jsonl:2");
-	expect_invalid(&it, NULL, "line too long: over 1048576 bytes");
+	mfx_expect_invalid(&it, NULL, "line too long: over 1048576 bytes");
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 	free(text);
 }
@@ -365,14 +312,14 @@ static void test_encoding_and_nesting(void **state)
 	struct fb_manifest *m = open_bytes(deep, strlen(deep));
 	struct fb_item it = {0};
 
-	next(m, &it);
-	expect_invalid(&it, NULL, "JSON nested deeper than 64 levels");
-	next(m, &it);
-	expect_invalid(&it, NULL, "not valid UTF-8 (save the manifest as UTF-8)");
-	next(m, &it);
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, NULL, "JSON nested deeper than 64 levels");
+	mfx_next(m, &it);
+	mfx_expect_invalid(&it, NULL, "not valid UTF-8 (save the manifest as UTF-8)");
+	mfx_next(m, &it);
 	assert_null(it.invalid);
 	fb_item_release(&it);
-	expect_end(m);
+	mfx_expect_end(m);
 	fb_manifest_free(m);
 }
 
@@ -404,16 +351,17 @@ static void test_fixture(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_object_inputs_and_meta, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_array_inputs, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_lines_do_not_stop_the_rest, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ids, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_inputs_problems, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_blank_lines_and_crlf, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_line_at_the_limit, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_encoding_and_nesting, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_fixture, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_object_inputs_and_meta, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_array_inputs, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_lines_do_not_stop_the_rest, mfx_setup,
+					    mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_ids, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_inputs_problems, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_blank_lines_and_crlf, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_long_line, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_line_at_the_limit, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_encoding_and_nesting, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_fixture, mfx_setup, mfx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,8 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "manifest.h"
-#include "testutil.h"
+#include "manifestfx.h"
 #include "utf8.h"
 
 #include <stdio.h>
@@ -14,22 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int setup(void **state)
-{
-	char *dir = tu_tmpdir();
-	assert_int_equal(chdir(dir), 0);
-	*state = dir;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	assert_int_equal(chdir("/"), 0);
-	tu_rmrf(*state);
-	free(*state);
-	return 0;
-}
 
 static void write_file(const char *name, const char *data, size_t len)
 {
@@ -295,16 +278,16 @@ static void test_utf8(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_format_names, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_missing_and_directory, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unreadable_stream, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_empty_manifests, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_binary_is_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sniffing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_stream_keeps_every_byte, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_stdin_and_rereadable, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_quote, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_utf8, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_format_names, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_and_directory, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_unreadable_stream, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_empty_manifests, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_binary_is_refused, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_sniffing, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_stream_keeps_every_byte, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_stdin_and_rereadable, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_quote, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_utf8, mfx_setup, mfx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
