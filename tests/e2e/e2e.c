@@ -1,5 +1,12 @@
 /* e2e: running the binary, parsing its JSONL, reading its archive. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include "e2e.h"
+#include "sha256.h"
 #include "testutil.h"
 #include "buf.h"
 
@@ -516,4 +523,66 @@ int e2e_world_teardown(void **state)
 	}
 	*state = NULL;
 	return 0;
+}
+
+struct e2e_run e2e_world_run(struct e2e_world *w, const char *key, const char *args)
+{
+	char cmd[4400];
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && env FLORA_API_KEY=%s '%s' run --transport http --base-url %s %s",
+		 w->dir, key, tu_env("FB_BIN"), w->sim.base, args);
+	struct e2e_run r = {0};
+	r.status = tu_run(cmd, &r.out, &r.err);
+	return r;
+}
+
+struct e2e_lines e2e_world_results(struct e2e_world *w)
+{
+	char *p = tu_path(w->dir, "out/results.jsonl");
+	char *text = tu_read_file(p, NULL);
+	assert_non_null(text);
+	struct e2e_lines l = e2e_parse_jsonl(text);
+	free(text);
+	free(p);
+	return l;
+}
+
+size_t e2e_count_status(const struct e2e_lines *l, const char *status)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *s = e2e_str(l->v[i], "status", NULL);
+		n += s && !strcmp(s, status);
+	}
+	return n;
+}
+
+void e2e_assert_archive(const struct e2e_lines *l, const char *path)
+{
+	struct e2e_archive a = e2e_read_archive(path);
+	size_t expected = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *op[] = {"outputs", NULL};
+		yajl_val outs = yajl_tree_get(l->v[i], op, yajl_t_array);
+		for (size_t k = 0; outs && k < YAJL_GET_ARRAY(outs)->len; k++) {
+			yajl_val o = YAJL_GET_ARRAY(outs)->values[k];
+			const char *name = e2e_str(o, "path", NULL),
+				   *sha = e2e_str(o, "sha256", NULL);
+			assert_non_null(name);
+			assert_non_null(sha);
+			size_t found = 0;
+			for (size_t j = 0; j < a.n; j++) {
+				if (strcmp(a.names[j], name))
+					continue;
+				char hex[FB_SHA256_HEX_LEN + 1];
+				assert_int_equal(fb_sha256_hex(a.data[j], a.len[j], hex), 0);
+				assert_string_equal(hex, sha);
+				found++;
+			}
+			assert_int_equal(found, 1);
+			expected++;
+		}
+	}
+	assert_int_equal(a.n, expected);
+	e2e_archive_free(&a);
 }

@@ -60,6 +60,19 @@ struct e2e_world {
 struct e2e_world *e2e_world_start(void **state, const char *key, const char *sim_args);
 int e2e_world_teardown(void **state);
 
+/*
+ * Runs `florabatch run --transport http --base-url <the world's florasim> ARGS`
+ * in the world's folder with FLORA_API_KEY=key.
+ */
+struct e2e_run e2e_world_run(struct e2e_world *w, const char *key, const char *args);
+/* The world's out/results.jsonl, parsed (the test fails when there is none). */
+struct e2e_lines e2e_world_results(struct e2e_world *w);
+/* How many lines have this status. */
+size_t e2e_count_status(const struct e2e_lines *l, const char *status);
+/* Every output of every line is in the archive at path exactly once, with its line's sha256, and
+ * nothing else is. */
+void e2e_assert_archive(const struct e2e_lines *l, const char *path);
+
 /* POST body (JSON) to base + path (no auth); the answer parsed as JSON. */
 yajl_val e2e_sim_post_json(const struct e2e_sim *s, const char *path, const char *body);
 /* A number at a path of keys in a parsed object, or -1. */

@@ -26,70 +26,18 @@ static struct e2e_world *start(void **state, const char *sim_args)
 	return e2e_world_start(state, KEY, sim_args);
 }
 
-/* Runs florabatch against the world's florasim with the key in the environment. */
 static struct e2e_run fb(struct e2e_world *w, const char *key, const char *args)
 {
 	char full[4096];
-	snprintf(full, sizeof(full), "run --transport http --base-url %s --seed 5 %s", w->sim.base,
-		 args);
-	char envd[4200];
-	snprintf(envd, sizeof(envd), "env FLORA_API_KEY=%s '%s' %s", key, tu_env("FB_BIN"), full);
-	struct e2e_run r = {0};
-	char cmd[4400];
-	snprintf(cmd, sizeof(cmd), "cd '%s' && %s", w->dir, envd);
-	r.status = tu_run(cmd, &r.out, &r.err);
-	return r;
-}
-
-static struct e2e_lines results(struct e2e_world *w)
-{
-	char *p = tu_path(w->dir, "out/results.jsonl");
-	char *text = tu_read_file(p, NULL);
-	assert_non_null(text);
-	struct e2e_lines l = e2e_parse_jsonl(text);
-	free(text);
-	free(p);
-	return l;
-}
-
-static size_t count_status(const struct e2e_lines *l, const char *status)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		const char *s = e2e_str(l->v[i], "status", NULL);
-		n += s && !strcmp(s, status);
-	}
-	return n;
+	snprintf(full, sizeof(full), "--seed 5 %s", args);
+	return e2e_world_run(w, key, full);
 }
 
 /* Each output in the archive once, with its result line's sha256. */
 static void assert_archive(struct e2e_world *w, const struct e2e_lines *l)
 {
 	char *ap = tu_path(w->dir, "out/outputs.tar.gz");
-	struct e2e_archive a = e2e_read_archive(ap);
-	size_t expected = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		const char *op[] = {"outputs", NULL};
-		yajl_val outs = yajl_tree_get(l->v[i], op, yajl_t_array);
-		for (size_t k = 0; outs && k < YAJL_GET_ARRAY(outs)->len; k++) {
-			yajl_val o = YAJL_GET_ARRAY(outs)->values[k];
-			const char *path = e2e_str(o, "path", NULL),
-				   *sha = e2e_str(o, "sha256", NULL);
-			size_t found = 0;
-			for (size_t j = 0; j < a.n; j++) {
-				if (strcmp(a.names[j], path))
-					continue;
-				char hex[FB_SHA256_HEX_LEN + 1];
-				fb_sha256_hex(a.data[j], a.len[j], hex);
-				assert_string_equal(hex, sha);
-				found++;
-			}
-			assert_int_equal(found, 1);
-			expected++;
-		}
-	}
-	assert_int_equal(a.n, expected);
-	e2e_archive_free(&a);
+	e2e_assert_archive(l, ap);
 	free(ap);
 }
 
@@ -121,9 +69,9 @@ static void test_three_kinds_of_run(void **state)
 	if (r.status)
 		print_error("stderr: %s\n", r.err);
 	assert_int_equal(r.status, 0);
-	struct e2e_lines l = results(w);
+	struct e2e_lines l = e2e_world_results(w);
 	assert_int_equal(l.n, 4);
-	assert_int_equal(count_status(&l, "completed"), 4);
+	assert_int_equal(e2e_count_status(&l, "completed"), 4);
 	assert_string_equal(e2e_str(e2e_find(&l, "slug"), "kind", NULL), "technique");
 	assert_string_equal(e2e_str(e2e_find(&l, "by-id"), "kind", NULL), "technique_id");
 	assert_string_equal(e2e_str(e2e_find(&l, "gen-image"), "kind", NULL), "generation");
@@ -158,9 +106,9 @@ static void test_wrong_key_stops_at_once(void **state)
 	assert_int_equal(r.status, 3);
 	assert_non_null(strstr(r.err, "invalid_api_key"));
 	assert_null(strstr(r.err, "sk_wrong")); /* the key never appears */
-	struct e2e_lines l = results(w);
+	struct e2e_lines l = e2e_world_results(w);
 	assert_int_equal(l.n, 12);
-	assert_int_equal(count_status(&l, "skipped"), 12);
+	assert_int_equal(e2e_count_status(&l, "skipped"), 12);
 	yajl_val st = e2e_sim_get_json(&w->sim, "/_sim/stats");
 	assert_true(e2e_num(st, "requests", NULL) <= 2); /* no hammering with a bad key */
 	yajl_tree_free(st);
@@ -176,7 +124,7 @@ static void test_html_error_body(void **state)
 	free(tu_write_file(w->dir, "m.csv", m, sizeof(m) - 1));
 	struct e2e_run r = fb(w, KEY, "m.csv --technique cctv-cam --out out --retries 1");
 	assert_int_equal(r.status, 1);
-	struct e2e_lines l = results(w);
+	struct e2e_lines l = e2e_world_results(w);
 	assert_int_equal(l.n, 1);
 	const char *msg = e2e_str(l.v[0], "error", "message", NULL);
 	assert_non_null(msg);
@@ -194,8 +142,8 @@ static void test_truncated_download_is_fetched_again(void **state)
 	free(tu_write_file(w->dir, "m.csv", m, sizeof(m) - 1));
 	struct e2e_run r = fb(w, KEY, "m.csv --technique cctv-cam --out out --poll-interval 200ms");
 	assert_int_equal(r.status, 0);
-	struct e2e_lines l = results(w);
-	assert_int_equal(count_status(&l, "completed"), 3);
+	struct e2e_lines l = e2e_world_results(w);
+	assert_int_equal(e2e_count_status(&l, "completed"), 3);
 	assert_archive(w, &l); /* whole files only, never the short first try */
 	yajl_val st = e2e_sim_get_json(&w->sim, "/_sim/stats");
 	assert_int_equal(e2e_num(st, "fetches", NULL), 6);
@@ -213,8 +161,8 @@ static void test_lost_create_answers_never_run_twice(void **state)
 		 csv);
 	struct e2e_run r = fb(w, KEY, args);
 	assert_int_equal(r.status, 0);
-	struct e2e_lines l = results(w);
-	assert_int_equal(count_status(&l, "completed"), 12);
+	struct e2e_lines l = e2e_world_results(w);
+	assert_int_equal(e2e_count_status(&l, "completed"), 12);
 	assert_one_run_per_key(w, 12);
 	e2e_lines_free(&l);
 	free(csv);

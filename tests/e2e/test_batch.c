@@ -24,49 +24,6 @@ static char *example(const char *name)
 	return tu_path(tu_env("FB_EXAMPLES"), name);
 }
 
-static size_t count_status(const struct e2e_lines *l, const char *status)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		const char *s = e2e_str(l->v[i], "status", NULL);
-		n += s && !strcmp(s, status);
-	}
-	return n;
-}
-
-/* Every output of every completed line is in the archive, once, with its sha256. */
-static void assert_archive_matches(const struct e2e_lines *l, const char *archive_path)
-{
-	struct e2e_archive a = e2e_read_archive(archive_path);
-	size_t expected = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		const char *outputs_path[] = {"outputs", NULL};
-		yajl_val outs = yajl_tree_get(l->v[i], outputs_path, yajl_t_array);
-		if (!outs)
-			continue;
-		for (size_t k = 0; k < YAJL_GET_ARRAY(outs)->len; k++) {
-			yajl_val o = YAJL_GET_ARRAY(outs)->values[k];
-			const char *path = e2e_str(o, "path", NULL);
-			const char *sha = e2e_str(o, "sha256", NULL);
-			assert_non_null(path);
-			assert_non_null(sha);
-			size_t found = 0;
-			for (size_t j = 0; j < a.n; j++) {
-				if (strcmp(a.names[j], path))
-					continue;
-				found++;
-				char hex[FB_SHA256_HEX_LEN + 1];
-				assert_int_equal(fb_sha256_hex(a.data[j], a.len[j], hex), 0);
-				assert_string_equal(hex, sha);
-			}
-			assert_int_equal(found, 1);
-			expected++;
-		}
-	}
-	assert_int_equal(a.n, expected);
-	e2e_archive_free(&a);
-}
-
 static void test_demo_manifest(void **state)
 {
 	(void)state;
@@ -84,14 +41,14 @@ static void test_demo_manifest(void **state)
 	assert_non_null(text);
 	struct e2e_lines l = e2e_parse_jsonl(text);
 	assert_int_equal(l.n, 12);
-	assert_int_equal(count_status(&l, "completed"), 12);
+	assert_int_equal(e2e_count_status(&l, "completed"), 12);
 	yajl_val vase = e2e_find(&l, "vase-01");
 	assert_non_null(vase);
 	assert_string_equal(e2e_str(vase, "technique", NULL), "cctv-cam");
 	assert_non_null(strstr(e2e_str(vase, "run_id", NULL), "run_"));
 	assert_non_null(strstr(e2e_str(vase, "idempotency_key", NULL), "fb1-"));
 	char *ap = tu_path(dir, "out/outputs.tar.gz");
-	assert_archive_matches(&l, ap);
+	e2e_assert_archive(&l, ap);
 
 	e2e_lines_free(&l);
 	free(text);
@@ -116,7 +73,7 @@ static void test_stdin_to_stdout_pipeline(void **state)
 	assert_int_equal(r.status, 0);
 	struct e2e_lines l = e2e_parse_jsonl(r.out); /* aborts on any non-JSON line */
 	assert_int_equal(l.n, 4);
-	assert_int_equal(count_status(&l, "completed"), 4);
+	assert_int_equal(e2e_count_status(&l, "completed"), 4);
 	/* Fields the manifest's author added come back untouched under meta. */
 	yajl_val sofa = e2e_find(&l, "sofa-01");
 	assert_string_equal(e2e_str(sofa, "meta", "sku", NULL), "SOFA-01");
@@ -155,8 +112,8 @@ static void test_bad_rows_do_not_stop_good_rows(void **state)
 	char *text = tu_read_file(rp, NULL);
 	struct e2e_lines l = e2e_parse_jsonl(text);
 	assert_int_equal(l.n, 5);
-	assert_int_equal(count_status(&l, "completed"), 2);
-	assert_int_equal(count_status(&l, "invalid"), 3);
+	assert_int_equal(e2e_count_status(&l, "completed"), 2);
+	assert_int_equal(e2e_count_status(&l, "invalid"), 3);
 	yajl_val bad = e2e_find(&l, "bad-url");
 	assert_string_equal(e2e_str(bad, "status", NULL), "invalid");
 	assert_string_equal(e2e_str(bad, "error", "field", NULL), "input_image");
@@ -205,7 +162,7 @@ static void test_sim_failures_are_failed_lines(void **state)
 	assert_int_equal(r.status, 1);
 	struct e2e_lines l = e2e_parse_jsonl(r.out);
 	assert_int_equal(l.n, 12);
-	assert_int_equal(count_status(&l, "failed"), 12);
+	assert_int_equal(e2e_count_status(&l, "failed"), 12);
 	for (size_t i = 0; i < l.n; i++) {
 		const char *code = e2e_str(l.v[i], "error", "code", NULL);
 		assert_non_null(code);
@@ -234,11 +191,11 @@ static void test_some_failures_mixed(void **state)
 	char *text = tu_read_file(rp, NULL);
 	struct e2e_lines l = e2e_parse_jsonl(text);
 	assert_int_equal(l.n, 12);
-	size_t done = count_status(&l, "completed"), failed = count_status(&l, "failed");
+	size_t done = e2e_count_status(&l, "completed"), failed = e2e_count_status(&l, "failed");
 	assert_int_equal(done + failed, 12);
 	assert_true(done > 0 && failed > 0);
 	char *ap = tu_path(dir, "out/outputs.tar.gz");
-	assert_archive_matches(&l, ap); /* only completed runs' outputs, each once */
+	e2e_assert_archive(&l, ap); /* only completed runs' outputs, each once */
 	e2e_lines_free(&l);
 	free(text);
 	free(rp);
@@ -300,8 +257,8 @@ static void test_huge_line_is_invalid_not_fatal(void **state)
 	assert_int_equal(r.status, 1);
 	struct e2e_lines l = e2e_parse_jsonl(r.out);
 	assert_int_equal(l.n, 3);
-	assert_int_equal(count_status(&l, "completed"), 2);
-	assert_int_equal(count_status(&l, "invalid"), 1);
+	assert_int_equal(e2e_count_status(&l, "completed"), 2);
+	assert_int_equal(e2e_count_status(&l, "invalid"), 1);
 	assert_non_null(strstr(r.err, "big.jsonl:2"));
 	e2e_lines_free(&l);
 	e2e_run_free(&r);

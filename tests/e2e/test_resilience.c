@@ -27,14 +27,9 @@ static struct e2e_world *start(void **state, const char *sim_args)
 
 static struct e2e_run fb(struct e2e_world *w, const char *args)
 {
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd),
-		 "cd '%s' && env FLORA_API_KEY=" KEY " '%s' run --transport http --base-url %s "
-		 "--seed 9 %s",
-		 w->dir, tu_env("FB_BIN"), w->sim.base, args);
-	struct e2e_run r = {0};
-	r.status = tu_run(cmd, &r.out, &r.err);
-	return r;
+	char full[4096];
+	snprintf(full, sizeof(full), "--seed 9 %s", args);
+	return e2e_world_run(w, KEY, full);
 }
 
 static void write_manifest(struct e2e_world *w, int n)
@@ -46,27 +41,6 @@ static void write_manifest(struct e2e_world *w, int n)
 				       i, i);
 	free(tu_write_file(w->dir, "m.csv", text, len));
 	free(text);
-}
-
-static struct e2e_lines results(struct e2e_world *w)
-{
-	char *p = tu_path(w->dir, "out/results.jsonl");
-	char *text = tu_read_file(p, NULL);
-	assert_non_null(text);
-	struct e2e_lines l = e2e_parse_jsonl(text);
-	free(text);
-	free(p);
-	return l;
-}
-
-static size_t count(const struct e2e_lines *l, const char *status)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		const char *s = e2e_str(l->v[i], "status", NULL);
-		n += s && !strcmp(s, status);
-	}
-	return n;
 }
 
 #define STORM_SIM                                                                                  \
@@ -83,15 +57,16 @@ static void storm(void **state, const char *mode)
 	struct e2e_world *w = start(state, args);
 	write_manifest(w, 30);
 	struct e2e_run r = fb(w, STORM_CLIENT);
-	struct e2e_lines l = results(w);
+	struct e2e_lines l = e2e_world_results(w);
 	assert_int_equal(l.n, 30);
 	/* Nothing lost, nothing failed; in 409 mode an item may stay unresolved, never failed. */
-	assert_int_equal(count(&l, "failed"), 0);
+	assert_int_equal(e2e_count_status(&l, "failed"), 0);
 	if (!strcmp(mode, "replay"))
-		assert_int_equal(count(&l, "completed"), 30);
+		assert_int_equal(e2e_count_status(&l, "completed"), 30);
 	else
-		assert_int_equal(count(&l, "completed") + count(&l, "unresolved"), 30);
-	assert_int_equal(r.status, count(&l, "completed") == 30 ? 0 : 1);
+		assert_int_equal(
+		    e2e_count_status(&l, "completed") + e2e_count_status(&l, "unresolved"), 30);
+	assert_int_equal(r.status, e2e_count_status(&l, "completed") == 30 ? 0 : 1);
 	yajl_val st = e2e_sim_get_json(&w->sim, "/_sim/stats");
 	assert_int_equal(e2e_num(st, "max_runs_per_key", NULL), 1);
 	assert_int_equal(e2e_num(st, "runs_created", NULL), 30);
@@ -126,11 +101,11 @@ static void test_credits_run_out_then_resume(void **state)
 	struct e2e_run r = fb(w, args);
 	assert_int_equal(r.status, 5);
 	assert_non_null(strstr(r.err, "insufficient_credits"));
-	struct e2e_lines l = results(w);
+	struct e2e_lines l = e2e_world_results(w);
 	assert_int_equal(l.n, 100);
-	assert_int_equal(count(&l, "completed"),
+	assert_int_equal(e2e_count_status(&l, "completed"),
 			 40); /* in flight when credits ran out: collected */
-	assert_int_equal(count(&l, "skipped"), 60);
+	assert_int_equal(e2e_count_status(&l, "skipped"), 60);
 	e2e_lines_free(&l);
 	e2e_run_free(&r);
 
@@ -138,8 +113,8 @@ static void test_credits_run_out_then_resume(void **state)
 	yajl_tree_free(ok);
 	r = fb(w, args);
 	assert_int_equal(r.status, 0);
-	l = results(w);
-	assert_int_equal(count(&l, "completed"), 100);
+	l = e2e_world_results(w);
+	assert_int_equal(e2e_count_status(&l, "completed"), 100);
 	yajl_val st = e2e_sim_get_json(&w->sim, "/_sim/stats");
 	assert_int_equal(e2e_num(st, "runs_created", NULL),
 			 100); /* the first 40 adopted, not redone */
@@ -162,9 +137,9 @@ static void test_forbidden_technique_fails_fast(void **state)
 	free(tu_write_file(w->dir, "m.csv", m, sizeof(m) - 1));
 	struct e2e_run r = fb(w, "m.csv --out out --concurrency 1 --poll-interval 200ms");
 	assert_int_equal(r.status, 1);
-	struct e2e_lines l = results(w);
-	assert_int_equal(count(&l, "completed"), 3);
-	assert_int_equal(count(&l, "failed"), 3);
+	struct e2e_lines l = e2e_world_results(w);
+	assert_int_equal(e2e_count_status(&l, "completed"), 3);
+	assert_int_equal(e2e_count_status(&l, "failed"), 3);
 	const char *ids[] = {"a", "c", "e"};
 	for (int i = 0; i < 3; i++)
 		assert_string_equal(e2e_str(e2e_find(&l, ids[i]), "error", "code", NULL),
