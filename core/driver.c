@@ -28,6 +28,7 @@ struct batch {
 	struct fb_ratelimit *rl;
 	struct fb_guard *guard;
 	struct fb_assets *assets;
+	struct fb_poller *poller; /* NULL in --poll-mode get */
 	struct fb_job **live; /* every job in flight, so an interrupted batch can let go of them */
 	size_t nlive, caplive;
 	int stopping; /* *cfg->stop was seen */
@@ -360,6 +361,34 @@ static void fire_timers(struct batch *b)
 		fb_timers_pop(&b->timers, &t);
 		fb_job_wake(t.ptr);
 	}
+	if (b->poller && fb_poller_next_due(b->poller) <= now)
+		fb_poller_tick(b->poller);
+}
+
+/* The earliest moment the loop has something to do besides answers: a timer or the poller. */
+static uint64_t next_due(struct batch *b)
+{
+	const struct fb_timer *top = fb_timers_peek(&b->timers);
+	uint64_t due = top ? top->due_ms : UINT64_MAX;
+	if (b->poller && fb_poller_next_due(b->poller) < due)
+		due = fb_poller_next_due(b->poller);
+	return due;
+}
+
+static void poll_answer(void *ud, const struct fb_run_info *run)
+{
+	fb_job_poll_answer(ud, run);
+}
+
+static void poll_fallback(void *ud)
+{
+	fb_job_poll_fallback(ud);
+}
+
+static size_t inflight(void *owner)
+{
+	struct batch *b = owner;
+	return b->active;
 }
 
 int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, struct fb_transport *t,
@@ -401,13 +430,24 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	uint64_t start = fb_clock_now_ms(clock);
 	int rc = 0;
 	struct fb_ratelimit_config rlc = {.rate = cfg->rate, .burst = cfg->burst};
+	struct fb_poller_ops pops = {
+	    .answer = poll_answer,
+	    .fallback = poll_fallback,
+	    .gate = gate,
+	    .throttled = throttled,
+	    .inflight = inflight,
+	    .owner = &b,
+	};
 	b.guard = fb_guard_new(cfg->max_cost);
 	b.assets = fb_assets_new(cfg->journal);
-	if (!b.guard || !b.assets || fb_ratelimit_new(&b.rl, &rlc, start)) {
+	if ((cfg->poll_mode == FB_POLL_LIST && fb_poller_new(&b.poller, NULL, t, clock, &pops)) ||
+	    !b.guard || !b.assets || fb_ratelimit_new(&b.rl, &rlc, start)) {
+		fb_poller_free(b.poller);
 		fb_guard_free(b.guard);
 		fb_assets_free(b.assets);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
+	b.env.poller = b.poller;
 
 	for (;;) {
 		if (cfg->stop && *cfg->stop && !b.stopping) {
@@ -426,17 +466,17 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 			break;
 		if (b.stopping && fb_clock_now_ms(clock) >= b.stop_deadline)
 			break;
-		const struct fb_timer *top = fb_timers_peek(&b.timers);
-		if (!top && fb_transport_pending(t) == 0) {
-			/* Each live job has a request or a timer pending (job.h): if
-			 * neither exists, waiting would be forever. */
+		uint64_t due = next_due(&b);
+		if (due == UINT64_MAX && fb_transport_pending(t) == 0) {
+			/* Each live job has a request, a timer or a watch pending (job.h):
+			 * if none exists, waiting would be forever. */
 			rc = fb_err_set(err, FB_ESTATE, FB_KIND_BATCH,
 					"internal error: %zu items in flight with nothing pending",
 					b.active);
 			break;
 		}
 		uint64_t now = fb_clock_now_ms(clock);
-		uint64_t timeout = top ? (top->due_ms > now ? top->due_ms - now : 0) : 1000;
+		uint64_t timeout = due == UINT64_MAX ? 1000 : due > now ? due - now : 0;
 		/* Wake up for a signal or the end of the grace period without waiting long. */
 		if (cfg->stop && timeout > 200)
 			timeout = 200;
@@ -467,6 +507,18 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	sum->uploads = fb_assets_uploaded(b.assets);
 	fb_assets_free(b.assets);
 	fb_guard_free(b.guard);
+	if (b.poller) {
+		struct fb_poller_stats ps;
+		fb_poller_stats(b.poller, &ps);
+		fb_log_msg(
+		    log, FB_LOG_DEBUG,
+		    "list polling: %llu sweeps, %llu pages (%llu failed), %llu runs answered, "
+		    "%llu handed back to their own GET",
+		    (unsigned long long)ps.sweeps, (unsigned long long)ps.lists,
+		    (unsigned long long)ps.list_errors, (unsigned long long)ps.answered,
+		    (unsigned long long)ps.fallbacks);
+		fb_poller_free(b.poller);
+	}
 	fb_timers_release(&b.timers);
 	return rc;
 }

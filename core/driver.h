@@ -26,7 +26,8 @@ struct fb_driver_config {
 	struct fb_resolve_defaults defaults; /* kind and fields for items that name none */
 	const char *key_namespace;	     /* mixed into every idempotency key; may be NULL */
 	struct fb_job_policy policy;
-	uint64_t seed;	 /* jitter; any value */
+	enum fb_poll_mode poll_mode; /* FB_POLL_LIST (0, the default) or FB_POLL_GET */
+	uint64_t seed;		     /* jitter; any value */
 	double rate;	 /* API requests per second at most; 0: no limit until a 429 says so */
 	unsigned burst;	 /* 0: as the rate */
 	double max_cost; /* USD; < 0: no budget */

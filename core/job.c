@@ -189,7 +189,57 @@ int fb_job_adopt(struct fb_job *j, const char *run_id, const char *poll_url)
 	return push_str(&j->run_ids, &j->nrun_ids, run_id);
 }
 
-/* The contract's pace: the estimate first, then every 2-5 s, with jitter. */
+/* The contract's pace between checks: 2-5 s with jitter, or the fixed --poll-interval. */
+static uint64_t pace(struct fb_job *j)
+{
+	const struct fb_job_policy *p = j->env->policy;
+	if (p->poll_interval_ms)
+		return p->poll_interval_ms + fb_rand(j->env->rng, p->poll_interval_ms / 10 + 1);
+	return (j->polls < 1 ? 2000 : j->polls < 2 ? 3000 : 4000) + fb_rand(j->env->rng, 1001);
+}
+
+/* A check lands on the --run-timeout deadline at the latest, so the timeout is on time. */
+static uint64_t until_deadline(struct fb_job *j, uint64_t d)
+{
+	uint64_t t = j->env->policy->run_timeout_ms, now = fb_job_now(j);
+	if (t && j->created_ms && j->created_ms + t - now < d)
+		d = j->created_ms + t - now;
+	return d;
+}
+
+/*
+ * Hands the run to the poller, which answers it from a list page or hands
+ * it back for a GET within fallback_ms. 0 when the job polls itself instead.
+ */
+static int watch(struct fb_job *j, uint64_t fallback_ms)
+{
+	if (!j->env->poller || j->direct)
+		return 0;
+	const struct fb_item *it = &j->item;
+	struct fb_poll_target tg = {
+	    .kind = it->kind,
+	    .run_id = j->run_id,
+	    /* The nested route's runs live in the key's workspace, whatever the item says. */
+	    .workspace_id = it->kind != FB_JOB_TECHNIQUE ? it->workspace_id : NULL,
+	    .project_id = it->kind == FB_JOB_GENERATION ? it->project_id : NULL,
+	    .technique_id = it->kind == FB_JOB_TECHNIQUE_ID ? it->technique_id : NULL,
+	    .since_ms = j->created_ms,
+	    .fallback_ms = fallback_ms,
+	};
+	int rc = fb_poller_watch(j->env->poller, &tg, j);
+	if (rc == 1)
+		return 0;
+	if (rc < 0) {
+		struct fb_err e = {0};
+		fb_err_set(&e, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+		fb_job_finish(j, FB_STATUS_FAILED, &e);
+		return 1;
+	}
+	j->state = J_WATCHED;
+	return 1;
+}
+
+/* The estimate first, then the contract's pace; between GETs the poller may answer. */
 void fb_job_schedule_poll(struct fb_job *j, long estimated_seconds)
 {
 	const struct fb_job_policy *p = j->env->policy;
@@ -204,15 +254,14 @@ void fb_job_schedule_poll(struct fb_job *j, long estimated_seconds)
 		fb_job_fail(j, &e);
 		return;
 	}
-	if (p->poll_interval_ms)
-		d = p->poll_interval_ms + fb_rand(j->env->rng, p->poll_interval_ms / 10 + 1);
-	else if (j->polls == 0 && estimated_seconds >= 0)
+	if (!p->poll_interval_ms && j->polls == 0 && estimated_seconds >= 0)
 		d = (uint64_t)estimated_seconds * 1000;
 	else
-		d = (j->polls < 1 ? 2000 : j->polls < 2 ? 3000 : 4000) + fb_rand(j->env->rng, 1001);
-	/* A poll lands on the deadline at the latest, so the timeout is on time. */
-	if (p->run_timeout_ms && j->created_ms && j->created_ms + p->run_timeout_ms - now < d)
-		d = j->created_ms + p->run_timeout_ms - now;
+		d = pace(j);
+	d = until_deadline(j, d);
+	/* Checked just now: watched until its next GET would be due. */
+	if (j->polls > 0 && watch(j, d))
+		return;
 	fb_job_wait(j, J_WAIT_POLL, d);
 }
 
@@ -384,9 +433,19 @@ static void on_poll(void *ud, const struct fb_reply *reply)
 		return;
 	}
 	j->req_retries = j->req_429s = 0;
+	j->direct = 0;
 	j->polls++;
 	if (is_terminal(reply->run.status))
 		on_terminal(j, &reply->run);
+	else
+		fb_job_schedule_poll(j, -1);
+}
+
+void fb_job_poll_answer(struct fb_job *j, const struct fb_run_info *run)
+{
+	j->polls++;
+	if (is_terminal(run->status))
+		on_terminal(j, run);
 	else
 		fb_job_schedule_poll(j, -1);
 }
@@ -443,6 +502,19 @@ static void send_poll(struct fb_job *j)
 		fb_job_fail(j, &e);
 }
 
+void fb_job_poll_fallback(struct fb_job *j)
+{
+	j->direct = 1;
+	send_poll(j);
+}
+
+/* A check is due: the poller's, or the job's own GET. */
+static void check_due(struct fb_job *j)
+{
+	if (!watch(j, until_deadline(j, pace(j))))
+		send_poll(j);
+}
+
 void fb_job_start(struct fb_job *j)
 {
 	fb_job_upload(j); /* local inputs first, if any; then the create */
@@ -469,7 +541,7 @@ void fb_job_wake(struct fb_job *j)
 		fb_job_send_create(j);
 		break;
 	case J_WAIT_POLL:
-		send_poll(j);
+		check_due(j);
 		break;
 	case J_WAIT_FETCH:
 		fb_job_fetch_next(j);

@@ -5,8 +5,9 @@
  * collector, write the item's one result line.
  *
  * Invariant the driver relies on: a live job has exactly one thing pending,
- * either a request in flight or one timer (asked for through env->wake_at),
- * and it finishes (env->done) only from a callback, never with a timer left.
+ * either a request in flight, one timer (asked for through env->wake_at) or
+ * its run watched by the poller (env->poller), and it finishes (env->done)
+ * only from a callback, never with a timer left or its run still watched.
  *
  * The module is job.c (life cycle and the error policy), jobfetch.c
  * (outputs) and jobrecover.c (finding a run whose create answer was lost);
@@ -21,6 +22,7 @@
 #include "error.h"
 #include "item.h"
 #include "log.h"
+#include "poller.h"
 #include "results.h"
 #include "transport.h"
 
@@ -51,6 +53,8 @@ struct fb_job_env {
 	struct fb_clock *clock;
 	struct fb_log *log;
 	const struct fb_job_policy *policy;
+	/* Checks runs through the list endpoints; NULL: every check is a GET of the job's own. */
+	struct fb_poller *poller;
 	uint64_t *rng; /* the owner's jitter state (fb_rand) */
 	/* Asks for fb_job_wake(job) at due_ms. 0 or FB_ENOMEM. */
 	int (*wake_at)(void *owner, struct fb_job *job, uint64_t due_ms);
@@ -99,6 +103,14 @@ void fb_job_resume(struct fb_job *j, const char *run_id, const char *poll_url);
 
 /* The timer the job asked for is due. */
 void fb_job_wake(struct fb_job *j);
+
+/*
+ * For the poller's ops (poller.h): a list item answered the watched run
+ * (the same path as a GET's answer; may finish and free the job), or no
+ * sweep did in time and the job sends its own GET now.
+ */
+void fb_job_poll_answer(struct fb_job *j, const struct fb_run_info *run);
+void fb_job_poll_fallback(struct fb_job *j);
 
 /* The status of the job's result line (meaningful once done fired). */
 enum fb_item_status fb_job_status(const struct fb_job *j);

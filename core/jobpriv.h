@@ -14,6 +14,7 @@ enum jstate {
 	J_CREATING,
 	J_WAIT_CREATE, /* backing off (or gated) before sending the create, same key */
 	J_WAIT_POLL,
+	J_WATCHED, /* the poller watches the run: its one pending thing (poller.h) */
 	J_POLLING,
 	J_WAIT_FETCH,
 	J_FETCHING,
@@ -36,6 +37,7 @@ struct fb_job {
 	unsigned attempts;    /* runs created or adopted for this item */
 	unsigned reruns;      /* runs re-created after a retryable failure */
 	unsigned polls;
+	int direct;	 /* the poller handed the run back: the next check is a GET of its own */
 	int cost_reread; /* the completed run was read again for its final cost */
 	char *run_id;
 	char *poll_url;

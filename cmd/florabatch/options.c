@@ -24,6 +24,7 @@ enum {
 	OPT_INSECURE,
 	OPT_CONCURRENCY,
 	OPT_POLL,
+	OPT_POLL_MODE,
 	OPT_STRICT,
 	OPT_NAMESPACE,
 	OPT_RETRIES,
@@ -73,6 +74,7 @@ static const struct option long_opts[] = {
     {"insecure", no_argument, NULL, OPT_INSECURE},
     {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
     {"poll-interval", required_argument, NULL, OPT_POLL},
+    {"poll-mode", required_argument, NULL, OPT_POLL_MODE},
     {"strict", no_argument, NULL, OPT_STRICT},
     {"namespace", required_argument, NULL, OPT_NAMESPACE},
     {"retries", required_argument, NULL, OPT_RETRIES},
@@ -146,6 +148,10 @@ void fb_run_usage(FILE *f)
 	    "  --concurrency N         runs in flight at once (default 16)\n"
 	    "  --poll-interval DUR     fixed poll interval (default: the API's estimate, then 2-5 "
 	    "s)\n"
+	    "  --poll-mode list|get    list (default): runs that are due are checked together,\n"
+	    "                          100 to a list page (GET /technique-runs, /generations),\n"
+	    "                          each falling back to its own GET when no page shows it\n"
+	    "                          in time; get: one GET per run per check\n"
 	    "  --retries N             retries per request on retryable errors (default 5)\n"
 	    "  --seed N                seed for retry and poll jitter\n"
 	    "  --quiet | --verbose     only errors | also debug messages\n"
@@ -237,6 +243,11 @@ static int one(struct run_opts *o, int c, const char *arg)
 	case OPT_POLL:
 		return fb_args_duration_ms("florabatch", "--poll-interval", arg,
 					   &p->poll_interval_ms);
+	case OPT_POLL_MODE:
+		if (strcmp(arg, "list") && strcmp(arg, "get"))
+			return bad_choice("--poll-mode", arg, "list or get");
+		o->drv.poll_mode = !strcmp(arg, "get") ? FB_POLL_GET : FB_POLL_LIST;
+		return 0;
 	case OPT_STRICT:
 		o->strict = 1;
 		return 0;
