@@ -4,26 +4,80 @@
  * Each request is a struct fb_http_req (httpreq.c) around one easy
  * handle. Started requests sit on a doubly linked active list (so free()
  * finds them and finishing one costs O(1)); finished ones go back to a
- * bounded free list and keep their easy handle, so a steady batch
+ * free list and keep their easy handle and its options, so a steady batch
  * allocates almost nothing per request. Connections live in the one multi
  * handle and are reused across requests.
  *
- * step() polls, performs, then reads the finished transfers; each is
- * removed from the multi before its callback fires, so a callback may
- * start new requests. Data callbacks run inside curl_multi_perform, where
- * libcurl refuses to add handles: requests started there wait on a queue
- * that step() drains right after perform returns.
+ * step() waits on an epoll set of the sockets libcurl asked to watch,
+ * hands the ready ones (and libcurl's timeout when due) to
+ * curl_multi_socket_action, then reads the finished transfers: a step
+ * costs what its ready sockets cost, however many sit idle. Each finished
+ * transfer is removed from the multi before its callback fires, so a
+ * callback may start new requests. Data callbacks run inside
+ * curl_multi_socket_action, where libcurl refuses to add handles: requests
+ * started there wait on a queue that step() drains right after.
  */
 #include "httpreq.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_CONNECT_MS 10000u
 #define DEFAULT_REQUEST_MS 60000u
 #define DEFAULT_FETCH_MS   600000u
+#define MAX_EVENTS	   256
+/*
+ * Idle connections kept for reuse. libcurl's default, four per transfer in
+ * the multi at the time, closes most of them while runs wait between
+ * polls, and each is opened again for the next poll. No more connections
+ * exist than transfers ever ran at once, so a generous cap only keeps
+ * those.
+ */
+#define IDLE_CONNECTIONS_MAX 4096L
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * libcurl tells which sockets to watch for what; they live in one epoll
+ * set, so a step costs what its ready sockets cost, not what the thousand
+ * idle ones would under poll(). socketp marks a socket already in the set.
+ */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *socketp)
+{
+	(void)e;
+	struct fb_http *h = ud;
+	if (what == CURL_POLL_REMOVE) {
+		if (socketp) {
+			epoll_ctl(h->epfd, EPOLL_CTL_DEL, s, NULL);
+			curl_multi_assign(h->multi, s, NULL);
+		}
+		return 0;
+	}
+	struct epoll_event ev = {0};
+	ev.data.fd = s;
+	if (what & CURL_POLL_IN)
+		ev.events |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		ev.events |= EPOLLOUT;
+	if (socketp)
+		return epoll_ctl(h->epfd, EPOLL_CTL_MOD, s, &ev) ? -1 : 0;
+	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, s, &ev) &&
+	    (errno != EEXIST || epoll_ctl(h->epfd, EPOLL_CTL_MOD, s, &ev)))
+		return -1;
+	curl_multi_assign(h->multi, s, h);
+	return 0;
+}
 
 static void active_link(struct fb_http *h, struct fb_http_req *q)
 {
@@ -32,6 +86,8 @@ static void active_link(struct fb_http *h, struct fb_http_req *q)
 	h->active.prev->next = q;
 	h->active.prev = q;
 	h->pending++;
+	if (++h->nactive > h->peak_active)
+		h->peak_active = h->nactive;
 }
 
 static void active_unlink(struct fb_http *h, struct fb_http_req *q)
@@ -40,6 +96,7 @@ static void active_unlink(struct fb_http *h, struct fb_http_req *q)
 	q->next->prev = q->prev;
 	q->prev = q->next = NULL;
 	h->pending--;
+	h->nactive--;
 }
 
 /* Hands q to the multi (or to the queue, inside perform). On failure q is recycled. */
@@ -151,6 +208,7 @@ static int drain_adds(struct fb_http *h)
 		h->add_head = q->add_next;
 		if (!h->add_head)
 			h->add_tail = &h->add_head;
+		h->epfd = epoll_create1(EPOLL_CLOEXEC);
 		q->add_next = NULL;
 		CURLMcode mc = curl_multi_add_handle(h->multi, q->easy);
 		if (mc == CURLM_OK) {
@@ -170,41 +228,101 @@ static int multi_error(struct fb_http *h, CURLMcode mc)
 	return mc == CURLM_OUT_OF_MEMORY ? FB_ENOMEM : FB_ETRANSPORT;
 }
 
+/*
+ * How long step() may sleep: the caller's bound, libcurl's timeout and the
+ * upload waits. libcurl's timeout is asked for each time rather than
+ * followed through CURLMOPT_TIMERFUNCTION, which some libcurl versions do
+ * not call when their last timer goes away after a timeout action.
+ */
+static int wait_ms(struct fb_http *h, int fired, uint64_t timeout_ms, long *curl_ms)
+{
+	*curl_ms = -1;
+	if (curl_multi_timeout(h->multi, curl_ms) != CURLM_OK)
+		*curl_ms = 0;
+	if (fired)
+		return 0;
+	uint64_t w = timeout_ms;
+	if (*curl_ms >= 0 && (uint64_t)*curl_ms < w)
+		w = (uint64_t)*curl_ms;
+	return fb_http_upload_wait_ms(h, w > INT_MAX ? INT_MAX : (int)w);
+}
+
+/* Hands the ready sockets, then libcurl's timeout when due, to libcurl. */
+static CURLMcode act(struct fb_http *h, const struct epoll_event *ev, int n, int timed_out)
+{
+	int running = 0;
+	CURLMcode mc = CURLM_OK;
+	h->in_curl = 1;
+	for (int i = 0; mc == CURLM_OK && i < n; i++) {
+		int mask = 0;
+		if (ev[i].events & EPOLLIN)
+			mask |= CURL_CSELECT_IN;
+		if (ev[i].events & EPOLLOUT)
+			mask |= CURL_CSELECT_OUT;
+		if (ev[i].events & (EPOLLERR | EPOLLHUP))
+			mask |= CURL_CSELECT_ERR;
+		mc = curl_multi_socket_action(h->multi, ev[i].data.fd, mask, &running);
+	}
+	if (mc == CURLM_OK && timed_out)
+		mc = curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	h->in_curl = 0;
+	return mc;
+}
+
+/*
+ * Fires the callbacks of the finished transfers. Every message is read
+ * before any handle is removed: curl_multi_remove_handle searches the
+ * messages still queued, which would make a batch of n finished
+ * transfers cost n^2.
+ */
+static int finish_done(struct fb_http *h, int rc)
+{
+	struct fb_http_req *done = NULL, **tail = &done;
+	CURLMsg *m;
+	int left, fired = 0;
+	while (!rc && (m = curl_multi_info_read(h->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		void *p = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &p);
+		struct fb_http_req *q = p;
+		q->result = m->data.result;
+		q->done_next = NULL;
+		*tail = q;
+		tail = &q->done_next;
+	}
+	while (done) {
+		struct fb_http_req *q = done;
+		done = q->done_next;
+		curl_multi_remove_handle(h->multi, q->easy);
+		q->in_multi = 0;
+		finish(h, q, q->result);
+		fired++;
+	}
+	return fired;
+}
+
 static int http_step(struct fb_transport *t, uint64_t timeout_ms)
 {
 	struct fb_http *h = (struct fb_http *)t;
 	if (h->in_step)
 		return FB_ESTATE; /* from inside a callback */
 	h->in_step = 1;
-	int fired = drain_adds(h), running = 0, rc = 0;
-	/* With nothing in flight, curl_multi_poll still sleeps: the time passes. */
-	int wait = fired ? 0 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
-	wait = fb_http_upload_wait_ms(h, wait);
-	CURLMcode mc = curl_multi_poll(h->multi, NULL, 0, wait, NULL);
-	if (mc == CURLM_OK) {
-		h->in_curl = 1;
-		mc = curl_multi_perform(h->multi, &running);
-		h->in_curl = 0;
-	}
+	int fired = drain_adds(h), rc = 0;
+	/* With nothing in flight, epoll_wait still sleeps: the time passes. */
+	struct epoll_event ev[MAX_EVENTS];
+	long curl_ms;
+	int wait = wait_ms(h, fired, timeout_ms, &curl_ms);
+	uint64_t start = curl_ms > 0 ? mono_ms() : 0;
+	int n = epoll_wait(h->epfd, ev, MAX_EVENTS, wait);
+	if (n < 0)
+		n = 0; /* EINTR: the caller steps again */
+	int timed_out = curl_ms == 0 || (curl_ms > 0 && mono_ms() - start >= (uint64_t)curl_ms);
+	CURLMcode mc = act(h, ev, n, timed_out);
 	fired += drain_adds(h);
 	if (mc != CURLM_OK)
 		rc = multi_error(h, mc);
-	CURLMsg *m;
-	int left;
-	while (!rc && (m = curl_multi_info_read(h->multi, &left))) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		/* Read the message before removing its handle, which frees it. */
-		CURL *e = m->easy_handle;
-		CURLcode res = m->data.result;
-		void *p = NULL;
-		curl_easy_getinfo(e, CURLINFO_PRIVATE, &p);
-		struct fb_http_req *q = p;
-		curl_multi_remove_handle(h->multi, e);
-		q->in_multi = 0;
-		finish(h, q, res);
-		fired++;
-	}
+	fired += finish_done(h, rc);
 	if (!rc)
 		fired += fb_http_upload_wake(h);
 	h->in_step = 0;
@@ -239,6 +357,8 @@ static void http_free(struct fb_transport *t)
 	fb_timers_release(&h->up_wait);
 	if (h->multi)
 		curl_multi_cleanup(h->multi);
+	if (h->epfd >= 0)
+		close(h->epfd);
 	fb_http_slist_free_wiping(h->get_headers);
 	if (h->auth) {
 		memset(h->auth, 0, strlen(h->auth));
@@ -306,6 +426,7 @@ int fb_http_transport_new(struct fb_transport **out, const struct fb_http_config
 	h->base.ops = &http_ops;
 	h->active.next = h->active.prev = &h->active;
 	h->add_tail = &h->add_head;
+	h->epfd = epoll_create1(EPOLL_CLOEXEC);
 	h->up_wait = (struct fb_timers)FB_TIMERS_INIT;
 	h->log = cfg->log;
 	h->insecure = cfg->insecure;
@@ -322,6 +443,10 @@ int fb_http_transport_new(struct fb_transport **out, const struct fb_http_config
 		blen--;
 	int bad = fb_buf_add(&b, base, blen);
 	h->base_url = fb_buf_detach(&b, NULL);
+	if (h->base_url) {
+		const char *auth = strstr(h->base_url, "://") + 3; /* check_config saw it */
+		h->origin_len = (size_t)(auth - h->base_url) + strcspn(auth, "/");
+	}
 	bad |= fb_buf_adds(&b, cfg->user_agent ? cfg->user_agent : "florabatch/" FB_VERSION);
 	h->user_agent = fb_buf_detach(&b, NULL);
 	if (cfg->api_key && *cfg->api_key) {
@@ -339,10 +464,14 @@ int fb_http_transport_new(struct fb_transport **out, const struct fb_http_config
 		else
 			bad = 1;
 	}
-	if (!bad && !(h->multi = curl_multi_init()))
+	if (h->epfd < 0 || (!bad && !(h->multi = curl_multi_init())))
 		bad = 1;
 	if (!bad) {
+		bad |= curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK;
+		bad |= curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, (void *)h) != CURLM_OK;
 		bad |= curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) !=
+		       CURLM_OK;
+		bad |= curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, IDLE_CONNECTIONS_MAX) !=
 		       CURLM_OK;
 		if (cfg->max_host_connections)
 			bad |= curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,

@@ -16,8 +16,16 @@
 #define API_BODY_MAX   (8u << 20)  /* an API answer larger than this is not one */
 #define ERROR_BODY_MAX (16u << 10) /* what a failed download keeps, for the message */
 #define MAX_REDIRECTS  5L
-#define FREE_LIST_MAX  256	   /* idle easy handles kept for reuse */
-#define KEEP_BUF_MAX   (64u << 10) /* larger buffers are freed, not kept, on reuse */
+/*
+ * Idle easy handles kept for reuse: at least this many, and as many as
+ * were ever in flight at once. Runs wait between their requests, so a
+ * batch of 1,000 in flight finishes 1,000 requests, then starts 1,000 more
+ * a poll interval later: a smaller list would destroy most handles only to
+ * create them again. Those handles existed at the peak already, so keeping
+ * them adds nothing to the peak memory.
+ */
+#define FREE_LIST_MIN 256
+#define KEEP_BUF_MAX  (16u << 10) /* larger buffers are freed, not kept, on reuse */
 
 /* ---- requests: get, recycle, destroy ---- */
 
@@ -51,7 +59,12 @@ struct fb_http_req *fb_http_req_get(struct fb_http *h, struct fb_err *err)
 	if (q) {
 		h->free_list = q->next;
 		h->nfree--;
-		curl_easy_reset(q->easy); /* keeps its connections, DNS and TLS caches */
+		if (q->dirty) {
+			/* An upload's UPLOAD, MIMEPOST, READDATA must not reach the next request.
+			 */
+			curl_easy_reset(q->easy); /* keeps its connections, DNS and TLS caches */
+			q->configured = q->dirty = 0;
+		}
 	} else {
 		q = calloc(1, sizeof(*q));
 		if (q && !(q->easy = curl_easy_init())) {
@@ -96,7 +109,7 @@ void fb_http_req_recycle(struct fb_http *h, struct fb_http_req *q)
 	if (q->put_file)
 		fclose(q->put_file);
 	q->put_file = NULL;
-	if (h->nfree >= FREE_LIST_MAX) {
+	if (h->nfree >= FREE_LIST_MIN && h->nfree >= h->peak_active) {
 		fb_http_req_destroy(q);
 		return;
 	}
@@ -213,12 +226,12 @@ static int set_what(struct fb_http_req *q, const char *method, const char *targe
 		   : 0;
 }
 
-int fb_http_req_setup(struct fb_http *h, struct fb_http_req *q, long timeout_ms)
+/* What every request sets alike: once per easy handle, not per request. */
+static int setup_constant(struct fb_http *h, struct fb_http_req *q)
 {
 	CURL *e = q->easy;
 	int bad = 0;
 	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)q) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_URL, fb_buf_str(&q->url)) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, q->errbuf) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
@@ -226,7 +239,6 @@ int fb_http_req_setup(struct fb_http *h, struct fb_http_req *q, long timeout_ms)
 	bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)q) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS) != CURLE_OK;
 	/* Wait for a connection that may multiplex rather than open one per request. */
@@ -236,10 +248,49 @@ int fb_http_req_setup(struct fb_http *h, struct fb_http_req *q, long timeout_ms)
 	bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->insecure ? 0L : 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->insecure ? 0L : 2L) != CURLE_OK;
+	q->configured = !bad;
+	return bad;
+}
+
+/*
+ * A reused handle keeps its options (curl_easy_reset and setting them all
+ * again costs more than the rest of a request's setup), so every option a
+ * request may change is put back here to what a fresh handle has: no
+ * headers (the API key among them), GET without a body, no redirects, no
+ * size limit, no content decoding. Uploads, which set more, are marked
+ * dirty and reset in full instead.
+ */
+int fb_http_req_setup(struct fb_http *h, struct fb_http_req *q, long timeout_ms)
+{
+	CURL *e = q->easy;
+	int bad = !q->configured && setup_constant(h, q);
+	bad |= curl_easy_setopt(e, CURLOPT_URL, fb_buf_str(&q->url)) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, (char *)NULL) != CURLE_OK;
+	/* POSTFIELDS makes the request a POST: HTTPGET after it makes it a GET again. */
+	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0) != CURLE_OK;
 	return bad ? FB_ENOMEM : 0;
 }
 
 /* ---- preparing requests (http.c submits them) ---- */
+
+/*
+ * Whether an absolute URL is on the base URL's origin. A URL that starts
+ * with the base URL's own "scheme://authority/" is, without parsing both
+ * (every poll of a server that gives absolute poll_urls asks); any other
+ * spelling gets the full comparison.
+ */
+static int on_base_origin(const struct fb_http *h, const char *url)
+{
+	if (!strncmp(url, h->base_url, h->origin_len) && url[h->origin_len] == '/')
+		return 1;
+	return fb_http_same_origin(url, h->base_url);
+}
 
 /* An API request with the key, its callback still to be set. */
 static int prepare_api(struct fb_http *h, const struct fb_api_call *call, struct fb_http_req **out,
@@ -248,7 +299,7 @@ static int prepare_api(struct fb_http *h, const struct fb_api_call *call, struct
 	*out = NULL;
 	const char *path = fb_buf_str(&call->path);
 	int post = !strcmp(call->method, "POST");
-	if (fb_http_is_absolute(path) && !fb_http_same_origin(path, h->base_url))
+	if (fb_http_is_absolute(path) && !on_base_origin(h, path))
 		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
 				  "poll_url %.*s is not on the API's origin (%s): refusing to "
 				  "send the API key there",
@@ -296,8 +347,6 @@ static int prepare_api(struct fb_http *h, const struct fb_api_call *call, struct
 						(curl_off_t)q->body.len) != CURLE_OK;
 			bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, fb_buf_str(&q->body)) !=
 			       CURLE_OK;
-		} else {
-			bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
 		}
 		rc = bad ? FB_ENOMEM : 0;
 	}
@@ -354,8 +403,7 @@ int fb_http_req_fetch(struct fb_http *h, const char *url, fb_fetch_data_cb data,
 		 fb_http_req_setup(h, q, h->fetch_ms);
 	if (!rc) {
 		CURL *e = q->easy;
-		int bad = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK;
+		int bad = curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK;
 		bad |= curl_easy_setopt(e, CURLOPT_MAXREDIRS, MAX_REDIRECTS) != CURLE_OK;
 		if (h->max_output)
 			bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, h->max_output) !=

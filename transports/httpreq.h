@@ -19,7 +19,11 @@ struct fb_http_req {
 	CURL *easy;
 	struct fb_http_req *prev, *next; /* the active list; next alone on the free list */
 	struct fb_http_req *add_next;	 /* the queue of requests started inside perform */
+	struct fb_http_req *done_next;	 /* the finished transfers of one step */
+	CURLcode result;		 /* a finished transfer's, until its callback */
 	int is_fetch, in_multi;
+	int configured;	   /* the easy handle has setup_constant's options */
+	int dirty;	   /* set options fb_http_req_setup does not put back: reset on reuse */
 	fb_reply_cb reply; /* a create or poll; else list for a list page */
 	fb_list_cb list;
 	enum fb_job_kind list_kind; /* which list's answer to expect */
@@ -49,7 +53,8 @@ struct fb_http_req {
 struct fb_http {
 	struct fb_transport base; /* first: a struct fb_transport * is a struct fb_http * */
 	CURLM *multi;
-	char *base_url; /* without a trailing '/' */
+	char *base_url;	   /* without a trailing '/' */
+	size_t origin_len; /* of base_url's "scheme://authority" */
 	char *user_agent;
 	char *auth;			/* "Authorization: Bearer <key>", or NULL */
 	struct curl_slist *get_headers; /* shared by every API GET */
@@ -61,7 +66,11 @@ struct fb_http {
 	struct fb_http_req *add_head, **add_tail;
 	struct fb_http_req *free_list;
 	size_t nfree, pending;
+	size_t nactive, peak_active; /* requests on the active list: now, and at most */
 	int in_curl, in_step;
+	int epfd;      /* the sockets libcurl asked us to watch */
+	int timer_set; /* libcurl's timer: act on it at timer_due (monotonic ms) */
+	uint64_t timer_due;
 	struct fb_timers up_wait; /* uploads waiting for their next poll; ptr: the op */
 };
 
@@ -81,7 +90,11 @@ int fb_http_req_fetch(struct fb_http *h, const char *url, fb_fetch_data_cb data,
 
 /* A fresh request with nothing set up yet, or NULL with err set. */
 struct fb_http_req *fb_http_req_get(struct fb_http *h, struct fb_err *err);
-/* The options every request shares (URL from q->url, body and header callbacks). 0 or FB_ENOMEM. */
+/*
+ * The options every request shares (URL from q->url, body and header
+ * callbacks), with every option another request may have changed put back
+ * to its default: no headers, a GET, no redirects. 0 or FB_ENOMEM.
+ */
 int fb_http_req_setup(struct fb_http *h, struct fb_http_req *q, long timeout_ms);
 /* Hands q to the multi (http.c). On failure q is recycled and err set. */
 int fb_http_submit(struct fb_http *h, struct fb_http_req *q, struct fb_err *err);

@@ -93,6 +93,7 @@ static int start_send(struct fb_http *h, struct fb_upload_op *op, struct fb_err 
 		return FB_ENOMEM;
 	q->up = op;
 	q->own_headers = 1;
+	q->dirty = 1; /* UPLOAD, MIMEPOST and READDATA stay on the handle otherwise */
 	int rc =
 	    fb_buf_addf(&q->what, "%s %.*s", put ? "PUT" : "POST", (int)strcspn(url, "?#"), url) ||
 		    fb_buf_adds(&q->url, url) || fb_http_req_setup(h, q, h->fetch_ms) ||
