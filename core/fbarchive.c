@@ -3,6 +3,7 @@
 #include "fbarchive.h"
 #include "item.h"
 #include "json.h"
+#include "spillset.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -27,20 +28,24 @@
 
 enum name_kind { KIND_FILE = 1, KIND_DIR = 2 };
 
+/*
+ * The names written so far, as 64-bit hashes of their case-folded forms
+ * (spillset.h: in memory while few, then in a temporary file, so a
+ * million names cost no memory). Two names sharing a hash only make the
+ * later one take a "-N" suffix it did not need, which is harmless.
+ */
+struct fb_archive_names {
+	struct fb_spillset set;
+	int ascii;	    /* no UTF-8 locale: names are kept to ASCII */
+	struct fb_buf comp; /* scratch: one sanitised component */
+};
+
 struct fb_archive {
 	struct archive *aw;
 	int fd;
 	char *path;
 	int failed;
-	/*
-	 * The names written so far, as 64-bit hashes in an open-addressing
-	 * table (0 = empty): a few bytes per entry however long the names. Two
-	 * names sharing a hash only make the later one take a "-N" suffix it
-	 * did not need, which is harmless.
-	 */
-	uint64_t *slots;
-	size_t cap, used;
-	struct fb_buf comp; /* scratch: one sanitised component */
+	struct fb_archive_names *names; /* for fb_archive_add; NULL until first used */
 	/*
 	 * libarchive converts an entry's UTF-8 name through the current
 	 * locale's charset and, up to 3.7 at least, crashes on a non-ASCII
@@ -89,47 +94,6 @@ static uint64_t name_hash(enum name_kind kind, const char *s, size_t n)
 	h *= 0xbf58476d1ce4e5b9ull;
 	h ^= h >> 29;
 	return h ? h : 1;
-}
-
-static int set_has(const struct fb_archive *a, uint64_t h)
-{
-	if (!a->cap)
-		return 0;
-	for (size_t i = h & (a->cap - 1);; i = (i + 1) & (a->cap - 1)) {
-		if (a->slots[i] == h)
-			return 1;
-		if (a->slots[i] == 0)
-			return 0;
-	}
-}
-
-static void set_put(uint64_t *slots, size_t cap, uint64_t h)
-{
-	size_t i = h & (cap - 1);
-	while (slots[i] != 0 && slots[i] != h)
-		i = (i + 1) & (cap - 1);
-	slots[i] = h;
-}
-
-static int set_add(struct fb_archive *a, uint64_t h)
-{
-	if (set_has(a, h))
-		return 0;
-	if ((a->used + 1) * 2 > a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 1024;
-		uint64_t *slots = calloc(cap, sizeof(*slots));
-		if (!slots)
-			return FB_ENOMEM;
-		for (size_t i = 0; i < a->cap; i++)
-			if (a->slots[i])
-				set_put(slots, cap, a->slots[i]);
-		free(a->slots);
-		a->slots = slots;
-		a->cap = cap;
-	}
-	set_put(a->slots, a->cap, h);
-	a->used++;
-	return 0;
 }
 
 static void buf_cut(struct fb_buf *b, size_t len)
@@ -205,8 +169,9 @@ int fb_archive_safe_name(struct fb_buf *out, const char *s, size_t max_bytes)
  * A file is free when no file or directory has its name; a directory when
  * no file has (an existing directory of that name is simply shared).
  */
-static int add_unique(struct fb_archive *a, struct fb_buf *b, const char *stem, size_t stem_len,
-		      const char *ext, size_t ext_len, size_t max, enum name_kind kind)
+static int add_unique(struct fb_archive_names *a, struct fb_buf *b, const char *stem,
+		      size_t stem_len, const char *ext, size_t ext_len, size_t max,
+		      enum name_kind kind)
 {
 	size_t pre = b->len;
 	char suffix[24] = "";
@@ -229,18 +194,23 @@ static int add_unique(struct fb_archive *a, struct fb_buf *b, const char *stem, 
 		const char *name = fb_buf_str(b);
 		uint64_t as_file = name_hash(KIND_FILE, name, b->len);
 		uint64_t as_dir = name_hash(KIND_DIR, name, b->len);
-		if (set_has(a, as_file))
+		int taken = fb_spillset_has(&a->set, as_file);
+		if (!taken && kind == KIND_FILE)
+			taken = fb_spillset_has(&a->set, as_dir);
+		if (taken < 0)
+			return taken;
+		if (taken)
 			continue;
-		if (kind == KIND_FILE && set_has(a, as_dir))
-			continue;
-		return set_add(a, kind == KIND_FILE ? as_file : as_dir);
+		int rc = fb_spillset_add(&a->set, kind == KIND_FILE ? as_file : as_dir);
+		return rc < 0 ? rc : 0;
 	}
 }
 
-static int build_name(struct fb_archive *a, const char *dir, const char *name, struct fb_buf *out)
+static int build_name(struct fb_archive_names *a, const char *dir, const char *name,
+		      struct fb_buf *out)
 {
 	struct fb_buf *c = &a->comp;
-	int ascii = a->utf8 == (locale_t)0;
+	int ascii = a->ascii;
 	int rc;
 
 	for (const char *p = dir ? dir : ""; *p;) {
@@ -341,7 +311,18 @@ static int add_filter(struct archive *aw, enum fb_archive_format f, int threads)
 		return 0;
 	default:
 		/* ARCHIVE_WARN from the gzip filter only means an external gzip program is used. */
-		return archive_write_add_filter_gzip(aw) < ARCHIVE_WARN;
+		if (archive_write_add_filter_gzip(aw) < ARCHIVE_WARN)
+			return 1;
+		/*
+		 * Level 1: outputs are mostly PNG, JPEG and MP4, already
+		 * compressed, which level 6 (the default) only spends time on:
+		 * it cost a tenth of an engine item and saved under 1%.
+		 * Text and tar headers still shrink. The option is missing
+		 * only with an external gzip program: the default level then.
+		 */
+		(void)archive_write_set_filter_option(aw, "gzip", "compression-level",
+						      FB_ARCHIVE_GZIP_LEVEL);
+		return 0;
 	}
 }
 
@@ -399,24 +380,67 @@ static int write_failed(struct fb_archive *a, const char *entry, struct fb_err *
 			  entry, a->path, why ? why : strerror(archive_errno(a->aw)));
 }
 
-int fb_archive_add(struct fb_archive *a, const char *dir, const char *name, const void *data,
-		   size_t len, int64_t mtime_s, struct fb_buf *final_name, struct fb_err *err)
+int fb_archive_names_new(struct fb_archive_names **out, const char *spill_dir)
+{
+	struct fb_archive_names *n = calloc(1, sizeof(*n));
+	*out = NULL;
+	if (!n)
+		return FB_ENOMEM;
+	if (fb_spillset_init(&n->set, spill_dir)) {
+		free(n);
+		return FB_ENOMEM;
+	}
+	locale_t l = utf8_locale();
+	n->ascii = l == (locale_t)0;
+	if (l != (locale_t)0)
+		freelocale(l);
+	*out = n;
+	return 0;
+}
+
+void fb_archive_names_free(struct fb_archive_names *n)
+{
+	if (!n)
+		return;
+	fb_spillset_release(&n->set);
+	fb_buf_release(&n->comp);
+	free(n);
+}
+
+int fb_archive_names_reserve(struct fb_archive_names *n, const char *dir, const char *name,
+			     struct fb_buf *final_name)
 {
 	fb_buf_reset(final_name);
+	int rc = build_name(n, dir, name, final_name);
+	if (rc)
+		fb_buf_reset(final_name);
+	return rc;
+}
+
+int fb_archive_names_note(struct fb_archive_names *n, const char *path)
+{
+	size_t len = strlen(path);
+	int rc = 0;
+	/* Every folder on the way is taken as a folder, the whole as a file. */
+	for (size_t i = 0; i < len && rc >= 0; i++)
+		if (path[i] == '/')
+			rc = fb_spillset_add(&n->set, name_hash(KIND_DIR, path, i));
+	if (rc >= 0)
+		rc = fb_spillset_add(&n->set, name_hash(KIND_FILE, path, len));
+	return rc < 0 ? rc : 0;
+}
+
+int fb_archive_add_named(struct fb_archive *a, const char *name, const void *data, size_t len,
+			 int64_t mtime_s, struct fb_err *err)
+{
 	if (a->failed)
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
 				  "the archive %s is unusable after an earlier write error",
 				  a->path);
-	int rc = build_name(a, dir, name, final_name);
-	if (rc) {
-		fb_buf_reset(final_name);
-		return fb_err_set(err, rc, FB_KIND_BATCH, "out of memory");
-	}
-
 	struct archive_entry *e = archive_entry_new();
 	if (!e)
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
-	archive_entry_set_pathname_utf8(e, final_name->ptr);
+	archive_entry_set_pathname_utf8(e, name);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0644);
 	archive_entry_set_size(e, (la_int64_t)len);
@@ -427,17 +451,45 @@ int fb_archive_add(struct fb_archive *a, const char *dir, const char *name, cons
 	leave_utf8(old);
 	archive_entry_free(e);
 	if (r < ARCHIVE_WARN)
-		return write_failed(a, final_name->ptr, err);
+		return write_failed(a, name, err);
 
 	const char *p = data;
 	while (len > 0) {
 		la_ssize_t w = archive_write_data(a->aw, p, len);
 		if (w <= 0)
-			return write_failed(a, final_name->ptr, err);
+			return write_failed(a, name, err);
 		p += w;
 		len -= (size_t)w;
 	}
 	return 0;
+}
+
+int fb_archive_add(struct fb_archive *a, const char *dir, const char *name, const void *data,
+		   size_t len, int64_t mtime_s, struct fb_buf *final_name, struct fb_err *err)
+{
+	fb_buf_reset(final_name);
+	if (a->failed)
+		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
+				  "the archive %s is unusable after an earlier write error",
+				  a->path);
+	int rc = 0;
+	if (!a->names) {
+		/* Its table spills, if ever, next to the archive. */
+		char *d = fb_strdup(a->path), *slash = d ? strrchr(d, '/') : NULL;
+		if (slash)
+			*slash = '\0';
+		rc = d ? fb_archive_names_new(&a->names, slash ? d : ".") : FB_ENOMEM;
+		free(d);
+	}
+	if (!rc)
+		rc = fb_archive_names_reserve(a->names, dir, name, final_name);
+	if (rc == FB_EIO)
+		return fb_err_set(err, rc, FB_KIND_BATCH,
+				  "cannot keep the archive's names in a temporary file: %s",
+				  strerror(errno));
+	if (rc)
+		return fb_err_set(err, rc, FB_KIND_BATCH, "out of memory");
+	return fb_archive_add_named(a, final_name->ptr, data, len, mtime_s, err);
 }
 
 int fb_archive_close(struct fb_archive *a, struct fb_err *err)
@@ -468,8 +520,7 @@ int fb_archive_close(struct fb_archive *a, struct fb_err *err)
 	if (close(a->fd) != 0 && !rc)
 		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "cannot close the archive %s: %s",
 				a->path, strerror(errno));
-	fb_buf_release(&a->comp);
-	free(a->slots);
+	fb_archive_names_free(a->names);
 	free(a->path);
 	free(a);
 	return rc;
