@@ -16,7 +16,8 @@ struct fb_results {
 	int fd;
 	int is_stdout;
 	char *name;	    /* the path, or "standard output", for messages */
-	struct fb_buf line; /* reused for every line */
+	struct fb_buf line; /* reused for every line; with a buffer, the lines not yet written */
+	size_t limit;	    /* buffered: write when line holds this many bytes; 0: every line */
 	int failed;	    /* after a failed write nothing more goes out */
 	struct fb_err failure;
 };
@@ -95,10 +96,11 @@ static int io_error(struct fb_err *err, const char *what, const char *name, int 
 }
 
 /*
- * The line goes to the kernel in one write(2) (looping only if the kernel
- * takes part of it), with no user-space buffer in between: a line is on its
- * way the moment the item is final, and a crash cannot leave a buffered
- * half line to be completed by another.
+ * Lines go to the kernel in one write(2) (looping only if the kernel takes
+ * part of it): one line the moment the item is final, or, with a buffer
+ * (fb_results_set_buffer), many whole lines at once. Only whole lines are
+ * buffered, so a crash can lose lines but never leave a half line to be
+ * completed by another.
  */
 static int write_all(struct fb_results *r, const char *p, size_t n, struct fb_err *err)
 {
@@ -115,20 +117,25 @@ static int write_all(struct fb_results *r, const char *p, size_t n, struct fb_er
 	return 0;
 }
 
-int fb_results_write(struct fb_results *r, const struct fb_result *res, struct fb_err *err)
+void fb_results_set_buffer(struct fb_results *r, size_t limit)
+{
+	r->limit = limit;
+}
+
+size_t fb_results_pending(const struct fb_results *r)
+{
+	return r->limit ? r->line.len : 0;
+}
+
+int fb_results_flush(struct fb_results *r, struct fb_err *err)
 {
 	if (r->failed) {
 		if (err)
 			*err = r->failure;
 		return FB_EIO;
 	}
+	int rc = write_all(r, r->line.ptr, r->line.len, &r->failure);
 	fb_buf_reset(&r->line);
-	int rc = fb_result_to_json(res, &r->line, err);
-	if (rc)
-		return rc;
-	if (fb_buf_addc(&r->line, '\n'))
-		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
-	rc = write_all(r, r->line.ptr, r->line.len, &r->failure);
 	if (rc) {
 		r->failed = 1;
 		if (err)
@@ -137,9 +144,33 @@ int fb_results_write(struct fb_results *r, const struct fb_result *res, struct f
 	return rc;
 }
 
+int fb_results_write(struct fb_results *r, const struct fb_result *res, struct fb_err *err)
+{
+	if (r->failed) {
+		if (err)
+			*err = r->failure;
+		return FB_EIO;
+	}
+	size_t start = r->line.len;
+	int rc = fb_result_to_json(res, &r->line, err);
+	if (!rc && fb_buf_addc(&r->line, '\n'))
+		rc = fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	if (rc) {
+		/* Only whole lines stay in the buffer. */
+		r->line.len = start;
+		if (r->line.ptr)
+			r->line.ptr[start] = '\0';
+		return rc;
+	}
+	return r->line.len >= r->limit ? fb_results_flush(r, err) : 0;
+}
+
 int fb_results_sync(struct fb_results *r, struct fb_err *err)
 {
 	struct stat st;
+	int rc = fb_results_flush(r, err);
+	if (rc)
+		return rc;
 	if (r->is_stdout || fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return 0;
 	if (fdatasync(r->fd) != 0)
@@ -155,6 +186,8 @@ int fb_results_close(struct fb_results *r, struct fb_err *err)
 
 	if (!r)
 		return 0;
+	if (!r->failed && r->line.len)
+		(void)fb_results_flush(r, NULL); /* a failure is reported below */
 	/* Only a regular file can be fsynced; a pipe or terminal has nothing to keep. */
 	if (!r->failed && fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(r->fd) != 0)
 		rc = io_error(err, "save", r->name, errno);
