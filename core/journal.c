@@ -57,9 +57,11 @@ struct entry {
 struct fb_journal {
 	int fd;
 	char *path;
-	off_t size; /* where the next record starts */
-	int dirty;  /* appended (or truncated) since the last fdatasync */
-	int failed; /* a write or sync failed: every later call repeats failure */
+	off_t size;	    /* where the next record starts on disk */
+	off_t open_size;    /* what the file held when opened: the part the map holds */
+	int dirty;	    /* appended (or truncated) since the last fdatasync */
+	struct fb_buf pend; /* records of this invocation not yet written (fb_journal_sync) */
+	int failed;	    /* a write or sync failed: every later call repeats failure */
 	struct fb_err failure;
 	yajl_gen gen;
 	struct fb_buf rec;
@@ -74,7 +76,8 @@ struct fb_journal {
 	uint32_t nchunks;
 	uint32_t chunk_used; /* bytes used in the last chunk */
 
-	size_t skipped; /* lines of the replay that were not records */
+	size_t skipped;	   /* lines of the replay that were not records */
+	size_t superseded; /* runs of the map replaced by a later run of their key */
 };
 
 static int hexval(char c)
@@ -215,8 +218,17 @@ static int arena_put(struct fb_journal *j, const char *s, size_t n, uint32_t *re
  * stay in the arena unreferenced: reruns are rare, and pointers handed out
  * earlier must stay valid.
  */
+static int same_run(const struct fb_journal *j, const struct entry *e, const char *run,
+		    const char *poll)
+{
+	const char *r = deref(j, e->run), *p = deref(j, e->poll);
+	return r && !strcmp(r, run) && !strcmp(p ? p : "", poll ? poll : "");
+}
+
 static int set_run(struct fb_journal *j, struct entry *e, const char *run, const char *poll)
 {
+	if (same_run(j, e, run, poll))
+		return 0; /* a resumed run noted again: nothing new */
 	size_t rl = strlen(run), pl = poll ? strlen(poll) : 0;
 	uint32_t r, p = NO_REF;
 
@@ -228,6 +240,7 @@ static int set_run(struct fb_journal *j, struct entry *e, const char *run, const
 		if (arena_put(j, run, rl, &r) || (pl && arena_put(j, poll, pl, &p)))
 			return FB_ENOMEM;
 	}
+	j->superseded += e->run != NO_REF;
 	e->run = r;
 	e->poll = p;
 	return 0;
@@ -355,7 +368,7 @@ static int replay(struct fb_journal *j, struct fb_err *err)
 		}
 		j->dirty = 1; /* the cut is made durable with the next records */
 	}
-	j->size = good_end;
+	j->size = j->open_size = good_end;
 out:
 	if (rc == FB_ENOMEM)
 		oom(err);
@@ -427,18 +440,19 @@ static int failed(const struct fb_journal *j, struct fb_err *err)
 }
 
 /*
- * Hands j->rec to the kernel in one write(2). Should the kernel take only
- * part of it (a full disk), the part is cut off again so the file still
- * ends on a whole line; either way the journal then refuses every further
- * record, since the driver must not act on one that may not be kept.
+ * Hands the pending records to the kernel in one write(2). Should the
+ * kernel take only part of them (a full disk), the part is cut off again
+ * so the file still ends on a whole line; either way the journal then
+ * refuses every further record, since the driver must not act on one that
+ * may not be kept.
  */
-static int append(struct fb_journal *j, struct fb_err *err)
+static int write_pending(struct fb_journal *j, struct fb_err *err)
 {
 	size_t done = 0;
 	int e;
 
-	while (done < j->rec.len) {
-		ssize_t w = write(j->fd, j->rec.ptr + done, j->rec.len - done);
+	while (done < j->pend.len) {
+		ssize_t w = write(j->fd, j->pend.ptr + done, j->pend.len - done);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
@@ -458,6 +472,15 @@ static int append(struct fb_journal *j, struct fb_err *err)
 	}
 	j->size += (off_t)done;
 	j->dirty = 1;
+	fb_buf_reset(&j->pend);
+	return 0;
+}
+
+/* Queues j->rec; it is written by the next sync, before any request can depend on it. */
+static int append(struct fb_journal *j, struct fb_err *err)
+{
+	if (fb_buf_add(&j->pend, j->rec.ptr, j->rec.len))
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	return 0;
 }
 
@@ -499,22 +522,31 @@ static int bad_arg(struct fb_err *err, const char *what)
 			  MAX_STR);
 }
 
+/*
+ * This invocation's records are not added to the map: the job that wrote
+ * one holds what it says, and a map of every key would grow with the
+ * batch. Only a key the map has already (from the file as opened) is
+ * updated, which costs nothing more unless its run changed.
+ */
 int fb_journal_note_create(struct fb_journal *j, const char *key, struct fb_err *err)
 {
 	unsigned char id[ID_LEN], hashed;
-	struct entry *e;
+	struct entry *e = NULL;
 	int rc;
 
 	if (j->failed)
 		return failed(j, err);
 	if (!str_ok(key, 0))
 		return bad_arg(err, "a key");
-	/* Memory first: once the record is written, nothing may fail. */
-	if (key_id(key, id, &hashed) || !(e = get_or_add(j, id, hashed)))
-		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	if (j->nents) {
+		if (key_id(key, id, &hashed))
+			return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+		e = find(j, id, hashed);
+	}
 	if ((rc = build(j, "create", key, NULL, NULL, err)) || (rc = append(j, err)))
 		return rc;
-	e->flags |= F_CREATE;
+	if (e)
+		e->flags |= F_CREATE;
 	return 0;
 }
 
@@ -522,7 +554,7 @@ int fb_journal_note_run(struct fb_journal *j, const char *key, const char *run_i
 			const char *poll_url, struct fb_err *err)
 {
 	unsigned char id[ID_LEN], hashed;
-	struct entry *e, saved;
+	struct entry *e, saved = {{0}, 0, 0, 0};
 	int rc;
 
 	if (j->failed)
@@ -533,13 +565,21 @@ int fb_journal_note_run(struct fb_journal *j, const char *key, const char *run_i
 		return bad_arg(err, "a run id");
 	if (!str_ok(poll_url, 1))
 		return bad_arg(err, "a poll URL");
-	if (key_id(key, id, &hashed) || !(e = get_or_add(j, id, hashed)))
+	e = NULL;
+	if (j->nents && key_id(key, id, &hashed))
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
-	saved = *e;
-	if (set_run(j, e, run_id, poll_url))
-		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	if (j->nents)
+		e = find(j, id, hashed);
+	if (e && same_run(j, e, run_id, poll_url))
+		e = NULL; /* a resumed run noted again: the map says it already */
+	if (e) {
+		saved = *e;
+		if (set_run(j, e, run_id, poll_url))
+			return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	}
 	if ((rc = build(j, "run", key, run_id, poll_url, err)) || (rc = append(j, err))) {
-		*e = saved; /* memory says what the file says */
+		if (e)
+			*e = saved; /* memory says what the file says */
 		return rc;
 	}
 	return 0;
@@ -548,6 +588,8 @@ int fb_journal_note_run(struct fb_journal *j, const char *key, const char *run_i
 int fb_journal_sync(struct fb_journal *j, struct fb_err *err)
 {
 	if (j->failed)
+		return failed(j, err);
+	if (j->pend.len && write_pending(j, err))
 		return failed(j, err);
 	if (!j->dirty)
 		return 0;
@@ -578,9 +620,93 @@ int fb_journal_close(struct fb_journal *j, struct fb_err *err)
 	free(j->index);
 	free(j->ents);
 	fb_buf_release(&j->rec);
+	fb_buf_release(&j->pend);
 	if (j->gen)
 		yajl_gen_free(j->gen);
 	free(j->path);
 	free(j);
+	return rc;
+}
+
+/* Whether one line is a run record made for run_id. */
+static int line_made(const char *line, size_t len, const char *run_id)
+{
+	char errbuf[64];
+	size_t rl = strlen(run_id);
+	int hit = 0;
+	/* Cheap test first: most lines do not even hold the id. */
+	for (size_t i = 0; !hit && i + rl <= len; i++)
+		hit = line[i] == run_id[0] && !memcmp(line + i, run_id, rl);
+	if (!hit || memchr(line, '\0', len) || !fb_json_depth_ok(line, len, 4))
+		return 0;
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return FB_ENOMEM;
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	yajl_val v = yajl_tree_parse(copy, errbuf, sizeof(errbuf));
+	const char *t = fb_json_get_str(v, "t"), *run = fb_json_get_str(v, "run");
+	hit = t && !strcmp(t, "run") && run && !strcmp(run, run_id);
+	yajl_tree_free(v);
+	free(copy);
+	return hit;
+}
+
+/* Scans bytes [from, to) of the file, a line at a time, for a run record of run_id. */
+static int file_made(struct fb_journal *j, off_t from, off_t to, const char *run_id,
+		     struct fb_err *err)
+{
+	struct fb_buf line = FB_BUF_INIT;
+	char *chunk = malloc(READ_SIZE);
+	int rc = 0;
+	if (!chunk)
+		return oom(err);
+	while (!rc && from < to) {
+		size_t want = (size_t)(to - from) < READ_SIZE ? (size_t)(to - from) : READ_SIZE;
+		ssize_t n = pread(j->fd, chunk, want, from);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = io_fail(err, "read", j->path, n < 0 ? errno : EIO);
+			break;
+		}
+		from += n;
+		for (size_t i = 0; !rc && i < (size_t)n;) {
+			const char *nl = memchr(chunk + i, '\n', (size_t)n - i);
+			size_t take = nl ? (size_t)(nl - (chunk + i)) : (size_t)n - i;
+			if (line.len + take <= MAX_LINE && fb_buf_add(&line, chunk + i, take))
+				rc = oom(err);
+			i += take + (nl != NULL);
+			if (!rc && nl) {
+				rc = line_made(line.ptr ? line.ptr : "", line.len, run_id);
+				if (rc < 0)
+					rc = oom(err);
+				fb_buf_reset(&line);
+			}
+		}
+	}
+	fb_buf_release(&line);
+	free(chunk);
+	return rc;
+}
+
+int fb_journal_run_known(struct fb_journal *j, const char *run_id, struct fb_err *err)
+{
+	if (!run_id || !*run_id)
+		return 0;
+	for (uint32_t i = 0; i < j->nents; i++) {
+		const char *r = deref(j, j->ents[i].run);
+		if (r && !strcmp(r, run_id))
+			return 1;
+	}
+	/* The map holds the latest run of each earlier key: older ones only the file has. */
+	int rc = file_made(j, j->superseded ? 0 : j->open_size, j->size, run_id, err);
+	for (size_t i = 0; !rc && i < j->pend.len;) {
+		const char *line = j->pend.ptr + i, *nl = memchr(line, '\n', j->pend.len - i);
+		size_t len = nl ? (size_t)(nl - line) : j->pend.len - i;
+		if ((rc = line_made(line, len, run_id)) < 0)
+			rc = oom(err);
+		i += len + 1;
+	}
 	return rc;
 }
