@@ -3,6 +3,7 @@
 #include "fbarchive.h"
 #include "item.h"
 #include "json.h"
+#include "gzsink.h"
 #include "spillset.h"
 
 #include <archive.h>
@@ -46,6 +47,7 @@ struct fb_archive {
 	char *path;
 	int failed;
 	struct fb_archive_names *names; /* for fb_archive_add; NULL until first used */
+	struct fb_gzsink *gz; /* tar.gz: the gzip stream (libarchive writes a plain tar) */
 	/*
 	 * libarchive converts an entry's UTF-8 name through the current
 	 * locale's charset and, up to 3.7 at least, crashes on a non-ASCII
@@ -310,20 +312,27 @@ static int add_filter(struct archive *aw, enum fb_archive_format f, int threads)
 		}
 		return 0;
 	default:
-		/* ARCHIVE_WARN from the gzip filter only means an external gzip program is used. */
-		if (archive_write_add_filter_gzip(aw) < ARCHIVE_WARN)
-			return 1;
-		/*
-		 * Level 1: outputs are mostly PNG, JPEG and MP4, already
-		 * compressed, which level 6 (the default) only spends time on:
-		 * it cost a tenth of an engine item and saved under 1%.
-		 * Text and tar headers still shrink. The option is missing
-		 * only with an external gzip program: the default level then.
-		 */
-		(void)archive_write_set_filter_option(aw, "gzip", "compression-level",
-						      FB_ARCHIVE_GZIP_LEVEL);
-		return 0;
+		/* tar.gz: gzsink compresses what libarchive writes, unblocked (see fb_archive). */
+		return archive_write_set_bytes_per_block(aw, 0) != ARCHIVE_OK;
 	}
+}
+
+static la_ssize_t gz_write(struct archive *aw, void *ud, const void *p, size_t n)
+{
+	struct fb_archive *a = ud;
+	if (fb_gzsink_write(a->gz, p, n)) {
+		archive_set_error(aw, errno ? errno : EIO, "cannot write the archive: %s",
+				  strerror(errno ? errno : EIO));
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+/* The level for what comes next; a failure shows in the next write. */
+static void gz_level(struct fb_archive *a, int level)
+{
+	if (a->gz && fb_gzsink_level(a->gz, level))
+		a->failed = 1;
 }
 
 int fb_archive_open_format(struct fb_archive **out, const char *path, enum fb_archive_format f,
@@ -351,9 +360,20 @@ int fb_archive_open_format(struct fb_archive **out, const char *path, enum fb_ar
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
 	locale_t old = enter_utf8(a);
+	/*
+	 * Level 1 for tar.gz: outputs are mostly PNG, JPEG and MP4, already
+	 * compressed, which level 6 only spent time on (a tenth of an engine
+	 * item for under 1%); and those go in stored blocks (gzsink.h).
+	 */
+	if (f == FB_ARCHIVE_TGZ && fb_gzsink_open(&a->gz, a->fd, FB_ARCHIVE_GZIP_LEVEL_N)) {
+		a->failed = 1;
+		fb_archive_close(a, NULL);
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	}
 	int bad = add_filter(a->aw, f, threads) ||
 		  archive_write_set_format_pax_restricted(a->aw) != ARCHIVE_OK ||
-		  archive_write_open_fd(a->aw, a->fd) != ARCHIVE_OK;
+		  (a->gz ? archive_write_open(a->aw, a, NULL, gz_write, NULL)
+			 : archive_write_open_fd(a->aw, a->fd)) != ARCHIVE_OK;
 	leave_utf8(old);
 	if (bad) {
 		const char *why = archive_error_string(a->aw);
@@ -446,12 +466,14 @@ int fb_archive_add_named(struct fb_archive *a, const char *name, const void *dat
 	archive_entry_set_size(e, (la_int64_t)len);
 	archive_entry_set_mtime(e, (time_t)mtime_s, 0);
 	locale_t old = enter_utf8(a);
+	gz_level(a, -FB_ARCHIVE_GZIP_LEVEL_N); /* the header, and the padding before it */
 	/* WARN is a header detail (such as a charset note); the entry is written. */
 	int r = archive_write_header(a->aw, e);
 	leave_utf8(old);
 	archive_entry_free(e);
-	if (r < ARCHIVE_WARN)
+	if (r < ARCHIVE_WARN || a->failed)
 		return write_failed(a, name, err);
+	gz_level(a, fb_gz_precompressed(data, len) ? 0 : FB_ARCHIVE_GZIP_LEVEL_N);
 
 	const char *p = data;
 	while (len > 0) {
@@ -472,15 +494,8 @@ int fb_archive_add(struct fb_archive *a, const char *dir, const char *name, cons
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
 				  "the archive %s is unusable after an earlier write error",
 				  a->path);
-	int rc = 0;
-	if (!a->names) {
-		/* Its table spills, if ever, next to the archive. */
-		char *d = fb_strdup(a->path), *slash = d ? strrchr(d, '/') : NULL;
-		if (slash)
-			*slash = '\0';
-		rc = d ? fb_archive_names_new(&a->names, slash ? d : ".") : FB_ENOMEM;
-		free(d);
-	}
+	/* Its table spills, if ever, to $TMPDIR: a caller with millions of names reserves them. */
+	int rc = a->names ? 0 : fb_archive_names_new(&a->names, NULL);
 	if (!rc)
 		rc = fb_archive_names_reserve(a->names, dir, name, final_name);
 	if (rc == FB_EIO)
@@ -503,10 +518,11 @@ int fb_archive_close(struct fb_archive *a, struct fb_err *err)
 	if (a->failed) {
 		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH,
 				"the archive %s is incomplete: a write into it failed", a->path);
-	} else if (archive_write_close(a->aw) != ARCHIVE_OK) {
+	} else if ((gz_level(a, FB_ARCHIVE_GZIP_LEVEL_N), a->failed) ||
+		   archive_write_close(a->aw) != ARCHIVE_OK || (a->gz && fb_gzsink_finish(a->gz))) {
 		const char *why = archive_error_string(a->aw);
 		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "cannot finish the archive %s: %s",
-				a->path, why ? why : strerror(archive_errno(a->aw)));
+				a->path, why ? why : strerror(errno ? errno : EIO));
 	} else if (fstat(a->fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(a->fd) != 0) {
 		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "cannot save the archive %s: %s",
 				a->path, strerror(errno));
@@ -514,6 +530,7 @@ int fb_archive_close(struct fb_archive *a, struct fb_err *err)
 	/* Freeing after a failure may try the trailer again; its outcome is already reported. */
 	if (a->aw)
 		archive_write_free(a->aw);
+	fb_gzsink_free(a->gz);
 	leave_utf8(old);
 	if (a->utf8 != (locale_t)0)
 		freelocale(a->utf8);

@@ -2,8 +2,9 @@
  * archive: the outputs archive, written with libarchive as a tar.
  * Owns entry naming: every name it writes is safe to extract (relative, no
  * "..", no control characters, bounded length, unique within the archive).
- * Three formats: gzip'd tar (the default), zstd'd tar (faster, can use
- * every core) and a plain tar.
+ * Three formats: gzip'd tar (the default; outputs that are compressed
+ * already, such as PNG or MP4, are stored in it, the rest compressed at
+ * level 1), zstd'd tar (faster, can use every core) and a plain tar.
  * The file is fbarchive.h because "archive.h" is libarchive's own header,
  * which this directory would otherwise hide from every file built with it.
  */
@@ -85,8 +86,12 @@ int fb_archive_names_note(struct fb_archive_names *n, const char *path);
 int fb_archive_add_named(struct fb_archive *a, const char *name, const void *data, size_t len,
 			 int64_t mtime_s, struct fb_err *err);
 
-/* The gzip level of tar.gz: 1, since outputs are mostly compressed media (see fbarchive.c). */
-#define FB_ARCHIVE_GZIP_LEVEL "1"
+/*
+ * The gzip level of tar.gz: 1, since outputs are mostly compressed media,
+ * which go in stored blocks anyway (see fbarchive.c and gzsink.h).
+ */
+#define FB_ARCHIVE_GZIP_LEVEL	"1"
+#define FB_ARCHIVE_GZIP_LEVEL_N 1
 
 /*
  * Finishes the archive (end-of-archive blocks), fsyncs a regular file and
