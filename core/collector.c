@@ -5,6 +5,7 @@
 #include "item.h"
 #include "json.h"
 #include "spool.h"
+#include "spoollegacy.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -48,6 +49,7 @@ struct fb_collector {
 	size_t npend, cappend;
 	uint64_t completed;    /* completed lines in the record: the next line record's ordinal */
 	uint64_t spool_lines;  /* line records the spool kept when opened */
+	uint64_t missing;      /* outputs of earlier lines the spool lacks */
 	struct fb_buf entries; /* scratch: one line record */
 	struct fb_collector_stats stats;
 	int64_t mtime_s;
@@ -220,6 +222,9 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 	if (!rc)
 		rc = fb_spool_open(&c->spool, cfg->spool_path, cfg->fresh, c->completed,
 				   &c->spool_lines, err);
+	if (!rc && c->spool_lines < c->completed)
+		rc = fb_spool_legacy_lines(c->spool, c->record_path, c->spool_lines, &c->missing,
+					   err);
 	if (!rc)
 		rc = cfg->fresh ? fb_results_open(&c->record, c->record_path, err)
 				: fb_results_open_append(&c->record, c->record_path, err);
@@ -407,11 +412,12 @@ static int archive_line(struct fb_collector *c, struct fb_archive *a, char *entr
 		if (!(nl = strchr(line, '\n')))
 			break;
 		*nl = '\0';
-		if (sscanf(line, "%llu %llu %*64[0-9a-f] %n", &off, &len, &name_at) != 2 ||
-		    !name_at || !line[name_at])
+		/* The name is all after one space: it may start with a space itself. */
+		if (sscanf(line, "%llu %llu %*64[0-9a-f]%n", &off, &len, &name_at) != 2 ||
+		    !name_at || line[name_at] != ' ' || !line[name_at + 1])
 			return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
 					  "the spool names an output it cannot place: %.80s", line);
-		const char *name = line + name_at;
+		const char *name = line + name_at + 1;
 		if ((rc = fb_spool_read(c->spool, off, len, data, err)))
 			break; /* the archive would lack an output its line promises */
 		if (a)
@@ -441,12 +447,12 @@ static int build_archive(struct fb_collector *c, struct fb_err *err)
 	}
 	if (!rc && more < 0)
 		rc = more;
-	if (!rc && lines < c->completed)
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH,
-				"%s: the outputs of %llu completed lines are missing from %s; "
-				"run again with --fresh to fetch them again",
-				c->record_path, (unsigned long long)(c->completed - lines),
-				"the spool");
+	if (!rc && (lines < c->completed || c->missing))
+		rc = fb_err_set(
+		    err, FB_EIO, FB_KIND_BATCH,
+		    "%s: %llu outputs of its completed lines are missing from the spool; "
+		    "run again with --fresh to fetch them again",
+		    c->record_path, (unsigned long long)(c->missing + c->completed - lines));
 	if (a) {
 		int rc2 = fb_archive_close(a, rc ? NULL : err);
 		rc = rc ? rc : rc2;

@@ -117,7 +117,12 @@ static int record_at(struct fb_spool *s, uint64_t pos, uint64_t size, size_t *hl
 	return pos + *hl + *len <= size;
 }
 
-/* Keeps whole records up to the last line record below keep; cuts the rest. */
+/*
+ * Keeps whole records up to the last line record below keep and cuts the
+ * rest. A spool with no line record at all is one an earlier version wrote
+ * (outputs only): its whole records are all kept, for the collector to
+ * name (see fb_spool_next_output).
+ */
 static int scan(struct fb_spool *s, uint64_t keep, uint64_t *lines, struct fb_err *err)
 {
 	struct stat st;
@@ -127,20 +132,24 @@ static int scan(struct fb_spool *s, uint64_t keep, uint64_t *lines, struct fb_er
 	size_t hl;
 	uint64_t len, ord = 0;
 	char kind;
+	int any_line = 0;
 	while (pos < size && record_at(s, pos, size, &hl, &len, &kind, &ord)) {
+		any_line |= kind == 'L';
+		if (kind == 'L' && ord >= keep)
+			break; /* its results line never reached the record */
 		pos += hl + len;
 		if (kind == 'L') {
-			if (ord >= keep)
-				break; /* its results line never reached the record */
 			cut = pos;
 			nl++;
 		}
 	}
+	if (!any_line)
+		cut = pos;
 	if (size != cut && ftruncate(s->fd, (off_t)cut) != 0)
 		return io_err(s, err, "cut what a crash left", errno);
 	s->flushed = cut;
 	s->dirty = size != cut;
-	s->next_line = keep;
+	s->next_line = nl;
 	s->win_len = 0;
 	if (lines)
 		*lines = nl;
@@ -308,6 +317,34 @@ int fb_spool_next_line(struct fb_spool *s, uint64_t *pos, struct fb_buf *out, st
 		*pos = body + len;
 		if (kind == 'L')
 			return (rc = fb_spool_read(s, body, len, out, err)) ? rc : 1;
+	}
+	return 0;
+}
+
+int fb_spool_next_output(struct fb_spool *s, uint64_t *pos, char sha256[65], uint64_t *off,
+			 uint64_t *len, struct fb_err *err)
+{
+	size_t hl;
+	uint64_t ord;
+	char kind;
+	int rc = fb_spool_flush(s, err);
+	if (rc)
+		return rc;
+	while (*pos < s->flushed) {
+		size_t n;
+		if (!record_at(s, *pos, s->flushed, &hl, len, &kind, &ord))
+			return io_err(s, err, "read a record", 0);
+		if (kind == 'D') {
+			const char *h = peek(s, *pos, &n); /* in the window record_at read */
+			if (!h)
+				return io_err(s, err, "read a record", errno);
+			memcpy(sha256, h, 64);
+			sha256[64] = '\0';
+		}
+		*off = *pos + hl;
+		*pos = *off + *len;
+		if (kind == 'D')
+			return 1;
 	}
 	return 0;
 }

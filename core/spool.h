@@ -31,8 +31,10 @@ struct fb_spool;
  * Opens (creating) the spool at path, keeping what it holds up to the end
  * of the line record with ordinal keep_lines - 1 (the record holds
  * keep_lines completed lines; 0 keeps nothing) and cutting the rest; fresh
- * empties it first. *lines (may be NULL) gets the number of line records
- * kept. Caller frees with fb_spool_close.
+ * empties it first. A spool without any line record (an earlier version's)
+ * keeps all its whole records. *lines (may be NULL) gets the number of line
+ * records kept: the next line record's ordinal. Caller frees with
+ * fb_spool_close.
  */
 int fb_spool_open(struct fb_spool **out, const char *path, int fresh, uint64_t keep_lines,
 		  uint64_t *lines, struct fb_err *err);
@@ -63,6 +65,15 @@ int fb_spool_read(struct fb_spool *s, uint64_t off, uint64_t len, struct fb_buf 
  * FB_EIO). Flushes first.
  */
 int fb_spool_next_line(struct fb_spool *s, uint64_t *pos, struct fb_buf *out, struct fb_err *err);
+
+/*
+ * The outputs in file order, for a spool whose line records are missing
+ * (written by an earlier version): *pos starts at 0; each call fills sha256
+ * (65 bytes), *off and *len and returns 1, or returns 0 at the end (or
+ * FB_EIO).
+ */
+int fb_spool_next_output(struct fb_spool *s, uint64_t *pos, char sha256[65], uint64_t *off,
+			 uint64_t *len, struct fb_err *err);
 
 void fb_spool_close(struct fb_spool *s);
 

@@ -275,6 +275,7 @@ static void test_names_case_folded(void **s)
 	complete(c, "A", "fb1-A", "upper");
 	complete(c, "a", "fb1-a", "lower");
 	complete(c, "../x", "fb1-x", "dots");
+	complete(c, " spaced id", "fb1-s", "spaces");
 	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
 	char *rec = tu_read_file(p.record, NULL);
 	assert_non_null(strstr(rec, "\"A/out_1.png\""));
@@ -284,6 +285,48 @@ static void test_names_case_folded(void **s)
 	assert_int_equal(archive_entries(p.archive, "A/out_1.png", "upper"), 1);
 	assert_int_equal(archive_entries(p.archive, "a/out_1-2.png", "lower"), 1);
 	assert_int_equal(archive_entries(p.archive, "_./x/out_1.png", "dots"), 1);
+	assert_int_equal(archive_entries(p.archive, " spaced id/out_1.png", "spaces"), 1);
+	free_paths(&p);
+}
+
+/* A batch begun by a version whose spool had outputs only goes on, with its outputs. */
+static void test_legacy_spool(void **s)
+{
+	(void)s;
+	struct paths p = make_paths();
+	struct fb_err e = {0};
+	char sha[FB_SHA256_HEX_LEN + 1], rec[512], head[128];
+	assert_int_equal(fb_sha256_hex("old bytes", 9, sha), 0);
+	snprintf(rec, sizeof(rec),
+		 "{\"id\":\"old\",\"status\":\"completed\",\"idempotency_key\":\"fb1-old\","
+		 "\"outputs\":[{\"output_id\":\"out_1\",\"path\":\"old/out_1.png\","
+		 "\"sha256\":\"%s\"}]}\n",
+		 sha);
+	free(tu_write_file(p.dir, "results.jsonl", rec, strlen(rec)));
+	snprintf(head, sizeof(head), "%s 9\nold bytes", sha);
+	free(tu_write_file(p.dir, "spool.dat", head, strlen(head)));
+
+	struct fb_collector *c = open_c(&p, 0);
+	assert_true(fb_collector_done(c, "fb1-old", "old"));
+	complete(c, "new", "fb1-new", "new bytes");
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
+	assert_int_equal(archive_entries(p.archive, "old/out_1.png", "old bytes"), 1);
+	assert_int_equal(archive_entries(p.archive, "new/out_1.png", "new bytes"), 1);
+	/* Once given line records, the spool is like any other. */
+	c = open_c(&p, 0);
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
+	assert_int_equal(archive_entries(p.archive, NULL, NULL), 2);
+
+	/* An output the spool lacks: the archive cannot be whole, and says so. */
+	FILE *f = fopen(p.record, "a");
+	fputs(
+	    "{\"id\":\"gone\",\"status\":\"completed\",\"outputs\":[{\"path\":\"g/o.png\","
+	    "\"sha256\":\"00000000000000000000000000000000000000000000000000000000000000ff\"}]}\n",
+	    f);
+	fclose(f);
+	c = open_c(&p, 0);
+	assert_int_equal(fb_collector_close(c, NULL, &e), FB_EIO);
+	assert_non_null(strstr(e.msg, "missing from the spool"));
 	free_paths(&p);
 }
 
@@ -297,6 +340,7 @@ int main(void)
 	    cmocka_unit_test(test_spool_ahead_of_record),
 	    cmocka_unit_test(test_lines_buffered_until_sync),
 	    cmocka_unit_test(test_names_case_folded),
+	    cmocka_unit_test(test_legacy_spool),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
