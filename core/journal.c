@@ -1,8 +1,9 @@
 /*
  * journal: the append-only record of creates sent and runs made, replayed
- * into a compact in-memory map on open.
+ * into a compact in-memory map on open. Only the replay fills the map
+ * (see journal.h): a fresh batch's records cost no memory once written.
  *
- * Memory layout, sized for a million keys:
+ * Memory layout of the map, sized for a million keys of an earlier batch:
  * - Every key becomes a 16-byte id. A key in the project's own form ("fb1-"
  *   and 32 lowercase hex digits) is its 32 digits decoded; any other key is
  *   the first 16 bytes of its SHA-256, with a flag so the two kinds never

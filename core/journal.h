@@ -1,10 +1,10 @@
 /*
  * journal: the append-only record of what a re-run must know and cannot
  * read anywhere else: which keys a create was sent for, and which run each
- * create made. One JSON line per record (yajl). Records are written at once
- * and made durable in groups (fb_journal_sync), which the driver calls
- * before any request leaves the machine, so a record is always on disk
- * before the action that depends on it. A torn last record (power lost
+ * create made. One JSON line per record (yajl). Records are queued, then
+ * written in one write and made durable in groups (fb_journal_sync), which
+ * the driver calls before any request leaves the machine, so a record is
+ * always on disk before the action that depends on it. A torn last record (power lost
  * mid-write) is ignored on replay and cut off.
  *
  * Records: {"t":"create","key":K}  a create with key K is about to be sent
