@@ -5,8 +5,10 @@
 #include "item.h"
 #include "json.h"
 #include "spool.h"
+#include "spoollegacy.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
+
+/* An output kept while its item is in flight: where its bytes are, until its line is written. */
+struct pending {
+	char *path;
+	uint64_t off, len;
+	char sha[65];
+};
+
+/* Record bytes gathered before the spool and the record are written out together. */
+#define RECORD_BUF (64 * 1024)
 
 struct fb_collector {
 	char *record_path;
@@ -24,11 +36,21 @@ struct fb_collector {
 	struct fb_results *record;
 	struct fb_results *stdout_copy; /* NULL unless asked */
 	struct fb_spool *spool;
-	int dirty;		/* written since the last sync */
-	struct fb_hashset done; /* keys ("k:") and ids ("i:") with a line */
-	/* Archive names used by any line of the batch. A false positive (two names
-	 * with one 64-bit hash) only adds a "-2" to a name. */
-	struct fb_hashset names;
+	int dirty; /* written since the last sync */
+	/*
+	 * Keys ("k:") and ids ("i:") with a line in the record as it was
+	 * opened: its size follows the earlier record; this invocation's
+	 * lines are not added (each manifest row gets its own line).
+	 */
+	struct fb_hashset done;
+	/* Archive names given out, by any invocation: spills to a file when large. */
+	struct fb_archive_names *names;
+	struct pending *pend; /* outputs of items in flight: a few per concurrent item */
+	size_t npend, cappend;
+	uint64_t completed;    /* completed lines in the record: the next line record's ordinal */
+	uint64_t spool_lines;  /* line records the spool kept when opened */
+	uint64_t missing;      /* outputs of earlier lines the spool lacks */
+	struct fb_buf entries; /* scratch: one line record */
 	struct fb_collector_stats stats;
 	int64_t mtime_s;
 };
@@ -83,13 +105,15 @@ static int learn(struct fb_collector *c, const char *line, int *dropped)
 	}
 	const char *key = fb_json_get_str(v, "idempotency_key");
 	const char *id = fb_json_get_str(v, "id");
+	const char *st = fb_json_get_str(v, "status");
 	int rc = key ? mark(&c->done, "k:", key) : id ? mark(&c->done, "i:", id) : 0;
 	yajl_val outs = fb_json_get(v, "outputs");
 	for (size_t i = 0; !rc && YAJL_IS_ARRAY(outs) && i < outs->u.array.len; i++) {
 		const char *path = fb_json_get_str(outs->u.array.values[i], "path");
-		if (path && fb_hashset_add(&c->names, path) < 0)
-			rc = FB_ENOMEM;
+		if (path)
+			rc = fb_archive_names_note(c->names, path);
 	}
+	c->completed += st && !strcmp(st, "completed");
 	yajl_tree_free(v);
 	c->stats.done_before++;
 	return rc;
@@ -159,6 +183,10 @@ static int scan_record(struct fb_collector *c, struct fb_err *err)
 	}
 	free(line);
 	fclose(f);
+	if (rc == FB_EIO)
+		return fb_err_set(err, rc, FB_KIND_BATCH,
+				  "cannot keep the archive's names in a temporary file: %s",
+				  strerror(errno));
 	if (rc)
 		return oom(err);
 	if (truncate(c->record_path, whole) != 0)
@@ -180,15 +208,28 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 	c->record_path = fb_strdup(cfg->record_path);
 	c->archive_path = fb_strdup(cfg->archive_path);
 	int rc = 0;
-	if (!c->record_path || (cfg->archive_path && !c->archive_path))
+	char *dir = fb_strdup(cfg->spool_path), *slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash)
+		*slash = '\0';
+	if (!c->record_path || !dir || (cfg->archive_path && !c->archive_path) ||
+	    (cfg->outputs_dir && !c->outputs_dir) ||
+	    fb_archive_names_new(&c->names, slash ? dir : "."))
 		rc = oom(err);
-	else if ((rc = fb_spool_open(&c->spool, cfg->spool_path, cfg->fresh, err)))
-		;
 	else if (!cfg->fresh)
 		rc = scan_record(c, err);
+	free(dir);
+	/* After the record: the spool keeps the line records of its completed lines. */
+	if (!rc)
+		rc = fb_spool_open(&c->spool, cfg->spool_path, cfg->fresh, c->completed,
+				   &c->spool_lines, err);
+	if (!rc && c->spool_lines < c->completed)
+		rc = fb_spool_legacy_lines(c->spool, c->record_path, c->spool_lines, &c->missing,
+					   err);
 	if (!rc)
 		rc = cfg->fresh ? fb_results_open(&c->record, c->record_path, err)
 				: fb_results_open_append(&c->record, c->record_path, err);
+	if (!rc)
+		fb_results_set_buffer(c->record, SIZE_MAX); /* written out with the spool */
 	if (!rc && cfg->copy_to_stdout)
 		rc = fb_results_open(&c->stdout_copy, "-", err);
 	if (rc) {
@@ -204,77 +245,110 @@ int fb_collector_done(const struct fb_collector *c, const char *key, const char 
 	return (key && has(&c->done, "k:", key)) || (!key && id && has(&c->done, "i:", id));
 }
 
-/* "<item_id>/<output_id>.<ext>", every part made safe, unique across the batch. */
-static int reserve_name(struct fb_collector *c, const char *item_id, const char *output_id,
-			const char *ext, struct fb_buf *path)
-{
-	struct fb_buf dir = FB_BUF_INIT, base = FB_BUF_INIT, comp = FB_BUF_INIT;
-	int rc = 0;
-	/* An id with slashes mirrors a folder: each part is made safe on its own. */
-	for (const char *p = item_id; !rc && *p;) {
-		size_t n = strcspn(p, "/");
-		char *part = strndup(p, n);
-		if (!part) {
-			rc = FB_ENOMEM;
-			break;
-		}
-		if (n && strcmp(part, ".") && dir.len < 150) {
-			fb_buf_reset(&comp);
-			rc = fb_archive_safe_name(&comp, part, 100);
-			if (!rc && dir.len)
-				rc = fb_buf_addc(&dir, '/');
-			if (!rc)
-				rc = fb_buf_add(&dir, comp.ptr, comp.len);
-		}
-		free(part);
-		p += n + (p[n] == '/');
-	}
-	if (!rc && !dir.len)
-		rc = fb_buf_adds(&dir, "_");
-	if (!rc)
-		rc = fb_archive_safe_name(&base, output_id, 90);
-	/* The extension's dot follows: a name ending in '.' would make "..". */
-	while (!rc && base.len && base.ptr[base.len - 1] == '.')
-		base.ptr[base.len - 1] = '_';
-	for (unsigned k = 1; !rc; k++) {
-		fb_buf_reset(path);
-		rc = fb_buf_addf(path, "%s/%s", dir.ptr, base.ptr);
-		if (!rc && k > 1)
-			rc = fb_buf_addf(path, "-%u", k);
-		if (!rc)
-			rc = fb_buf_addf(path, ".%s", ext);
-		if (rc)
-			break;
-		int added = fb_hashset_add(&c->names, path->ptr);
-		if (added < 0)
-			rc = added;
-		else if (added)
-			break;
-	}
-	fb_buf_release(&dir);
-	fb_buf_release(&base);
-	fb_buf_release(&comp);
-	return rc;
-}
-
 int fb_collector_add_output(struct fb_collector *c, const char *item_id, const char *output_id,
 			    const char *ext, const void *data, size_t len, const char *sha256,
 			    struct fb_buf *path, struct fb_err *err)
 {
-	int rc = fb_spool_put(c->spool, sha256, data, len, err);
+	struct fb_buf name = FB_BUF_INIT;
+	uint64_t off;
+	int rc = fb_spool_put(c->spool, sha256, data, len, &off, err);
 	c->dirty = 1;
-	if (!rc && reserve_name(c, item_id, output_id, ext, path))
-		rc = oom(err);
+	if (rc)
+		return rc;
+	if (c->npend == c->cappend) {
+		size_t cap = c->cappend ? c->cappend * 2 : 64;
+		struct pending *v = realloc(c->pend, cap * sizeof(*v));
+		if (!v)
+			return oom(err);
+		c->pend = v;
+		c->cappend = cap;
+	}
+	/* The archive's own rules, so the name in the line is the entry's name. */
+	if (fb_buf_addf(&name, "%s.%s", output_id, ext))
+		rc = FB_ENOMEM;
+	if (!rc)
+		rc = fb_archive_names_reserve(c->names, item_id, name.ptr, path);
+	fb_buf_release(&name);
+	struct pending *p = &c->pend[c->npend];
+	if (!rc && !(p->path = fb_strdup(path->ptr)))
+		rc = FB_ENOMEM;
+	if (rc == FB_EIO)
+		return fb_err_set(err, rc, FB_KIND_BATCH,
+				  "cannot keep the archive's names in a temporary file: %s",
+				  strerror(errno));
+	if (rc)
+		return oom(err);
+	p->off = off;
+	p->len = len;
+	snprintf(p->sha, sizeof(p->sha), "%s", sha256);
+	c->npend++;
+	return 0;
+}
+
+/* The pending output named path (newest first: an item's line follows its outputs), or NULL. */
+static struct pending *pending_of(struct fb_collector *c, const char *path)
+{
+	for (size_t i = c->npend; path && i-- > 0;)
+		if (!strcmp(c->pend[i].path, path))
+			return &c->pend[i];
+	return NULL;
+}
+
+/* The line record of a completed result: where each of its outputs is. */
+static int line_record(struct fb_collector *c, const struct fb_result *res, struct fb_err *err)
+{
+	fb_buf_reset(&c->entries);
+	for (size_t i = 0; i < res->noutputs; i++) {
+		const struct fb_result_output *o = &res->outputs[i];
+		const struct pending *p = pending_of(c, o->path);
+		if (!p)
+			return fb_err_set(err, FB_ESTATE, FB_KIND_BATCH,
+					  "internal error: output %s of %s was not kept",
+					  o->path ? o->path : "(none)", res->id ? res->id : "?");
+		if (fb_buf_addf(&c->entries, "%llu %llu %s %s\n", (unsigned long long)p->off,
+				(unsigned long long)p->len, p->sha, p->path))
+			return oom(err);
+	}
+	int rc =
+	    fb_spool_put_line(c->spool, c->entries.ptr ? c->entries.ptr : "", c->entries.len, err);
+	c->completed += !rc;
 	return rc;
+}
+
+/* Forgets the pending outputs a written line names. */
+static void release_pending(struct fb_collector *c, const struct fb_result *res)
+{
+	for (size_t i = 0; i < res->noutputs; i++) {
+		struct pending *p = pending_of(c, res->outputs[i].path);
+		if (!p)
+			continue;
+		free(p->path);
+		*p = c->pend[--c->npend];
+	}
+}
+
+/* The spool first, then the record: a line on disk has its outputs on disk before it. */
+static int flush_out(struct fb_collector *c, struct fb_err *err)
+{
+	int rc = fb_spool_flush(c->spool, err);
+	return rc ? rc : fb_results_flush(c->record, err);
 }
 
 int fb_collector_write(struct fb_collector *c, const struct fb_result *res, struct fb_err *err)
 {
-	int rc = fb_results_write(c->record, res, err);
+	int rc = 0;
+	if (res->status == FB_STATUS_COMPLETED)
+		rc = line_record(c, res, err);
+	if (!rc)
+		rc = fb_results_write(c->record, res, err);
 	if (!rc && c->stdout_copy)
 		rc = fb_results_write(c->stdout_copy, res, err);
-	if (!rc)
+	if (!rc) {
 		c->stats.results++;
+		release_pending(c, res);
+	}
+	if (!rc && fb_results_pending(c->record) >= RECORD_BUF)
+		rc = flush_out(c, err);
 	c->dirty = 1;
 	return rc;
 }
@@ -327,68 +401,58 @@ static int plain_file(struct fb_collector *c, const char *name, const void *data
 	return rc;
 }
 
-/* Adds the outputs of one completed line of the record to the archive. */
-static int archive_line(struct fb_collector *c, struct fb_archive *a, const char *line,
-			struct fb_err *err)
+/* Adds the outputs one line record names ("<off> <len> <sha> <name>" lines) to the archive. */
+static int archive_line(struct fb_collector *c, struct fb_archive *a, char *entries,
+			struct fb_buf *data, struct fb_err *err)
 {
-	char ebuf[128];
-	yajl_val v = yajl_tree_parse(line, ebuf, sizeof(ebuf));
-	const char *status = fb_json_get_str(v, "status");
-	yajl_val outs = fb_json_get(v, "outputs");
 	int rc = 0;
-	struct fb_buf final = FB_BUF_INIT, data = FB_BUF_INIT;
-	for (size_t i = 0; status && !strcmp(status, "completed") && YAJL_IS_ARRAY(outs) &&
-			   i < outs->u.array.len && !rc;
-	     i++) {
-		const char *path = fb_json_get_str(outs->u.array.values[i], "path");
-		const char *sha = fb_json_get_str(outs->u.array.values[i], "sha256");
-		if (!path || !sha)
-			continue;
-		if ((rc = fb_spool_get(c->spool, sha, &data, err)))
+	for (char *line = entries, *nl; !rc && *line; line = nl + 1) {
+		unsigned long long off, len;
+		int name_at = 0;
+		if (!(nl = strchr(line, '\n')))
+			break;
+		*nl = '\0';
+		/* The name is all after one space: it may start with a space itself. */
+		if (sscanf(line, "%llu %llu %*64[0-9a-f]%n", &off, &len, &name_at) != 2 ||
+		    !name_at || line[name_at] != ' ' || !line[name_at + 1])
+			return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
+					  "the spool names an output it cannot place: %.80s", line);
+		const char *name = line + name_at + 1;
+		if ((rc = fb_spool_read(c->spool, off, len, data, err)))
 			break; /* the archive would lack an output its line promises */
-		size_t len = data.len;
-		const char *slash = strrchr(path, '/');
-		char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup("");
-		rc = dir ? fb_archive_add(a, dir, slash ? slash + 1 : path, data.ptr, len,
-					  c->mtime_s, &final, err)
-			 : oom(err);
+		if (a)
+			rc = fb_archive_add_named(a, name, data->ptr, data->len, c->mtime_s, err);
 		if (!rc && c->outputs_dir)
-			rc = plain_file(c, final.ptr, data.ptr, len, err);
+			rc = plain_file(c, name, data->ptr, data->len, err);
 		if (!rc) {
 			c->stats.outputs++;
-			c->stats.output_bytes += len;
+			c->stats.output_bytes += data->len;
 		}
-		free(dir);
 	}
-	fb_buf_release(&final);
-	fb_buf_release(&data);
-	yajl_tree_free(v);
 	return rc;
 }
 
-/* The whole archive again, from the record and the spool, then renamed into place. */
+/* The whole archive again, in the spool's order, then renamed into place. */
 static int build_archive(struct fb_collector *c, struct fb_err *err)
 {
-	struct fb_buf tmp = FB_BUF_INIT;
+	struct fb_buf tmp = FB_BUF_INIT, entries = FB_BUF_INIT, data = FB_BUF_INIT;
 	struct fb_archive *a = NULL;
+	uint64_t pos = 0, lines = 0;
 	if (fb_buf_addf(&tmp, "%s.tmp", c->archive_path))
 		return oom(err);
-	int rc = fb_archive_open_format(&a, tmp.ptr, c->format, 0, err);
-	FILE *f = rc ? NULL : fopen(c->record_path, "r");
-	if (!rc && !f)
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", c->record_path,
-				strerror(errno));
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	while (!rc && f && (n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[n - 1] = '\0';
-		rc = archive_line(c, a, line, err);
+	int rc = fb_archive_open_format(&a, tmp.ptr, c->format, 0, err), more = 0;
+	while (!rc && (more = fb_spool_next_line(c->spool, &pos, &entries, err)) == 1) {
+		lines++;
+		rc = archive_line(c, a, entries.ptr, &data, err);
 	}
-	free(line);
-	if (f)
-		fclose(f);
+	if (!rc && more < 0)
+		rc = more;
+	if (!rc && (lines < c->completed || c->missing))
+		rc = fb_err_set(
+		    err, FB_EIO, FB_KIND_BATCH,
+		    "%s: %llu outputs of its completed lines are missing from the spool; "
+		    "run again with --fresh to fetch them again",
+		    c->record_path, (unsigned long long)(c->missing + c->completed - lines));
 	if (a) {
 		int rc2 = fb_archive_close(a, rc ? NULL : err);
 		rc = rc ? rc : rc2;
@@ -399,6 +463,8 @@ static int build_archive(struct fb_collector *c, struct fb_err *err)
 	if (rc)
 		unlink(tmp.ptr);
 	fb_buf_release(&tmp);
+	fb_buf_release(&entries);
+	fb_buf_release(&data);
 	return rc;
 }
 
@@ -407,8 +473,12 @@ int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats,
 	int rc = 0;
 	if (!c)
 		return 0;
-	if (c->record)
-		rc = fb_results_close(c->record, err);
+	if (c->spool && c->record)
+		rc = fb_spool_flush(c->spool, err);
+	if (c->record) {
+		int rc2 = fb_results_close(c->record, rc ? NULL : err);
+		rc = rc ? rc : rc2;
+	}
 	if (c->stdout_copy) {
 		int rc2 = fb_results_close(c->stdout_copy, rc ? NULL : err);
 		rc = rc ? rc : rc2;
@@ -421,7 +491,11 @@ int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats,
 	if (stats)
 		*stats = c->stats;
 	fb_hashset_release(&c->done);
-	fb_hashset_release(&c->names);
+	fb_archive_names_free(c->names);
+	for (size_t i = 0; i < c->npend; i++)
+		free(c->pend[i].path);
+	free(c->pend);
+	fb_buf_release(&c->entries);
 	free(c->record_path);
 	free(c->archive_path);
 	free(c->outputs_dir);

@@ -3,6 +3,8 @@
 #include "fbarchive.h"
 #include "item.h"
 #include "json.h"
+#include "gzsink.h"
+#include "spillset.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -27,20 +29,25 @@
 
 enum name_kind { KIND_FILE = 1, KIND_DIR = 2 };
 
+/*
+ * The names written so far, as 64-bit hashes of their case-folded forms
+ * (spillset.h: in memory while few, then in a temporary file, so a
+ * million names cost no memory). Two names sharing a hash only make the
+ * later one take a "-N" suffix it did not need, which is harmless.
+ */
+struct fb_archive_names {
+	struct fb_spillset set;
+	int ascii;	    /* no UTF-8 locale: names are kept to ASCII */
+	struct fb_buf comp; /* scratch: one sanitised component */
+};
+
 struct fb_archive {
 	struct archive *aw;
 	int fd;
 	char *path;
 	int failed;
-	/*
-	 * The names written so far, as 64-bit hashes in an open-addressing
-	 * table (0 = empty): a few bytes per entry however long the names. Two
-	 * names sharing a hash only make the later one take a "-N" suffix it
-	 * did not need, which is harmless.
-	 */
-	uint64_t *slots;
-	size_t cap, used;
-	struct fb_buf comp; /* scratch: one sanitised component */
+	struct fb_archive_names *names; /* for fb_archive_add; NULL until first used */
+	struct fb_gzsink *gz; /* tar.gz: the gzip stream (libarchive writes a plain tar) */
 	/*
 	 * libarchive converts an entry's UTF-8 name through the current
 	 * locale's charset and, up to 3.7 at least, crashes on a non-ASCII
@@ -89,47 +96,6 @@ static uint64_t name_hash(enum name_kind kind, const char *s, size_t n)
 	h *= 0xbf58476d1ce4e5b9ull;
 	h ^= h >> 29;
 	return h ? h : 1;
-}
-
-static int set_has(const struct fb_archive *a, uint64_t h)
-{
-	if (!a->cap)
-		return 0;
-	for (size_t i = h & (a->cap - 1);; i = (i + 1) & (a->cap - 1)) {
-		if (a->slots[i] == h)
-			return 1;
-		if (a->slots[i] == 0)
-			return 0;
-	}
-}
-
-static void set_put(uint64_t *slots, size_t cap, uint64_t h)
-{
-	size_t i = h & (cap - 1);
-	while (slots[i] != 0 && slots[i] != h)
-		i = (i + 1) & (cap - 1);
-	slots[i] = h;
-}
-
-static int set_add(struct fb_archive *a, uint64_t h)
-{
-	if (set_has(a, h))
-		return 0;
-	if ((a->used + 1) * 2 > a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 1024;
-		uint64_t *slots = calloc(cap, sizeof(*slots));
-		if (!slots)
-			return FB_ENOMEM;
-		for (size_t i = 0; i < a->cap; i++)
-			if (a->slots[i])
-				set_put(slots, cap, a->slots[i]);
-		free(a->slots);
-		a->slots = slots;
-		a->cap = cap;
-	}
-	set_put(a->slots, a->cap, h);
-	a->used++;
-	return 0;
 }
 
 static void buf_cut(struct fb_buf *b, size_t len)
@@ -205,8 +171,9 @@ int fb_archive_safe_name(struct fb_buf *out, const char *s, size_t max_bytes)
  * A file is free when no file or directory has its name; a directory when
  * no file has (an existing directory of that name is simply shared).
  */
-static int add_unique(struct fb_archive *a, struct fb_buf *b, const char *stem, size_t stem_len,
-		      const char *ext, size_t ext_len, size_t max, enum name_kind kind)
+static int add_unique(struct fb_archive_names *a, struct fb_buf *b, const char *stem,
+		      size_t stem_len, const char *ext, size_t ext_len, size_t max,
+		      enum name_kind kind)
 {
 	size_t pre = b->len;
 	char suffix[24] = "";
@@ -229,18 +196,23 @@ static int add_unique(struct fb_archive *a, struct fb_buf *b, const char *stem, 
 		const char *name = fb_buf_str(b);
 		uint64_t as_file = name_hash(KIND_FILE, name, b->len);
 		uint64_t as_dir = name_hash(KIND_DIR, name, b->len);
-		if (set_has(a, as_file))
+		int taken = fb_spillset_has(&a->set, as_file);
+		if (!taken && kind == KIND_FILE)
+			taken = fb_spillset_has(&a->set, as_dir);
+		if (taken < 0)
+			return taken;
+		if (taken)
 			continue;
-		if (kind == KIND_FILE && set_has(a, as_dir))
-			continue;
-		return set_add(a, kind == KIND_FILE ? as_file : as_dir);
+		int rc = fb_spillset_add(&a->set, kind == KIND_FILE ? as_file : as_dir);
+		return rc < 0 ? rc : 0;
 	}
 }
 
-static int build_name(struct fb_archive *a, const char *dir, const char *name, struct fb_buf *out)
+static int build_name(struct fb_archive_names *a, const char *dir, const char *name,
+		      struct fb_buf *out)
 {
 	struct fb_buf *c = &a->comp;
-	int ascii = a->utf8 == (locale_t)0;
+	int ascii = a->ascii;
 	int rc;
 
 	for (const char *p = dir ? dir : ""; *p;) {
@@ -340,9 +312,27 @@ static int add_filter(struct archive *aw, enum fb_archive_format f, int threads)
 		}
 		return 0;
 	default:
-		/* ARCHIVE_WARN from the gzip filter only means an external gzip program is used. */
-		return archive_write_add_filter_gzip(aw) < ARCHIVE_WARN;
+		/* tar.gz: gzsink compresses what libarchive writes, unblocked (see fb_archive). */
+		return archive_write_set_bytes_per_block(aw, 0) != ARCHIVE_OK;
 	}
+}
+
+static la_ssize_t gz_write(struct archive *aw, void *ud, const void *p, size_t n)
+{
+	struct fb_archive *a = ud;
+	if (fb_gzsink_write(a->gz, p, n)) {
+		archive_set_error(aw, errno ? errno : EIO, "cannot write the archive: %s",
+				  strerror(errno ? errno : EIO));
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+/* The level for what comes next; a failure shows in the next write. */
+static void gz_level(struct fb_archive *a, int level)
+{
+	if (a->gz && fb_gzsink_level(a->gz, level))
+		a->failed = 1;
 }
 
 int fb_archive_open_format(struct fb_archive **out, const char *path, enum fb_archive_format f,
@@ -370,9 +360,20 @@ int fb_archive_open_format(struct fb_archive **out, const char *path, enum fb_ar
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
 	locale_t old = enter_utf8(a);
+	/*
+	 * Level 1 for tar.gz: outputs are mostly PNG, JPEG and MP4, already
+	 * compressed, which level 6 only spent time on (a tenth of an engine
+	 * item for under 1%); and those go in stored blocks (gzsink.h).
+	 */
+	if (f == FB_ARCHIVE_TGZ && fb_gzsink_open(&a->gz, a->fd, FB_ARCHIVE_GZIP_LEVEL_N)) {
+		a->failed = 1;
+		fb_archive_close(a, NULL);
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	}
 	int bad = add_filter(a->aw, f, threads) ||
 		  archive_write_set_format_pax_restricted(a->aw) != ARCHIVE_OK ||
-		  archive_write_open_fd(a->aw, a->fd) != ARCHIVE_OK;
+		  (a->gz ? archive_write_open(a->aw, a, NULL, gz_write, NULL)
+			 : archive_write_open_fd(a->aw, a->fd)) != ARCHIVE_OK;
 	leave_utf8(old);
 	if (bad) {
 		const char *why = archive_error_string(a->aw);
@@ -399,6 +400,92 @@ static int write_failed(struct fb_archive *a, const char *entry, struct fb_err *
 			  entry, a->path, why ? why : strerror(archive_errno(a->aw)));
 }
 
+int fb_archive_names_new(struct fb_archive_names **out, const char *spill_dir)
+{
+	struct fb_archive_names *n = calloc(1, sizeof(*n));
+	*out = NULL;
+	if (!n)
+		return FB_ENOMEM;
+	if (fb_spillset_init(&n->set, spill_dir)) {
+		free(n);
+		return FB_ENOMEM;
+	}
+	locale_t l = utf8_locale();
+	n->ascii = l == (locale_t)0;
+	if (l != (locale_t)0)
+		freelocale(l);
+	*out = n;
+	return 0;
+}
+
+void fb_archive_names_free(struct fb_archive_names *n)
+{
+	if (!n)
+		return;
+	fb_spillset_release(&n->set);
+	fb_buf_release(&n->comp);
+	free(n);
+}
+
+int fb_archive_names_reserve(struct fb_archive_names *n, const char *dir, const char *name,
+			     struct fb_buf *final_name)
+{
+	fb_buf_reset(final_name);
+	int rc = build_name(n, dir, name, final_name);
+	if (rc)
+		fb_buf_reset(final_name);
+	return rc;
+}
+
+int fb_archive_names_note(struct fb_archive_names *n, const char *path)
+{
+	size_t len = strlen(path);
+	int rc = 0;
+	/* Every folder on the way is taken as a folder, the whole as a file. */
+	for (size_t i = 0; i < len && rc >= 0; i++)
+		if (path[i] == '/')
+			rc = fb_spillset_add(&n->set, name_hash(KIND_DIR, path, i));
+	if (rc >= 0)
+		rc = fb_spillset_add(&n->set, name_hash(KIND_FILE, path, len));
+	return rc < 0 ? rc : 0;
+}
+
+int fb_archive_add_named(struct fb_archive *a, const char *name, const void *data, size_t len,
+			 int64_t mtime_s, struct fb_err *err)
+{
+	if (a->failed)
+		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
+				  "the archive %s is unusable after an earlier write error",
+				  a->path);
+	struct archive_entry *e = archive_entry_new();
+	if (!e)
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	archive_entry_set_pathname_utf8(e, name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)len);
+	archive_entry_set_mtime(e, (time_t)mtime_s, 0);
+	locale_t old = enter_utf8(a);
+	gz_level(a, -FB_ARCHIVE_GZIP_LEVEL_N); /* the header, and the padding before it */
+	/* WARN is a header detail (such as a charset note); the entry is written. */
+	int r = archive_write_header(a->aw, e);
+	leave_utf8(old);
+	archive_entry_free(e);
+	if (r < ARCHIVE_WARN || a->failed)
+		return write_failed(a, name, err);
+	gz_level(a, fb_gz_precompressed(data, len) ? 0 : FB_ARCHIVE_GZIP_LEVEL_N);
+
+	const char *p = data;
+	while (len > 0) {
+		la_ssize_t w = archive_write_data(a->aw, p, len);
+		if (w <= 0)
+			return write_failed(a, name, err);
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 int fb_archive_add(struct fb_archive *a, const char *dir, const char *name, const void *data,
 		   size_t len, int64_t mtime_s, struct fb_buf *final_name, struct fb_err *err)
 {
@@ -407,37 +494,17 @@ int fb_archive_add(struct fb_archive *a, const char *dir, const char *name, cons
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
 				  "the archive %s is unusable after an earlier write error",
 				  a->path);
-	int rc = build_name(a, dir, name, final_name);
-	if (rc) {
-		fb_buf_reset(final_name);
+	/* Its table spills, if ever, to $TMPDIR: a caller with millions of names reserves them. */
+	int rc = a->names ? 0 : fb_archive_names_new(&a->names, NULL);
+	if (!rc)
+		rc = fb_archive_names_reserve(a->names, dir, name, final_name);
+	if (rc == FB_EIO)
+		return fb_err_set(err, rc, FB_KIND_BATCH,
+				  "cannot keep the archive's names in a temporary file: %s",
+				  strerror(errno));
+	if (rc)
 		return fb_err_set(err, rc, FB_KIND_BATCH, "out of memory");
-	}
-
-	struct archive_entry *e = archive_entry_new();
-	if (!e)
-		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
-	archive_entry_set_pathname_utf8(e, final_name->ptr);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
-	archive_entry_set_size(e, (la_int64_t)len);
-	archive_entry_set_mtime(e, (time_t)mtime_s, 0);
-	locale_t old = enter_utf8(a);
-	/* WARN is a header detail (such as a charset note); the entry is written. */
-	int r = archive_write_header(a->aw, e);
-	leave_utf8(old);
-	archive_entry_free(e);
-	if (r < ARCHIVE_WARN)
-		return write_failed(a, final_name->ptr, err);
-
-	const char *p = data;
-	while (len > 0) {
-		la_ssize_t w = archive_write_data(a->aw, p, len);
-		if (w <= 0)
-			return write_failed(a, final_name->ptr, err);
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
+	return fb_archive_add_named(a, final_name->ptr, data, len, mtime_s, err);
 }
 
 int fb_archive_close(struct fb_archive *a, struct fb_err *err)
@@ -451,10 +518,11 @@ int fb_archive_close(struct fb_archive *a, struct fb_err *err)
 	if (a->failed) {
 		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH,
 				"the archive %s is incomplete: a write into it failed", a->path);
-	} else if (archive_write_close(a->aw) != ARCHIVE_OK) {
+	} else if ((gz_level(a, FB_ARCHIVE_GZIP_LEVEL_N), a->failed) ||
+		   archive_write_close(a->aw) != ARCHIVE_OK || (a->gz && fb_gzsink_finish(a->gz))) {
 		const char *why = archive_error_string(a->aw);
 		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "cannot finish the archive %s: %s",
-				a->path, why ? why : strerror(archive_errno(a->aw)));
+				a->path, why ? why : strerror(errno ? errno : EIO));
 	} else if (fstat(a->fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(a->fd) != 0) {
 		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "cannot save the archive %s: %s",
 				a->path, strerror(errno));
@@ -462,14 +530,14 @@ int fb_archive_close(struct fb_archive *a, struct fb_err *err)
 	/* Freeing after a failure may try the trailer again; its outcome is already reported. */
 	if (a->aw)
 		archive_write_free(a->aw);
+	fb_gzsink_free(a->gz);
 	leave_utf8(old);
 	if (a->utf8 != (locale_t)0)
 		freelocale(a->utf8);
 	if (close(a->fd) != 0 && !rc)
 		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "cannot close the archive %s: %s",
 				a->path, strerror(errno));
-	fb_buf_release(&a->comp);
-	free(a->slots);
+	fb_archive_names_free(a->names);
 	free(a->path);
 	free(a);
 	return rc;

@@ -2,8 +2,9 @@
  * archive: the outputs archive, written with libarchive as a tar.
  * Owns entry naming: every name it writes is safe to extract (relative, no
  * "..", no control characters, bounded length, unique within the archive).
- * Three formats: gzip'd tar (the default), zstd'd tar (faster, can use
- * every core) and a plain tar.
+ * Three formats: gzip'd tar (the default; outputs that are compressed
+ * already, such as PNG or MP4, are stored in it, the rest compressed at
+ * level 1), zstd'd tar (faster, can use every core) and a plain tar.
  * The file is fbarchive.h because "archive.h" is libarchive's own header,
  * which this directory would otherwise hide from every file built with it.
  */
@@ -56,6 +57,41 @@ int fb_archive_open(struct fb_archive **out, const char *path, struct fb_err *er
  */
 int fb_archive_add(struct fb_archive *a, const char *dir, const char *name, const void *data,
 		   size_t len, int64_t mtime_s, struct fb_buf *final_name, struct fb_err *err);
+
+/*
+ * The naming rules of fb_archive_add on their own, so names can be given
+ * out while outputs arrive and the archive written later in one pass with
+ * fb_archive_add_named. The set of names taken lives in memory while small
+ * and in an unlinked temporary file in spill_dir (copied; NULL: $TMPDIR)
+ * once large: a million names cost no memory. Caller frees with
+ * fb_archive_names_free. 0 or FB_ENOMEM.
+ */
+struct fb_archive_names;
+int fb_archive_names_new(struct fb_archive_names **out, const char *spill_dir);
+void fb_archive_names_free(struct fb_archive_names *n);
+/*
+ * The entry name fb_archive_add would write for (dir, name) into *final_name
+ * (reset first), taken from now on. 0, FB_ENOMEM or FB_EIO (the temporary
+ * file failed).
+ */
+int fb_archive_names_reserve(struct fb_archive_names *n, const char *dir, const char *name,
+			     struct fb_buf *final_name);
+/* Marks path, a name reserved before (by an earlier invocation), as taken. 0, FB_ENOMEM, FB_EIO. */
+int fb_archive_names_note(struct fb_archive_names *n, const char *path);
+
+/*
+ * Adds one regular file entry named exactly name (a name from
+ * fb_archive_names_reserve: safe and unique already), like fb_archive_add.
+ */
+int fb_archive_add_named(struct fb_archive *a, const char *name, const void *data, size_t len,
+			 int64_t mtime_s, struct fb_err *err);
+
+/*
+ * The gzip level of tar.gz: 1, since outputs are mostly compressed media,
+ * which go in stored blocks anyway (see fbarchive.c and gzsink.h).
+ */
+#define FB_ARCHIVE_GZIP_LEVEL	"1"
+#define FB_ARCHIVE_GZIP_LEVEL_N 1
 
 /*
  * Finishes the archive (end-of-archive blocks), fsyncs a regular file and

@@ -1,14 +1,21 @@
 /*
  * journal: the append-only record of what a re-run must know and cannot
  * read anywhere else: which keys a create was sent for, and which run each
- * create made. One JSON line per record (yajl). Records are written at once
- * and made durable in groups (fb_journal_sync), which the driver calls
- * before any request leaves the machine, so a record is always on disk
- * before the action that depends on it. A torn last record (power lost
+ * create made. One JSON line per record (yajl). Records are queued, then
+ * written in one write and made durable in groups (fb_journal_sync), which
+ * the driver calls before any request leaves the machine, so a record is
+ * always on disk before the action that depends on it. A torn last record (power lost
  * mid-write) is ignored on replay and cut off.
  *
  * Records: {"t":"create","key":K}  a create with key K is about to be sent
  *          {"t":"run","key":K,"run":R[,"poll":URL]}  key K made run R
+ *
+ * Memory: the map that answers fb_journal_run_of and create_sent holds
+ * what the file held when it was opened (an earlier invocation's records:
+ * its size follows that record, about 40-60 bytes a key plus its poll URL).
+ * This invocation's records are not added to it, so a fresh batch costs no
+ * memory per item: the job that wrote a record holds what it says, and the
+ * rare question about them (fb_journal_run_known) reads the file.
  */
 #ifndef FB_JOURNAL_H
 #define FB_JOURNAL_H
@@ -27,19 +34,23 @@ struct fb_journal;
 int fb_journal_open(struct fb_journal **out, const char *path, struct fb_err *err);
 
 /*
- * The latest run noted for key, by an earlier invocation or this one, or
- * NULL. Borrowed until close (a later note_run does not invalidate it).
+ * The latest run noted for key by an earlier invocation (the file as
+ * opened; updated when this invocation notes a new run for such a key), or
+ * NULL: a key first noted by this invocation is not looked up (see above).
+ * Borrowed until close (a later note_run does not invalidate it).
  * *poll_url (poll_url may be NULL) gets its poll URL, or NULL.
  */
 const char *fb_journal_run_of(const struct fb_journal *j, const char *key, const char **poll_url);
 /*
- * Whether a create with key was noted (its answer may have been lost),
- * by an earlier invocation or this one. A run record alone does not count.
+ * Whether a create with key was noted (its answer may have been lost) by
+ * an earlier invocation (or by this one for a key an earlier one noted).
+ * A run record alone does not count.
  */
 int fb_journal_create_sent(const struct fb_journal *j, const char *key);
 
 /*
- * Appends a record (not yet durable) and updates the lookups. key, run_id
+ * Queues a record: it is written and made durable by the next
+ * fb_journal_sync (or close), in one write for every record queued. key, run_id
  * and poll_url are 1 to 64 KiB of valid UTF-8 (poll_url may be NULL or ""
  * for none), else FB_EINVAL. 0, or FB_EIO/FB_ENOMEM with err. After an
  * FB_EIO the journal is failed: every later note and sync returns the same
@@ -50,10 +61,21 @@ int fb_journal_note_run(struct fb_journal *j, const char *key, const char *run_i
 			const char *poll_url, struct fb_err *err);
 
 /*
- * Makes every record appended so far durable (fdatasync); does nothing when
- * nothing was appended since the last sync. 0, or FB_EIO with err.
+ * Writes every record queued so far in one write(2) and makes them durable
+ * (fdatasync); does nothing when nothing was queued since the last sync.
+ * The driver calls it before any request leaves, so a record is on disk
+ * before the action that depends on it. 0, or FB_EIO with err.
  */
 int fb_journal_sync(struct fb_journal *j, struct fb_err *err);
+
+/*
+ * 1 when any key of the journal, earlier or this invocation, ever made
+ * run_id (a run record, queued ones included), 0 when none did, or a
+ * negative FB_E* with err. For the rare 409 recovery: it reads the part of
+ * the file this invocation wrote (the whole file when an earlier key was
+ * re-run), a few tens of milliseconds per million records.
+ */
+int fb_journal_run_known(struct fb_journal *j, const char *run_id, struct fb_err *err);
 
 /* Syncs and closes. Frees j in every case (NULL is fine). 0, or FB_EIO with err. */
 int fb_journal_close(struct fb_journal *j, struct fb_err *err);

@@ -16,10 +16,36 @@ struct fb_results {
 	int fd;
 	int is_stdout;
 	char *name;	    /* the path, or "standard output", for messages */
-	struct fb_buf line; /* reused for every line */
+	struct fb_buf line; /* reused for every line; with a buffer, the lines not yet written */
+	size_t limit;	    /* buffered: write when line holds this many bytes; 0: every line */
+	struct sink *sink;  /* where gen prints: line */
+	yajl_gen gen;	    /* one generator for every line: allocating one per line cost more */
 	int failed;	    /* after a failed write nothing more goes out */
 	struct fb_err failure;
 };
+
+/* yajl prints straight into a buffer, with no buffer of its own in between. */
+struct sink {
+	struct fb_buf *out;
+	int oom;
+};
+
+static void print_to(void *ctx, const char *s, size_t n)
+{
+	struct sink *k = ctx;
+	if (!k->oom && fb_buf_add(k->out, s, n))
+		k->oom = 1;
+}
+
+static yajl_gen sink_gen(struct sink *k)
+{
+	yajl_gen g = fb_json_gen_new();
+	if (g)
+		yajl_gen_config(g, yajl_gen_print_callback, print_to, k);
+	return g;
+}
+
+static int to_json(yajl_gen g, struct sink *k, const struct fb_result *res, struct fb_err *err);
 
 const char *fb_item_status_name(enum fb_item_status s)
 {
@@ -58,7 +84,12 @@ static int open_mode(struct fb_results **out, const char *path, int append, stru
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	r->is_stdout = !strcmp(path, "-");
 	r->name = fb_strdup(r->is_stdout ? "standard output" : path);
-	if (!r->name) {
+	r->sink = calloc(1, sizeof(*r->sink));
+	if (r->sink)
+		r->sink->out = &r->line;
+	if (!r->name || !r->sink || !(r->gen = sink_gen(r->sink))) {
+		free(r->name);
+		free(r->sink);
 		free(r);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
@@ -71,6 +102,8 @@ static int open_mode(struct fb_results **out, const char *path, int append, stru
 			     0644);
 		if (r->fd < 0) {
 			int e = errno;
+			yajl_gen_free(r->gen);
+			free(r->sink);
 			free(r->name);
 			free(r);
 			return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
@@ -95,10 +128,11 @@ static int io_error(struct fb_err *err, const char *what, const char *name, int 
 }
 
 /*
- * The line goes to the kernel in one write(2) (looping only if the kernel
- * takes part of it), with no user-space buffer in between: a line is on its
- * way the moment the item is final, and a crash cannot leave a buffered
- * half line to be completed by another.
+ * Lines go to the kernel in one write(2) (looping only if the kernel takes
+ * part of it): one line the moment the item is final, or, with a buffer
+ * (fb_results_set_buffer), many whole lines at once. Only whole lines are
+ * buffered, so a crash can lose lines but never leave a half line to be
+ * completed by another.
  */
 static int write_all(struct fb_results *r, const char *p, size_t n, struct fb_err *err)
 {
@@ -115,20 +149,25 @@ static int write_all(struct fb_results *r, const char *p, size_t n, struct fb_er
 	return 0;
 }
 
-int fb_results_write(struct fb_results *r, const struct fb_result *res, struct fb_err *err)
+void fb_results_set_buffer(struct fb_results *r, size_t limit)
+{
+	r->limit = limit;
+}
+
+size_t fb_results_pending(const struct fb_results *r)
+{
+	return r->limit ? r->line.len : 0;
+}
+
+int fb_results_flush(struct fb_results *r, struct fb_err *err)
 {
 	if (r->failed) {
 		if (err)
 			*err = r->failure;
 		return FB_EIO;
 	}
+	int rc = write_all(r, r->line.ptr, r->line.len, &r->failure);
 	fb_buf_reset(&r->line);
-	int rc = fb_result_to_json(res, &r->line, err);
-	if (rc)
-		return rc;
-	if (fb_buf_addc(&r->line, '\n'))
-		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
-	rc = write_all(r, r->line.ptr, r->line.len, &r->failure);
 	if (rc) {
 		r->failed = 1;
 		if (err)
@@ -137,9 +176,33 @@ int fb_results_write(struct fb_results *r, const struct fb_result *res, struct f
 	return rc;
 }
 
+int fb_results_write(struct fb_results *r, const struct fb_result *res, struct fb_err *err)
+{
+	if (r->failed) {
+		if (err)
+			*err = r->failure;
+		return FB_EIO;
+	}
+	size_t start = r->line.len;
+	int rc = to_json(r->gen, r->sink, res, err);
+	if (!rc && fb_buf_addc(&r->line, '\n'))
+		rc = fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	if (rc) {
+		/* Only whole lines stay in the buffer. */
+		r->line.len = start;
+		if (r->line.ptr)
+			r->line.ptr[start] = '\0';
+		return rc;
+	}
+	return r->line.len >= r->limit ? fb_results_flush(r, err) : 0;
+}
+
 int fb_results_sync(struct fb_results *r, struct fb_err *err)
 {
 	struct stat st;
+	int rc = fb_results_flush(r, err);
+	if (rc)
+		return rc;
 	if (r->is_stdout || fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return 0;
 	if (fdatasync(r->fd) != 0)
@@ -155,6 +218,8 @@ int fb_results_close(struct fb_results *r, struct fb_err *err)
 
 	if (!r)
 		return 0;
+	if (!r->failed && r->line.len)
+		(void)fb_results_flush(r, NULL); /* a failure is reported below */
 	/* Only a regular file can be fsynced; a pipe or terminal has nothing to keep. */
 	if (!r->failed && fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(r->fd) != 0)
 		rc = io_error(err, "save", r->name, errno);
@@ -166,6 +231,8 @@ int fb_results_close(struct fb_results *r, struct fb_err *err)
 		rc = FB_EIO;
 	}
 	fb_buf_release(&r->line);
+	yajl_gen_free(r->gen);
+	free(r->sink);
 	free(r->name);
 	free(r);
 	return rc;
@@ -331,25 +398,29 @@ static int gen_result(yajl_gen g, const struct fb_result *res, int with_meta)
 	return fb_json_gen_status(yajl_gen_map_close(g));
 }
 
-int fb_result_to_json(const struct fb_result *res, struct fb_buf *out, struct fb_err *err)
+/* Appends res's object to k->out with g (reset first); on failure k->out is as it was. */
+static int to_json(yajl_gen g, struct sink *k, const struct fb_result *res, struct fb_err *err)
 {
-	yajl_gen g = fb_json_gen_new();
-	if (!g)
-		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	size_t start = k->out->len;
+	yajl_gen_reset(g, NULL);
+	k->oom = 0;
 	int rc = gen_result(g, res, 1);
 	if (rc == FB_EPARSE && res->meta_src) {
 		/*
 		 * Only meta nested past the generator's 128 levels gets here; the
 		 * item still gets its one line, without meta, rather than none.
 		 */
-		yajl_gen_free(g);
-		if (!(g = fb_json_gen_new()))
-			return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+		k->out->len = start;
+		yajl_gen_reset(g, NULL);
 		rc = gen_result(g, res, 0);
 	}
-	if (!rc)
-		rc = fb_json_gen_take(g, out);
-	yajl_gen_free(g);
+	if (!rc && k->oom)
+		rc = FB_ENOMEM;
+	if (rc) {
+		k->out->len = start;
+		if (k->out->ptr)
+			k->out->ptr[start] = '\0';
+	}
 	if (rc == FB_ENOMEM)
 		return fb_err_set(err, rc, FB_KIND_BATCH, "out of memory");
 	if (rc)
@@ -357,4 +428,15 @@ int fb_result_to_json(const struct fb_result *res, struct fb_buf *out, struct fb
 				  "cannot encode the result of item %.200s as JSON",
 				  res->id ? res->id : "(no id)");
 	return 0;
+}
+
+int fb_result_to_json(const struct fb_result *res, struct fb_buf *out, struct fb_err *err)
+{
+	struct sink k = {out, 0};
+	yajl_gen g = sink_gen(&k);
+	if (!g)
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	int rc = to_json(g, &k, res, err);
+	yajl_gen_free(g);
+	return rc;
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct paths {
 	char *dir, *record, *spool, *archive;
@@ -195,6 +196,140 @@ static void test_skipped_lines_give_way(void **s)
 	free_paths(&p);
 }
 
+static size_t count_lines(const char *path)
+{
+	size_t len = 0, n = 0;
+	char *text = tu_read_file(path, &len);
+	for (size_t i = 0; text && i < len; i++)
+		n += text[i] == '\n';
+	free(text);
+	return n;
+}
+
+/*
+ * A crash after the spool was written but before the record was: the
+ * outputs of a line that never reached the record must not reach the
+ * archive, and must not be mistaken for the outputs of the next line.
+ */
+static void test_spool_ahead_of_record(void **s)
+{
+	(void)s;
+	struct paths p = make_paths();
+	struct fb_err e = {0};
+	struct fb_collector *c = open_c(&p, 0);
+	complete(c, "a", "fb1-a", "alpha");
+	assert_int_equal(fb_collector_sync(c, &e), 0);
+	size_t len_a = 0;
+	free(tu_read_file(p.record, &len_a));
+	complete(c, "b", "fb1-b", "beta");
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
+	/* b's line is lost, its outputs and line record stay in the spool. */
+	assert_int_equal(truncate(p.record, (off_t)len_a), 0);
+
+	c = open_c(&p, 0);
+	assert_false(fb_collector_done(c, "fb1-b", "b"));
+	complete(c, "c", "fb1-c", "gamma");
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
+	assert_int_equal(count_lines(p.record), 2);
+	assert_int_equal(archive_entries(p.archive, NULL, NULL), 2);
+	assert_int_equal(archive_entries(p.archive, "a/out_1.png", "alpha"), 1);
+	assert_int_equal(archive_entries(p.archive, "c/out_1.png", "gamma"), 1);
+	assert_int_equal(archive_entries(p.archive, "b/out_1.png", "beta"), 0);
+	free_paths(&p);
+}
+
+/* Lines are written with the spool, in large writes, and all of them by close. */
+static void test_lines_buffered_until_sync(void **s)
+{
+	(void)s;
+	struct paths p = make_paths();
+	struct fb_err e = {0};
+	struct fb_collector *c = open_c(&p, 0);
+	complete(c, "a", "fb1-a", "alpha");
+	assert_int_equal(count_lines(p.record), 0);
+	assert_int_equal(fb_collector_sync(c, &e), 0);
+	assert_int_equal(count_lines(p.record), 1);
+	char id[32], key[32];
+	for (int i = 0; i < 3000; i++) { /* past the buffer: written before the sync */
+		snprintf(id, sizeof(id), "x%d", i);
+		snprintf(key, sizeof(key), "fb1-x%d", i);
+		complete(c, id, key, id);
+	}
+	size_t mid = count_lines(p.record);
+	assert_true(mid > 1 && mid < 3001);
+	struct fb_collector_stats st;
+	assert_int_equal(fb_collector_close(c, &st, &e), 0);
+	assert_int_equal(count_lines(p.record), 3001);
+	assert_int_equal(st.outputs, 3001);
+	assert_int_equal(archive_entries(p.archive, "x2999/out_1.png", "x2999"), 1);
+	free_paths(&p);
+}
+
+/* Names follow the archive's rules: the path in a line is the entry's name, case folded. */
+static void test_names_case_folded(void **s)
+{
+	(void)s;
+	struct paths p = make_paths();
+	struct fb_err e = {0};
+	struct fb_collector *c = open_c(&p, 0);
+	complete(c, "A", "fb1-A", "upper");
+	complete(c, "a", "fb1-a", "lower");
+	complete(c, "../x", "fb1-x", "dots");
+	complete(c, " spaced id", "fb1-s", "spaces");
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
+	char *rec = tu_read_file(p.record, NULL);
+	assert_non_null(strstr(rec, "\"A/out_1.png\""));
+	assert_non_null(strstr(rec, "\"a/out_1-2.png\""));
+	assert_non_null(strstr(rec, "\"_./x/out_1.png\""));
+	free(rec);
+	assert_int_equal(archive_entries(p.archive, "A/out_1.png", "upper"), 1);
+	assert_int_equal(archive_entries(p.archive, "a/out_1-2.png", "lower"), 1);
+	assert_int_equal(archive_entries(p.archive, "_./x/out_1.png", "dots"), 1);
+	assert_int_equal(archive_entries(p.archive, " spaced id/out_1.png", "spaces"), 1);
+	free_paths(&p);
+}
+
+/* A batch begun by a version whose spool had outputs only goes on, with its outputs. */
+static void test_legacy_spool(void **s)
+{
+	(void)s;
+	struct paths p = make_paths();
+	struct fb_err e = {0};
+	char sha[FB_SHA256_HEX_LEN + 1], rec[512], head[128];
+	assert_int_equal(fb_sha256_hex("old bytes", 9, sha), 0);
+	snprintf(rec, sizeof(rec),
+		 "{\"id\":\"old\",\"status\":\"completed\",\"idempotency_key\":\"fb1-old\","
+		 "\"outputs\":[{\"output_id\":\"out_1\",\"path\":\"old/out_1.png\","
+		 "\"sha256\":\"%s\"}]}\n",
+		 sha);
+	free(tu_write_file(p.dir, "results.jsonl", rec, strlen(rec)));
+	snprintf(head, sizeof(head), "%s 9\nold bytes", sha);
+	free(tu_write_file(p.dir, "spool.dat", head, strlen(head)));
+
+	struct fb_collector *c = open_c(&p, 0);
+	assert_true(fb_collector_done(c, "fb1-old", "old"));
+	complete(c, "new", "fb1-new", "new bytes");
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
+	assert_int_equal(archive_entries(p.archive, "old/out_1.png", "old bytes"), 1);
+	assert_int_equal(archive_entries(p.archive, "new/out_1.png", "new bytes"), 1);
+	/* Once given line records, the spool is like any other. */
+	c = open_c(&p, 0);
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
+	assert_int_equal(archive_entries(p.archive, NULL, NULL), 2);
+
+	/* An output the spool lacks: the archive cannot be whole, and says so. */
+	FILE *f = fopen(p.record, "a");
+	fputs(
+	    "{\"id\":\"gone\",\"status\":\"completed\",\"outputs\":[{\"path\":\"g/o.png\","
+	    "\"sha256\":\"00000000000000000000000000000000000000000000000000000000000000ff\"}]}\n",
+	    f);
+	fclose(f);
+	c = open_c(&p, 0);
+	assert_int_equal(fb_collector_close(c, NULL, &e), FB_EIO);
+	assert_non_null(strstr(e.msg, "missing from the spool"));
+	free_paths(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +337,10 @@ int main(void)
 	    cmocka_unit_test(test_fresh_forgets),
 	    cmocka_unit_test(test_invalid_lines_by_id),
 	    cmocka_unit_test(test_skipped_lines_give_way),
+	    cmocka_unit_test(test_spool_ahead_of_record),
+	    cmocka_unit_test(test_lines_buffered_until_sync),
+	    cmocka_unit_test(test_names_case_folded),
+	    cmocka_unit_test(test_legacy_spool),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

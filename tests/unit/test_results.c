@@ -370,6 +370,60 @@ static void test_disk_full(void **state)
 	assert_int_equal(fb_results_close(r, &err), FB_EIO);
 }
 
+static size_t lines_in(const char *path)
+{
+	size_t len = 0, n = 0;
+	char *text = tu_read_file(path, &len);
+	for (size_t k = 0; text && k < len; k++)
+		n += text[k] == '\n';
+	free(text);
+	return n;
+}
+
+/* With a buffer, whole lines wait for a flush, a sync, a full buffer or close. */
+static void test_buffered(void **state)
+{
+	(void)state;
+	char *dir = tu_tmpdir();
+	char *path = tu_path(dir, "results.jsonl");
+	struct fb_results *r = NULL;
+	struct fb_err err = {0};
+	struct fb_result res = {.id = "one", .status = FB_STATUS_FAILED};
+	assert_int_equal(fb_results_open(&r, path, &err), 0);
+	fb_results_set_buffer(r, 4096);
+	assert_int_equal(fb_results_write(r, &res, &err), 0);
+	assert_int_equal(lines_in(path), 0);
+	assert_true(fb_results_pending(r) > 0);
+	assert_int_equal(fb_results_flush(r, &err), 0);
+	assert_int_equal(fb_results_pending(r), 0);
+	assert_int_equal(lines_in(path), 1);
+	assert_int_equal(fb_results_write(r, &res, &err), 0);
+	assert_int_equal(fb_results_sync(r, &err), 0);
+	assert_int_equal(lines_in(path), 2);
+	int n = 2;
+	while (lines_in(path) == 2) { /* the buffer fills and goes out by itself */
+		assert_int_equal(fb_results_write(r, &res, &err), 0);
+		n++;
+		assert_true(n < 4096);
+	}
+	assert_int_equal(fb_results_write(r, &res, &err), 0);
+	n++;
+	assert_int_equal(fb_results_close(r, &err), 0);
+	assert_int_equal(lines_in(path), (size_t)n);
+	/* A failed write fails the buffered lines too. */
+	if (access("/dev/full", W_OK) == 0) {
+		assert_int_equal(fb_results_open(&r, "/dev/full", &err), 0);
+		fb_results_set_buffer(r, 1 << 20);
+		assert_int_equal(fb_results_write(r, &res, &err), 0);
+		assert_int_equal(fb_results_flush(r, &err), FB_EIO);
+		assert_int_equal(fb_results_write(r, &res, &err), FB_EIO);
+		assert_int_equal(fb_results_close(r, &err), FB_EIO);
+	}
+	free(path);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 static void test_status_names(void **state)
 {
 	(void)state;
@@ -387,7 +441,7 @@ int main(void)
 	    cmocka_unit_test(test_meta_rules),	 cmocka_unit_test(test_file_roundtrip),
 	    cmocka_unit_test(test_open_failure), cmocka_unit_test(test_stdout_is_not_closed),
 	    cmocka_unit_test(test_broken_pipe),	 cmocka_unit_test(test_disk_full),
-	    cmocka_unit_test(test_status_names),
+	    cmocka_unit_test(test_status_names), cmocka_unit_test(test_buffered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
