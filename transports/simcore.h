@@ -15,14 +15,16 @@
 #ifndef FB_SIMCORE_H
 #define FB_SIMCORE_H
 
+#include "png.h"
 #include "simanswer.h"
 #include "simmodel.h"
 #include "simreq.h"
 
 #include <stdint.h>
 
-#define SIM_ID_CHARS 20 /* after the prefix: "run_…", "req_…", "asset_…" */
-#define SIM_DIGEST   32
+#define SIM_ID_CHARS   20 /* after the prefix: "run_…", "req_…", "asset_…" */
+#define SIM_DIGEST     32
+#define SIM_OUTPUT_DIM 32 /* image outputs are SIM_OUTPUT_DIM pixels square */
 
 /* Salts keep the hash streams for different purposes independent. */
 enum {
@@ -159,6 +161,8 @@ struct fb_simmodel {
 	int bucket_started;
 
 	struct fb_simwindow req_window, create_window; /* API requests; run creates */
+
+	struct fb_png_stamp png; /* image outputs, made without deflate */
 
 	struct fb_simstats stats;
 	uint64_t endpoints[EP_COUNT];

@@ -111,7 +111,8 @@ int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *c
 	const char *base = cfg->base_url ? cfg->base_url : DEFAULT_BASE_URL;
 	if (!(m->base_url = fb_strdup(base)) ||
 	    (cfg->api_key && *cfg->api_key && !(m->api_key = fb_strdup(cfg->api_key))) ||
-	    (cfg->forbidden && split_forbidden(m, cfg->forbidden))) {
+	    (cfg->forbidden && split_forbidden(m, cfg->forbidden)) ||
+	    fb_png_stamp_init(&m->png, SIM_OUTPUT_DIM, SIM_OUTPUT_DIM)) {
 		fb_simmodel_free(m);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "simulator: out of memory");
 	}
@@ -135,6 +136,7 @@ void fb_simmodel_free(struct fb_simmodel *m)
 		return;
 	fb_simruns_free(m);
 	fb_simassets_free(m);
+	fb_png_stamp_release(&m->png);
 	fb_simwindow_release(&m->req_window);
 	fb_simwindow_release(&m->create_window);
 	for (char **f = m->forbidden; f && *f; f++)

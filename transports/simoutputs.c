@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUTPUT_DIM 32
-
 /* Which fault, if any, this download gets; the first truncation of an output is also its last. */
 static enum fb_sim_fault download_fault(struct fb_simmodel *m, struct fb_simrun *r, unsigned long n)
 {
@@ -98,7 +96,7 @@ int fb_simoutputs_get(struct fb_simmodel *m, const char *id, const char *name,
 		break;
 	}
 	default:
-		rc = fb_png_from_seed(seed, OUTPUT_DIM, OUTPUT_DIM, &resp->body);
+		rc = fb_png_stamp(&m->png, seed, &resp->body);
 	}
 	if (rc)
 		return FB_ENOMEM;
