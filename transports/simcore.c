@@ -119,6 +119,25 @@ long fb_simix_find(const struct fb_simix *ix, uint64_t h,
 	}
 }
 
+void fb_simix_remove(struct fb_simix *ix, uint64_t h, uint32_t idx)
+{
+	size_t mask = ix->cap - 1, i = h & mask;
+	while (ix->e[i].slot != idx + 1)
+		i = (i + 1) & mask;
+	ix->e[i].slot = 0;
+	ix->n--;
+	/* Linear probing without tombstones: pull back what the hole would cut off. */
+	for (size_t j = (i + 1) & mask; ix->e[j].slot; j = (j + 1) & mask) {
+		size_t home = ix->e[j].h & mask;
+		int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (!stays) {
+			ix->e[i] = ix->e[j];
+			ix->e[j].slot = 0;
+			i = j;
+		}
+	}
+}
+
 void fb_simix_release(struct fb_simix *ix)
 {
 	free(ix->e);

@@ -150,6 +150,7 @@ void fb_simmodel_free(struct fb_simmodel *m)
 void fb_simmodel_stats(const struct fb_simmodel *m, struct fb_simstats *out)
 {
 	*out = m->stats;
+	out->runs_forgotten = m->store.forgotten;
 	out->max_requests_per_second = m->req_window.peak;
 	out->max_creates_per_second = m->create_window.peak;
 }
@@ -466,6 +467,7 @@ static int stats_answer(struct fb_simmodel *m, struct fb_simresp *resp)
 	    {"assets_created", s->assets_created},
 	    {"max_runs_per_key", s->max_runs_per_key},
 	    {"keys_with_several_runs", s->keys_with_several_runs},
+	    {"runs_forgotten", m->store.forgotten},
 	    {"max_requests_per_second", m->req_window.peak},
 	    {"max_creates_per_second", m->create_window.peak},
 	};
@@ -481,12 +483,16 @@ static int stats_answer(struct fb_simmodel *m, struct fb_simresp *resp)
 		fb_simjw_datakey(&w, "credits_left");
 		fb_simjw_cost(&w, m->credits);
 	}
-	/* One member per key: a key with runs in both scopes is named once, by its technique run.
-	 */
+	/* One member per key of a kept run: a key with runs in both scopes is named once, by its
+	 * technique run. */
 	fb_simjw_datakey(&w, "keys");
 	fb_simjw_open(&w, 0);
-	for (size_t i = 0; i < m->nruns && !w.bad; i++) {
-		const struct fb_simrun *r = &m->runs[i];
+	const struct fb_simstore *st = &m->store;
+	for (uint64_t seq = st->obase; seq < st->obase + st->on && !w.bad; seq++) {
+		long slot = fb_simstore_at(m, seq);
+		if (slot < 0)
+			continue;
+		const struct fb_simrun *r = &m->runs[slot];
 		unsigned k = fb_simruns_key_runs(m, r);
 		if (!k || (k == 2 && r->kind != SIM_TECHNIQUE))
 			continue;
