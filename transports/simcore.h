@@ -155,14 +155,17 @@ enum sim_ep {
 };
 
 /*
- * The model-clock times of the requests seen in the last second, oldest
- * first, in a ring that grows with the busiest second; peak is the most
- * requests any 1000 ms window held.
+ * The requests seen in the last second of the model's clock, as (ms, count)
+ * pairs oldest first in a ring: at most one pair per millisecond, so its
+ * size is bounded by the window, not by the busiest second. peak is the
+ * most requests any 1000 ms window held.
  */
 struct fb_simwindow {
-	uint64_t *t;
-	size_t cap, head, n;
-	uint64_t peak;
+	struct fb_simwindow_ms {
+		uint64_t t, n;
+	} * e;
+	size_t cap, head, len;
+	uint64_t total, peak;
 };
 
 struct fb_simmodel {
