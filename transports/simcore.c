@@ -51,11 +51,11 @@ void fb_sim_make_id(char *dst, const char *prefix, uint64_t h)
 	dst[p + SIM_ID_CHARS] = '\0';
 }
 
-int fb_sim_sha256(const void *data, size_t len, unsigned char out[SIM_DIGEST])
+int fb_sim_sha256(const struct fb_simmodel *m, const void *data, size_t len,
+		  unsigned char out[SIM_DIGEST])
 {
 	unsigned int n = 0;
-	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) && n == SIM_DIGEST ? 0
-										     : FB_ENOMEM;
+	return EVP_Digest(data, len, out, &n, m->sha256, NULL) && n == SIM_DIGEST ? 0 : FB_ENOMEM;
 }
 
 void fb_sim_iso8601(uint64_t wall_ms, char out[32])

@@ -20,6 +20,7 @@
 #include "simmodel.h"
 #include "simreq.h"
 
+#include <openssl/evp.h>
 #include <stdint.h>
 
 #define SIM_ID_CHARS   20 /* after the prefix: "run_…", "req_…", "asset_…" */
@@ -193,7 +194,10 @@ struct fb_simmodel {
 
 	struct fb_simwindow req_window, create_window; /* API requests; run creates */
 
-	struct fb_png_stamp png; /* image outputs, made without deflate */
+	struct fb_png_stamp png;	     /* image outputs, made without deflate */
+	yajl_gen gen;			     /* reused by the hot answers (fb_simjw_reuse) */
+	struct fb_buf poll_url, output_base; /* reused by run answers */
+	EVP_MD *sha256; /* fetched once: an implicit fetch per digest is slow */
 
 	struct fb_simstats stats;
 	uint64_t endpoints[EP_COUNT];
@@ -210,7 +214,8 @@ uint64_t fb_sim_hash(const void *p, size_t n);
 double fb_sim_unit(uint64_t h); /* [0, 1) */
 /* prefix + SIM_ID_CHARS of [0-9a-z] from h; dst needs strlen(prefix) + 21 bytes. */
 void fb_sim_make_id(char *dst, const char *prefix, uint64_t h);
-int fb_sim_sha256(const void *data, size_t len, unsigned char out[SIM_DIGEST]);
+int fb_sim_sha256(const struct fb_simmodel *m, const void *data, size_t len,
+		  unsigned char out[SIM_DIGEST]);
 /* "2026-01-01T00:00:00.000Z" */
 void fb_sim_iso8601(uint64_t wall_ms, char out[32]);
 

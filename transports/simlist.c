@@ -145,8 +145,7 @@ int fb_simlist_runs(struct fb_simmodel *m, enum sim_kind kind, const struct fb_s
 		return fb_sim_field_error(resp, "cursor", "Invalid cursor");
 
 	struct fb_simjw w;
-	if (fb_simjw_start(&w, m->camel))
-		return FB_ENOMEM;
+	fb_simjw_reuse(&w, m->gen, m->camel);
 	/* Newest first from the cursor on, and no further than the page needs. */
 	size_t shown = 0, scanned = 0, matched = 0;
 	uint64_t last = 0;

@@ -8,6 +8,7 @@
 #include "simmodel.h"
 #include "item.h"
 #include "simcore.h"
+#include "json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -112,7 +113,8 @@ int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *c
 	if (!(m->base_url = fb_strdup(base)) ||
 	    (cfg->api_key && *cfg->api_key && !(m->api_key = fb_strdup(cfg->api_key))) ||
 	    (cfg->forbidden && split_forbidden(m, cfg->forbidden)) ||
-	    fb_png_stamp_init(&m->png, SIM_OUTPUT_DIM, SIM_OUTPUT_DIM)) {
+	    fb_png_stamp_init(&m->png, SIM_OUTPUT_DIM, SIM_OUTPUT_DIM) ||
+	    !(m->gen = fb_json_gen_new()) || !(m->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL))) {
 		fb_simmodel_free(m);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "simulator: out of memory");
 	}
@@ -137,6 +139,11 @@ void fb_simmodel_free(struct fb_simmodel *m)
 	fb_simruns_free(m);
 	fb_simassets_free(m);
 	fb_png_stamp_release(&m->png);
+	if (m->gen)
+		yajl_gen_free(m->gen);
+	fb_buf_release(&m->poll_url);
+	fb_buf_release(&m->output_base);
+	EVP_MD_free(m->sha256);
 	fb_simwindow_release(&m->req_window);
 	fb_simwindow_release(&m->create_window);
 	for (char **f = m->forbidden; f && *f; f++)

@@ -8,6 +8,7 @@
 #ifndef FB_SIMREQ_H
 #define FB_SIMREQ_H
 
+#include <openssl/evp.h>
 #include <stddef.h>
 #include <yajl/yajl_tree.h>
 
@@ -45,9 +46,12 @@ struct fb_simreq {
 	unsigned char digest[FB_SIMREQ_DIGEST_LEN];
 	/* When valid: the parsed body, for the route to read its members; owned. */
 	yajl_val root;
+	/* Set by the caller, or NULL: the SHA-256 for digest (borrowed), so that it is
+	 * fetched once rather than on every request. */
+	const EVP_MD *md;
 };
 /* clang-format off */
-#define FB_SIMREQ_INIT {NULL, NULL, NULL, 0, NULL, {0}, NULL}
+#define FB_SIMREQ_INIT {NULL, NULL, NULL, 0, NULL, {0}, NULL, NULL}
 /* clang-format on */
 
 /*

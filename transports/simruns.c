@@ -197,14 +197,14 @@ static struct fb_simrun *new_run(struct fb_simmodel *m, const struct spec *sp)
 	return r;
 }
 
-static int scoped_digest(char op, const char *key, unsigned char *kd)
+static int scoped_digest(const struct fb_simmodel *m, char op, const char *key, unsigned char *kd)
 {
 	size_t n = strlen(key);
 	char scoped[MAX_KEY_LEN + 3] = {op, '\n'};
 	if (n > MAX_KEY_LEN)
 		return FB_EINVAL;
 	memcpy(scoped + 2, key, n);
-	return fb_sim_sha256(scoped, n + 2, kd);
+	return fb_sim_sha256(m, scoped, n + 2, kd);
 }
 
 unsigned fb_simruns_key_runs(const struct fb_simmodel *m, const struct fb_simrun *r)
@@ -213,7 +213,7 @@ unsigned fb_simruns_key_runs(const struct fb_simmodel *m, const struct fb_simrun
 	if (!r->key)
 		return 0;
 	char other = r->kind == SIM_TECHNIQUE ? OP_GENERATE : OP_TECHNIQUE;
-	if (scoped_digest(other, r->key, kd))
+	if (scoped_digest(m, other, r->key, kd))
 		return 1;
 	return 1 + (fb_simix_find(&m->by_key, fb_sim_hash(kd, SIM_DIGEST), eq_key, m, kd) >= 0);
 }
@@ -240,10 +240,12 @@ static int status_members(struct fb_simmodel *m, struct fb_simjw *w, struct fb_s
 			  int with_estimate)
 {
 	struct view v = run_view(m, r, fresh);
-	struct fb_buf poll = FB_BUF_INIT, outs = FB_BUF_INIT;
+	struct fb_buf *poll = &m->poll_url, *outs = &m->output_base;
+	fb_buf_reset(poll);
+	fb_buf_reset(outs);
 	int rc = v.terminal ? fb_simstore_shown_terminal(m, r) : 0;
 	if (!rc)
-		rc = run_urls(m, r, &poll, &outs);
+		rc = run_urls(m, r, poll, outs);
 	struct fb_simrun_view sv = {
 	    .run_id = r->id,
 	    .status = v.status,
@@ -257,18 +259,16 @@ static int status_members(struct fb_simmodel *m, struct fb_simjw *w, struct fb_s
 	    .error_message = v.terminal && r->failed ? run_errors[r->error_idx][1] : NULL,
 	    .noutputs = v.terminal && !r->failed ? m->cfg.outputs_per_run : 0,
 	    .hostile_from = fb_simoutputs_hostile_from(m, r),
-	    .output_base = fb_buf_str(&outs),
+	    .output_base = fb_buf_str(outs),
 	    .output_type = fb_sim_media_type[r->media],
 	    .output_ext = fb_sim_media_ext[r->media],
-	    .poll_url = fb_buf_str(&poll),
+	    .poll_url = fb_buf_str(poll),
 	    .estimated_seconds = !with_estimate ? -1
 				 : fresh	? (long)((r->run_ms + 999) / 1000)
 						: remaining_seconds(m, r),
 	};
 	if (!rc)
 		fb_simanswer_run_members(w, &sv);
-	fb_buf_release(&poll);
-	fb_buf_release(&outs);
 	return rc;
 }
 
@@ -281,8 +281,7 @@ static int answer_status(struct fb_simmodel *m, struct fb_simresp *resp, int sta
 			 struct fb_simrun *r, int fresh, int with_estimate)
 {
 	struct fb_simjw w;
-	if (fb_simjw_start(&w, m->camel))
-		return FB_ENOMEM;
+	fb_simjw_reuse(&w, m->gen, m->camel);
 	fb_simjw_open(&w, 0);
 	w.bad |= status_members(m, &w, r, fresh, with_estimate) != 0;
 	fb_simjw_close(&w, 0);
@@ -294,9 +293,11 @@ static int answer_status(struct fb_simmodel *m, struct fb_simresp *resp, int sta
 static int answer_created(struct fb_simmodel *m, struct fb_simresp *resp, struct fb_simrun *r,
 			  int fresh)
 {
-	struct fb_buf poll = FB_BUF_INIT, outs = FB_BUF_INIT;
+	struct fb_buf *poll = &m->poll_url, *outs = &m->output_base;
+	fb_buf_reset(poll);
+	fb_buf_reset(outs);
 	char tech_id[96];
-	int rc = run_urls(m, r, &poll, &outs);
+	int rc = run_urls(m, r, poll, outs);
 	snprintf(tech_id, sizeof(tech_id), "tech_%s", fb_simcat_slug(r->technique));
 	int tech = r->kind == SIM_TECHNIQUE;
 	struct fb_simcreated_view v = {
@@ -304,7 +305,7 @@ static int answer_created(struct fb_simmodel *m, struct fb_simresp *resp, struct
 	    .type = tech ? "technique" : "generation",
 	    .estimated_seconds = fresh ? (long)((r->run_ms + 999) / 1000) : remaining_seconds(m, r),
 	    .charged_cost = r->quote,
-	    .poll_url = fb_buf_str(&poll),
+	    .poll_url = fb_buf_str(poll),
 	    .project_id = r->project >= 0 ? fb_simcat_project_id(r->project) : NULL,
 	    .model_id = tech ? NULL : m->models[r->model],
 	    .technique_id = tech ? tech_id : NULL,
@@ -313,8 +314,6 @@ static int answer_created(struct fb_simmodel *m, struct fb_simresp *resp, struct
 	fb_buf_reset(&resp->body);
 	if (!rc)
 		rc = fb_sim_json(resp, 201, fb_simanswer_created(&v, m->camel, &resp->body));
-	fb_buf_release(&poll);
-	fb_buf_release(&outs);
 	return rc;
 }
 
@@ -333,7 +332,7 @@ static int duplicate(struct fb_simmodel *m, char op, const char *key, int techni
 					 "String must contain at most 255 character(s)");
 		return 1;
 	}
-	if ((*rc = scoped_digest(op, key, kd)))
+	if ((*rc = scoped_digest(m, op, key, kd)))
 		return 1;
 	long i = fb_simix_find(&m->by_key, fb_sim_hash(kd, SIM_DIGEST), eq_key, m, kd);
 	if (i < 0)
@@ -385,6 +384,7 @@ int fb_simruns_create_nested(struct fb_simmodel *m, const char *slug, const stru
 	if (t < 0)
 		return fb_sim_not_found(resp, "Technique", slug);
 	struct fb_simreq rq = FB_SIMREQ_INIT;
+	rq.md = m->sha256;
 	int rc = fb_simreq_parse(c->body, c->body_len, &rq);
 	if (rc || rq.error_code) {
 		rc = rc ? rc : fb_sim_invalid(resp, &rq);
@@ -427,6 +427,7 @@ int fb_simruns_create_top(struct fb_simmodel *m, const struct fb_simcall *c,
 {
 	m->stats.creates++;
 	struct fb_simreq rq = FB_SIMREQ_INIT;
+	rq.md = m->sha256;
 	int rc = fb_simreq_parse_as(FB_SIMREQ_TOP_RUN, c->body, c->body_len, &rq);
 	if (rc || rq.error_code) {
 		rc = rc ? rc : fb_sim_invalid(resp, &rq);
@@ -484,6 +485,7 @@ int fb_simruns_create_generation(struct fb_simmodel *m, const struct fb_simcall 
 {
 	m->stats.creates++;
 	struct fb_simreq rq = FB_SIMREQ_INIT;
+	rq.md = m->sha256;
 	int rc = fb_simreq_parse_as(FB_SIMREQ_GENERATION, c->body, c->body_len, &rq);
 	if (rc || rq.error_code) {
 		rc = rc ? rc : fb_sim_invalid(resp, &rq);
