@@ -378,6 +378,11 @@ int fb_simreq_parse_as(enum fb_simreq_kind kind, const char *body, size_t len,
 		return set_invalid_json(out, "Request body is not valid JSON.");
 	if (!fb_json_depth_ok(body, len, FB_SIMREQ_MAX_DEPTH))
 		return set_invalid_json(out, "Request body is nested too deeply.");
+	if (kind == FB_SIMREQ_NESTED_RUN && len) {
+		int fast = fb_simreq_fast_nested(body, len, out);
+		if (fast)
+			return fast < 0 ? fast : 0;
+	}
 	char *copy = malloc(len + 1);
 	if (!copy)
 		return FB_ENOMEM;
@@ -403,7 +408,7 @@ int fb_simreq_parse_as(enum fb_simreq_kind kind, const char *body, size_t len,
 				rc = FB_ENOMEM;
 			if (!rc)
 				rc = digest(root, out->md, out->digest);
-			if (!rc) {
+			if (!rc && kind != FB_SIMREQ_NESTED_RUN) {
 				out->root = root; /* kept for the route to read */
 				root = NULL;
 			}
