@@ -118,6 +118,8 @@ int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *c
 		fb_simmodel_free(m);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "simulator: out of memory");
 	}
+	/* The writer's strings are checked and made valid UTF-8 before yajl sees them. */
+	yajl_gen_config(m->gen, yajl_gen_validate_utf8, 0);
 	m->base_len = strlen(m->base_url);
 	while (m->base_len && m->base_url[m->base_len - 1] == '/') /* we add the slash */
 		m->base_url[--m->base_len] = '\0';
