@@ -263,7 +263,8 @@ nomem:
 static int find_name(const char *const *names, size_t count, const unsigned char *key, size_t n)
 {
 	for (size_t i = 0; i < count; i++)
-		if (names[i] && strlen(names[i]) == n && !memcmp(names[i], key, n))
+		if (names[i] && n && names[i][0] == key[0] && strlen(names[i]) == n &&
+		    !memcmp(names[i], key, n))
 			return (int)i;
 	return -1;
 }
