@@ -1,8 +1,8 @@
 /*
  * apijson: reading the API's JSON, shared by api.c's parsers: tolerant
  * member lookup, one-line messages that stay valid UTF-8 whatever the
- * answer held, and filling a run from one RunStatus-shaped object (a
- * single answer and each item of a list page are read by the same code).
+ * answer held, and a run as nothing read yet (apirun.c reads runs and list
+ * pages with yajl's callback parser).
  * Internal to the transports; api.h is the public face.
  */
 #ifndef FB_APIJSON_H
@@ -55,15 +55,5 @@ int fb_apijson_fail(struct fb_err *err, const char *body, size_t len, const char
 
 /* out as nothing parsed yet: zeroed, progress, estimated_seconds, created_at -1. */
 void fb_apijson_run_init(struct fb_run_info *out);
-
-/*
- * Fills out (initialised with fb_apijson_run_init) from the RunStatus or
- * RunCreated object r. The run id is the first non-empty string among
- * id_keys (NULL-terminated); id_names spells them for the message. body
- * and len give the snippet shown when there is none. 0, or FB_EPARSE /
- * FB_ENOMEM with err set; out holds what was filled either way (release it).
- */
-int fb_apijson_fill_run(yajl_val r, const char *const *id_keys, const char *id_names,
-			struct fb_run_info *out, const char *body, size_t len, struct fb_err *err);
 
 #endif

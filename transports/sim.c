@@ -485,6 +485,10 @@ int fb_sim_transport_new(struct fb_transport **out, const struct fb_sim_config *
 	struct fb_simmodel_config mc = cfg->model;
 	if (!mc.base_url)
 		mc.base_url = DEFAULT_BASE_URL;
+	if (!mc.retain_runs)
+		mc.retain_runs = FB_SIM_RETAIN_DEFAULT;
+	else if (mc.retain_runs == FB_SIM_RETAIN_ALL)
+		mc.retain_runs = 0; /* the model's own "keep every run" */
 	int rc = fb_simmodel_new(&s->model, &mc, clock, err);
 	if (rc) {
 		free(s);

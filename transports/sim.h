@@ -11,7 +11,17 @@
 #include "simmodel.h"
 #include "transport.h"
 
+/*
+ * Runs the in-process simulator keeps once shown finished when
+ * model.retain_runs is 0: far more than a client re-asks about (a run is
+ * only forgotten after an answer showed it finished, so no concurrency can
+ * lose one), and about 1 MB. FB_SIM_RETAIN_ALL keeps every run.
+ */
+#define FB_SIM_RETAIN_DEFAULT 4096u
+#define FB_SIM_RETAIN_ALL     UINT64_MAX
+
 struct fb_sim_config {
+	/* retain_runs 0 means FB_SIM_RETAIN_DEFAULT here */
 	struct fb_simmodel_config model;
 	uint64_t latency_ms; /* from request to callback */
 	/* Sent as "Authorization: Bearer <api_key>"; NULL or "": no header. Copied. */

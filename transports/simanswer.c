@@ -10,8 +10,19 @@ int fb_simjw_start(struct fb_simjw *w, int camel)
 {
 	w->bad = 0;
 	w->camel = camel;
+	w->borrowed = 0;
 	w->g = fb_json_gen_new();
 	return w->g ? 0 : FB_ENOMEM;
+}
+
+void fb_simjw_reuse(struct fb_simjw *w, yajl_gen g, int camel)
+{
+	yajl_gen_reset(g, NULL); /* whatever an earlier answer left, failed or not */
+	yajl_gen_clear(g);
+	w->bad = 0;
+	w->camel = camel;
+	w->borrowed = 1;
+	w->g = g;
 }
 
 void fb_simjw_key(struct fb_simjw *w, const char *snake)
@@ -86,7 +97,8 @@ void fb_simjw_close(struct fb_simjw *w, int array)
 int fb_simjw_finish(struct fb_simjw *w, struct fb_buf *out)
 {
 	int rc = w->bad ? FB_ENOMEM : fb_json_gen_take(w->g, out);
-	yajl_gen_free(w->g);
+	if (!w->borrowed)
+		yajl_gen_free(w->g);
 	w->g = NULL;
 	return rc ? FB_ENOMEM : 0;
 }

@@ -20,9 +20,12 @@
 struct fb_simjw {
 	yajl_gen g;
 	int bad;
-	int camel; /* member names given in snake_case are written in camelCase */
+	int camel;    /* member names given in snake_case are written in camelCase */
+	int borrowed; /* g is the caller's: finish empties it instead of freeing it */
 };
 int fb_simjw_start(struct fb_simjw *w, int camel); /* 0 or FB_ENOMEM */
+/* The same over g (from fb_json_gen_new, borrowed), emptied first: no allocation per answer. */
+void fb_simjw_reuse(struct fb_simjw *w, yajl_gen g, int camel);
 /* A member name in the answer's casing ("run_id" or "runId"). */
 void fb_simjw_key(struct fb_simjw *w, const char *snake);
 /* A name that is data, not schema (form field names, idempotency keys): as is. */
@@ -35,7 +38,7 @@ void fb_simjw_bool(struct fb_simjw *w, int v);
 void fb_simjw_null(struct fb_simjw *w);
 void fb_simjw_open(struct fb_simjw *w, int array);
 void fb_simjw_close(struct fb_simjw *w, int array);
-/* Appends the document to out and frees the generator; 0 or FB_ENOMEM. */
+/* Appends the document to out and frees (or empties) the generator; 0 or FB_ENOMEM. */
 int fb_simjw_finish(struct fb_simjw *w, struct fb_buf *out);
 
 /* A run as one answer shows it. Strings borrowed for the call. */

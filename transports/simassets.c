@@ -330,6 +330,7 @@ int fb_simassets_create(struct fb_simmodel *m, const struct fb_simcall *c, struc
 	if (fb_simmp_is_form(c->content_type))
 		return fb_simupload_direct(m, c, resp);
 	struct fb_simreq rq = FB_SIMREQ_INIT;
+	rq.md = m->sha256;
 	int w, p, rc = fb_simreq_parse_as(FB_SIMREQ_ASSET, c->body, c->body_len, &rq);
 	if (rc || rq.error_code) {
 		rc = rc ? rc : fb_sim_invalid(resp, &rq);

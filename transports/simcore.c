@@ -51,11 +51,11 @@ void fb_sim_make_id(char *dst, const char *prefix, uint64_t h)
 	dst[p + SIM_ID_CHARS] = '\0';
 }
 
-int fb_sim_sha256(const void *data, size_t len, unsigned char out[SIM_DIGEST])
+int fb_sim_sha256(const struct fb_simmodel *m, const void *data, size_t len,
+		  unsigned char out[SIM_DIGEST])
 {
 	unsigned int n = 0;
-	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) && n == SIM_DIGEST ? 0
-										     : FB_ENOMEM;
+	return EVP_Digest(data, len, out, &n, m->sha256, NULL) && n == SIM_DIGEST ? 0 : FB_ENOMEM;
 }
 
 void fb_sim_iso8601(uint64_t wall_ms, char out[32])
@@ -116,6 +116,25 @@ long fb_simix_find(const struct fb_simix *ix, uint64_t h,
 			return -1;
 		if (e->h == h && eq(m, e->slot - 1, want))
 			return (long)e->slot - 1;
+	}
+}
+
+void fb_simix_remove(struct fb_simix *ix, uint64_t h, uint32_t idx)
+{
+	size_t mask = ix->cap - 1, i = h & mask;
+	while (ix->e[i].slot != idx + 1)
+		i = (i + 1) & mask;
+	ix->e[i].slot = 0;
+	ix->n--;
+	/* Linear probing without tombstones: pull back what the hole would cut off. */
+	for (size_t j = (i + 1) & mask; ix->e[j].slot; j = (j + 1) & mask) {
+		size_t home = ix->e[j].h & mask;
+		int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (!stays) {
+			ix->e[i] = ix->e[j];
+			ix->e[j].slot = 0;
+			i = j;
+		}
 	}
 }
 

@@ -15,14 +15,17 @@
 #ifndef FB_SIMCORE_H
 #define FB_SIMCORE_H
 
+#include "png.h"
 #include "simanswer.h"
 #include "simmodel.h"
 #include "simreq.h"
 
+#include <openssl/evp.h>
 #include <stdint.h>
 
-#define SIM_ID_CHARS 20 /* after the prefix: "run_…", "req_…", "asset_…" */
-#define SIM_DIGEST   32
+#define SIM_ID_CHARS   20 /* after the prefix: "run_…", "req_…", "asset_…" */
+#define SIM_DIGEST     32
+#define SIM_OUTPUT_DIM 32 /* image outputs are SIM_OUTPUT_DIM pixels square */
 
 /* Salts keep the hash streams for different purposes independent. */
 enum {
@@ -38,6 +41,8 @@ enum {
 	SALT_ASSET_ID,
 	SALT_TOKEN,
 	SALT_RUN_TIME,
+	SALT_RUN_TAG,
+	SALT_NO_KEY,
 };
 
 enum sim_kind { SIM_TECHNIQUE = 0, SIM_GENERATION };
@@ -60,7 +65,9 @@ struct fb_simrun {
 	int8_t workspace;  /* fixture index */
 	int8_t project;	   /* fixture index, -1: none */
 	uint8_t failed, error_idx, has_key;
-	uint32_t truncated; /* bit n-1: output n was already served truncated once */
+	uint8_t shown_terminal; /* an answer has shown it terminal: it may be forgotten */
+	uint64_t seq;		/* creation number, from 0 */
+	uint32_t truncated;	/* bit n-1: output n was already served truncated once */
 	unsigned char key_digest[SIM_DIGEST];  /* of the operation and the key */
 	unsigned char body_digest[SIM_DIGEST]; /* of what the create asked for */
 	char *key;			       /* owned: the key as sent, or NULL */
@@ -68,6 +75,31 @@ struct fb_simrun {
 	uint64_t created_mono, created_wall;
 	uint64_t run_ms; /* create -> terminal: the config's run_ms, jittered */
 	double quote, final_cost;
+};
+
+/* What a run id says of its run (simstore.c). */
+struct fb_simrun_facts {
+	uint64_t seq;
+	unsigned kind, media, failed, technique;
+};
+
+/*
+ * The runs kept: records in a pool of reused slots, a ring of slots in
+ * creation order (0: forgotten) from creation number obase on, and the
+ * runs shown terminal, oldest first, of which at most cfg.retain_runs stay.
+ */
+struct fb_simstore {
+	size_t cap, used; /* pool slots allocated, ever handed out */
+	uint32_t *freelist;
+	size_t nfree, capfree;
+	uint32_t *order;
+	size_t ocap, ohead, on;
+	uint64_t obase;
+	uint32_t *shown;
+	size_t scap, shead, sn;
+	uint64_t next_seq;
+	uint64_t live[2]; /* runs kept, per enum sim_kind */
+	uint64_t forgotten;
 };
 
 /* Open addressing from a 64-bit hash to an index; the owner compares the candidates. */
@@ -124,14 +156,17 @@ enum sim_ep {
 };
 
 /*
- * The model-clock times of the requests seen in the last second, oldest
- * first, in a ring that grows with the busiest second; peak is the most
- * requests any 1000 ms window held.
+ * The requests seen in the last second of the model's clock, as (ms, count)
+ * pairs oldest first in a ring: at most one pair per millisecond, so its
+ * size is bounded by the window, not by the busiest second. peak is the
+ * most requests any 1000 ms window held.
  */
 struct fb_simwindow {
-	uint64_t *t;
-	size_t cap, head, n;
-	uint64_t peak;
+	struct fb_simwindow_ms {
+		uint64_t t, n;
+	} * e;
+	size_t cap, head, len;
+	uint64_t total, peak;
 };
 
 struct fb_simmodel {
@@ -142,10 +177,9 @@ struct fb_simmodel {
 	char **forbidden; /* the config's list, split; NULL-terminated */
 	struct fb_clock *clock;
 
-	struct fb_simrun *runs; /* in creation order */
-	size_t nruns, caprun;
+	struct fb_simrun *runs; /* the pool of struct fb_simstore */
+	struct fb_simstore store;
 	struct fb_simix by_id, by_key;
-	uint64_t id_counter;
 	char **models; /* generation model ids seen so far (interned; at most 255) */
 	size_t nmodels;
 
@@ -159,6 +193,11 @@ struct fb_simmodel {
 	int bucket_started;
 
 	struct fb_simwindow req_window, create_window; /* API requests; run creates */
+
+	struct fb_png_stamp png;	     /* image outputs, made without deflate */
+	yajl_gen gen;			     /* reused by the hot answers (fb_simjw_reuse) */
+	struct fb_buf poll_url, output_base; /* reused by run answers */
+	EVP_MD *sha256; /* fetched once: an implicit fetch per digest is slow */
 
 	struct fb_simstats stats;
 	uint64_t endpoints[EP_COUNT];
@@ -175,7 +214,8 @@ uint64_t fb_sim_hash(const void *p, size_t n);
 double fb_sim_unit(uint64_t h); /* [0, 1) */
 /* prefix + SIM_ID_CHARS of [0-9a-z] from h; dst needs strlen(prefix) + 21 bytes. */
 void fb_sim_make_id(char *dst, const char *prefix, uint64_t h);
-int fb_sim_sha256(const void *data, size_t len, unsigned char out[SIM_DIGEST]);
+int fb_sim_sha256(const struct fb_simmodel *m, const void *data, size_t len,
+		  unsigned char out[SIM_DIGEST]);
 /* "2026-01-01T00:00:00.000Z" */
 void fb_sim_iso8601(uint64_t wall_ms, char out[32]);
 
@@ -186,7 +226,27 @@ void fb_simix_add(struct fb_simix *ix, uint64_t h, uint32_t idx);
 long fb_simix_find(const struct fb_simix *ix, uint64_t h,
 		   int (*eq)(const struct fb_simmodel *m, uint32_t idx, const void *want),
 		   const struct fb_simmodel *m, const void *want);
+/* Removes the entry for idx, which hashes to h and must be there. */
+void fb_simix_remove(struct fb_simix *ix, uint64_t h, uint32_t idx);
 void fb_simix_release(struct fb_simix *ix);
+
+/* ---- simstore.c ---- */
+void fb_simstore_make_id(const struct fb_simmodel *m, const struct fb_simrun_facts *f,
+			 char out[4 + SIM_ID_CHARS + 1]);
+/* 0 and *f filled when id is a run id this model made (kept or forgotten), else -1. */
+int fb_simstore_read_id(const struct fb_simmodel *m, const char *id, struct fb_simrun_facts *f);
+/* Room for one more run, so that take and append cannot fail. 0 or FB_ENOMEM. */
+int fb_simstore_reserve(struct fb_simmodel *m);
+/* A zeroed slot for a new run; then set its seq and kind and append it. */
+uint32_t fb_simstore_take(struct fb_simmodel *m);
+void fb_simstore_append(struct fb_simmodel *m, uint32_t slot);
+/* The slot of the kept run created seq-th, or -1 (forgotten, or not in range). */
+long fb_simstore_at(const struct fb_simmodel *m, uint64_t seq);
+/* Notes that an answer showed r terminal (it may be forgotten from now on). 0 or FB_ENOMEM. */
+int fb_simstore_shown_terminal(struct fb_simmodel *m, struct fb_simrun *r);
+/* Forgets the oldest runs shown terminal beyond cfg.retain_runs, and their keys. */
+void fb_simstore_reap(struct fb_simmodel *m);
+void fb_simstore_release(struct fb_simmodel *m);
 
 /* Answers. Each returns 0, or FB_ENOMEM. */
 int fb_sim_json(struct fb_simresp *resp, int status, int rc);
@@ -233,8 +293,8 @@ int fb_simruns_create_generation(struct fb_simmodel *m, const struct fb_simcall 
 int fb_simruns_poll(struct fb_simmodel *m, const char *slug, const char *id,
 		    struct fb_simresp *resp);
 struct fb_simrun *fb_simruns_find(struct fb_simmodel *m, const char *id);
-/* Writes r's RunStatus members into the open object. */
-int fb_simruns_write_status(struct fb_simmodel *m, struct fb_simjw *w, const struct fb_simrun *r);
+/* Writes r's RunStatus members into the open object; a terminal r counts as shown terminal. */
+int fb_simruns_write_status(struct fb_simmodel *m, struct fb_simjw *w, struct fb_simrun *r);
 const char *fb_simruns_status(struct fb_simmodel *m, const struct fb_simrun *r);
 /* How many runs were made with r's key (0 without one; 1 or 2: one per operation). */
 unsigned fb_simruns_key_runs(const struct fb_simmodel *m, const struct fb_simrun *r);

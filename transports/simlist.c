@@ -1,8 +1,10 @@
 /*
  * simlist: GET /technique-runs and GET /generations: runs newest first,
  * filtered at the model's now, in pages of at most 100 behind an opaque
- * cursor. The cursor names a position in creation order, so pages stay
- * stable while runs are created and change status between requests.
+ * cursor. The cursor names a creation number, so pages stay stable while
+ * runs are created and change status between requests, and a page costs
+ * the runs it scans from its cursor (or the newest) on, never a scan of
+ * every run kept.
  */
 #include "simcore.h"
 #include "error.h"
@@ -29,7 +31,24 @@ static int matches(struct fb_simmodel *m, const struct filter *f, const struct f
 	return !f->status || !strcmp(fb_simruns_status(m, r), f->status);
 }
 
-static void write_item(struct fb_simmodel *m, struct fb_simjw *w, const struct fb_simrun *r)
+/*
+ * How many runs match in all: exact when only the kind filters (a count is
+ * kept) or when the first page held them all; else the share that matched
+ * among the runs scanned, applied to every run of the kind.
+ */
+static long long estimate(const struct fb_simmodel *m, const struct filter *f, int first, int more,
+			  size_t matched, size_t scanned)
+{
+	uint64_t all = m->store.live[f->kind];
+	if (f->workspace == -2 && f->project == -2 && f->technique == -2 && !f->status)
+		return (long long)all;
+	if (first && !more)
+		return (long long)matched;
+	return scanned ? (long long)((double)matched * (double)all / (double)scanned + 0.5)
+		       : (long long)matched;
+}
+
+static void write_item(struct fb_simmodel *m, struct fb_simjw *w, struct fb_simrun *r)
 {
 	fb_simjw_open(w, 0);
 	w->bad |= fb_simruns_write_status(m, w, r) != 0;
@@ -118,34 +137,39 @@ int fb_simlist_runs(struct fb_simmodel *m, enum sim_kind kind, const struct fb_s
 	if (fb_sim_limit(resp, fb_simquery_get(q, "limit"), &limit, &rc) ||
 	    read_filter(q, &f, resp, &rc))
 		return rc;
-	/* A page holds the matching runs created before position `from`. */
+	/* A page holds the matching runs created before creation number `from`. */
+	const struct fb_simstore *st = &m->store;
 	const char *cursor = fb_simquery_get(q, "cursor");
-	long long from = cursor && *cursor ? fb_sim_cursor_pos(cursor) : (long long)m->nruns;
-	if (from < 0 || from > (long long)m->nruns)
+	long long from = cursor && *cursor ? fb_sim_cursor_pos(cursor) : (long long)st->next_seq;
+	if (from < 0 || from > (long long)st->next_seq)
 		return fb_sim_field_error(resp, "cursor", "Invalid cursor");
 
 	struct fb_simjw w;
-	if (fb_simjw_start(&w, m->camel))
-		return FB_ENOMEM;
-	size_t shown = 0, total = 0, last = 0;
+	fb_simjw_reuse(&w, m->gen, m->camel);
+	/* Newest first from the cursor on, and no further than the page needs. */
+	size_t shown = 0, scanned = 0, matched = 0;
+	uint64_t last = 0;
 	int more = 0;
 	fb_simjw_open(&w, 0);
 	fb_simjw_key(&w, kind == SIM_TECHNIQUE ? "technique_runs" : "generations");
 	fb_simjw_open(&w, 1);
-	for (size_t i = m->nruns; i-- > 0;) {
-		const struct fb_simrun *r = &m->runs[i];
-		if (!matches(m, &f, r))
+	uint64_t end = (uint64_t)from < st->obase ? st->obase : (uint64_t)from;
+	for (uint64_t seq = end; seq-- > st->obase;) {
+		long slot = fb_simstore_at(m, seq);
+		if (slot < 0)
 			continue;
-		total++;
-		if (i >= (size_t)from)
+		struct fb_simrun *r = &m->runs[slot];
+		scanned += r->kind == kind;
+		if (!matches(m, &f, r))
 			continue;
 		if (shown == limit) {
 			more = 1;
-			continue;
+			break;
 		}
+		matched++;
 		write_item(m, &w, r);
 		shown++;
-		last = i;
+		last = seq;
 	}
 	fb_simjw_close(&w, 1);
 	fb_simjw_key(&w, "meta");
@@ -155,7 +179,7 @@ int fb_simlist_runs(struct fb_simmodel *m, enum sim_kind kind, const struct fb_s
 	fb_sim_cursor(last, cur);
 	fb_simjw_str(&w, more ? cur : NULL);
 	fb_simjw_key(&w, "total_estimate");
-	fb_simjw_int(&w, (long long)total);
+	fb_simjw_int(&w, (long long)estimate(m, &f, !cursor || !*cursor, more, matched, scanned));
 	fb_simjw_close(&w, 0);
 	fb_simjw_close(&w, 0);
 	return fb_sim_json(resp, 200, fb_simjw_finish(&w, &resp->body));

@@ -8,6 +8,7 @@
 #include "simmodel.h"
 #include "item.h"
 #include "simcore.h"
+#include "json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -111,10 +112,14 @@ int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *c
 	const char *base = cfg->base_url ? cfg->base_url : DEFAULT_BASE_URL;
 	if (!(m->base_url = fb_strdup(base)) ||
 	    (cfg->api_key && *cfg->api_key && !(m->api_key = fb_strdup(cfg->api_key))) ||
-	    (cfg->forbidden && split_forbidden(m, cfg->forbidden))) {
+	    (cfg->forbidden && split_forbidden(m, cfg->forbidden)) ||
+	    fb_png_stamp_init(&m->png, SIM_OUTPUT_DIM, SIM_OUTPUT_DIM) ||
+	    !(m->gen = fb_json_gen_new()) || !(m->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL))) {
 		fb_simmodel_free(m);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "simulator: out of memory");
 	}
+	/* The writer's strings are checked and made valid UTF-8 before yajl sees them. */
+	yajl_gen_config(m->gen, yajl_gen_validate_utf8, 0);
 	m->base_len = strlen(m->base_url);
 	while (m->base_len && m->base_url[m->base_len - 1] == '/') /* we add the slash */
 		m->base_url[--m->base_len] = '\0';
@@ -135,6 +140,12 @@ void fb_simmodel_free(struct fb_simmodel *m)
 		return;
 	fb_simruns_free(m);
 	fb_simassets_free(m);
+	fb_png_stamp_release(&m->png);
+	if (m->gen)
+		yajl_gen_free(m->gen);
+	fb_buf_release(&m->poll_url);
+	fb_buf_release(&m->output_base);
+	EVP_MD_free(m->sha256);
 	fb_simwindow_release(&m->req_window);
 	fb_simwindow_release(&m->create_window);
 	for (char **f = m->forbidden; f && *f; f++)
@@ -148,6 +159,7 @@ void fb_simmodel_free(struct fb_simmodel *m)
 void fb_simmodel_stats(const struct fb_simmodel *m, struct fb_simstats *out)
 {
 	*out = m->stats;
+	out->runs_forgotten = m->store.forgotten;
 	out->max_requests_per_second = m->req_window.peak;
 	out->max_creates_per_second = m->create_window.peak;
 }
@@ -464,6 +476,7 @@ static int stats_answer(struct fb_simmodel *m, struct fb_simresp *resp)
 	    {"assets_created", s->assets_created},
 	    {"max_runs_per_key", s->max_runs_per_key},
 	    {"keys_with_several_runs", s->keys_with_several_runs},
+	    {"runs_forgotten", m->store.forgotten},
 	    {"max_requests_per_second", m->req_window.peak},
 	    {"max_creates_per_second", m->create_window.peak},
 	};
@@ -479,12 +492,16 @@ static int stats_answer(struct fb_simmodel *m, struct fb_simresp *resp)
 		fb_simjw_datakey(&w, "credits_left");
 		fb_simjw_cost(&w, m->credits);
 	}
-	/* One member per key: a key with runs in both scopes is named once, by its technique run.
-	 */
+	/* One member per key of a kept run: a key with runs in both scopes is named once, by its
+	 * technique run. */
 	fb_simjw_datakey(&w, "keys");
 	fb_simjw_open(&w, 0);
-	for (size_t i = 0; i < m->nruns && !w.bad; i++) {
-		const struct fb_simrun *r = &m->runs[i];
+	const struct fb_simstore *st = &m->store;
+	for (uint64_t seq = st->obase; seq < st->obase + st->on && !w.bad; seq++) {
+		long slot = fb_simstore_at(m, seq);
+		if (slot < 0)
+			continue;
+		const struct fb_simrun *r = &m->runs[slot];
 		unsigned k = fb_simruns_key_runs(m, r);
 		if (!k || (k == 2 && r->kind != SIM_TECHNIQUE))
 			continue;

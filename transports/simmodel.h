@@ -16,10 +16,11 @@
  * answer 403; every 403 names the refused workspace_id or technique_id in
  * its message and fields[]), projects prj_accept (in ws_accept) and prj_readonly, and the
  * contract's 38 example techniques (any input id is accepted; only the
- * request enum's types are checked). Memory: about 250 bytes per run
- * (record and index slots) plus its idempotency key, kept for the model's
- * lifetime; output bytes are made on demand; uploaded asset bytes are kept
- * whole. Not thread-safe: one call at a time.
+ * request enum's types are checked). Memory: about 250 bytes per kept run
+ * (record, ring and index slots) plus its idempotency key; runs are kept
+ * for the model's lifetime unless cfg.retain_runs bounds them; output bytes
+ * are made on demand; uploaded asset bytes are kept whole. Not
+ * thread-safe: one call at a time.
  */
 #ifndef FB_SIMMODEL_H
 #define FB_SIMMODEL_H
@@ -86,6 +87,16 @@ struct fb_simmodel_config {
 	 * client makes such names safe.
 	 */
 	int hostile_names;
+	/*
+	 * 0: every run is kept for the model's lifetime. N: a run may be
+	 * forgotten once an answer has shown it terminal, and at most N such
+	 * runs are kept (the oldest shown go first). A forgotten run answers 404
+	 * not_found, leaves the lists, and its idempotency key is forgotten with
+	 * it (the simulator's idempotency window); its output URLs still serve
+	 * the same bytes, made from the URL (text generations excepted: their
+	 * text quotes the prompt, which goes with the run).
+	 */
+	uint64_t retain_runs;
 };
 
 /* What the server (or the in-process transport) must do instead of a normal answer. */
@@ -199,6 +210,7 @@ struct fb_simstats {
 	 */
 	uint64_t max_requests_per_second;
 	uint64_t max_creates_per_second;
+	uint64_t runs_forgotten; /* runs dropped by cfg.retain_runs */
 };
 void fb_simmodel_stats(const struct fb_simmodel *m, struct fb_simstats *out);
 /* The balance left when credits_limited (USD); POST /_sim/credits changes it. */

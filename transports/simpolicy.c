@@ -140,31 +140,36 @@ uint64_t fb_simpolicy_run_ms(const struct fb_simmodel *m, uint64_t src)
 int fb_simwindow_note(struct fb_simwindow *w, uint64_t now)
 {
 	/* Drop what left the window (now - WINDOW_MS, now]; the clock never goes back. */
-	while (w->n && w->t[w->head] + WINDOW_MS <= now) {
+	while (w->len && w->e[w->head].t + WINDOW_MS <= now) {
+		w->total -= w->e[w->head].n;
 		w->head = (w->head + 1) % w->cap;
-		w->n--;
+		w->len--;
 	}
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 64;
-		uint64_t *t = malloc(cap * sizeof(*t));
-		if (!t)
-			return FB_ENOMEM;
-		for (size_t i = 0; i < w->n; i++) /* unwrap, oldest first */
-			t[i] = w->t[(w->head + i) % w->cap];
-		free(w->t);
-		w->t = t;
-		w->cap = cap;
-		w->head = 0;
+	struct fb_simwindow_ms *last = w->len ? &w->e[(w->head + w->len - 1) % w->cap] : NULL;
+	if (last && last->t == now) {
+		last->n++;
+	} else {
+		if (w->len == w->cap) {
+			size_t cap = w->cap ? w->cap * 2 : 64;
+			struct fb_simwindow_ms *e = malloc(cap * sizeof(*e));
+			if (!e)
+				return FB_ENOMEM;
+			for (size_t i = 0; i < w->len; i++) /* unwrap, oldest first */
+				e[i] = w->e[(w->head + i) % w->cap];
+			free(w->e);
+			w->e = e;
+			w->cap = cap;
+			w->head = 0;
+		}
+		w->e[(w->head + w->len++) % w->cap] = (struct fb_simwindow_ms){now, 1};
 	}
-	w->t[(w->head + w->n) % w->cap] = now;
-	w->n++;
-	if (w->n > w->peak)
-		w->peak = w->n;
+	if (++w->total > w->peak)
+		w->peak = w->total;
 	return 0;
 }
 
 void fb_simwindow_release(struct fb_simwindow *w)
 {
-	free(w->t);
+	free(w->e);
 	memset(w, 0, sizeof(*w));
 }

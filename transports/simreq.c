@@ -330,7 +330,7 @@ static int gen_canonical(yajl_gen g, yajl_val v, const char *skip)
 	return bad ? FB_ENOMEM : 0;
 }
 
-static int digest(yajl_val root, unsigned char out[FB_SIMREQ_DIGEST_LEN])
+static int digest(yajl_val root, const EVP_MD *md, unsigned char out[FB_SIMREQ_DIGEST_LEN])
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 	if (!g)
@@ -340,7 +340,7 @@ static int digest(yajl_val root, unsigned char out[FB_SIMREQ_DIGEST_LEN])
 	size_t len;
 	unsigned int mdlen = 0;
 	if (!rc && (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok ||
-		    !EVP_Digest(buf, len, out, &mdlen, EVP_sha256(), NULL) ||
+		    !EVP_Digest(buf, len, out, &mdlen, md ? md : EVP_sha256(), NULL) ||
 		    mdlen != FB_SIMREQ_DIGEST_LEN))
 		rc = FB_ENOMEM;
 	yajl_gen_free(g);
@@ -378,6 +378,11 @@ int fb_simreq_parse_as(enum fb_simreq_kind kind, const char *body, size_t len,
 		return set_invalid_json(out, "Request body is not valid JSON.");
 	if (!fb_json_depth_ok(body, len, FB_SIMREQ_MAX_DEPTH))
 		return set_invalid_json(out, "Request body is nested too deeply.");
+	if (kind == FB_SIMREQ_NESTED_RUN && len) {
+		int fast = fb_simreq_fast_nested(body, len, out);
+		if (fast)
+			return fast < 0 ? fast : 0;
+	}
 	char *copy = malloc(len + 1);
 	if (!copy)
 		return FB_ENOMEM;
@@ -402,8 +407,8 @@ int fb_simreq_parse_as(enum fb_simreq_kind kind, const char *body, size_t len,
 			if (k && !(out->idempotency_key = fb_strdup(k->u.string)))
 				rc = FB_ENOMEM;
 			if (!rc)
-				rc = digest(root, out->digest);
-			if (!rc) {
+				rc = digest(root, out->md, out->digest);
+			if (!rc && kind != FB_SIMREQ_NESTED_RUN) {
 				out->root = root; /* kept for the route to read */
 				root = NULL;
 			}
@@ -491,7 +496,9 @@ void fb_simreq_release(struct fb_simreq *r)
 	free(r->message);
 	free(r->idempotency_key);
 	yajl_tree_free(r->root);
+	const EVP_MD *md = r->md;
 	*r = (struct fb_simreq)FB_SIMREQ_INIT;
+	r->md = md;
 }
 
 int fb_simreq_query(const char *path, struct fb_simquery *q)

@@ -8,6 +8,7 @@
 #ifndef FB_SIMREQ_H
 #define FB_SIMREQ_H
 
+#include <openssl/evp.h>
 #include <stddef.h>
 #include <yajl/yajl_tree.h>
 
@@ -43,11 +44,15 @@ struct fb_simreq {
 	 * instead and is not part of what the request asks for.
 	 */
 	unsigned char digest[FB_SIMREQ_DIGEST_LEN];
-	/* When valid: the parsed body, for the route to read its members; owned. */
+	/* When valid: the parsed body, for the route to read its members; owned.
+	 * NULL for FB_SIMREQ_NESTED_RUN, whose members are the two above. */
 	yajl_val root;
+	/* Set by the caller, or NULL: the SHA-256 for digest (borrowed), so that it is
+	 * fetched once rather than on every request. */
+	const EVP_MD *md;
 };
 /* clang-format off */
-#define FB_SIMREQ_INIT {NULL, NULL, NULL, 0, NULL, {0}, NULL}
+#define FB_SIMREQ_INIT {NULL, NULL, NULL, 0, NULL, {0}, NULL, NULL}
 /* clang-format on */
 
 /*
@@ -68,6 +73,15 @@ int fb_simreq_parse(const char *body, size_t len, struct fb_simreq *out);
 int fb_simreq_parse_as(enum fb_simreq_kind kind, const char *body, size_t len,
 		       struct fb_simreq *out);
 void fb_simreq_release(struct fb_simreq *r);
+
+/*
+ * simreqfast.c, for fb_simreq_parse_as: reads a nested run body of the
+ * common shape (strings only, no extra or repeated members) without a
+ * tree. 1: it was valid, and out has its idempotency_key and digest, as
+ * the tree reader would give them; 0: not that shape or not valid, out
+ * untouched (the tree reader decides); FB_ENOMEM.
+ */
+int fb_simreq_fast_nested(const char *body, size_t len, struct fb_simreq *out);
 
 /*
  * Splits a request path into its decoded segments: path is relative

@@ -3,8 +3,9 @@
  * /runs/technique and the generation routes, their lifecycle on the
  * model's clock, and polls. Output bytes are served by simoutputs.c.
  *
- * Runs and the key -> run map are kept for the model's lifetime (no 2 h or
- * 24 h key window): a batch is far shorter than either window. Keys are
+ * Runs and the key -> run map are kept as simstore.c says: for the model's
+ * lifetime, or until a run shown terminal is among the oldest beyond
+ * cfg.retain_runs, which is the simulator's idempotency window. Keys are
  * scoped per operation (technique runs, generations), as measured, so one
  * key sent to both makes two runs; the stats show it.
  */
@@ -134,27 +135,22 @@ static char *head_of(const char *s, size_t max)
 /* Everything that can fail is done before the run is counted, so failure leaves no trace. */
 static struct fb_simrun *new_run(struct fb_simmodel *m, const struct spec *sp)
 {
-	if (m->nruns == m->caprun) {
-		size_t cap = m->caprun ? m->caprun * 2 : 64;
-		if (cap > UINT32_MAX - 1)
-			return NULL;
-		struct fb_simrun *runs = realloc(m->runs, cap * sizeof(*runs));
-		if (!runs)
-			return NULL;
-		m->runs = runs;
-		m->caprun = cap;
+	fb_simstore_reap(m);
+	if (fb_simstore_reserve(m) || fb_simix_reserve(&m->by_id) ||
+	    (sp->key && fb_simix_reserve(&m->by_key)))
+		return NULL;
+	char *key = sp->key ? fb_strdup(sp->key) : NULL;
+	char *text = sp->prompt ? head_of(sp->prompt, PROMPT_HEAD) : NULL;
+	if ((sp->key && !key) || (sp->prompt && !text)) {
+		free(key);
+		free(text);
+		return NULL;
 	}
-	struct fb_simrun *r = &m->runs[m->nruns];
-	memset(r, 0, sizeof(*r));
-	r->key = sp->key ? fb_strdup(sp->key) : NULL;
-	r->text = sp->prompt ? head_of(sp->prompt, PROMPT_HEAD) : NULL;
-	if ((sp->key && !r->key) || (sp->prompt && !r->text))
-		goto fail;
-	/* Ids follow the seed and the count of runs, never the count of polls. */
-	do
-		fb_sim_make_id(r->id, "run_",
-			       fb_sim_mix64(m->cfg.seed ^ SALT_RUN_ID) ^ m->id_counter++);
-	while (fb_simruns_find(m, r->id));
+	uint32_t slot = fb_simstore_take(m);
+	struct fb_simrun *r = &m->runs[slot];
+	r->key = key;
+	r->text = text;
+	r->seq = m->store.next_seq++;
 	r->kind = (uint8_t)sp->kind;
 	r->technique = (uint8_t)(sp->technique < 0 ? 0 : sp->technique);
 	r->tech_form = (uint8_t)sp->tech_form;
@@ -172,24 +168,25 @@ static struct fb_simrun *new_run(struct fb_simmodel *m, const struct spec *sp)
 	r->created_wall = fb_clock_wall_ms(m->clock);
 
 	/* The outcome follows the seed and the key, so a rerun of the same
-	 * manifest fails the same items whatever order they were sent in. */
-	uint64_t src =
-	    sp->key ? fb_sim_hash(sp->key_digest, SIM_DIGEST) : fb_sim_hash(r->id, strlen(r->id));
+	 * manifest fails the same items whatever order they were sent in;
+	 * without a key, it follows the creation number. */
 	uint64_t seed = m->cfg.seed;
+	uint64_t src = sp->key ? fb_sim_hash(sp->key_digest, SIM_DIGEST)
+			       : fb_sim_mix64(seed ^ SALT_NO_KEY ^ r->seq);
 	r->failed = fb_sim_unit(fb_sim_mix64(seed ^ src ^ SALT_FAIL)) < m->cfg.fail_rate;
 	r->error_idx = (uint8_t)(fb_sim_mix64(seed ^ src ^ SALT_CODE) % 4);
 	double factor = 1.0 + 2.5 * fb_sim_unit(fb_sim_mix64(seed ^ src ^ SALT_COST));
 	r->run_ms = fb_simpolicy_run_ms(m, src);
 	r->quote = sp->quote;
 	r->final_cost = r->failed ? 0.0 : round(sp->quote * factor * 1000.0) / 1000.0;
+	/* Ids follow the seed and the count of runs, never the count of polls. */
+	struct fb_simrun_facts facts = {r->seq, r->kind, r->media, r->failed, r->technique};
+	fb_simstore_make_id(m, &facts, r->id);
 
-	uint32_t idx = (uint32_t)m->nruns;
-	if (fb_simix_reserve(&m->by_id) || (sp->key && fb_simix_reserve(&m->by_key)))
-		goto fail;
-	fb_simix_add(&m->by_id, fb_sim_hash(r->id, strlen(r->id)), idx);
+	fb_simix_add(&m->by_id, fb_sim_hash(r->id, strlen(r->id)), slot);
 	if (sp->key)
-		fb_simix_add(&m->by_key, fb_sim_hash(sp->key_digest, SIM_DIGEST), idx);
-	m->nruns++;
+		fb_simix_add(&m->by_key, fb_sim_hash(sp->key_digest, SIM_DIGEST), slot);
+	fb_simstore_append(m, slot);
 	m->stats.runs_created++;
 	if (sp->key) {
 		unsigned n = fb_simruns_key_runs(m, r);
@@ -198,20 +195,16 @@ static struct fb_simrun *new_run(struct fb_simmodel *m, const struct spec *sp)
 		m->stats.keys_with_several_runs += n == 2;
 	}
 	return r;
-fail:
-	free(r->key);
-	free(r->text);
-	return NULL;
 }
 
-static int scoped_digest(char op, const char *key, unsigned char *kd)
+static int scoped_digest(const struct fb_simmodel *m, char op, const char *key, unsigned char *kd)
 {
 	size_t n = strlen(key);
 	char scoped[MAX_KEY_LEN + 3] = {op, '\n'};
 	if (n > MAX_KEY_LEN)
 		return FB_EINVAL;
 	memcpy(scoped + 2, key, n);
-	return fb_sim_sha256(scoped, n + 2, kd);
+	return fb_sim_sha256(m, scoped, n + 2, kd);
 }
 
 unsigned fb_simruns_key_runs(const struct fb_simmodel *m, const struct fb_simrun *r)
@@ -220,7 +213,7 @@ unsigned fb_simruns_key_runs(const struct fb_simmodel *m, const struct fb_simrun
 	if (!r->key)
 		return 0;
 	char other = r->kind == SIM_TECHNIQUE ? OP_GENERATE : OP_TECHNIQUE;
-	if (scoped_digest(other, r->key, kd))
+	if (scoped_digest(m, other, r->key, kd))
 		return 1;
 	return 1 + (fb_simix_find(&m->by_key, fb_sim_hash(kd, SIM_DIGEST), eq_key, m, kd) >= 0);
 }
@@ -243,12 +236,16 @@ static int run_urls(const struct fb_simmodel *m, const struct fb_simrun *r, stru
  * create) requires it, the schema does not forbid extra members, and
  * clients have to tolerate it on this route either way.
  */
-static int status_members(struct fb_simmodel *m, struct fb_simjw *w, const struct fb_simrun *r,
-			  int fresh, int with_estimate)
+static int status_members(struct fb_simmodel *m, struct fb_simjw *w, struct fb_simrun *r, int fresh,
+			  int with_estimate)
 {
 	struct view v = run_view(m, r, fresh);
-	struct fb_buf poll = FB_BUF_INIT, outs = FB_BUF_INIT;
-	int rc = run_urls(m, r, &poll, &outs);
+	struct fb_buf *poll = &m->poll_url, *outs = &m->output_base;
+	fb_buf_reset(poll);
+	fb_buf_reset(outs);
+	int rc = v.terminal ? fb_simstore_shown_terminal(m, r) : 0;
+	if (!rc)
+		rc = run_urls(m, r, poll, outs);
 	struct fb_simrun_view sv = {
 	    .run_id = r->id,
 	    .status = v.status,
@@ -262,32 +259,29 @@ static int status_members(struct fb_simmodel *m, struct fb_simjw *w, const struc
 	    .error_message = v.terminal && r->failed ? run_errors[r->error_idx][1] : NULL,
 	    .noutputs = v.terminal && !r->failed ? m->cfg.outputs_per_run : 0,
 	    .hostile_from = fb_simoutputs_hostile_from(m, r),
-	    .output_base = fb_buf_str(&outs),
+	    .output_base = fb_buf_str(outs),
 	    .output_type = fb_sim_media_type[r->media],
 	    .output_ext = fb_sim_media_ext[r->media],
-	    .poll_url = fb_buf_str(&poll),
+	    .poll_url = fb_buf_str(poll),
 	    .estimated_seconds = !with_estimate ? -1
 				 : fresh	? (long)((r->run_ms + 999) / 1000)
 						: remaining_seconds(m, r),
 	};
 	if (!rc)
 		fb_simanswer_run_members(w, &sv);
-	fb_buf_release(&poll);
-	fb_buf_release(&outs);
 	return rc;
 }
 
-int fb_simruns_write_status(struct fb_simmodel *m, struct fb_simjw *w, const struct fb_simrun *r)
+int fb_simruns_write_status(struct fb_simmodel *m, struct fb_simjw *w, struct fb_simrun *r)
 {
 	return status_members(m, w, r, 0, 0);
 }
 
 static int answer_status(struct fb_simmodel *m, struct fb_simresp *resp, int status,
-			 const struct fb_simrun *r, int fresh, int with_estimate)
+			 struct fb_simrun *r, int fresh, int with_estimate)
 {
 	struct fb_simjw w;
-	if (fb_simjw_start(&w, m->camel))
-		return FB_ENOMEM;
+	fb_simjw_reuse(&w, m->gen, m->camel);
 	fb_simjw_open(&w, 0);
 	w.bad |= status_members(m, &w, r, fresh, with_estimate) != 0;
 	fb_simjw_close(&w, 0);
@@ -296,12 +290,14 @@ static int answer_status(struct fb_simmodel *m, struct fb_simresp *resp, int sta
 }
 
 /* RunCreated for the top-level routes; a replay estimates what is left. */
-static int answer_created(struct fb_simmodel *m, struct fb_simresp *resp, const struct fb_simrun *r,
+static int answer_created(struct fb_simmodel *m, struct fb_simresp *resp, struct fb_simrun *r,
 			  int fresh)
 {
-	struct fb_buf poll = FB_BUF_INIT, outs = FB_BUF_INIT;
+	struct fb_buf *poll = &m->poll_url, *outs = &m->output_base;
+	fb_buf_reset(poll);
+	fb_buf_reset(outs);
 	char tech_id[96];
-	int rc = run_urls(m, r, &poll, &outs);
+	int rc = run_urls(m, r, poll, outs);
 	snprintf(tech_id, sizeof(tech_id), "tech_%s", fb_simcat_slug(r->technique));
 	int tech = r->kind == SIM_TECHNIQUE;
 	struct fb_simcreated_view v = {
@@ -309,7 +305,7 @@ static int answer_created(struct fb_simmodel *m, struct fb_simresp *resp, const 
 	    .type = tech ? "technique" : "generation",
 	    .estimated_seconds = fresh ? (long)((r->run_ms + 999) / 1000) : remaining_seconds(m, r),
 	    .charged_cost = r->quote,
-	    .poll_url = fb_buf_str(&poll),
+	    .poll_url = fb_buf_str(poll),
 	    .project_id = r->project >= 0 ? fb_simcat_project_id(r->project) : NULL,
 	    .model_id = tech ? NULL : m->models[r->model],
 	    .technique_id = tech ? tech_id : NULL,
@@ -318,8 +314,6 @@ static int answer_created(struct fb_simmodel *m, struct fb_simresp *resp, const 
 	fb_buf_reset(&resp->body);
 	if (!rc)
 		rc = fb_sim_json(resp, 201, fb_simanswer_created(&v, m->camel, &resp->body));
-	fb_buf_release(&poll);
-	fb_buf_release(&outs);
 	return rc;
 }
 
@@ -338,12 +332,12 @@ static int duplicate(struct fb_simmodel *m, char op, const char *key, int techni
 					 "String must contain at most 255 character(s)");
 		return 1;
 	}
-	if ((*rc = scoped_digest(op, key, kd)))
+	if ((*rc = scoped_digest(m, op, key, kd)))
 		return 1;
 	long i = fb_simix_find(&m->by_key, fb_sim_hash(kd, SIM_DIGEST), eq_key, m, kd);
 	if (i < 0)
 		return 0;
-	const struct fb_simrun *r = &m->runs[i];
+	struct fb_simrun *r = &m->runs[i];
 	m->stats.duplicate_keys++;
 	if (m->cfg.dup_mode == FB_SIM_DUP_CONFLICT) {
 		/* As measured: the original run is not returned. */
@@ -390,6 +384,7 @@ int fb_simruns_create_nested(struct fb_simmodel *m, const char *slug, const stru
 	if (t < 0)
 		return fb_sim_not_found(resp, "Technique", slug);
 	struct fb_simreq rq = FB_SIMREQ_INIT;
+	rq.md = m->sha256;
 	int rc = fb_simreq_parse(c->body, c->body_len, &rq);
 	if (rc || rq.error_code) {
 		rc = rc ? rc : fb_sim_invalid(resp, &rq);
@@ -420,7 +415,7 @@ int fb_simruns_create_nested(struct fb_simmodel *m, const char *slug, const stru
 			  .key_digest = kd,
 			  .body_digest = rq.digest,
 			  .quote = fb_simcat_cost(t)};
-	const struct fb_simrun *r = new_run(m, &sp);
+	struct fb_simrun *r = new_run(m, &sp);
 	rc = r ? answer_status(m, resp, 201, r, 1, 1) : FB_ENOMEM;
 out:
 	fb_simreq_release(&rq);
@@ -432,6 +427,7 @@ int fb_simruns_create_top(struct fb_simmodel *m, const struct fb_simcall *c,
 {
 	m->stats.creates++;
 	struct fb_simreq rq = FB_SIMREQ_INIT;
+	rq.md = m->sha256;
 	int rc = fb_simreq_parse_as(FB_SIMREQ_TOP_RUN, c->body, c->body_len, &rq);
 	if (rc || rq.error_code) {
 		rc = rc ? rc : fb_sim_invalid(resp, &rq);
@@ -460,7 +456,7 @@ int fb_simruns_create_top(struct fb_simmodel *m, const struct fb_simcall *c,
 			  .key_digest = kd,
 			  .body_digest = rq.digest,
 			  .quote = fb_simcat_cost(t)};
-	const struct fb_simrun *r = new_run(m, &sp);
+	struct fb_simrun *r = new_run(m, &sp);
 	rc = r ? answer_created(m, resp, r, 1) : FB_ENOMEM;
 out:
 	fb_simreq_release(&rq);
@@ -489,6 +485,7 @@ int fb_simruns_create_generation(struct fb_simmodel *m, const struct fb_simcall 
 {
 	m->stats.creates++;
 	struct fb_simreq rq = FB_SIMREQ_INIT;
+	rq.md = m->sha256;
 	int rc = fb_simreq_parse_as(FB_SIMREQ_GENERATION, c->body, c->body_len, &rq);
 	if (rc || rq.error_code) {
 		rc = rc ? rc : fb_sim_invalid(resp, &rq);
@@ -535,7 +532,7 @@ int fb_simruns_create_generation(struct fb_simmodel *m, const struct fb_simcall 
 			  .body_digest = rq.digest,
 			  .quote = gen_cost[g],
 			  .prompt = g == SIM_TEXT ? fb_json_get_str(rq.root, "prompt") : NULL};
-	const struct fb_simrun *r = new_run(m, &sp);
+	struct fb_simrun *r = new_run(m, &sp);
 	rc = r ? answer_created(m, resp, r, 1) : FB_ENOMEM;
 out:
 	fb_simreq_release(&rq);
@@ -546,7 +543,7 @@ int fb_simruns_poll(struct fb_simmodel *m, const char *slug, const char *id,
 		    struct fb_simresp *resp)
 {
 	m->stats.polls++;
-	const struct fb_simrun *r = fb_simruns_find(m, id);
+	struct fb_simrun *r = fb_simruns_find(m, id);
 	int tech_form;
 	/* Through the nested route, the run must be a run of the technique named. */
 	if (!r || (slug &&
@@ -557,11 +554,7 @@ int fb_simruns_poll(struct fb_simmodel *m, const char *slug, const char *id,
 
 void fb_simruns_free(struct fb_simmodel *m)
 {
-	for (size_t i = 0; i < m->nruns; i++) {
-		free(m->runs[i].key);
-		free(m->runs[i].text);
-	}
-	free(m->runs);
+	fb_simstore_release(m);
 	fb_simix_release(&m->by_id);
 	fb_simix_release(&m->by_key);
 	for (size_t i = 0; i < m->nmodels; i++)

@@ -39,6 +39,10 @@ static const char usage[] =
     "                        \"..\", \"CON\", 300 characters or control characters,\n"
     "                        and some an odd content type, to test that a client\n"
     "                        saves them safely\n"
+    "  --retain-runs N       keep at most N runs an answer has shown finished; older\n"
+    "                        ones answer 404 and their idempotency keys are\n"
+    "                        forgotten, their outputs still download (default:\n"
+    "                        keep every run)\n"
     "\n"
     "Account:\n"
     "  --api-key KEY         require \"Authorization: Bearer KEY\" (default: the\n"
@@ -130,7 +134,7 @@ static const struct share_flag shares[] = {
 static const char *const valued[] = {
     "--port",	    "--seed",	    "--run-time",    "--latency", "--outputs",
     "--casing",	    "--duplicates", "--api-key",     "--credits", "--forbidden",
-    "--rate-limit", "--burst",	    "--max-seconds",
+    "--rate-limit", "--burst",	    "--max-seconds", "--retain-runs",
 };
 
 static int known(const char *name)
@@ -194,6 +198,8 @@ static int parse_one(const char *opt, const char *v, struct fs_flags *o)
 		if (number(opt, v, 0, 1e6, "requests per second such as 5 or 0.5",
 			   &m->rate_limit_rps))
 			return 2;
+	} else if (!strcmp(opt, "--retain-runs")) {
+		return whole(opt, v, 1, UINT64_MAX / 2, &m->retain_runs);
 	} else if (!strcmp(opt, "--burst")) {
 		if (whole(opt, v, 1, 1000000, &u))
 			return 2;

@@ -561,6 +561,36 @@ static void test_seed(void **st)
 	assert_string_not_equal(ids[0], ids[2]);
 }
 
+/* --retain-runs: a run shown finished goes once newer ones are shown; its output stays. */
+static void test_retain_runs(void **st)
+{
+	struct sim *s = *st;
+	sim_start(s, "--run-time 0 --retain-runs 1");
+	struct http a = create_and_complete(s, NULL);
+	char poll[256], out[256];
+	snprintf(poll, sizeof(poll), "%s", str_at(a.json, "poll_url", NULL));
+	snprintf(out, sizeof(out), "%s", first_output_url(&a));
+	http_free(&a);
+	struct http first = req("GET", out, NULL, NULL, NULL);
+	assert_int_equal(first.status, 200);
+	for (int i = 0; i < 3; i++) {
+		struct http b = create_and_complete(s, NULL);
+		http_free(&b);
+	}
+	struct http h = req("GET", poll, NULL, NULL, NULL);
+	assert_int_equal(h.status, 404);
+	assert_string_equal(str_at(h.json, "error", "code"), "not_found");
+	http_free(&h);
+	h = req("GET", out, NULL, NULL, NULL);
+	assert_int_equal(h.status, 200);
+	assert_int_equal(h.body.len, first.body.len);
+	assert_memory_equal(h.body.ptr, first.body.ptr, first.body.len);
+	http_free(&h);
+	http_free(&first);
+	assert_true(stat_of(s, "runs_forgotten", NULL) >= 1);
+	free(sim_stop(s));
+}
+
 static void test_bad_flags(void **st)
 {
 	(void)st;
@@ -571,6 +601,7 @@ static void test_bad_flags(void **st)
 	    {"--port 70000", "--port"},
 	    {"--nope", "--nope"},
 	    {"--run-time", "--run-time"},
+	    {"--retain-runs 0", "--retain-runs"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char cmd[256], *err = NULL;
@@ -598,6 +629,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rate_limited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_latency_does_not_serialise, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flags_reach_the_model, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retain_runs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_more_flags, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_seed, setup, teardown),
 	    cmocka_unit_test(test_bad_flags),

@@ -12,6 +12,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "api.h"
+#include "buf.h"
 
 /* The body in a buffer of exactly len bytes, so a read past it is caught. */
 static int parse_run_n(const char *body, size_t len, struct fb_run_info *ri, struct fb_err *err)
@@ -700,6 +701,85 @@ static void test_error_kinds(void **state)
 	}
 }
 
+/* Members nobody reads are skipped at any depth, whatever they hold. */
+static void test_run_skips_unknown_members(void **state)
+{
+	(void)state;
+	struct fb_run_info ri;
+	run_ok("{\"meta\":{\"run_id\":\"not_me\",\"outputs\":[{\"url\":\"x\"}],\"status\":7},"
+	       "\"run_id\":\"run_s\",\"extra\":[[{\"status\":\"bogus\"}],{\"error\":{}}],"
+	       "\"status\":\"completed\",\"outputs\":[{\"url\":\"https://o/1.png\","
+	       "\"meta\":{\"url\":\"https://wrong\",\"type\":\"video\"}}],"
+	       "\"progress\":{\"value\":3}, /* a comment */ \"charged_cost\":[1]}",
+	       &ri);
+	assert_string_equal(ri.run_id, "run_s");
+	assert_int_equal(ri.status, FB_RUN_COMPLETED);
+	assert_int_equal(ri.noutputs, 1);
+	assert_string_equal(ri.outputs[0].url, "https://o/1.png");
+	assert_string_equal(ri.outputs[0].type, "imageUrl");
+	assert_true(ri.progress < 0);
+	assert_false(ri.has_cost);
+	fb_run_info_release(&ri);
+}
+
+/* The first occurrence of a member counts, a null one too (it reads as absent). */
+static void test_run_first_member_wins(void **state)
+{
+	(void)state;
+	struct fb_run_info ri;
+	run_ok("{\"run_id\":\"run_a\",\"run_id\":\"run_b\",\"status\":\"running\","
+	       "\"status\":\"failed\",\"progress\":null,\"progress\":50}",
+	       &ri);
+	assert_string_equal(ri.run_id, "run_a");
+	assert_int_equal(ri.status, FB_RUN_RUNNING);
+	assert_true(ri.progress < 0);
+	fb_run_info_release(&ri);
+}
+
+/* Deep nesting in a member nobody reads costs no stack; deep garbage is not JSON. */
+static void test_run_deep_nesting(void **state)
+{
+	(void)state;
+	const size_t depth = 200000;
+	struct fb_buf b = FB_BUF_INIT;
+	assert_int_equal(fb_buf_adds(&b, "{\"run_id\":\"run_d\",\"x\":"), 0);
+	for (size_t i = 0; i < depth; i++)
+		assert_int_equal(fb_buf_adds(&b, i % 2 ? "{\"k\":" : "["), 0);
+	assert_int_equal(fb_buf_adds(&b, "1"), 0);
+	for (size_t i = depth; i-- > 0;)
+		assert_int_equal(fb_buf_adds(&b, i % 2 ? "}" : "]"), 0);
+	assert_int_equal(fb_buf_adds(&b, ",\"status\":\"completed\"}"), 0);
+	struct fb_run_info ri;
+	struct fb_err err = {0};
+	assert_int_equal(parse_run_n(b.ptr, b.len, &ri, &err), 0);
+	assert_string_equal(ri.run_id, "run_d");
+	assert_int_equal(ri.status, FB_RUN_COMPLETED);
+	fb_run_info_release(&ri);
+	b.len -= 2; /* unbalanced now */
+	assert_int_equal(parse_run_n(b.ptr, b.len, &ri, &err), FB_EPARSE);
+	assert_non_null(strstr(err.msg, "not JSON"));
+	fb_run_info_release(&ri);
+	fb_buf_release(&b);
+}
+
+/* A member of the wrong type is named in the message. */
+static void test_run_wrong_types(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *body, *needle;
+	} cases[] = {
+	    {"{\"run_id\":\"r\",\"status\":3}", "status is not a string"},
+	    {"{\"run_id\":\"r\",\"status\":{\"s\":\"completed\"}}", "status is not a string"},
+	    {"{\"run_id\":\"r\",\"outputs\":{\"url\":\"x\"}}", "outputs is not an array"},
+	    {"{\"run_id\":\"r\",\"outputs\":[{\"url\":\"x\"},7]}", "outputs[1] is not an object"},
+	    {"{\"run_id\":\"r\",\"outputs\":[{\"url\":[\"x\"]}]}", "outputs[0] has no url"},
+	    {"{\"run_id\":[\"r\"],\"status\":\"completed\"}", "no run id"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_bad(cases[i].body, strlen(cases[i].body), cases[i].needle);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -716,6 +796,10 @@ int main(void)
 	    cmocka_unit_test(test_run_outputs_tolerated),
 	    cmocka_unit_test(test_run_garbage),
 	    cmocka_unit_test(test_run_wrapped),
+	    cmocka_unit_test(test_run_skips_unknown_members),
+	    cmocka_unit_test(test_run_first_member_wins),
+	    cmocka_unit_test(test_run_deep_nesting),
+	    cmocka_unit_test(test_run_wrong_types),
 	    cmocka_unit_test(test_error_envelope),
 	    cmocka_unit_test(test_error_not_json),
 	    cmocka_unit_test(test_error_long_keeps_request_id),

@@ -466,6 +466,42 @@ static void test_parse_long_message(void **s)
 	}
 }
 
+/*
+ * Members nobody reads are skipped at any depth: look-alike arrays and
+ * cursors nested elsewhere, items' own nested objects; the first array
+ * under a name counts, and an item is read only from the page's array.
+ */
+static void test_parse_skips_look_alikes(void **s)
+{
+	(void)s;
+	struct page p = parse(
+	    "{\"extra\":{\"technique_runs\":[{\"run_id\":\"wrong\"}],\"meta\":{\"next_cursor\":"
+	    "\"no\"}},\"items\":[{\"run_id\":\"generic\"}],\"technique_runs\":[{\"run_id\":"
+	    "\"run_a\",\"status\":\"completed\",\"technique\":{\"run_id\":\"inner\",\"outputs\":"
+	    "7},\"outputs\":[{\"url\":\"https://o/a.png\",\"x\":[{\"url\":\"bad\"}]}]},"
+	    "{\"technique_run_id\":\"run_b\",\"status\":\"running\"}],\"technique_runs\":[],"
+	    "\"meta\":{\"nextCursor\":null,\"next_cursor\":\"c2\"}}",
+	    FB_JOB_TECHNIQUE);
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.n, 2);
+	assert_string_equal(p.runs[0].run_id, "run_a");
+	assert_int_equal(p.runs[0].noutputs, 1);
+	assert_string_equal(p.runs[0].outputs[0].url, "https://o/a.png");
+	assert_string_equal(p.runs[1].run_id, "run_b");
+	assert_int_equal(p.runs[1].status, FB_RUN_RUNNING);
+	assert_string_equal(p.cursor, "c2");
+	page_free(&p);
+
+	/* A generation page does not take technique_runs; a bad item is named by index. */
+	p = parse("{\"technique_runs\":[{\"run_id\":\"t\"}],\"generations\":[{\"generation_id\":"
+		  "\"g1\"},[1]]}",
+		  FB_JOB_GENERATION);
+	assert_int_equal(p.rc, FB_EPARSE);
+	assert_non_null(strstr(p.err.msg, "generations[1]: "));
+	assert_non_null(strstr(p.err.msg, "not an object"));
+	page_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +518,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_empty_page),
 	    cmocka_unit_test(test_parse_garbage),
 	    cmocka_unit_test(test_parse_long_message),
+	    cmocka_unit_test(test_parse_skips_look_alikes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

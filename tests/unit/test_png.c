@@ -167,10 +167,87 @@ static void test_one_pixel_seed_image(void **state)
 	fb_buf_release(&b);
 }
 
+/* Stamped images decode whole, and the seed changes the last row only. */
+static void check_stamp(unsigned w, unsigned h)
+{
+	struct fb_png_stamp st;
+	assert_int_equal(fb_png_stamp_init(&st, w, h), 0);
+	struct fb_buf a = FB_BUF_INIT, a2 = FB_BUF_INIT, c = FB_BUF_INIT;
+	assert_int_equal(fb_buf_adds(&c, "x"), 0);
+	assert_int_equal(fb_png_stamp(&st, 42, &a), 0);
+	assert_int_equal(fb_png_stamp(&st, 42, &a2), 0);
+	assert_int_equal(fb_png_stamp(&st, 43, &c), 0);
+	assert_int_equal(a.len, a2.len);
+	assert_memory_equal(a.ptr, a2.ptr, a.len);
+	unsigned gw, gh, cw, ch;
+	uint8_t *pa = decode((const unsigned char *)a.ptr, a.len, &gw, &gh);
+	uint8_t *pc = decode((const unsigned char *)c.ptr + 1, c.len - 1, &cw, &ch);
+	assert_int_equal(gw, w);
+	assert_int_equal(gh, h);
+	size_t stride = (size_t)w * 3, last = stride * (h - 1);
+	assert_memory_equal(pa, pc, last);
+	assert_true(memcmp(pa + last, pc + last, stride) != 0);
+	/* The last row repeats its first 16 bytes. */
+	for (size_t i = 16; i < stride; i++)
+		assert_int_equal(pa[last + i], pa[last + i % 16]);
+	free(pa);
+	free(pc);
+	fb_buf_release(&a);
+	fb_buf_release(&a2);
+	fb_buf_release(&c);
+	fb_png_stamp_release(&st);
+}
+
+static void test_stamp_decodes_at_many_widths(void **state)
+{
+	(void)state;
+	check_stamp(32, 32); /* the simulator's outputs */
+	check_stamp(6, 1);   /* one row, two bytes after the seeded ones: literals */
+	check_stamp(7, 3);   /* five bytes left: one match */
+	check_stamp(91, 2);  /* 257 left: one match of 254 and one of 3 */
+	check_stamp(92, 2);  /* 260 left: 257 and 3 */
+	check_stamp(200, 5); /* several matches of 258 */
+}
+
+static void test_stamp_is_small_and_distinct(void **state)
+{
+	(void)state;
+	struct fb_png_stamp st;
+	assert_int_equal(fb_png_stamp_init(&st, 32, 32), 0);
+	struct fb_buf a = FB_BUF_INIT, b = FB_BUF_INIT;
+	assert_int_equal(fb_png_from_seed(1, 32, 32, &b), 0);
+	/* Many seeds, no two images alike, none much bigger than a deflated gradient. */
+	unsigned char seen[64][32];
+	for (uint64_t s = 0; s < 64; s++) {
+		fb_buf_reset(&a);
+		assert_int_equal(fb_png_stamp(&st, s, &a), 0);
+		assert_true(a.len < b.len + 64);
+		assert_true(a.len > 60);
+		memcpy(seen[s], a.ptr + a.len - 32, 32);
+		for (uint64_t t = 0; t < s; t++)
+			assert_true(memcmp(seen[s], seen[t], 32) != 0);
+	}
+	fb_buf_release(&a);
+	fb_buf_release(&b);
+	fb_png_stamp_release(&st);
+}
+
+static void test_stamp_rejects_bad_dimensions(void **state)
+{
+	(void)state;
+	struct fb_png_stamp st;
+	assert_int_equal(fb_png_stamp_init(&st, 5, 4), FB_EINVAL); /* under 16 bytes a row */
+	assert_int_equal(fb_png_stamp_init(&st, 32, 0), FB_EINVAL);
+	assert_int_equal(fb_png_stamp_init(&st, FB_PNG_MAX_DIM + 1, 1), FB_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip_exact_rows),
+	    cmocka_unit_test(test_stamp_decodes_at_many_widths),
+	    cmocka_unit_test(test_stamp_is_small_and_distinct),
+	    cmocka_unit_test(test_stamp_rejects_bad_dimensions),
 	    cmocka_unit_test(test_appends_after_existing_bytes),
 	    cmocka_unit_test(test_rejects_bad_dimensions),
 	    cmocka_unit_test(test_seed_is_deterministic_and_distinct),

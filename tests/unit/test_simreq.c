@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "error.h"
 #include "simreq.h"
 
@@ -52,6 +54,37 @@ static void test_digest_ignores_order_space_and_key(void **state)
 	fb_simreq_release(&c);
 	fb_simreq_release(&d);
 	fb_simreq_release(&e);
+}
+
+/* The digest is SHA-256 of the canonical form, whichever reader took the body. */
+static void check_canonical(const char *body, const char *canonical)
+{
+	struct fb_simreq r = FB_SIMREQ_INIT;
+	unsigned char want[FB_SIMREQ_DIGEST_LEN];
+	unsigned int n = 0;
+	assert_int_equal(fb_simreq_parse(body, strlen(body), &r), 0);
+	if (r.error_code)
+		fail_msg("%s: %s", body, r.message);
+	assert_null(r.root); /* the route reads the key and the digest only */
+	assert_true(EVP_Digest(canonical, strlen(canonical), want, &n, EVP_sha256(), NULL));
+	assert_memory_equal(r.digest, want, FB_SIMREQ_DIGEST_LEN);
+	fb_simreq_release(&r);
+}
+
+static void test_digest_is_of_the_canonical_form(void **state)
+{
+	(void)state;
+	/* The common shape (read without a tree): sorted, key left out, escapes as yajl's. */
+	check_canonical("{\"mode\":\"async\",/* c */\"idempotency_key\":\"k\",\"inputs\":[{"
+			"\"value\":\"a\\/b\\u00e9\\n\",\"type\":\"text\",\"id\":\"p\"}],"
+			"\"callback_url\":\"https://h/cb\"}",
+			"{\"callback_url\":\"https://h/cb\",\"inputs\":[{\"id\":\"p\",\"type\":"
+			"\"text\",\"value\":\"a/b\xc3\xa9\\n\"}],\"mode\":\"async\"}");
+	/* An extra member of an input (read with a tree). */
+	check_canonical("{\"inputs\":[{\"n\":[2,{\"b\":1,\"a\":null}],\"value\":\"v\","
+			"\"type\":\"imageUrl\",\"id\":\"i\"}],\"mode\":\"stream\"}",
+			"{\"inputs\":[{\"id\":\"i\",\"n\":[2,{\"a\":null,\"b\":1}],\"type\":"
+			"\"imageUrl\",\"value\":\"v\"}],\"mode\":\"stream\"}");
 }
 
 static void test_body_need_not_be_terminated(void **state)
@@ -279,6 +312,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_digest_ignores_order_space_and_key),
+	    cmocka_unit_test(test_digest_is_of_the_canonical_form),
 	    cmocka_unit_test(test_body_need_not_be_terminated),
 	    cmocka_unit_test(test_fields_and_message),
 	    cmocka_unit_test(test_depth_limit),
