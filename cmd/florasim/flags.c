@@ -132,8 +132,8 @@ static const struct share_flag shares[] = {
 };
 
 static const char *const valued[] = {
-    "--port",	    "--seed",	    "--run-time",    "--latency", "--outputs",
-    "--casing",	    "--duplicates", "--api-key",     "--credits", "--forbidden",
+    "--port",	    "--seed",	    "--run-time",    "--latency",     "--outputs",
+    "--casing",	    "--duplicates", "--api-key",     "--credits",     "--forbidden",
     "--rate-limit", "--burst",	    "--max-seconds", "--retain-runs",
 };
 
