@@ -27,24 +27,26 @@ command -v jq >/dev/null || missing+=(jq)
 command -v curl >/dev/null || missing+=(curl)
 [ -x /usr/bin/time ] || missing+=(time)
 /usr/bin/python3 -c 'import aiohttp' 2>/dev/null || missing+=(python3-aiohttp)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "installing Debian packages: ${missing[*]}" >&2
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get install -y "${missing[@]}" >&2
+	$sudo apt-get install -y "${missing[@]}" >&2 ||
+		{ $sudo apt-get update >&2 && $sudo apt-get install -y "${missing[@]}" >&2; }
 fi
-command -v node >/dev/null && command -v npm >/dev/null ||
-	{ echo "bench_peers: needs node and npm (Debian: nodejs npm)" >&2; exit 2; }
 if [ ! -d $PEERS/node_modules/@flora-ai/flora ]; then
 	echo "installing @flora-ai/flora 0.11.0 into $PEERS/node_modules" >&2
 	(cd $PEERS && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi) >&2
 fi
-if [ ! -x build-bench/cmd/florabatch ] || [ ! -x build-bench/cmd/florasim ]; then
+# FLORABATCH and FLORASIM name other builds (the CI smoke run uses its own).
+if [ -z "${FLORABATCH:-}" ] && { [ ! -x build-bench/cmd/florabatch ] || [ ! -x build-bench/cmd/florasim ]; }; then
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 	cmake --build build-bench -j"$(nproc)" >/dev/null
 fi
-FB=$PWD/build-bench/cmd/florabatch
-SIM=$PWD/build-bench/cmd/florasim
+FB=${FLORABATCH:-$PWD/build-bench/cmd/florabatch}
+SIM=${FLORASIM:-$PWD/build-bench/cmd/florasim}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-peers.XXXXXX")
 sim_pid=""
