@@ -208,7 +208,6 @@ static int drain_adds(struct fb_http *h)
 		h->add_head = q->add_next;
 		if (!h->add_head)
 			h->add_tail = &h->add_head;
-		h->epfd = epoll_create1(EPOLL_CLOEXEC);
 		q->add_next = NULL;
 		CURLMcode mc = curl_multi_add_handle(h->multi, q->easy);
 		if (mc == CURLM_OK) {
