@@ -29,6 +29,14 @@ int fb_buf_grow(struct fb_buf *b, size_t extra)
 
 int fb_buf_add(struct fb_buf *b, const void *data, size_t n)
 {
+	/* The common case, room to spare, without fb_buf_grow's overflow checks. */
+	if (b->cap - b->len > n) {
+		if (n)
+			memcpy(b->ptr + b->len, data, n);
+		b->len += n;
+		b->ptr[b->len] = '\0';
+		return 0;
+	}
 	if (fb_buf_grow(b, n))
 		return FB_ENOMEM;
 	if (n)

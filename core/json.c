@@ -72,6 +72,20 @@ int fb_json_utf8_valid(const char *s, size_t n)
 	size_t i = 0;
 	int ok;
 	while (i < n) {
+		/* Most text is ASCII: eight bytes at a time while no high bit is set. */
+		while (n - i >= 8) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			i += 8;
+		}
+		if (i == n)
+			break;
+		if (!((unsigned char)s[i] & 0x80)) {
+			i++;
+			continue;
+		}
 		i += fb_json_utf8_next(s + i, n - i, &ok);
 		if (!ok)
 			return 0;
@@ -101,15 +115,27 @@ int fb_json_utf8_sanitize(struct fb_buf *out, const char *s, size_t n)
 	return 0;
 }
 
+/*
+ * The string is checked here, so yajl's own check (the net for strings
+ * handed to the generator directly) is off for this one call: a second pass
+ * over every string was a tenth of a results line's cost.
+ */
+static int gen_checked(yajl_gen g, const char *s, size_t len)
+{
+	yajl_gen_config(g, yajl_gen_validate_utf8, 0);
+	yajl_gen_status st = yajl_gen_string(g, (const unsigned char *)s, len);
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	return fb_json_gen_status(st);
+}
+
 static int gen_string(yajl_gen g, const char *s, size_t len)
 {
 	if (fb_json_utf8_valid(s, len))
-		return fb_json_gen_status(yajl_gen_string(g, (const unsigned char *)s, len));
+		return gen_checked(g, s, len);
 	struct fb_buf clean = FB_BUF_INIT;
 	int rc = fb_json_utf8_sanitize(&clean, s, len);
 	if (!rc)
-		rc = fb_json_gen_status(
-		    yajl_gen_string(g, (const unsigned char *)fb_buf_str(&clean), clean.len));
+		rc = gen_checked(g, fb_buf_str(&clean), clean.len);
 	fb_buf_release(&clean);
 	return rc;
 }
@@ -133,18 +159,83 @@ int fb_json_gen_key(yajl_gen g, const char *key)
 	return gen_string(g, key, strlen(key));
 }
 
+/* Decimal digits of v, right-aligned before end; returns where they start. */
+static char *u64_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 int fb_json_gen_u64(yajl_gen g, uint64_t v)
 {
-	char num[32];
-	int n = snprintf(num, sizeof(num), "%" PRIu64, v);
-	return fb_json_gen_status(yajl_gen_number(g, num, (size_t)n));
+	char num[24], *end = num + sizeof(num);
+	char *p = u64_digits(end, v);
+	return fb_json_gen_status(yajl_gen_number(g, p, (size_t)(end - p)));
 }
 
 int fb_json_gen_i64(yajl_gen g, int64_t v)
 {
-	char num[32];
-	int n = snprintf(num, sizeof(num), "%" PRId64, v);
-	return fb_json_gen_status(yajl_gen_number(g, num, (size_t)n));
+	char num[24], *end = num + sizeof(num);
+	/* Negated as unsigned, so INT64_MIN has a magnitude too. */
+	char *p = u64_digits(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	return fb_json_gen_status(yajl_gen_number(g, p, (size_t)(end - p)));
+}
+
+/*
+ * What the %.*g search below prints, for the common money-like values
+ * (up to 15 significant digits, at most 9 decimals, no exponent), without
+ * printf: v is m / 10^k for the smallest k that gives back v exactly. At 15
+ * digits or fewer two decimals never round to one double (DBL_DIG), so m's
+ * digits are the shortest ones %g would find, and %g prints them without an
+ * exponent when the leading digit's place is between 10^-4 and the
+ * precision. 0 when v is not of that form: the caller searches.
+ */
+static size_t short_decimal(double v, char *out)
+{
+	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+	double a = v < 0 ? -v : v;
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	for (int k = 0; k <= 9; k++) {
+		double scaled = a * pow10[k];
+		if (scaled >= 1e15)
+			return 0;
+		uint64_t m = (uint64_t)(scaled + 0.5);
+		if ((double)m / pow10[k] != a)
+			continue;
+		/* A whole number ending in 0 is printed 1e+01-style by %g: leave it to the search.
+		 */
+		if (m % 10 == 0)
+			return 0;
+		char digits[24], *end = digits + sizeof(digits);
+		char *d = u64_digits(end, m);
+		size_t nd = (size_t)(end - d), n = 0;
+		if (v < 0)
+			out[n++] = '-';
+		if (nd <= (size_t)k) {
+			out[n++] = '0';
+			out[n++] = '.';
+			for (size_t z = nd; z < (size_t)k; z++)
+				out[n++] = '0';
+			memcpy(out + n, d, nd);
+			n += nd;
+		} else {
+			memcpy(out + n, d, nd - (size_t)k);
+			n += nd - (size_t)k;
+			if (k) {
+				out[n++] = '.';
+				memcpy(out + n, end - k, (size_t)k);
+				n += (size_t)k;
+			}
+		}
+		return n;
+	}
+	return 0;
 }
 
 int fb_json_gen_double(yajl_gen g, double v)
@@ -154,6 +245,9 @@ int fb_json_gen_double(yajl_gen g, double v)
 
 	if (!isfinite(v))
 		return fb_json_gen_status(yajl_gen_null(g));
+	size_t fast = short_decimal(v, num);
+	if (fast)
+		return fb_json_gen_status(yajl_gen_number(g, num, fast));
 	/* 17 significant digits always round-trip; stop at the first shorter form that does. */
 	for (int prec = 1; prec <= 17; prec++) {
 		n = snprintf(num, sizeof(num), "%.*g", prec, v);

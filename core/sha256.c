@@ -3,7 +3,29 @@
 #include "error.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
+
+/*
+ * EVP_sha256() makes every EVP_DigestInit_ex look the algorithm up in the
+ * provider store again (a lock and a name search: most of a short hash's
+ * cost, and the engine hashes a few short strings per item). The fetched
+ * method is looked up once per process and only read afterwards; it is
+ * never freed, like the provider that holds it.
+ */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void fetch_sha256(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256_method(void)
+{
+	pthread_once(&sha256_once, fetch_sha256);
+	return sha256_md ? sha256_md : EVP_sha256();
+}
 
 struct fb_sha256 {
 	EVP_MD_CTX *ctx;
@@ -26,7 +48,7 @@ struct fb_sha256 *fb_sha256_new(void)
 
 int fb_sha256_reset(struct fb_sha256 *h)
 {
-	if (EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
+	if (EVP_DigestInit_ex(h->ctx, sha256_method(), NULL) != 1)
 		return FB_ENOMEM;
 	h->finished = 0;
 	return 0;

@@ -9,6 +9,7 @@
 #include "json.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,6 +188,16 @@ static void test_utf8(void **state)
 	assert_false(fb_json_utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
 	assert_false(fb_json_utf8_valid("\xf5\x80\x80\x80", 4));
 	assert_false(fb_json_utf8_valid("\x80", 1));
+	/* Past the eight-bytes-at-a-time ASCII stretches, at every offset. */
+	assert_true(fb_json_utf8_valid("abcdefghijklmnop\xc3\xa9qrstuvwxyz0123456", 35));
+	for (size_t at = 0; at < 20; at++) {
+		char s[21];
+		memset(s, 'a', sizeof(s));
+		s[at] = '\xed'; /* a lead byte followed by ASCII is ill-formed anywhere */
+		assert_false(fb_json_utf8_valid(s, sizeof(s)));
+		s[at] = '\x7f';
+		assert_true(fb_json_utf8_valid(s, sizeof(s)));
+	}
 
 	/* Unicode's maximal-subpart rule: one U+FFFD per broken run. */
 	assert_sanitized("ok", 2, "ok");
@@ -247,6 +258,80 @@ static void test_numbers(void **state)
 	free(got);
 }
 
+/* The definition fb_json_gen_double keeps: the shortest %.*g that reads back as d. */
+static void shortest_g(double d, char *out, size_t cap)
+{
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(out, cap, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			return;
+	}
+}
+
+static void assert_double_as_g(double d)
+{
+	char want[40];
+	shortest_g(d, want, sizeof(want));
+	assert_double(d, want);
+}
+
+/* The printf-free path for short decimals must print exactly what the search prints. */
+static void test_doubles_like_printf(void **state)
+{
+	(void)state;
+	static const double edges[] = {
+	    1e-4,
+	    0.0001234,
+	    9.99e-5,
+	    0.00009999999999999999,
+	    1e-3,
+	    10,
+	    100,
+	    1200,
+	    1250.5,
+	    0.1 + 0.2,
+	    123456789012345.0,
+	    1e15,
+	    1e15 + 2,
+	    999999999999999.9,
+	    12345.678901234,
+	    0.123456789,
+	    0.1234567891,
+	    1e9 + 0.5,
+	    4503599627370497.0,
+	    7,
+	    -0.25,
+	    -1200,
+	    -0.000123,
+	    5e-324,
+	    1.7976931348623157e308,
+	    0.30000000000000004,
+	};
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+		assert_double_as_g(edges[i]);
+	/* Money-like values, as charged costs are. */
+	for (int cents = -20000; cents <= 20000; cents += 7)
+		assert_double_as_g(cents / 100.0);
+	for (int mils = 0; mils <= 5000; mils += 3)
+		assert_double_as_g(mils / 1000.0);
+	/* Decimals of every width the fast path takes, and arbitrary doubles. */
+	unsigned long long x = 88172645463325252ull;
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		int k = (int)(x % 12);
+		double scale = 1;
+		for (int j = 0; j < k; j++)
+			scale *= 10;
+		assert_double_as_g((double)(x >> (11 + x % 40)) / scale);
+		double raw;
+		memcpy(&raw, &x, sizeof(raw));
+		if (isfinite(raw))
+			assert_double_as_g(raw);
+	}
+}
+
 static void test_lookups(void **state)
 {
 	(void)state;
@@ -298,6 +383,7 @@ int main(void)
 	    cmocka_unit_test(test_gen_str),
 	    cmocka_unit_test(test_utf8),
 	    cmocka_unit_test(test_numbers),
+	    cmocka_unit_test(test_doubles_like_printf),
 	    cmocka_unit_test(test_lookups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
