@@ -240,11 +240,15 @@ static int put(struct fb_spool *s, const char *head, size_t hl, const void *body
 		return failed(s, err);
 	if (s->wbuf.len + hl + len > WBUF_MAX && (rc = fb_spool_flush(s, err)))
 		return rc;
-	*off = s->flushed + s->wbuf.len + hl;
 	if (hl + len > WBUF_MAX / 2) {
+		/* Written past the buffer: what the buffer holds must reach the file first. */
+		if (s->wbuf.len && (rc = fb_spool_flush(s, err)))
+			return rc;
+		*off = s->flushed + hl;
 		struct iovec iov[2] = {{(void *)head, hl}, {(void *)body, len}};
 		return write_all(s, iov, 2, err);
 	}
+	*off = s->flushed + s->wbuf.len + hl;
 	if (fb_buf_add(&s->wbuf, head, hl) || fb_buf_add(&s->wbuf, body, len)) {
 		s->wbuf.len = (size_t)(*off - hl - s->flushed);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");

@@ -172,6 +172,21 @@ static void test_large_and_many(void **state)
 	assert_true(size_of(path) >= (long long)big_len);
 	assert_read(s, small, "small");
 	assert_read(s, off, big);
+	/* Over half the write buffer but short of filling it: written past a buffer that still
+	 * holds a small output, which must land first. */
+	size_t mid_len = 200 * 1024;
+	char *mid = malloc(mid_len + 1);
+	assert_non_null(mid);
+	for (size_t i = 0; i < mid_len; i++)
+		mid[i] = (char)('A' + i % 26);
+	mid[mid_len] = '\0';
+	uint64_t before = put(s, "before the middle one");
+	uint64_t moff = put(s, mid);
+	uint64_t after = put(s, "after the middle one");
+	assert_read(s, before, "before the middle one");
+	assert_read(s, moff, mid);
+	assert_read(s, after, "after the middle one");
+	free(mid);
 	char text[32];
 	uint64_t offs[5000];
 	for (int i = 0; i < 5000; i++) {
