@@ -20,17 +20,37 @@
 struct fb_simjw {
 	yajl_gen g;
 	int bad;
-	int camel;    /* member names given in snake_case are written in camelCase */
-	int borrowed; /* g is the caller's: finish empties it instead of freeing it */
+	int camel;		    /* member names given in snake_case are written in camelCase */
+	int borrowed;		    /* g is the caller's: finish empties it instead of freeing it */
+	struct fb_simjw_sink *sink; /* where g prints, when it is a fb_simjw_gen_new one */
 };
 int fb_simjw_start(struct fb_simjw *w, int camel); /* 0 or FB_ENOMEM */
-/* The same over g (from fb_json_gen_new, borrowed), emptied first: no allocation per answer. */
-void fb_simjw_reuse(struct fb_simjw *w, yajl_gen g, int camel);
-/* A member name in the answer's casing ("run_id" or "runId"). */
+/*
+ * Where a generator from fb_simjw_gen_new prints: straight into buf, with
+ * short pieces copied inline (yajl's own buffer costs a call per piece,
+ * and an answer is hundreds of pieces). nomem: a piece was lost.
+ */
+struct fb_simjw_sink {
+	struct fb_buf buf;
+	int nomem;
+};
+/* A compact generator printing into sink (borrowed for its life); the writer checks
+ * strings, so yajl does not. Caller frees with yajl_gen_free; NULL when out of memory. */
+yajl_gen fb_simjw_gen_new(struct fb_simjw_sink *sink);
+/* A writer over g (from fb_simjw_gen_new over sink; borrowed), emptied first: no
+ * allocation per answer. */
+void fb_simjw_reuse(struct fb_simjw *w, yajl_gen g, struct fb_simjw_sink *sink, int camel);
+/* A member name in the answer's casing ("run_id" or "runId"); snake is ASCII. */
 void fb_simjw_key(struct fb_simjw *w, const char *snake);
 /* A name that is data, not schema (form field names, idempotency keys): as is. */
 void fb_simjw_datakey(struct fb_simjw *w, const char *key);
 void fb_simjw_str(struct fb_simjw *w, const char *s); /* NULL: null */
+/*
+ * A string the simulator made from parts known to be valid UTF-8 (its ids,
+ * catalog names, URLs under a base URL checked once): written as is,
+ * without fb_simjw_str's check. len bytes, no NUL needed.
+ */
+void fb_simjw_ascii(struct fb_simjw *w, const char *s, size_t len);
 void fb_simjw_int(struct fb_simjw *w, long long v);
 /* Money with at most three decimals, shortest form (0.25, 0.873, 0). */
 void fb_simjw_cost(struct fb_simjw *w, double v);
@@ -65,6 +85,8 @@ struct fb_simrun_view {
 	const char *output_ext;
 	const char *poll_url;
 	long estimated_seconds; /* -1: leave out */
+	/* 1: every string above is known valid UTF-8 (the simulator made it): no check. */
+	int clean;
 };
 
 /*

@@ -173,6 +173,7 @@ struct fb_simmodel {
 	struct fb_simmodel_config cfg; /* its strings point at the copies below */
 	char *base_url;
 	size_t base_len;
+	int base_clean; /* base_url is valid UTF-8, so URLs made from it need no check */
 	char *api_key;
 	char **forbidden; /* the config's list, split; NULL-terminated */
 	struct fb_clock *clock;
@@ -196,6 +197,7 @@ struct fb_simmodel {
 
 	struct fb_png_stamp png;	     /* image outputs, made without deflate */
 	yajl_gen gen;			     /* reused by the hot answers (fb_simjw_reuse) */
+	struct fb_simjw_sink sink;	     /* where gen prints */
 	struct fb_buf poll_url, output_base; /* reused by run answers */
 	EVP_MD *sha256; /* fetched once: an implicit fetch per digest is slow */
 

@@ -9,7 +9,6 @@
 #include "simcore.h"
 #include "error.h"
 
-#include <stdio.h>
 #include <string.h>
 
 struct filter {
@@ -48,35 +47,48 @@ static long long estimate(const struct fb_simmodel *m, const struct filter *f, i
 		       : (long long)matched;
 }
 
+/* Catalog and fixture strings are literals, ids the simulator's own: no check needed. */
+static void put(struct fb_simjw *w, const char *s)
+{
+	if (s)
+		fb_simjw_ascii(w, s, strlen(s));
+	else
+		fb_simjw_null(w);
+}
+
 static void write_item(struct fb_simmodel *m, struct fb_simjw *w, struct fb_simrun *r)
 {
 	fb_simjw_open(w, 0);
 	w->bad |= fb_simruns_write_status(m, w, r) != 0;
 	if (r->kind == SIM_TECHNIQUE) {
-		char id[96];
-		snprintf(id, sizeof(id), "tech_%s", fb_simcat_slug(r->technique));
+		const char *slug = fb_simcat_slug(r->technique);
+		size_t n = strlen(slug);
+		char id[96] = "tech_";
+		if (n > sizeof(id) - 6)
+			n = sizeof(id) - 6;
+		memcpy(id + 5, slug, n);
 		fb_simjw_key(w, "technique_run_id");
-		fb_simjw_str(w, r->id);
+		put(w, r->id);
 		fb_simjw_key(w, "technique");
 		fb_simjw_open(w, 0);
 		fb_simjw_key(w, "technique_id");
-		fb_simjw_str(w, id);
+		fb_simjw_ascii(w, id, n + 5);
 		fb_simjw_key(w, "name");
-		fb_simjw_str(w, fb_simcat_name(r->technique));
+		put(w, fb_simcat_name(r->technique));
 		fb_simjw_close(w, 0);
 	} else {
 		fb_simjw_key(w, "generation_id");
-		fb_simjw_str(w, r->id);
+		put(w, r->id);
 		fb_simjw_key(w, "model");
 		fb_simjw_open(w, 0);
 		fb_simjw_key(w, "model_id");
-		fb_simjw_str(w, m->models[r->model]);
+		fb_simjw_str(w, m->models[r->model]); /* as the client named it */
 		fb_simjw_close(w, 0);
 	}
 	fb_simjw_key(w, "project_id");
-	fb_simjw_str(w, r->project >= 0 ? fb_simcat_project_id(r->project) : NULL);
+	put(w, r->project >= 0 ? fb_simcat_project_id(r->project) : NULL);
 	fb_simjw_key(w, "workspace_id");
-	fb_simjw_str(w, fb_simcat_workspace_id(r->workspace));
+	put(w, fb_simcat_workspace_id(r->workspace));
 	fb_simjw_close(w, 0);
 }
 
@@ -145,7 +157,7 @@ int fb_simlist_runs(struct fb_simmodel *m, enum sim_kind kind, const struct fb_s
 		return fb_sim_field_error(resp, "cursor", "Invalid cursor");
 
 	struct fb_simjw w;
-	fb_simjw_reuse(&w, m->gen, m->camel);
+	fb_simjw_reuse(&w, m->gen, &m->sink, m->camel);
 	/* Newest first from the cursor on, and no further than the page needs. */
 	size_t shown = 0, scanned = 0, matched = 0;
 	uint64_t last = 0;

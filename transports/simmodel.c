@@ -114,15 +114,15 @@ int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *c
 	    (cfg->api_key && *cfg->api_key && !(m->api_key = fb_strdup(cfg->api_key))) ||
 	    (cfg->forbidden && split_forbidden(m, cfg->forbidden)) ||
 	    fb_png_stamp_init(&m->png, SIM_OUTPUT_DIM, SIM_OUTPUT_DIM) ||
-	    !(m->gen = fb_json_gen_new()) || !(m->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL))) {
+	    !(m->gen = fb_simjw_gen_new(&m->sink)) ||
+	    !(m->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL))) {
 		fb_simmodel_free(m);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "simulator: out of memory");
 	}
-	/* The writer's strings are checked and made valid UTF-8 before yajl sees them. */
-	yajl_gen_config(m->gen, yajl_gen_validate_utf8, 0);
 	m->base_len = strlen(m->base_url);
 	while (m->base_len && m->base_url[m->base_len - 1] == '/') /* we add the slash */
 		m->base_url[--m->base_len] = '\0';
+	m->base_clean = fb_json_utf8_valid(m->base_url, m->base_len);
 	m->cfg.base_url = m->base_url;
 	m->cfg.api_key = m->api_key;
 	m->cfg.forbidden = NULL; /* read through m->forbidden */
@@ -143,6 +143,7 @@ void fb_simmodel_free(struct fb_simmodel *m)
 	fb_png_stamp_release(&m->png);
 	if (m->gen)
 		yajl_gen_free(m->gen);
+	fb_buf_release(&m->sink.buf);
 	fb_buf_release(&m->poll_url);
 	fb_buf_release(&m->output_base);
 	EVP_MD_free(m->sha256);

@@ -181,13 +181,34 @@ static void gen_str(yajl_gen g, const char *s, int *bad)
 	*bad |= yajl_gen_string(g, (const unsigned char *)s, strlen(s)) != yajl_gen_status_ok;
 }
 
+/* The canonical text goes straight into a buffer: yajl's own costs a call per piece. */
+struct canon {
+	struct fb_buf text;
+	int nomem;
+};
+
+static void canon_print(void *ctx, const char *s, size_t len)
+{
+	struct canon *c = ctx;
+	struct fb_buf *b = &c->text;
+	if (c->nomem || (b->len + len >= b->cap && fb_buf_grow(b, len))) {
+		c->nomem = 1;
+		return;
+	}
+	memcpy(b->ptr + b->len, s, len); /* no NUL: the text is read by length */
+	b->len += len;
+}
+
 /* The tree reader's canonical form: keys sorted, idempotency_key left out. */
 static int digest(const struct rd *r, const EVP_MD *md, unsigned char *out)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 	if (!g)
 		return FB_ENOMEM;
-	int bad = yajl_gen_map_open(g) != yajl_gen_status_ok;
+	struct canon c = {FB_BUF_INIT, 0};
+	int bad = fb_buf_grow(&c.text, r->arena.len + 64 + 32 * r->nin) != 0;
+	yajl_gen_config(g, yajl_gen_print_callback, canon_print, (void *)&c);
+	bad |= yajl_gen_map_open(g) != yajl_gen_status_ok;
 	if (r->top[T_CALLBACK] != NONE) { /* "callback_url" < "inputs" < "mode" */
 		gen_str(g, "callback_url", &bad);
 		gen_str(g, at(r, r->top[T_CALLBACK]), &bad);
@@ -206,14 +227,14 @@ static int digest(const struct rd *r, const EVP_MD *md, unsigned char *out)
 	gen_str(g, "mode", &bad);
 	gen_str(g, at(r, r->top[T_MODE]), &bad);
 	bad |= yajl_gen_map_close(g) != yajl_gen_status_ok;
-	const unsigned char *buf;
-	size_t len;
 	unsigned int mdlen = 0;
-	if (!bad && (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok ||
-		     !EVP_Digest(buf, len, out, &mdlen, md ? md : EVP_sha256(), NULL) ||
-		     mdlen != FB_SIMREQ_DIGEST_LEN))
+	if (!bad &&
+	    (c.nomem ||
+	     !EVP_Digest(c.text.ptr, c.text.len, out, &mdlen, md ? md : EVP_sha256(), NULL) ||
+	     mdlen != FB_SIMREQ_DIGEST_LEN))
 		bad = 1;
 	yajl_gen_free(g);
+	fb_buf_release(&c.text);
 	return bad ? FB_ENOMEM : 0;
 }
 
@@ -224,6 +245,9 @@ int fb_simreq_fast_nested(const char *body, size_t len, struct fb_simreq *out)
 	for (int i = 0; i < NTOP; i++)
 		r.top[i] = NONE;
 	r.key = -1;
+	/* The strings with their NULs never outgrow the body: one allocation. */
+	if (fb_buf_grow(&r.arena, len + 16))
+		return FB_ENOMEM;
 	yajl_handle h = yajl_alloc(&callbacks, NULL, &r);
 	if (!h)
 		return FB_ENOMEM;

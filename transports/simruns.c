@@ -212,6 +212,9 @@ unsigned fb_simruns_key_runs(const struct fb_simmodel *m, const struct fb_simrun
 	unsigned char kd[SIM_DIGEST];
 	if (!r->key)
 		return 0;
+	/* No run of the other operation is kept, so no key of its scope is either. */
+	if (!m->store.live[r->kind == SIM_TECHNIQUE ? SIM_GENERATION : SIM_TECHNIQUE])
+		return 1;
 	char other = r->kind == SIM_TECHNIQUE ? OP_GENERATE : OP_TECHNIQUE;
 	if (scoped_digest(m, other, r->key, kd))
 		return 1;
@@ -220,14 +223,19 @@ unsigned fb_simruns_key_runs(const struct fb_simmodel *m, const struct fb_simrun
 
 /* ---- answers ---- */
 
+/* The poll URL and the outputs' base, from parts: this runs for every answer. */
 static int run_urls(const struct fb_simmodel *m, const struct fb_simrun *r, struct fb_buf *poll,
 		    struct fb_buf *outs)
 {
-	int rc = r->nested
-		     ? fb_buf_addf(poll, "%s/techniques/%s%s/runs/%s", m->base_url,
-				   r->tech_form ? "tech_" : "", fb_simcat_slug(r->technique), r->id)
-		     : fb_buf_addf(poll, "%s/runs/%s", m->base_url, r->id);
-	return rc ? rc : fb_buf_addf(outs, "%s/_sim/outputs/%s", m->base_url, r->id);
+	int rc = fb_buf_add(poll, m->base_url, m->base_len);
+	if (r->nested)
+		rc = rc || fb_buf_adds(poll, "/techniques/") ||
+		     (r->tech_form && fb_buf_add(poll, "tech_", 5)) ||
+		     fb_buf_adds(poll, fb_simcat_slug(r->technique));
+	rc = rc || fb_buf_add(poll, "/runs/", 6) || fb_buf_adds(poll, r->id) ||
+	     fb_buf_add(outs, m->base_url, m->base_len) || fb_buf_add(outs, "/_sim/outputs/", 14) ||
+	     fb_buf_adds(outs, r->id);
+	return rc ? FB_ENOMEM : 0;
 }
 
 /*
@@ -266,6 +274,7 @@ static int status_members(struct fb_simmodel *m, struct fb_simjw *w, struct fb_s
 	    .estimated_seconds = !with_estimate ? -1
 				 : fresh	? (long)((r->run_ms + 999) / 1000)
 						: remaining_seconds(m, r),
+	    .clean = m->base_clean,
 	};
 	if (!rc)
 		fb_simanswer_run_members(w, &sv);
@@ -281,7 +290,7 @@ static int answer_status(struct fb_simmodel *m, struct fb_simresp *resp, int sta
 			 struct fb_simrun *r, int fresh, int with_estimate)
 {
 	struct fb_simjw w;
-	fb_simjw_reuse(&w, m->gen, m->camel);
+	fb_simjw_reuse(&w, m->gen, &m->sink, m->camel);
 	fb_simjw_open(&w, 0);
 	w.bad |= status_members(m, &w, r, fresh, with_estimate) != 0;
 	fb_simjw_close(&w, 0);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -75,6 +76,115 @@ static void test_cost_formatting(void **state)
 		fb_buf_release(&b);
 		fb_buf_release(&want);
 	}
+}
+
+/* "%.3f" with the trailing zeros cut: what every cost must read, fast path or not. */
+static void reference_cost(double v, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%.3f", v);
+	while (out[n - 1] == '0')
+		n--;
+	if (out[n - 1] == '.')
+		n--;
+	out[n] = '\0';
+}
+
+static void test_cost_matches_printf(void **state)
+{
+	(void)state;
+	static const double cases[] = {0.04,   0.1,	 0.25,	     0.873,	 1.0,	  2.5,
+				       1234.5, 0.0005,	 0.0015,     1e-4,	 0.12345, -0.25,
+				       -0.0,   123456.7, 999999.999, 1e14 + 0.5, 1e16,	  0.001};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fb_simjw w;
+		struct fb_buf b = FB_BUF_INIT;
+		char want[64];
+		reference_cost(cases[i], want, sizeof(want));
+		assert_int_equal(fb_simjw_start(&w, 0), 0);
+		fb_simjw_cost(&w, cases[i]);
+		assert_int_equal(fb_simjw_finish(&w, &b), 0);
+		assert_string_equal(b.ptr, want);
+		fb_buf_release(&b);
+	}
+	/* Final costs are rounded to thousandths from arbitrary products. */
+	for (int k = 0; k < 20000; k++) {
+		double v = (double)k * 0.0137 / 1.3;
+		v = (double)(long long)(v * 1000.0 + 0.5) / 1000.0;
+		struct fb_simjw w;
+		struct fb_buf b = FB_BUF_INIT;
+		char want[64];
+		reference_cost(v, want, sizeof(want));
+		assert_int_equal(fb_simjw_start(&w, 0), 0);
+		fb_simjw_cost(&w, v);
+		assert_int_equal(fb_simjw_finish(&w, &b), 0);
+		assert_string_equal(b.ptr, want);
+		fb_buf_release(&b);
+	}
+}
+
+static void test_int_extremes(void **state)
+{
+	(void)state;
+	struct fb_simjw w;
+	struct fb_buf b = FB_BUF_INIT;
+	assert_int_equal(fb_simjw_start(&w, 0), 0);
+	fb_simjw_open(&w, 1);
+	fb_simjw_int(&w, 0);
+	fb_simjw_int(&w, -7);
+	fb_simjw_int(&w, 9223372036854775807LL);
+	fb_simjw_int(&w, -9223372036854775807LL - 1);
+	fb_simjw_close(&w, 1);
+	assert_int_equal(fb_simjw_finish(&w, &b), 0);
+	assert_string_equal(b.ptr, "[0,-7,9223372036854775807,-9223372036854775808]");
+	fb_buf_release(&b);
+}
+
+/* A view marked clean is written as is; a view that is not gets its strings made valid. */
+static void test_clean_view_and_sink(void **state)
+{
+	(void)state;
+	struct fb_simrun_view v = {.run_id = "run_c",
+				   .status = "completed",
+				   .progress = 100,
+				   .created_at = 5,
+				   .completed_at = 9,
+				   .charged_cost = 0.04,
+				   .noutputs = 2,
+				   .output_base = "sim://api/v1/_sim/outputs/run_c",
+				   .output_type = "videoUrl",
+				   .output_ext = "mp4",
+				   .poll_url = "sim://api/v1/runs/run_c",
+				   .estimated_seconds = -1};
+	struct fb_buf checked = FB_BUF_INIT, clean = FB_BUF_INIT;
+	assert_int_equal(fb_simanswer_run(&v, 0, &checked), 0);
+	v.clean = 1;
+	/* The same through a reused generator printing into a sink, twice. */
+	struct fb_simjw_sink sink = {FB_BUF_INIT, 0};
+	yajl_gen g = fb_simjw_gen_new(&sink);
+	assert_non_null(g);
+	for (int round = 0; round < 2; round++) {
+		struct fb_simjw w;
+		fb_buf_reset(&clean);
+		fb_simjw_reuse(&w, g, &sink, 0);
+		fb_simjw_open(&w, 0);
+		fb_simanswer_run_members(&w, &v);
+		fb_simjw_close(&w, 0);
+		assert_int_equal(fb_simjw_finish(&w, &clean), 0);
+		assert_string_equal(clean.ptr, checked.ptr);
+	}
+	assert_non_null(
+	    strstr(checked.ptr, "\"url\":\"sim://api/v1/_sim/outputs/run_c/out_2.mp4\""));
+	yajl_gen_free(g);
+	fb_buf_release(&sink.buf);
+
+	/* Not clean: an ill-formed byte in the base becomes U+FFFD. */
+	v.clean = 0;
+	v.output_base = "sim://x\xff/o";
+	fb_buf_reset(&checked);
+	assert_int_equal(fb_simanswer_run(&v, 0, &checked), 0);
+	assert_non_null(strstr(checked.ptr, "sim://x\xef\xbf\xbd/o/out_1.mp4"));
+	fb_buf_release(&checked);
+	fb_buf_release(&clean);
 }
 
 static void test_error_envelope(void **state)
@@ -167,13 +277,11 @@ static void test_writer_casing_and_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pending_run_snake),
-	    cmocka_unit_test(test_completed_run_camel),
-	    cmocka_unit_test(test_cost_formatting),
-	    cmocka_unit_test(test_error_envelope),
-	    cmocka_unit_test(test_counters),
-	    cmocka_unit_test(test_run_created),
-	    cmocka_unit_test(test_writer_casing_and_text),
+	    cmocka_unit_test(test_pending_run_snake), cmocka_unit_test(test_completed_run_camel),
+	    cmocka_unit_test(test_cost_formatting),   cmocka_unit_test(test_cost_matches_printf),
+	    cmocka_unit_test(test_int_extremes),      cmocka_unit_test(test_clean_view_and_sink),
+	    cmocka_unit_test(test_error_envelope),    cmocka_unit_test(test_counters),
+	    cmocka_unit_test(test_run_created),	      cmocka_unit_test(test_writer_casing_and_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
