@@ -4,9 +4,10 @@
  *  - the record (results.jsonl) gets one line per item, appended; on open,
  *    a torn last line is cut and what the record holds becomes the set of
  *    items already done, which a re-run does not run again;
- *  - outputs wait in a content-addressed spool (spool.h), whose records
- *    are whole or cut off when it is opened again;
- *  - the archive is built at close from the record and the spool, into a
+ *  - outputs wait in an append-only spool (spool.h), each line's outputs
+ *    followed by a line record saying where they are; records are whole
+ *    or cut off when it is opened again;
+ *  - the archive is built at close from the spool's line records, into a
  *    temporary file renamed over the old one: every output of every
  *    completed line is in it exactly once, however many invocations the
  *    batch took.

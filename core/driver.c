@@ -160,9 +160,10 @@ static void asset_done(void *owner, const char *sha256, const char *asset_id, co
 /*
  * The journal reaches the disk before any request leaves: a create must be
  * on record before it can make a run. Results and outputs only need to
- * survive a power cut within a second (a kill -9 loses nothing written), and
- * a flush of them blocks the loop, so they are flushed at most once a second
- * and at the end (force).
+ * survive a crash within a second: lines still buffered when a kill -9
+ * comes are written by the next invocation, which polls their runs again
+ * through the journal (never creating them again). A flush blocks the
+ * loop, so they are flushed at most once a second and at the end (force).
  */
 static void sync_all(struct batch *b, int force)
 {

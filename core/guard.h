@@ -27,7 +27,10 @@ int fb_guard_forbid(struct fb_guard *g, const struct fb_item *it, const struct f
 /* The refusal that covers it (borrowed until fb_guard_free), or NULL. */
 const struct fb_err *fb_guard_forbidden(const struct fb_guard *g, const struct fb_item *it);
 
-/* Holds run_id for an item: 1 if it was free, 0 if held already, FB_ENOMEM. */
+/*
+ * Holds run_id for an item: 1 if it was free, 0 if held already, FB_ENOMEM. The set grows with the
+ * batch, so the driver keeps it only without a journal; with one, it asks fb_journal_run_known.
+ */
 int fb_guard_claim(struct fb_guard *g, const char *run_id);
 int fb_guard_claimed(const struct fb_guard *g, const char *run_id);
 

@@ -56,7 +56,7 @@ struct fb_poller_ops {
 /* Zero fields take the defaults in brackets. */
 struct fb_poller_config {
 	unsigned min_batch;	   /* [4] fewer watched runs of a kind: their own GETs */
-	unsigned patience_div;	   /* [40] a run waits for a sweep 1/div of its age so far... */
+	unsigned patience_div;	   /* [100] a run waits for a sweep 1/div of its age so far... */
 	uint64_t patience_min_ms;  /* [20] ...at least this long */
 	uint64_t patience_max_ms;  /* [1000] ...and at most this long */
 	uint64_t recheck_ms;	   /* [1000] a run a sweep did not find is looked for again */

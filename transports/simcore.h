@@ -8,6 +8,9 @@
  *   simcatalog.c techniques, workspaces and projects (fixed fixtures)
  *   simassets.c  assets: reservations, complete, retry, GET and list
  *   simupload.c  asset bytes: the upload URL, one-call uploads, downloads
+ *   simstore.c   the bounded run store: runs in play, the newest finished
+ *                ones (retention), ids that say what a run's outputs are
+ *   simreqfast.c the common nested create body, read without a yajl tree
  *   simpolicy.c  account policy: the 403 gate, credits top-up, run-time
  *                jitter, the observed request rate
  *   simcore.c    hashing, ids, a hash index, the answer helpers below
