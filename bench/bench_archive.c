@@ -13,20 +13,14 @@
  *
  * usage: bench_archive [FILES] [MB] [ROUNDS]    (default 1000 1 2)
  */
-#define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE
 #include "error.h"
 #include "fbarchive.h"
 
+#include "benchutil.h"
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-#include <yajl/yajl_gen.h>
 
 #define BLOCK 4096
 
@@ -50,13 +44,6 @@ struct result {
 	int rounds;
 	long long out_bytes;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t next(uint64_t *s)
 {
@@ -171,70 +158,38 @@ static long long file_size(const char *path)
 	return stat(path, &st) ? -1 : (long long)st.st_size;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void put_str(yajl_gen g, const char *s)
-{
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
-/* A number with a fixed number of decimals, not yajl's 20 digits. */
-static void put_num(yajl_gen g, double v, int decimals)
-{
-	char b[64];
-	int n = snprintf(b, sizeof(b), "%.*f", decimals, v);
-	yajl_gen_number(g, b, (size_t)n);
-}
-
 static void print_json(const struct result *r, int files, size_t len, int rounds, int cores)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 	if (!g)
 		return;
 	yajl_gen_map_open(g);
-	put_str(g, "bench");
-	put_str(g, "archive");
-	put_str(g, "files");
-	yajl_gen_integer(g, files);
-	put_str(g, "input_bytes");
-	yajl_gen_integer(g, (long long)files * (long long)len);
-	put_str(g, "rounds");
-	yajl_gen_integer(g, rounds);
-	put_str(g, "cores");
-	yajl_gen_integer(g, cores);
+	bench_gen_str(g, "bench");
+	bench_gen_str(g, "archive");
+	bench_gen_int(g, "files", files);
+	bench_gen_int(g, "input_bytes", (long long)files * (long long)len);
+	bench_gen_int(g, "rounds", rounds);
+	bench_gen_int(g, "cores", cores);
 	for (int k = 0; k < NKINDS; k++) {
-		put_str(g, kind_key[k]);
+		bench_gen_str(g, kind_key[k]);
 		if (!r[k].ran) {
 			yajl_gen_map_open(g);
-			put_str(g, "skipped");
-			put_str(g, r[k].skipped ? r[k].skipped : "failed");
+			bench_gen_str(g, "skipped");
+			bench_gen_str(g, r[k].skipped ? r[k].skipped : "failed");
 			yajl_gen_map_close(g);
 			continue;
 		}
 		double mb = (double)files * (double)len / 1e6;
 		yajl_gen_map_open(g);
-		put_str(g, "best_s");
-		put_num(g, r[k].best_s, 3);
-		put_str(g, "mean_s");
-		put_num(g, r[k].sum_s / r[k].rounds, 3);
-		put_str(g, "mb_per_s");
-		put_num(g, mb / r[k].best_s, 1);
-		put_str(g, "output_bytes");
-		yajl_gen_integer(g, r[k].out_bytes);
+		bench_gen_num(g, "best_s", r[k].best_s);
+		bench_gen_num(g, "mean_s", r[k].sum_s / r[k].rounds);
+		bench_gen_str(g, "mb_per_s");
+		bench_gen_fixed(g, mb / r[k].best_s, 1);
+		bench_gen_int(g, "output_bytes", r[k].out_bytes);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_map_close(g);
-	const unsigned char *out;
-	size_t n;
-	if (yajl_gen_get_buf(g, &out, &n) == yajl_gen_status_ok)
-		printf("%.*s\n", (int)n, (const char *)out);
-	yajl_gen_free(g);
+	bench_json_line(g);
 }
 
 int main(int argc, char **argv)
@@ -248,16 +203,12 @@ int main(int argc, char **argv)
 	}
 	size_t len = (size_t)mb << 20;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	const char *tmp = getenv("TMPDIR");
 	char root[1024], in[1040];
-	snprintf(root, sizeof(root), "%s/bench_archive.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root)) {
-		perror(root);
+	if (bench_tmpdir(root, sizeof(root), "bench_archive"))
 		return 1;
-	}
 	snprintf(in, sizeof(in), "%s/in", root);
 	if (mkdir(in, 0755) || write_inputs(in, files, len)) {
-		nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		bench_rmrf(root);
 		return 1;
 	}
 
@@ -275,11 +226,11 @@ int main(int argc, char **argv)
 				continue;
 			char out[1100];
 			snprintf(out, sizeof(out), "%s/%s", root, kind_file[k]);
-			double t0 = now_s();
+			double t0 = bench_now();
 			int bad = k == FB_TGZ	 ? run_fb(in, out, FB_ARCHIVE_TGZ, files, len)
 				  : k == FB_TZST ? run_fb(in, out, FB_ARCHIVE_TZST, files, len)
 						 : run_tar(in, out, k);
-			double t = now_s() - t0;
+			double t = bench_now() - t0;
 			if (bad) {
 				r[k].skipped = "failed";
 				r[k].ran = 0;
@@ -309,6 +260,6 @@ int main(int argc, char **argv)
 		       (double)r[k].out_bytes / 1e6, 100.0 * (double)r[k].out_bytes / 1e6 / in_mb);
 	}
 	print_json(r, files, len, rounds, (int)cores);
-	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	bench_rmrf(root);
 	return rc;
 }

@@ -11,38 +11,11 @@
 #include "error.h"
 #include "hashfiles.h"
 
+#include "benchutil.h"
 #include <omp.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-#include <yajl/yajl_gen.h>
 
 #define ROUNDS 3
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void gen_num(yajl_gen g, const char *k, double v)
-{
-	char num[64];
-	int n = snprintf(num, sizeof(num), "%.3f", v);
-	yajl_gen_string(g, (const unsigned char *)k, strlen(k));
-	yajl_gen_number(g, num, (size_t)n);
-}
-
-static void gen_int(yajl_gen g, const char *k, long long v)
-{
-	yajl_gen_string(g, (const unsigned char *)k, strlen(k));
-	yajl_gen_integer(g, v);
-}
 
 /* Incompressible bytes, cheaply: xorshift64 words. */
 static void fill(unsigned char *p, size_t n, uint64_t *s)
@@ -58,12 +31,12 @@ static void fill(unsigned char *p, size_t n, uint64_t *s)
 static double hash_round(struct fb_hashfile *files, size_t n, int threads, uint64_t total)
 {
 	struct fb_err err = {0};
-	double t0 = now_s();
+	double t0 = bench_now();
 	if (fb_hash_files(files, n, threads, &err) != 0) {
 		fprintf(stderr, "bench_hash: %s\n", err.msg);
 		exit(1);
 	}
-	double dt = now_s() - t0;
+	double dt = bench_now() - t0;
 	return total / 1e6 / dt;
 }
 
@@ -76,13 +49,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	size_t size = mib << 20;
-	const char *tmp = getenv("TMPDIR");
 	char dir[256];
-	snprintf(dir, sizeof(dir), "%s/fbbench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (bench_tmpdir(dir, sizeof(dir), "fbbench"))
 		return 1;
-	}
 
 	unsigned char *data = malloc(size);
 	struct fb_hashfile *files = calloc(nfiles, sizeof(*files));
@@ -129,18 +98,14 @@ int main(int argc, char **argv)
 
 	yajl_gen g = yajl_gen_alloc(NULL);
 	yajl_gen_map_open(g);
-	gen_int(g, "files", (long long)nfiles);
-	gen_num(g, "total_mb", total / 1e6);
-	gen_int(g, "threads", cores);
-	gen_num(g, "serial_mb_per_s", best_s);
-	gen_num(g, "parallel_mb_per_s", best_p);
-	gen_num(g, "speedup", best_p / best_s);
+	bench_gen_int(g, "files", (long long)nfiles);
+	bench_gen_num(g, "total_mb", total / 1e6);
+	bench_gen_int(g, "threads", cores);
+	bench_gen_num(g, "serial_mb_per_s", best_s);
+	bench_gen_num(g, "parallel_mb_per_s", best_p);
+	bench_gen_num(g, "speedup", best_p / best_s);
 	yajl_gen_map_close(g);
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(g, &buf, &len);
-	printf("%.*s\n", (int)len, buf);
-	yajl_gen_free(g);
+	bench_json_line(g);
 
 	for (size_t i = 0; i < nfiles; i++) {
 		unlink(paths[i]);

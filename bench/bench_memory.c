@@ -11,15 +11,7 @@
  *        (default 10000 1000000 256; a smoke run: 1000 20000)
  */
 #define _DEFAULT_SOURCE
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-#include <yajl/yajl_gen.h>
+#include "benchutil.h"
 
 #define RATIO_MAX   1.2
 #define RSS_MAX_MIB 32.0
@@ -30,57 +22,37 @@ struct run {
 	double wall_s, cpu_s, rss_mib;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* The same rows bench_engine writes: an id, an image URL, a prompt. */
-static int write_manifest(const char *path, unsigned long n)
-{
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fputs("id,input_image:imageUrl,prompt\n", f);
-	for (unsigned long i = 0; i < n; i++)
-		fprintf(f, "item-%lu,https://storage.googleapis.com/bench/img-%lu.jpg,style %lu\n",
-			i, i, i);
-	return fclose(f);
-}
-
 static int run_one(const char *bin, const char *dir, unsigned long items, const char *conc,
 		   struct run *r)
 {
 	char manifest[300], out[300], cmd[700];
 	snprintf(manifest, sizeof(manifest), "%s/m%lu.csv", dir, items);
 	snprintf(out, sizeof(out), "%s/out%lu", dir, items);
-	if (write_manifest(manifest, items)) {
-		perror(manifest);
+	/* A prompt that grows with the row number, as a real manifest's text would. */
+	if (bench_write_manifest(manifest, items, "prompt", 0))
 		return -1;
-	}
 	r->items = items;
-	double t0 = now_s();
-	pid_t pid = fork();
-	if (pid == 0) {
-		execl(bin, bin, "run", manifest, "--technique", "cctv-cam", "--out", out, "--quiet",
-		      "--transport", "sim", "--sim-clock", "virtual", "--sim-run-time", "0",
-		      "--sim-latency", "0", "--concurrency", conc, (char *)NULL);
-		perror(bin);
-		_exit(127);
-	}
-	int st;
-	struct rusage ru;
-	if (pid < 0 || wait4(pid, &st, 0, &ru) < 0) {
-		perror("wait4");
+	/* clang-format off */
+	const char *args[] = {
+		bin,
+		"run", manifest,
+		"--technique", "cctv-cam",
+		"--out", out,
+		"--quiet",
+		"--transport", "sim",
+		"--sim-clock", "virtual",
+		"--sim-run-time", "0",
+		"--sim-latency", "0",
+		"--concurrency", conc,
+		NULL};
+	/* clang-format on */
+	struct bench_child c;
+	if (bench_spawn(args, &c))
 		return -1;
-	}
-	r->wall_s = now_s() - t0;
-	r->cpu_s = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-		   (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-	r->rss_mib = ru.ru_maxrss / 1024.0;
-	r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	r->wall_s = c.wall_s;
+	r->cpu_s = c.cpu_s;
+	r->rss_mib = c.rss_mib;
+	r->code = c.code;
 	/* The next run's files should not share the disk with this one's. */
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", manifest, out);
 	if (system(cmd) != 0)
@@ -89,14 +61,6 @@ static int run_one(const char *bin, const char *dir, unsigned long items, const 
 	       r->code, r->rss_mib, r->wall_s, r->cpu_s * 1e6 / (double)items);
 	fflush(stdout);
 	return 0;
-}
-
-static void gen_num(yajl_gen g, const char *k, double v)
-{
-	char num[32];
-	int n = snprintf(num, sizeof(num), "%.3f", v);
-	yajl_gen_string(g, (const unsigned char *)k, strlen(k));
-	yajl_gen_number(g, num, (size_t)n);
 }
 
 int main(int argc, char **argv)
@@ -108,13 +72,13 @@ int main(int argc, char **argv)
 	unsigned long small = argc > 2 ? strtoul(argv[2], NULL, 10) : 10000;
 	unsigned long large = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000000;
 	const char *conc = argc > 4 ? argv[4] : "256";
-	const char *tmp = getenv("TMPDIR");
 	char dir[256];
-	snprintf(dir, sizeof(dir), "%s/fbmem.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!small || !large || !mkdtemp(dir)) {
-		fprintf(stderr, "bench_memory: bad sizes or no temporary folder\n");
+	if (!small || !large) {
+		fprintf(stderr, "bench_memory: SMALL and LARGE must be at least 1\n");
 		return 1;
 	}
+	if (bench_tmpdir(dir, sizeof(dir), "fbmem"))
+		return 1;
 	printf("memory: peak RSS against manifest size (sim, virtual clock, zero run time), "
 	       "concurrency %s\n",
 	       conc);
@@ -130,20 +94,16 @@ int main(int argc, char **argv)
 
 	yajl_gen g = yajl_gen_alloc(NULL);
 	yajl_gen_map_open(g);
-	yajl_gen_string(g, (const unsigned char *)"bench", 5);
-	yajl_gen_string(g, (const unsigned char *)"memory", 6);
-	gen_num(g, "small_items", (double)a.items);
-	gen_num(g, "small_rss_mib", a.rss_mib);
-	gen_num(g, "large_items", (double)b.items);
-	gen_num(g, "large_rss_mib", b.rss_mib);
-	gen_num(g, "ratio", ratio);
-	yajl_gen_string(g, (const unsigned char *)"met", 3);
+	bench_gen_str(g, "bench");
+	bench_gen_str(g, "memory");
+	bench_gen_num(g, "small_items", (double)a.items);
+	bench_gen_num(g, "small_rss_mib", a.rss_mib);
+	bench_gen_num(g, "large_items", (double)b.items);
+	bench_gen_num(g, "large_rss_mib", b.rss_mib);
+	bench_gen_num(g, "ratio", ratio);
+	bench_gen_str(g, "met");
 	yajl_gen_bool(g, met);
 	yajl_gen_map_close(g);
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(g, &buf, &len);
-	printf("%.*s\n", (int)len, buf);
-	yajl_gen_free(g);
+	bench_json_line(g);
 	return a.code == 0 && b.code == 0 ? 0 : 1;
 }

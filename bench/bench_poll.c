@@ -20,36 +20,13 @@
 #include "manifest.h"
 #include "sim.h"
 
-#include <curl/curl.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <yajl/yajl_tree.h>
+#include "benchutil.h"
 
 struct cell {
 	double per_run; /* API requests per completed run */
 	uint64_t completed;
 	double wall_s; /* on the clock the run used */
 };
-
-static void write_manifest(const char *path, unsigned long n)
-{
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		perror(path);
-		exit(1);
-	}
-	fputs("id,input_image:imageUrl\n", f);
-	for (unsigned long i = 1; i <= n; i++)
-		fprintf(f, "r%lu,https://storage.googleapis.com/bench/%lu.jpg\n", i, i);
-	if (fclose(f)) {
-		perror(path);
-		exit(1);
-	}
-}
 
 /* One grid cell: items runs of run_s seconds, inflight at once, on a virtual clock. */
 static struct cell in_process(const char *dir, unsigned items, unsigned inflight, double run_s,
@@ -62,7 +39,8 @@ static struct cell in_process(const char *dir, unsigned items, unsigned inflight
 	snprintf(sp, sizeof(sp), "%s/spool-%d.dat", dir, fixed_get);
 	unlink(rp);
 	unlink(sp);
-	write_manifest(mp, items);
+	if (bench_write_manifest(mp, items, NULL, 0))
+		exit(1);
 	struct fb_err err = {0};
 	struct fb_clock *clock = fb_clock_virtual_new(0);
 	struct fb_sim_config sc = {.latency_ms = 20};
@@ -113,114 +91,32 @@ static struct cell in_process(const char *dir, unsigned items, unsigned inflight
 
 /* ---- the real-time row: the binaries over loopback ---- */
 
-static pid_t start_sim(const char *bin, const char *run_time, int *port)
-{
-	int pfd[2];
-	if (pipe(pfd))
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(pfd[1], STDOUT_FILENO);
-		close(pfd[0]);
-		close(pfd[1]);
-		execl(bin, bin, "--port", "0", "--max-seconds", "1800", "--quiet", "--run-time",
-		      run_time, "--api-key", "sk_bench", (char *)NULL);
-		_exit(127);
-	}
-	close(pfd[1]);
-	FILE *f = fdopen(pfd[0], "r");
-	char line[256] = "";
-	if (!fgets(line, sizeof(line), f) ||
-	    sscanf(line, "florasim listening on http://127.0.0.1:%d", port) != 1) {
-		fprintf(stderr, "florasim did not start: %s\n", line);
-		return -1;
-	}
-	fclose(f);
-	return pid;
-}
-
-static size_t collect(char *p, size_t sz, size_t n, void *ud)
-{
-	return fwrite(p, sz, n, ud) * sz;
-}
-
-static long long sim_stat(int port, const char *k1, const char *k2)
-{
-	char url[128], *buf = NULL, err[128];
-	size_t len = 0;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/_sim/stats", port);
-	FILE *mem = open_memstream(&buf, &len);
-	CURL *c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, mem);
-	CURLcode rc = curl_easy_perform(c);
-	curl_easy_cleanup(c);
-	fclose(mem);
-	yajl_val v = rc == CURLE_OK ? yajl_tree_parse(buf, err, sizeof(err)) : NULL;
-	free(buf);
-	const char *p1[] = {k1, NULL}, *p2[] = {k2, NULL};
-	yajl_val a = v ? yajl_tree_get(v, p1, yajl_t_number) : NULL;
-	yajl_val b = v ? yajl_tree_get(v, p2, yajl_t_number) : NULL;
-	long long r = a && b ? YAJL_GET_INTEGER(a) - YAJL_GET_INTEGER(b) : -1;
-	yajl_tree_free(v);
-	return r;
-}
-
-static uint64_t count_completed(const char *results)
-{
-	FILE *f = fopen(results, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	uint64_t n = 0;
-	while (f && getline(&line, &cap, f) > 0)
-		n += strstr(line, "\"status\":\"completed\"") != NULL;
-	free(line);
-	if (f)
-		fclose(f);
-	return n;
-}
-
 static struct cell real_time(const char *fb, const char *sim, const char *dir, long runs,
 			     const char *run_s, int fixed_get)
 {
 	struct cell c = {0};
-	char mp[512], out[512], results[600], base[64], rts[32], conc[32];
+	char mp[512], out[512], base[64], rts[32], conc[32];
 	snprintf(mp, sizeof(mp), "%s/rt.csv", dir);
 	snprintf(out, sizeof(out), "%s/rt-out-%d", dir, fixed_get);
-	snprintf(results, sizeof(results), "%s/results.jsonl", out);
 	snprintf(rts, sizeof(rts), "%ss", run_s);
 	snprintf(conc, sizeof(conc), "%ld", runs);
-	write_manifest(mp, (unsigned long)runs);
+	if (bench_write_manifest(mp, (unsigned long)runs, NULL, 0))
+		exit(1);
 	int port = 0;
-	pid_t sp = start_sim(sim, rts, &port);
+	pid_t sp = bench_start_sim(sim, rts, &port);
 	if (sp < 0)
 		exit(1);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d/api/v1", port);
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		setenv("FLORA_API_KEY", "sk_bench", 1);
-		if (fixed_get)
-			execl(fb, fb, "run", mp, "--transport", "http", "--base-url", base,
-			      "--technique", "cctv-cam", "--out", out, "--quiet", "--concurrency",
-			      conc, "--poll-mode", "get", "--poll-interval", "2s", (char *)NULL);
-		else
-			execl(fb, fb, "run", mp, "--transport", "http", "--base-url", base,
-			      "--technique", "cctv-cam", "--out", out, "--quiet", "--concurrency",
-			      conc, (char *)NULL);
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	long long reqs = sim_stat(port, "requests", "fetches");
-	kill(sp, SIGTERM);
-	waitpid(sp, NULL, 0);
-	c.completed = count_completed(results);
+	static const char *const fixed[] = {"--poll-mode", "get", "--poll-interval", "2s", NULL};
+	struct bench_child r;
+	int spawned = bench_spawn_http(fb, mp, base, out, conc, fixed_get ? fixed : NULL, &r);
+	long long reqs = bench_sim_requests(port);
+	bench_stop_sim(sp);
+	if (spawned)
+		exit(1);
+	c.completed = (uint64_t)bench_count_completed(out);
 	c.per_run = c.completed && reqs >= 0 ? (double)reqs / c.completed : -1;
-	c.wall_s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	c.wall_s = r.wall_s;
 	return c;
 }
 
@@ -228,10 +124,8 @@ int main(int argc, char **argv)
 {
 	static const double run_s[] = {1, 5, 30};
 	static const unsigned inflight[] = {10, 100, 1000};
-	const char *tmp = getenv("TMPDIR");
 	char dir[256];
-	snprintf(dir, sizeof(dir), "%s/fbpoll.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
+	if (bench_tmpdir(dir, sizeof(dir), "fbpoll"))
 		return 1;
 	printf("API requests per completed run (create + polls + list pages; downloads "
 	       "excluded)\n");
@@ -273,9 +167,6 @@ int main(int argc, char **argv)
 		printf("target: <= 1.50 requests per completed run with the default: %s\n",
 		       a.per_run >= 0 && a.per_run <= 1.5 ? "met" : "NOT met");
 	}
-	char cmd[320];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	bench_rmrf(dir);
 	return code;
 }
