@@ -6,6 +6,7 @@
 #include "json.h"
 #include "spool.h"
 #include "spoollegacy.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -29,6 +30,7 @@ struct pending {
 
 struct fb_collector {
 	char *record_path;
+	char *spool_path; /* for messages */
 
 	char *archive_path;
 	char *outputs_dir;
@@ -207,12 +209,13 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 	c->outputs_dir = fb_strdup(cfg->outputs_dir);
 	c->record_path = fb_strdup(cfg->record_path);
 	c->archive_path = fb_strdup(cfg->archive_path);
+	c->spool_path = fb_strdup(cfg->spool_path);
 	int rc = 0;
 	char *dir = fb_strdup(cfg->spool_path), *slash = dir ? strrchr(dir, '/') : NULL;
 	if (slash)
 		*slash = '\0';
-	if (!c->record_path || !dir || (cfg->archive_path && !c->archive_path) ||
-	    (cfg->outputs_dir && !c->outputs_dir) ||
+	if (!c->record_path || !dir || (cfg->spool_path && !c->spool_path) ||
+	    (cfg->archive_path && !c->archive_path) || (cfg->outputs_dir && !c->outputs_dir) ||
 	    fb_archive_names_new(&c->names, slash ? dir : "."))
 		rc = oom(err);
 	else if (!cfg->fresh)
@@ -423,18 +426,29 @@ static int archive_line(struct fb_collector *c, struct fb_archive *a, char *entr
 	int rc = 0;
 	for (char *line = entries, *nl; !rc && *line; line = nl + 1) {
 		unsigned long long off, len;
+		char sha[FB_SHA256_HEX_LEN + 1], got[FB_SHA256_HEX_LEN + 1];
 		int name_at = 0;
 		if (!(nl = strchr(line, '\n')))
 			break;
 		*nl = '\0';
 		/* The name is all after one space: it may start with a space itself. */
-		if (sscanf(line, "%llu %llu %*64[0-9a-f]%n", &off, &len, &name_at) != 2 ||
+		if (sscanf(line, "%llu %llu %64[0-9a-f]%n", &off, &len, sha, &name_at) != 3 ||
 		    !name_at || line[name_at] != ' ' || !line[name_at + 1])
 			return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
 					  "the spool names an output it cannot place: %.80s", line);
 		const char *name = line + name_at + 1;
 		if ((rc = fb_spool_read(c->spool, off, len, data, err)))
 			break; /* the archive would lack an output its line promises */
+		/* The result line promises these bytes by their sha256: a damaged spool (a disk,
+		 * a bug) must stop the archive, never put other bytes under that promise. */
+		if (fb_sha256_hex(data->ptr, data->len, got))
+			return oom(err);
+		if (strcmp(got, sha))
+			return fb_err_set(
+			    err, FB_EIO, FB_KIND_BATCH,
+			    "%s: the bytes kept for %.200s do not match their sha256 %s; "
+			    "run again with --fresh to fetch them again",
+			    c->spool_path, name, sha);
 		if (a)
 			rc = fb_archive_add_named(a, name, data->ptr, data->len, c->mtime_s, err);
 		if (!rc && c->outputs_dir)
@@ -512,6 +526,7 @@ int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats,
 	free(c->pend);
 	fb_buf_release(&c->entries);
 	free(c->record_path);
+	free(c->spool_path);
 	free(c->archive_path);
 	free(c->outputs_dir);
 	free(c);

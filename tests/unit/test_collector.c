@@ -142,6 +142,33 @@ static void test_resume_across_invocations(void **s)
 	free_paths(&p);
 }
 
+/* A spool damaged between invocations stops the archive: its bytes no longer match the line. */
+static void test_damaged_spool_refused(void **s)
+{
+	(void)s;
+	struct paths p = make_paths();
+	struct fb_err e = {0};
+	struct fb_collector *c = open_c(&p, 0);
+	complete(c, "a", "fb1-a", "alpha bytes");
+	assert_int_equal(fb_collector_close(c, NULL, &e), 0);
+	size_t len = 0;
+	char *spool = tu_read_file(p.spool, &len);
+	size_t at = 0;
+	while (at + 11 <= len && memcmp(spool + at, "alpha bytes", 11))
+		at++;
+	assert_true(at + 11 <= len);
+	spool[at] = 'A';
+	free(tu_write_file(p.dir, "spool.dat", spool, len));
+	free(spool);
+
+	c = open_c(&p, 0);
+	assert_int_equal(fb_collector_close(c, NULL, &e), FB_EIO);
+	assert_non_null(strstr(e.msg, "do not match their sha256"));
+	assert_non_null(strstr(e.msg, "a/out_1.png"));
+	assert_non_null(strstr(e.msg, "--fresh"));
+	free_paths(&p);
+}
+
 static void test_fresh_forgets(void **s)
 {
 	(void)s;
@@ -334,6 +361,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_resume_across_invocations),
+	    cmocka_unit_test(test_damaged_spool_refused),
 	    cmocka_unit_test(test_fresh_forgets),
 	    cmocka_unit_test(test_invalid_lines_by_id),
 	    cmocka_unit_test(test_skipped_lines_give_way),
