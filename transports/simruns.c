@@ -385,6 +385,21 @@ static const char *header_key(const struct fb_simcall *c)
 
 /* ---- routes ---- */
 
+/*
+ * Reads a create's body as kind: 0 to go on; else the answer (400, or the
+ * failure in *rc) is made and the route releases rq and returns *rc.
+ */
+static int read_create(struct fb_simmodel *m, enum fb_simreq_kind kind, const struct fb_simcall *c,
+		       struct fb_simreq *rq, struct fb_simresp *resp, int *rc)
+{
+	rq->md = m->sha256;
+	*rc = fb_simreq_parse_as(kind, c->body, c->body_len, rq);
+	if (!*rc && !rq->error_code)
+		return 0;
+	*rc = *rc ? *rc : fb_sim_invalid(resp, rq);
+	return 1;
+}
+
 int fb_simruns_create_nested(struct fb_simmodel *m, const char *slug, const struct fb_simcall *c,
 			     struct fb_simresp *resp)
 {
@@ -393,12 +408,9 @@ int fb_simruns_create_nested(struct fb_simmodel *m, const char *slug, const stru
 	if (t < 0)
 		return fb_sim_not_found(resp, "Technique", slug);
 	struct fb_simreq rq = FB_SIMREQ_INIT;
-	rq.md = m->sha256;
-	int rc = fb_simreq_parse(c->body, c->body_len, &rq);
-	if (rc || rq.error_code) {
-		rc = rc ? rc : fb_sim_invalid(resp, &rq);
+	int rc;
+	if (read_create(m, FB_SIMREQ_NESTED_RUN, c, &rq, resp, &rc))
 		goto out;
-	}
 	/* Sent both ways (as florabatch does), the two carriers must agree. */
 	const char *hdr = header_key(c);
 	if (hdr && rq.idempotency_key && strcmp(hdr, rq.idempotency_key)) {
@@ -436,12 +448,9 @@ int fb_simruns_create_top(struct fb_simmodel *m, const struct fb_simcall *c,
 {
 	m->stats.creates++;
 	struct fb_simreq rq = FB_SIMREQ_INIT;
-	rq.md = m->sha256;
-	int rc = fb_simreq_parse_as(FB_SIMREQ_TOP_RUN, c->body, c->body_len, &rq);
-	if (rc || rq.error_code) {
-		rc = rc ? rc : fb_sim_invalid(resp, &rq);
+	int rc;
+	if (read_create(m, FB_SIMREQ_TOP_RUN, c, &rq, resp, &rc))
 		goto out;
-	}
 	const char *tid = fb_json_get_str(rq.root, "technique_id");
 	const char *wsid = fb_json_get_str(rq.root, "workspace_id");
 	int form, t = fb_simcat_find(tid, &form), w = fb_simcat_workspace(wsid);
@@ -494,12 +503,9 @@ int fb_simruns_create_generation(struct fb_simmodel *m, const struct fb_simcall 
 {
 	m->stats.creates++;
 	struct fb_simreq rq = FB_SIMREQ_INIT;
-	rq.md = m->sha256;
-	int rc = fb_simreq_parse_as(FB_SIMREQ_GENERATION, c->body, c->body_len, &rq);
-	if (rc || rq.error_code) {
-		rc = rc ? rc : fb_sim_invalid(resp, &rq);
+	int rc;
+	if (read_create(m, FB_SIMREQ_GENERATION, c, &rq, resp, &rc))
 		goto out;
-	}
 	const char *wsid = fb_json_get_str(rq.root, "workspace_id");
 	const char *pid = fb_json_get_str(rq.root, "project_id");
 	const char *type = fb_json_get_str(rq.root, "type");
