@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An estimate is a hint from outside: past five minutes it is taken as five minutes. */
+#define MAX_HINT_S 300
+
 struct fb_job *fb_job_new(struct fb_item *item, const char *key, const struct fb_job_env *env)
 {
 	struct fb_job *j = calloc(1, sizeof(*j));
@@ -209,13 +212,15 @@ static uint64_t until_deadline(struct fb_job *j, uint64_t d)
 
 /*
  * Hands the run to the poller, which answers it from a list page or hands
- * it back for a GET within fallback_ms. 0 when the job polls itself instead.
+ * it back for a GET, never sooner than fallback_ms. 0 when the job polls
+ * itself instead. est_s is the create answer's estimate (-1: none).
  */
-static int watch(struct fb_job *j, uint64_t fallback_ms)
+static int watch(struct fb_job *j, uint64_t fallback_ms, long est_s, int checked)
 {
 	if (!j->env->poller || j->direct)
 		return 0;
 	const struct fb_item *it = &j->item;
+	uint64_t t = j->env->policy->run_timeout_ms;
 	struct fb_poll_target tg = {
 	    .kind = it->kind,
 	    .run_id = j->run_id,
@@ -224,7 +229,10 @@ static int watch(struct fb_job *j, uint64_t fallback_ms)
 	    .project_id = it->kind == FB_JOB_GENERATION ? it->project_id : NULL,
 	    .technique_id = it->kind == FB_JOB_TECHNIQUE_ID ? it->technique_id : NULL,
 	    .since_ms = j->created_ms,
+	    .expect_ms = est_s > 0 ? (uint64_t)(est_s > MAX_HINT_S ? MAX_HINT_S : est_s) * 1000 : 0,
 	    .fallback_ms = fallback_ms,
+	    .deadline_ms = t && j->created_ms ? j->created_ms + t : 0,
+	    .checked = checked,
 	};
 	int rc = fb_poller_watch(j->env->poller, &tg, j);
 	if (rc == 1)
@@ -239,7 +247,11 @@ static int watch(struct fb_job *j, uint64_t fallback_ms)
 	return 1;
 }
 
-/* The estimate first, then the contract's pace; between GETs the poller may answer. */
+/*
+ * The first check: the run is watched through the lists from the start
+ * (the poller decides when a sweep is worth it). A run the poller does not
+ * take waits for the estimate, capped, or the contract's pace, then GETs.
+ */
 void fb_job_schedule_poll(struct fb_job *j, long estimated_seconds)
 {
 	const struct fb_job_policy *p = j->env->policy;
@@ -255,12 +267,13 @@ void fb_job_schedule_poll(struct fb_job *j, long estimated_seconds)
 		return;
 	}
 	if (!p->poll_interval_ms && j->polls == 0 && estimated_seconds >= 0)
-		d = (uint64_t)estimated_seconds * 1000;
+		d = (uint64_t)(estimated_seconds > MAX_HINT_S ? MAX_HINT_S : estimated_seconds) *
+		    1000;
 	else
 		d = pace(j);
 	d = until_deadline(j, d);
-	/* Checked just now: watched until its next GET would be due. */
-	if (j->polls > 0 && watch(j, d))
+	if ((j->polls > 0 || !p->poll_interval_ms) &&
+	    watch(j, j->polls > 0 ? d : pace(j), estimated_seconds, j->polls > 0))
 		return;
 	fb_job_wait(j, J_WAIT_POLL, d);
 }
@@ -433,6 +446,9 @@ static void on_poll(void *ud, const struct fb_reply *reply)
 		return;
 	}
 	j->req_retries = j->req_429s = 0;
+	if (j->env->poller)
+		fb_poller_seen(j->env->poller, j->item.kind, j->created_ms,
+			       is_terminal(reply->run.status), j->direct);
 	j->direct = 0;
 	j->polls++;
 	if (is_terminal(reply->run.status))
@@ -511,7 +527,7 @@ void fb_job_poll_fallback(struct fb_job *j)
 /* A check is due: the poller's, or the job's own GET. */
 static void check_due(struct fb_job *j)
 {
-	if (!watch(j, until_deadline(j, pace(j))))
+	if (!watch(j, until_deadline(j, pace(j)), -1, 0))
 		send_poll(j);
 }
 

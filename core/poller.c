@@ -1,75 +1,29 @@
 /*
  * poller: the watched runs (an array, with an open-addressing index by run
- * id), and per list endpoint one sweep at a time: its pages of completed
- * runs, then, when runs it did not find remain and the last such sweep is
- * old enough, its pages of failed runs.
+ * id), what the batch learns from them, and when each endpoint's next sweep
+ * is due; the sweeps themselves are pollsweep.c. When to sweep and how deep
+ * comes from the batch's own finished runs (pollstats.h) and a budget: the
+ * sweeps cost a share of a request per finished run.
  */
-#include "poller.h"
+#include "pollerpriv.h"
 #include "hashset.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-enum { G_TECH, G_GEN, NGROUPS };
+#define NO_SLOT	      UINT32_MAX
+#define GET_WINS_OFF  8	    /* GETs in a row that found what no sweep showed: lists off */
+#define UNKNOWN_FB    30000 /* ms before a GET, while nothing is learned or hinted */
+#define HINT_WISH_MAX 30000 /* an unproven estimate delays sweeps this long at most */
 
-#define PAGE	100
-#define NO_SLOT UINT32_MAX
-#define NEVER	UINT64_MAX
-#define GAP_MS	20 /* between the starts of two sweeps of one endpoint, at least */
-
-struct entry {
-	void *ud;
-	const char *run_id, *ws, *prj, *tech; /* borrowed from ud */
-	uint64_t hash;
-	uint64_t fallback_due;
-	uint64_t wish;	/* when it would like a sweep */
-	uint32_t sweep; /* the sweep it was watched through (0: none yet) */
-	unsigned char group;
-};
-
-struct group {
-	struct fb_poller *p;
-	int active;   /* a sweep is under way */
-	int inflight; /* its page request is out */
-	int failed;   /* it lists failed runs now */
-	char *cursor, *ws, *prj, *tech;
-	unsigned pages, max_pages;
-	uint32_t id;	/* the sweep's */
-	size_t present; /* runs watched at the sweep's start, still watched */
-	size_t n;	/* runs watched */
-	uint64_t due;	/* the next sweep or page; NEVER: none */
-	uint64_t last_start, last_failed;
-};
-
-struct fb_poller {
-	struct fb_poller_config cfg;
-	struct fb_transport *t;
-	struct fb_clock *clock;
-	struct fb_poller_ops ops;
-	struct entry *e;
-	size_t n, cap;
-	uint32_t *map; /* entry index per slot, NO_SLOT when empty; cap a power of two */
-	size_t mapcap;
-	struct group g[NGROUPS];
-	uint64_t next_due;
-	uint32_t next_sweep;
-	int disabled; /* the transport cannot list: every run polls itself */
-	struct fb_poller_stats st;
-};
-
-static uint64_t now_ms(struct fb_poller *p)
+uint64_t fb_poll_now(struct fb_poller *p)
 {
 	return fb_clock_now_ms(p->clock);
 }
 
-static uint64_t max64(uint64_t a, uint64_t b)
+void fb_poll_note_due(struct fb_poller *p, uint64_t due)
 {
-	return a > b ? a : b;
-}
-
-static uint64_t min64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
+	p->next_due = fb_poll_min(p->next_due, due);
 }
 
 int fb_poller_new(struct fb_poller **out, const struct fb_poller_config *cfg,
@@ -83,31 +37,25 @@ int fb_poller_new(struct fb_poller **out, const struct fb_poller_config *cfg,
 		p->cfg = *cfg;
 	struct fb_poller_config *c = &p->cfg;
 	c->min_batch = c->min_batch ? c->min_batch : 4;
-	c->patience_div = c->patience_div ? c->patience_div : 100;
-	c->patience_min_ms = c->patience_min_ms ? c->patience_min_ms : 20;
-	c->patience_max_ms = c->patience_max_ms ? c->patience_max_ms : 1000;
-	c->recheck_ms = c->recheck_ms ? c->recheck_ms : 1000;
-	c->failed_every_ms = c->failed_every_ms ? c->failed_every_ms : 2000;
+	c->min_gap_ms = c->min_gap_ms ? c->min_gap_ms : 250;
+	c->max_gap_ms = c->max_gap_ms ? c->max_gap_ms : 2000;
+	c->budget = c->budget > 0 ? c->budget : 0.3;
 	c->error_backoff_ms = c->error_backoff_ms ? c->error_backoff_ms : 2000;
 	p->t = t;
 	p->clock = clock;
 	p->ops = *ops;
-	p->next_due = NEVER;
-	p->next_sweep = 1;
+	p->next_due = FB_POLL_NEVER;
 	for (int i = 0; i < NGROUPS; i++) {
-		p->g[i].p = p;
-		p->g[i].due = NEVER;
+		struct fb_poll_group *g = &p->g[i];
+		g->p = p;
+		g->due = FB_POLL_NEVER;
+		g->page_len = FB_POLL_PAGE;
+		for (int k = 0; k < FB_POLL_CHAIN; k++)
+			g->chain[k].g = g;
+		fb_pollstats_init(&g->stats);
+		fb_pollstats_init(&g->ratio);
 	}
 	return 0;
-}
-
-static void end_strings(struct group *g)
-{
-	free(g->cursor);
-	free(g->ws);
-	free(g->prj);
-	free(g->tech);
-	g->cursor = g->ws = g->prj = g->tech = NULL;
 }
 
 void fb_poller_free(struct fb_poller *p)
@@ -115,7 +63,7 @@ void fb_poller_free(struct fb_poller *p)
 	if (!p)
 		return;
 	for (int i = 0; i < NGROUPS; i++)
-		end_strings(&p->g[i]);
+		fb_pollsweep_release(&p->g[i]);
 	free(p->e);
 	free(p->map);
 	free(p);
@@ -165,7 +113,7 @@ static int grow(struct fb_poller *p)
 {
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
-		struct entry *e = realloc(p->e, cap * sizeof(*e));
+		struct fb_poll_entry *e = realloc(p->e, cap * sizeof(*e));
 		if (!e)
 			return FB_ENOMEM;
 		p->e = e;
@@ -189,12 +137,10 @@ static int grow(struct fb_poller *p)
 /* Takes entry idx out of the watch (its slot goes to the last entry); returns its ud. */
 static void *take(struct fb_poller *p, size_t idx)
 {
-	struct entry *x = &p->e[idx];
-	struct group *g = &p->g[x->group];
+	struct fb_poll_entry *x = &p->e[idx];
+	struct fb_poll_group *g = &p->g[x->group];
 	void *ud = x->ud;
 	g->n--;
-	if (g->active && x->sweep == g->id)
-		g->present--;
 	map_del(p, map_find(p, x->run_id, x->hash));
 	size_t last = --p->n;
 	if (idx != last) {
@@ -205,35 +151,18 @@ static void *take(struct fb_poller *p, size_t idx)
 	return ud;
 }
 
-/* ---- sweeps ---- */
-
-static uint64_t patience(const struct fb_poller *p, uint64_t now, uint64_t since)
+struct fb_poll_entry *fb_poll_find(struct fb_poller *p, const char *run_id, uint64_t h)
 {
-	uint64_t d = now > since ? (now - since) / p->cfg.patience_div : 0;
-	return min64(max64(d, p->cfg.patience_min_ms), p->cfg.patience_max_ms);
+	size_t slot = p->n ? map_find(p, run_id, h) : SIZE_MAX;
+	return slot == SIZE_MAX ? NULL : &p->e[p->map[slot]];
 }
 
-static void note_due(struct fb_poller *p, uint64_t due)
+int fb_poll_recent(const struct fb_poller *p, uint64_t h)
 {
-	p->next_due = min64(p->next_due, due);
+	return p->recent[h % FB_POLL_RECENT] == (h ? h : 1);
 }
 
-/* The sweep is over: the next one when its runs want it, or never without runs. */
-static void end_sweep(struct group *g, uint64_t not_before)
-{
-	struct fb_poller *p = g->p;
-	g->active = g->inflight = g->failed = 0;
-	end_strings(g);
-	uint64_t due = NEVER;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->e[i].group == (size_t)(g - p->g))
-			due = min64(due, p->e[i].wish);
-	g->due = due == NEVER ? NEVER : max64(due, max64(g->last_start + GAP_MS, not_before));
-	note_due(p, g->due);
-}
-
-/* Hands every watched run back (the list cannot help), those of group gi or all (-1). */
-static void hand_back(struct fb_poller *p, int gi)
+void fb_poll_hand_back(struct fb_poller *p, int gi)
 {
 	for (size_t i = 0; i < p->n;) {
 		if (gi >= 0 && p->e[i].group != gi) {
@@ -245,171 +174,122 @@ static void hand_back(struct fb_poller *p, int gi)
 	}
 }
 
-static void on_page(void *ud, const struct fb_list_reply *r);
+/* ---- what the batch has learned, and what it buys ---- */
 
-static void send_page(struct group *g)
+/* Sweep requests per finished run aimed at: tighter when many runs are in flight. */
+double fb_poll_budget(const struct fb_poller *p, const struct fb_poll_group *g)
 {
-	struct fb_poller *p = g->p;
-	uint64_t wait = p->ops.gate(p->ops.owner);
-	if (wait) {
-		g->due = now_ms(p) + wait;
-		note_due(p, g->due);
-		return;
-	}
-	struct fb_list_query q = {
-	    .kind = g == &p->g[G_TECH] ? FB_JOB_TECHNIQUE : FB_JOB_GENERATION,
-	    .technique_id = g->tech,
-	    .workspace_id = g->ws,
-	    .project_id = g->prj,
-	    .status = g->failed ? "failed" : "completed",
-	    .cursor = g->cursor,
-	    .limit = PAGE,
-	};
-	struct fb_err e = {0};
-	g->due = NEVER;
-	if (fb_transport_list_runs(p->t, &q, on_page, g, &e) < 0) {
-		/* This transport cannot list at all: every run polls itself from now on. */
-		p->disabled = 1;
-		end_sweep(g, 0);
-		hand_back(p, -1);
-		return;
-	}
-	g->inflight = 1;
-	g->pages++;
-	p->st.lists++;
+	double b = p->cfg.budget;
+	if (g->n > 100)
+		b = b * 100.0 / (double)g->n;
+	return b < p->cfg.budget / 3 ? p->cfg.budget / 3 : b;
 }
 
-enum field { F_WS, F_PRJ, F_TECH };
-
-static const char *field_of(const struct entry *x, enum field f)
+/* Runs of the group finishing per second, by Little's law; 0: not known yet. */
+double fb_poll_rate(struct fb_poll_group *g)
 {
-	return f == F_WS ? x->ws : f == F_PRJ ? x->prj : x->tech;
+	uint64_t med = fb_pollstats_quantile(&g->stats, 0.5);
+	return med && g->n ? (double)g->n * 1000.0 / (double)med : 0;
 }
 
-/* A filter only when every watched run of the group shares it (else none). */
-static int common(struct fb_poller *p, int gi, enum field f, char **out)
+/*
+ * Between two sweeps of the group: as soon as the budget allows when runs
+ * finish fast, up to max_gap when they finish slowly. Before anything is
+ * learned, a quarter of the oldest run's age: quick for short runs, few
+ * requests for long ones.
+ */
+uint64_t fb_poll_gap(struct fb_poller *p, struct fb_poll_group *g, uint64_t now)
 {
-	const char *v = NULL;
-	for (size_t i = 0; i < p->n; i++) {
-		if (p->e[i].group != gi)
-			continue;
-		const char *s = field_of(&p->e[i], f);
-		if (!s || (v && strcmp(v, s)))
-			return 0;
-		v = s;
+	double r = fb_poll_rate(g);
+	if (r > 0)
+		return fb_poll_clamp((uint64_t)(1000.0 / (fb_poll_budget(p, g) * r)),
+				     p->cfg.min_gap_ms, p->cfg.max_gap_ms);
+	uint64_t oldest = now;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->e[i].group == (size_t)(g - p->g))
+			oldest = fb_poll_min(oldest, p->e[i].since);
+	return fb_poll_clamp((now - oldest) / 4, p->cfg.min_gap_ms, p->cfg.max_gap_ms);
+}
+
+/*
+ * When a run is worth a sweep. An estimate counts once finished runs have
+ * shown how far to trust it (the fastest twentieth of duration / estimate);
+ * else the fastest twentieth of the durations seen; else a third of the
+ * estimate (it may be three times too high), else from the start.
+ */
+uint64_t fb_poll_wish(struct fb_poll_group *g, const struct fb_poll_entry *x)
+{
+	if (x->expect) {
+		uint64_t r = fb_pollstats_quantile(&g->ratio, 0.05);
+		if (r)
+			return x->since + x->expect * r / 1000;
 	}
-	if (v && !(*out = fb_strdup(v)))
-		return FB_ENOMEM;
-	return 0;
+	uint64_t q = fb_pollstats_quantile(&g->stats, 0.05);
+	if (q)
+		return x->since + q;
+	return x->since + fb_poll_min(x->expect / 3, HINT_WISH_MAX);
 }
 
-static void start_sweep(struct fb_poller *p, int gi, uint64_t now)
+void fb_poll_answer(struct fb_poller *p, struct fb_poll_entry *x, const struct fb_run_info *run)
 {
-	struct group *g = &p->g[gi];
-	if (g->n < p->cfg.min_batch) {
-		/* A page of 100 for a few runs costs more than their own GETs. */
-		g->due = NEVER;
-		hand_back(p, gi);
+	struct fb_poll_group *g = &p->g[x->group];
+	uint64_t now = fb_poll_now(p);
+	/* How long it took, and against its estimate. */
+	fb_pollstats_add(&g->stats, x->since, now);
+	if (x->expect)
+		fb_pollstats_add(&g->ratio, 0,
+				 (now - fb_poll_min(x->since, now)) * 1000 / x->expect);
+	g->get_wins = 0;
+	p->st.answered++;
+	p->recent[x->hash % FB_POLL_RECENT] = x->hash ? x->hash : 1;
+	p->ops.answer(take(p, (size_t)(x - p->e)), run);
+}
+
+/*
+ * When a run no sweep answered gets a GET of its own: well past the time
+ * runs like it took (the lists may lag, or not show it), and never sooner
+ * than the job asks (its age again after a GET found it unfinished, so a
+ * slow run's GETs thin out). Lists do the work;
+ * this is the safety net.
+ */
+static uint64_t fallback_at(struct fb_poll_group *g, const struct fb_poll_entry *x)
+{
+	uint64_t q = fb_pollstats_quantile(&g->stats, 0.9);
+	uint64_t after = q ? 3 * q + 2000 : x->expect ? 3 * x->expect + 5000 : UNKNOWN_FB;
+	uint64_t due = fb_poll_max(x->since + after, x->min_fallback);
+	return fb_poll_min(due, x->max_fallback);
+}
+
+void fb_poller_seen(struct fb_poller *p, enum fb_job_kind kind, uint64_t since_ms, int finished,
+		    int handed_back)
+{
+	struct fb_poll_group *g = &p->g[kind == FB_JOB_GENERATION ? G_GEN : G_TECH];
+	if (!finished)
 		return;
-	}
-	g->id = p->next_sweep++;
-	g->present = 0;
-	for (size_t i = 0; i < p->n; i++) {
-		if (p->e[i].group == gi) {
-			p->e[i].sweep = g->id;
-			g->present++;
-		}
-	}
-	if (common(p, gi, F_WS, &g->ws) || common(p, gi, F_PRJ, &g->prj) ||
-	    (gi == G_TECH && common(p, gi, F_TECH, &g->tech))) {
-		end_sweep(g, now + p->cfg.error_backoff_ms); /* out of memory: runs fall back */
+	fb_pollstats_add(&g->stats, since_ms, fb_poll_now(p));
+	if (!handed_back)
 		return;
+	/* A GET found a finished run that no sweep showed: once is lag, often is blindness. */
+	if (++g->get_wins >= GET_WINS_OFF && !g->off) {
+		g->off = 1;
+		p->st.lists_off++;
 	}
-	g->active = 1;
-	g->failed = 0;
-	g->pages = 0;
-	g->max_pages = (unsigned)((g->present + PAGE - 1) / PAGE + 1);
-	g->last_start = now;
-	p->st.sweeps++;
-	send_page(g);
-}
-
-/* After the completed runs: the failed ones, when runs were not found and it is time. */
-static void next_phase(struct group *g, uint64_t now)
-{
-	struct fb_poller *p = g->p;
-	int gi = (int)(g - p->g);
-	if (!g->failed) {
-		for (size_t i = 0; i < p->n; i++)
-			if (p->e[i].group == gi && p->e[i].sweep == g->id)
-				p->e[i].wish = now + p->cfg.recheck_ms;
-		if (g->present && now - g->last_failed >= p->cfg.failed_every_ms) {
-			g->failed = 1;
-			g->last_failed = now;
-			g->pages = 0;
-			free(g->cursor);
-			g->cursor = NULL;
-			send_page(g);
-			return;
-		}
-	}
-	end_sweep(g, 0);
-}
-
-static void on_page(void *ud, const struct fb_list_reply *r)
-{
-	struct group *g = ud;
-	struct fb_poller *p = g->p;
-	uint64_t now = now_ms(p);
-	g->inflight = 0;
-	if (!r->ok) {
-		/* Never an item's failure: its runs keep their own GET deadlines. */
-		p->st.list_errors++;
-		long ra = r->retry_after_ms;
-		if (r->http_status == 429)
-			p->ops.throttled(p->ops.owner, ra);
-		end_sweep(g, now + max64(p->cfg.error_backoff_ms, ra > 0 ? (uint64_t)ra : 0));
-		return;
-	}
-	size_t matched = 0;
-	for (size_t i = 0; i < r->nruns; i++) {
-		const struct fb_run_info *run = &r->runs[i];
-		if (!run->run_id ||
-		    (run->status != FB_RUN_COMPLETED && run->status != FB_RUN_FAILED))
-			continue;
-		if (!p->n)
-			break;
-		uint64_t h = fb_hashset_hash(run->run_id);
-		size_t slot = map_find(p, run->run_id, h);
-		if (slot == SIZE_MAX || p->e[p->map[slot]].group != (size_t)(g - p->g))
-			continue;
-		matched++;
-		p->st.answered++;
-		p->ops.answer(take(p, p->map[slot]), run);
-	}
-	/* A page that found runs may have more behind it; one that found none, likely not. */
-	if (matched && g->present && r->next_cursor && g->pages < g->max_pages) {
-		free(g->cursor);
-		if ((g->cursor = fb_strdup(r->next_cursor))) {
-			send_page(g);
-			return;
-		}
-	}
-	next_phase(g, now);
 }
 
 /* ---- the public face ---- */
 
 int fb_poller_watch(struct fb_poller *p, const struct fb_poll_target *tg, void *ud)
 {
-	if (p->disabled || !tg->run_id || p->ops.inflight(p->ops.owner) < p->cfg.min_batch)
+	int gi = tg->kind == FB_JOB_GENERATION ? G_GEN : G_TECH;
+	if (p->disabled || p->g[gi].off || !tg->run_id ||
+	    p->ops.inflight(p->ops.owner) < p->cfg.min_batch)
 		return 1;
 	if (grow(p))
 		return FB_ENOMEM;
-	uint64_t now = now_ms(p);
-	int gi = tg->kind == FB_JOB_GENERATION ? G_GEN : G_TECH;
-	struct entry *x = &p->e[p->n];
-	*x = (struct entry){
+	uint64_t now = fb_poll_now(p);
+	struct fb_poll_group *g = &p->g[gi];
+	struct fb_poll_entry *x = &p->e[p->n];
+	*x = (struct fb_poll_entry){
 	    .ud = ud,
 	    .run_id = tg->run_id,
 	    .ws = tg->workspace_id,
@@ -417,25 +297,37 @@ int fb_poller_watch(struct fb_poller *p, const struct fb_poll_target *tg, void *
 	    .tech = tg->technique_id && !strncmp(tg->technique_id, "tech_", 5) ? tg->technique_id
 									       : NULL,
 	    .hash = fb_hashset_hash(tg->run_id),
-	    .fallback_due = now + tg->fallback_ms,
-	    .wish = now + patience(p, now, tg->since_ms),
+	    .since = fb_poll_min(tg->since_ms, now),
+	    .expect = tg->expect_ms,
+	    .min_fallback = now + tg->fallback_ms,
+	    .max_fallback = tg->deadline_ms ? fb_poll_max(tg->deadline_ms, now) : FB_POLL_NEVER,
 	    .group = (unsigned char)gi,
 	};
+	/* Checked by a GET just now and not finished: the next GET no sooner than its age. */
+	if (tg->checked)
+		x->min_fallback = fb_poll_max(x->min_fallback, now + (now - x->since));
+	x->fallback_due = fallback_at(g, x);
 	map_put(p, (uint32_t)p->n);
 	p->n++;
-	struct group *g = &p->g[gi];
 	g->n++;
-	if (!g->active)
-		g->due = min64(g->due, max64(x->wish, g->last_start + GAP_MS));
-	note_due(p, min64(g->due, x->fallback_due));
+	g->due = fb_poll_min(
+	    g->due, fb_poll_max(fb_poll_wish(g, x), g->last_start + fb_poll_gap(p, g, now)));
+	fb_poll_note_due(p, fb_poll_min(g->due, x->fallback_due));
 	return 0;
 }
 
 void fb_poller_tick(struct fb_poller *p)
 {
-	uint64_t now = now_ms(p);
+	uint64_t now = fb_poll_now(p);
 	for (size_t i = 0; i < p->n;) {
-		if (p->e[i].fallback_due > now) {
+		struct fb_poll_entry *x = &p->e[i];
+		if (x->fallback_due > now) {
+			i++;
+			continue;
+		}
+		/* What was learned since the watch began may say it is not time yet. */
+		x->fallback_due = fallback_at(&p->g[x->group], x);
+		if (x->fallback_due > now && !p->g[x->group].off) {
 			i++;
 			continue;
 		}
@@ -443,20 +335,35 @@ void fb_poller_tick(struct fb_poller *p)
 		p->ops.fallback(take(p, i));
 	}
 	for (int gi = 0; gi < NGROUPS; gi++) {
-		struct group *g = &p->g[gi];
-		if (g->inflight || g->due > now)
+		struct fb_poll_group *g = &p->g[gi];
+		if (g->off && g->n)
+			fb_poll_hand_back(p, gi);
+		for (int k = 0; k < FB_POLL_CHAIN; k++) {
+			struct fb_poll_chain *c = &g->chain[k];
+			if (c->active && !c->inflight && c->due <= now)
+				fb_pollsweep_send(c);
+		}
+		if (g->due > now || !fb_pollsweep_free_chain(g))
 			continue;
-		if (g->active)
-			send_page(g);
-		else
-			start_sweep(p, gi, now);
+		if (g->n < p->cfg.min_batch || g->off) {
+			/* A page of 100 for a few runs costs more than their own GETs. */
+			g->due = FB_POLL_NEVER;
+			fb_poll_hand_back(p, gi);
+			continue;
+		}
+		fb_pollsweep_start(p, gi, now);
 	}
-	uint64_t due = NEVER;
+	uint64_t due = FB_POLL_NEVER;
 	for (size_t i = 0; i < p->n; i++)
-		due = min64(due, p->e[i].fallback_due);
-	for (int gi = 0; gi < NGROUPS; gi++)
-		if (!p->g[gi].inflight)
-			due = min64(due, p->g[gi].due);
+		due = fb_poll_min(due, p->e[i].fallback_due);
+	for (int gi = 0; gi < NGROUPS; gi++) {
+		struct fb_poll_group *g = &p->g[gi];
+		if (fb_pollsweep_free_chain(g))
+			due = fb_poll_min(due, g->due);
+		for (int k = 0; k < FB_POLL_CHAIN; k++)
+			if (g->chain[k].active && !g->chain[k].inflight)
+				due = fb_poll_min(due, g->chain[k].due);
+	}
 	p->next_due = due;
 }
 

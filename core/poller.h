@@ -1,14 +1,17 @@
 /*
  * poller: polling many runs through the list endpoints (CONTRACT.md §2
- * GET /technique-runs, §3 GET /generations, §10 item 9). A job whose check
- * is due hands its run to the poller instead of sending its own GET; the
- * poller sweeps the newest completed (and, less often, failed) runs, 100 to
- * a page, and answers every watched run it finds there with that list item,
- * which is a full RunStatus. A watched run no sweep answers in time goes
- * back to its job for a GET of its own, so listing never makes a run slower
- * to notice than polling it directly, and runs a page cannot show (older
- * than the pages, outside the filters) still finish. A list request that
- * fails only sends its runs back to their own GETs.
+ * GET /technique-runs, §3 GET /generations, §10 item 9). A job hands its run
+ * to the poller as soon as it is created; the poller sweeps the newest
+ * completed (and, less often, failed) runs, 100 to a page, and answers every
+ * watched run it finds there with that list item, which is a full RunStatus.
+ * When to sweep comes from the batch's own finished runs (pollstats.h), not
+ * from the create answer's estimate, which the contract lets be absent or
+ * wrong; how often is bounded by a budget of list requests per finished run.
+ * A watched run no sweep answers well past the time runs like it took goes
+ * back to its job for a GET of its own, so runs a page cannot show (older
+ * than the pages, outside the filters, behind a lagging list) still finish;
+ * when GETs keep finding what sweeps did not, the lists are given up. A
+ * list request that fails only sends its runs back to their own GETs.
  *
  * Owned by the driver; one per batch. Every time comes from the clock; every
  * list request passes the owner's gate. Memory: O(runs watched).
@@ -35,8 +38,11 @@ struct fb_poll_target {
 	const char *workspace_id; /* or NULL: the sweep's workspace filter when all share it */
 	const char *project_id;	  /* or NULL: the same for the project filter */
 	const char *technique_id; /* a tech_ id or NULL: the same for technique runs */
-	uint64_t since_ms;	  /* when the run was created (clock ms): how long it may wait */
-	uint64_t fallback_ms;	  /* from now: handed back for its own GET unless answered */
+	uint64_t since_ms;	  /* when the run was created (clock ms) */
+	uint64_t expect_ms;	  /* the create answer's estimate, ms after since_ms; 0: none */
+	uint64_t fallback_ms;	  /* from now: no GET of its own sooner than this */
+	uint64_t deadline_ms;	  /* clock ms: handed back by then at the latest; 0: none */
+	int checked;		  /* a GET just found it unfinished */
 };
 
 struct fb_poller_ops {
@@ -56,11 +62,10 @@ struct fb_poller_ops {
 /* Zero fields take the defaults in brackets. */
 struct fb_poller_config {
 	unsigned min_batch;	   /* [4] fewer watched runs of a kind: their own GETs */
-	unsigned patience_div;	   /* [100] a run waits for a sweep 1/div of its age so far... */
-	uint64_t patience_min_ms;  /* [20] ...at least this long */
-	uint64_t patience_max_ms;  /* [1000] ...and at most this long */
-	uint64_t recheck_ms;	   /* [1000] a run a sweep did not find is looked for again */
-	uint64_t failed_every_ms;  /* [2000] sweeps of failed runs at most this often */
+	uint64_t min_gap_ms;	   /* [250] sweeps of one endpoint at least this far apart... */
+	uint64_t max_gap_ms;	   /* [2000] ...and at most this far, while runs are due */
+	double budget;		   /* [0.3] list requests per finished run, at most about
+				      (a third of it with 300 or more runs watched) */
 	uint64_t error_backoff_ms; /* [2000] no sweep for this long after a list failed */
 };
 
@@ -70,6 +75,8 @@ struct fb_poller_stats {
 	uint64_t list_errors; /* list requests that failed */
 	uint64_t answered;    /* runs answered by a list item */
 	uint64_t fallbacks;   /* runs handed back for their own GET */
+	uint64_t deep_sweeps; /* sweeps that read past the first pages */
+	uint64_t lists_off;   /* endpoints given up: GETs kept finding what sweeps missed */
 };
 
 struct fb_poller;
@@ -84,6 +91,14 @@ int fb_poller_new(struct fb_poller **out, const struct fb_poller_config *cfg,
  * call); 1: not taken, ud polls the run itself now; FB_ENOMEM.
  */
 int fb_poller_watch(struct fb_poller *p, const struct fb_poll_target *tg, void *ud);
+
+/*
+ * A GET of the job's own answered a run created at since_ms (clock ms):
+ * finished or not; handed_back when the poller had handed it back. Finished
+ * runs teach the poller how long runs take.
+ */
+void fb_poller_seen(struct fb_poller *p, enum fb_job_kind kind, uint64_t since_ms, int finished,
+		    int handed_back);
 
 /* Hands back due runs and starts due sweeps. Call when fb_poller_next_due has come. */
 void fb_poller_tick(struct fb_poller *p);

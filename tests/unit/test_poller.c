@@ -272,13 +272,18 @@ static void test_many_runs_few_lists(void **s)
 	assert_int_equal(o.rc, 0);
 	assert_int_equal(o.sum.completed, 600);
 	assert_int_equal(o.tap.creates, 600);
-	/* Three waves of 200 runs: a few pages each, no run polled on its own. */
+	/*
+	 * Three waves of 200 runs, no run polled on its own. The first wave
+	 * sweeps from a third of its estimate on (an estimate is not trusted
+	 * before runs have proven it); later waves at their proven estimate:
+	 * at most one list page for 20 runs.
+	 */
 	assert_true(o.tap.lists > 0);
-	assert_true(o.tap.lists <= 9);
+	assert_true(o.tap.lists <= 30);
 	assert_int_equal(o.tap.gets, 0);
 	assert_int_equal(o.st.lists, o.tap.lists);
 	assert_int_equal(o.st.polls, 0);
-	assert_true(o.st.requests - o.st.fetches <= 600 + 9);
+	assert_true(o.st.requests - o.st.fetches <= 600 + 30);
 	free(m);
 }
 
@@ -292,7 +297,7 @@ static void test_pages_follow_the_cursor(void **s)
 	assert_int_equal(o.sum.completed, 250);
 	assert_int_equal(o.tap.gets, 0);
 	assert_true(o.tap.lists >= 3);
-	assert_true(o.tap.lists <= 4);
+	assert_true(o.tap.lists <= 8); /* with the sweeps before the first runs end */
 	free(m);
 }
 
