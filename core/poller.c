@@ -15,6 +15,7 @@
 #define GET_WINS_OFF  8	    /* GETs in a row that found what no sweep showed: lists off */
 #define UNKNOWN_FB    30000 /* ms before a GET, while nothing is learned or hinted */
 #define HINT_WISH_MAX 30000 /* an unproven estimate delays sweeps this long at most */
+#define TOKENS_MAX    1000  /* pages saved up, at most */
 
 uint64_t fb_poll_now(struct fb_poller *p)
 {
@@ -39,7 +40,7 @@ int fb_poller_new(struct fb_poller **out, const struct fb_poller_config *cfg,
 	c->min_batch = c->min_batch ? c->min_batch : 4;
 	c->min_gap_ms = c->min_gap_ms ? c->min_gap_ms : 250;
 	c->max_gap_ms = c->max_gap_ms ? c->max_gap_ms : 2000;
-	c->budget = c->budget > 0 ? c->budget : 0.3;
+	c->budget = c->budget > 0 ? c->budget : 0.25;
 	c->error_backoff_ms = c->error_backoff_ms ? c->error_backoff_ms : 2000;
 	p->t = t;
 	p->clock = clock;
@@ -194,15 +195,18 @@ double fb_poll_rate(struct fb_poll_group *g)
 
 /*
  * Between two sweeps of the group: as soon as the budget allows when runs
- * finish fast, up to max_gap when they finish slowly. Before anything is
- * learned, a quarter of the oldest run's age: quick for short runs, few
- * requests for long ones.
+ * finish fast, up to max_gap when they finish slowly, and min_gap while
+ * pages are saved up (the budget is spent on noticing runs sooner, not
+ * kept). Before anything is learned, a quarter of the oldest run's age:
+ * quick for short runs, few requests for long ones.
  */
 uint64_t fb_poll_gap(struct fb_poller *p, struct fb_poll_group *g, uint64_t now)
 {
 	double r = fb_poll_rate(g);
-	if (r > 0)
-		return fb_poll_clamp((uint64_t)(1000.0 / (fb_poll_budget(p, g) * r)),
+	if (r > 0 && g->tokens >= FB_POLL_SURPLUS && !g->idle)
+		return p->cfg.min_gap_ms;
+	if (r > 0) /* shallow sweeps that find nothing come less often */
+		return fb_poll_clamp((uint64_t)(1000.0 / (fb_poll_budget(p, g) * r)) << g->idle,
 				     p->cfg.min_gap_ms, p->cfg.max_gap_ms);
 	uint64_t oldest = now;
 	for (size_t i = 0; i < p->n; i++)
@@ -310,6 +314,8 @@ int fb_poller_watch(struct fb_poller *p, const struct fb_poll_target *tg, void *
 	map_put(p, (uint32_t)p->n);
 	p->n++;
 	g->n++;
+	if (!tg->checked && g->tokens < TOKENS_MAX)
+		g->tokens += fb_poll_budget(p, g);
 	g->due = fb_poll_min(
 	    g->due, fb_poll_max(fb_poll_wish(g, x), g->last_start + fb_poll_gap(p, g, now)));
 	fb_poll_note_due(p, fb_poll_min(g->due, x->fallback_due));

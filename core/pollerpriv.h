@@ -13,11 +13,12 @@
 
 enum { G_TECH, G_GEN, NGROUPS };
 
-#define FB_POLL_PAGE   100
-#define FB_POLL_NEVER  UINT64_MAX
-#define FB_POLL_CHAIN  4    /* sweeps of one endpoint under way at once, at most */
-#define FB_POLL_RECENT 4096 /* run ids answered lately, to know a page of the batch's runs */
-#define FB_POLL_MARKS  100  /* pages of one sweep, at most */
+#define FB_POLL_PAGE	100
+#define FB_POLL_NEVER	UINT64_MAX
+#define FB_POLL_CHAIN	8    /* sweeps of one endpoint under way at once, at most */
+#define FB_POLL_RECENT	4096 /* run ids answered lately, to know a page of the batch's runs */
+#define FB_POLL_MARKS	100  /* pages of one sweep, at most */
+#define FB_POLL_SURPLUS 8    /* pages saved up: sweep as often as min_gap allows */
 
 struct fb_poll_entry {
 	void *ud;
@@ -39,7 +40,8 @@ struct fb_poll_chain {
 	int failed;   /* it lists failed runs now */
 	int deep;     /* it may read down to the oldest due run */
 	char *cursor, *ws, *prj, *tech;
-	unsigned first; /* the sweep's page this chain began at (0: the newest) */
+	unsigned first;	   /* the sweep's page this chain began at (0: the newest) */
+	unsigned answered; /* runs its pages answered */
 	unsigned pages, max_pages;
 	uint64_t due; /* its next page, when the gate said wait */
 };
@@ -52,6 +54,10 @@ struct fb_poll_group {
 	unsigned page_len;
 	size_t n; /* runs watched */
 	unsigned get_wins;
+	unsigned idle; /* shallow sweeps in a row that answered nothing */
+	/* List pages the batch may still spend: each run watched adds its share of
+	 * the budget, each page takes one. Below zero, sweeps slow down. */
+	double tokens;
 	uint64_t due; /* the next sweep; FB_POLL_NEVER: none */
 	uint64_t last_start, last_failed, last_deep;
 	struct fb_pollstats stats;

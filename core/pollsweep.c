@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHALLOW	  3 /* pages of a shallow sweep, at least */
-#define MAX_PAGES FB_POLL_MARKS
-#define STRETCH	  3 /* pages a chain of a deep sweep reads, at least */
+#define SHALLOW	     3 /* pages of a shallow sweep, at least */
+#define MAX_PAGES    FB_POLL_MARKS
+#define STRETCH	     2	  /* pages a chain of a deep sweep reads, at least */
+#define DEEP_GAP_MAX 2000 /* ms between deep sweeps, at most: a plain poller's pace */
 
 static void end_strings(struct fb_poll_chain *c)
 {
@@ -74,7 +75,12 @@ void fb_pollsweep_reschedule(struct fb_poll_group *g, uint64_t not_before)
 
 static void end_sweep(struct fb_poll_chain *c, uint64_t not_before)
 {
+	struct fb_poll_group *g = c->g;
+	/* Where runs finish out of order, deep sweeps find them; shallow ones wait. */
+	if (!c->deep && fb_poll_rate(g) > 0)
+		g->idle = c->answered ? 0 : g->idle < 3 ? g->idle + 1 : 3;
 	c->active = c->inflight = c->failed = c->deep = 0;
+	c->answered = 0;
 	end_strings(c);
 	fb_pollsweep_reschedule(c->g, not_before);
 }
@@ -111,6 +117,7 @@ void fb_pollsweep_send(struct fb_poll_chain *c)
 	}
 	c->inflight = 1;
 	c->pages++;
+	g->tokens -= 1;
 	p->st.lists++;
 }
 
@@ -156,6 +163,7 @@ static unsigned deep_pages(struct fb_poller *p, struct fb_poll_group *g, uint64_
 	return (unsigned)fb_poll_min((behind + g->page_len - 1) / g->page_len + 1, MAX_PAGES);
 }
 
+/* As often as min_gap allows while the pages are saved up, else as the budget pays. */
 static int deep_due(struct fb_poller *p, struct fb_poll_group *g, uint64_t now, unsigned pages)
 {
 	if (pages <= SHALLOW)
@@ -163,7 +171,9 @@ static int deep_due(struct fb_poller *p, struct fb_poll_group *g, uint64_t now, 
 	double r = fb_poll_rate(g);
 	uint64_t every =
 	    r > 0 ? (uint64_t)((double)pages * 1000.0 / (fb_poll_budget(p, g) * r)) : 5000;
-	return now - g->last_deep >= fb_poll_clamp(every, p->cfg.min_gap_ms, 30000);
+	if (g->tokens >= pages)
+		every = p->cfg.min_gap_ms;
+	return now - g->last_deep >= fb_poll_clamp(every, p->cfg.min_gap_ms, DEEP_GAP_MAX);
 }
 
 /* A shallow sweep reads what finished since the last one started, and a page more. */
@@ -311,6 +321,7 @@ static void on_page(void *ud, const struct fb_list_reply *r)
 			continue;
 		}
 		fresh++;
+		c->answered++;
 		edge = 1;
 		fb_poll_answer(p, x, run);
 	}
