@@ -217,18 +217,22 @@ uint64_t fb_poll_gap(struct fb_poller *p, struct fb_poll_group *g, uint64_t now)
 
 /*
  * When a run is worth a sweep. An estimate counts once finished runs have
- * shown how far to trust it (the fastest twentieth of duration / estimate);
- * else the fastest twentieth of the durations seen; else a third of the
- * estimate (it may be three times too high), else from the start.
+ * shown how far to trust it (the fastest twentieth of duration / estimate,
+ * and never later than the fastest twentieth of the durations seen); else
+ * those durations; else a third of the estimate (it may be three times too
+ * high), at most HINT_WISH_MAX; else from the start.
  */
 uint64_t fb_poll_wish(struct fb_poll_group *g, const struct fb_poll_entry *x)
 {
+	uint64_t q = fb_pollstats_quantile(&g->stats, 0.05);
 	if (x->expect) {
 		uint64_t r = fb_pollstats_quantile(&g->ratio, 0.05);
-		if (r)
-			return x->since + x->expect * r / 1000;
+		if (r) {
+			double d = (double)x->expect * (double)r / 1e6;
+			uint64_t by_hint = d > 1e12 ? (uint64_t)1e12 : (uint64_t)d;
+			return x->since + (q ? fb_poll_min(by_hint, q) : by_hint);
+		}
 	}
-	uint64_t q = fb_pollstats_quantile(&g->stats, 0.05);
 	if (q)
 		return x->since + q;
 	return x->since + fb_poll_min(x->expect / 3, HINT_WISH_MAX);

@@ -61,7 +61,7 @@ struct fb_poll_group {
 	uint64_t due; /* the next sweep; FB_POLL_NEVER: none */
 	uint64_t last_start, last_failed, last_deep;
 	struct fb_pollstats stats;
-	struct fb_pollstats ratio; /* duration / estimate, as ms per second of estimate */
+	struct fb_pollstats ratio; /* duration / estimate, in millionths */
 	/* The cursors that led past page i of the last deep sweep, so the next one
 	 * can read its pages in parallel stretches instead of one after another. */
 	char *mark[FB_POLL_MARKS];
