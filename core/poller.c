@@ -12,10 +12,11 @@
 #include <string.h>
 
 #define NO_SLOT	      UINT32_MAX
-#define GET_WINS_OFF  8	    /* GETs in a row that found what no sweep showed: lists off */
+#define GET_WINS_OFF  4	    /* GETs in a row that found what no sweep showed: lists off */
 #define UNKNOWN_FB    30000 /* ms before a GET, while nothing is learned or hinted */
 #define HINT_WISH_MAX 30000 /* an unproven estimate delays sweeps this long at most */
 #define TOKENS_MAX    1000  /* pages saved up, at most */
+#define PROBE_MS      4000  /* before anything is learned, the oldest run is asked after */
 
 uint64_t fb_poll_now(struct fb_poller *p)
 {
@@ -272,6 +273,8 @@ void fb_poller_seen(struct fb_poller *p, enum fb_job_kind kind, uint64_t since_m
 		    int handed_back)
 {
 	struct fb_poll_group *g = &p->g[kind == FB_JOB_GENERATION ? G_GEN : G_TECH];
+	if (handed_back)
+		g->probes = finished ? 0 : g->probes + 1;
 	if (!finished)
 		return;
 	fb_pollstats_add(&g->stats, since_ms, fb_poll_now(p));
@@ -320,10 +323,40 @@ int fb_poller_watch(struct fb_poller *p, const struct fb_poll_target *tg, void *
 	g->n++;
 	if (!tg->checked && g->tokens < TOKENS_MAX)
 		g->tokens += fb_poll_budget(p, g);
+	if (!g->probe_due)
+		g->probe_due = now + PROBE_MS;
+	fb_poll_note_due(p, g->probe_due);
 	g->due = fb_poll_min(
 	    g->due, fb_poll_max(fb_poll_wish(g, x), g->last_start + fb_poll_gap(p, g, now)));
 	fb_poll_note_due(p, fb_poll_min(g->due, x->fallback_due));
 	return 0;
+}
+
+/*
+ * While no run of the group has been seen finished, its oldest run gets a
+ * GET now and then, once it is past its estimate twice over: sweeps that
+ * find nothing may mean runs are slow, or lists that cannot show them, and
+ * one GET tells which for the price of a request. A GET that finds the run
+ * unfinished doubles the wait for the next one.
+ */
+static void probe(struct fb_poller *p, int gi, uint64_t now)
+{
+	struct fb_poll_group *g = &p->g[gi];
+	if (!g->n || !g->probe_due || g->probe_due > now || fb_pollstats_quantile(&g->stats, 0.5))
+		return;
+	size_t oldest = SIZE_MAX;
+	for (size_t i = 0; i < p->n; i++) {
+		struct fb_poll_entry *x = &p->e[i];
+		if (x->group != gi || x->since + fb_poll_max(PROBE_MS, 2 * x->expect) > now)
+			continue;
+		if (oldest == SIZE_MAX || x->since < p->e[oldest].since)
+			oldest = i;
+	}
+	g->probe_due = now + ((uint64_t)PROBE_MS << (g->probes < 4 ? g->probes : 4));
+	if (oldest == SIZE_MAX)
+		return;
+	p->st.fallbacks++;
+	p->ops.fallback(take(p, oldest));
 }
 
 void fb_poller_tick(struct fb_poller *p)
@@ -348,6 +381,7 @@ void fb_poller_tick(struct fb_poller *p)
 		struct fb_poll_group *g = &p->g[gi];
 		if (g->off && g->n)
 			fb_poll_hand_back(p, gi);
+		probe(p, gi, now);
 		for (int k = 0; k < FB_POLL_CHAIN; k++) {
 			struct fb_poll_chain *c = &g->chain[k];
 			if (c->active && !c->inflight && c->due <= now)
@@ -366,6 +400,10 @@ void fb_poller_tick(struct fb_poller *p)
 	uint64_t due = FB_POLL_NEVER;
 	for (size_t i = 0; i < p->n; i++)
 		due = fb_poll_min(due, p->e[i].fallback_due);
+	for (int gi = 0; gi < NGROUPS; gi++)
+		if (p->g[gi].n && p->g[gi].probe_due &&
+		    !fb_pollstats_quantile(&p->g[gi].stats, 0.5))
+			due = fb_poll_min(due, p->g[gi].probe_due);
 	for (int gi = 0; gi < NGROUPS; gi++) {
 		struct fb_poll_group *g = &p->g[gi];
 		if (fb_pollsweep_free_chain(g))

@@ -54,7 +54,9 @@ struct fb_poll_group {
 	unsigned page_len;
 	size_t n; /* runs watched */
 	unsigned get_wins;
-	unsigned idle; /* shallow sweeps in a row that answered nothing */
+	unsigned idle;	    /* shallow sweeps in a row that answered nothing */
+	unsigned probes;    /* GETs sent before anything was learned */
+	uint64_t probe_due; /* the next such GET; 0: none planned */
 	/* List pages the batch may still spend: each run watched adds its share of
 	 * the budget, each page takes one. Below zero, sweeps slow down. */
 	double tokens;
