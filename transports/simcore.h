@@ -46,6 +46,8 @@ enum {
 	SALT_RUN_TIME,
 	SALT_RUN_TAG,
 	SALT_NO_KEY,
+	SALT_RUN_TIME2,
+	SALT_ESTIMATE,
 };
 
 enum sim_kind { SIM_TECHNIQUE = 0, SIM_GENERATION };
@@ -206,7 +208,8 @@ struct fb_simmodel {
 
 	struct fb_simstats stats;
 	uint64_t endpoints[EP_COUNT];
-	int camel; /* the casing of the answer being made */
+	int camel;	   /* the casing of the answer being made */
+	uint64_t view_lag; /* ms: runs are seen as they were this long ago (the lists' lag) */
 };
 
 /* ---- simcore.c ---- */

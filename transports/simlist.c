@@ -149,6 +149,9 @@ int fb_simlist_runs(struct fb_simmodel *m, enum sim_kind kind, const struct fb_s
 	if (fb_sim_limit(resp, fb_simquery_get(q, "limit"), &limit, &rc) ||
 	    read_filter(q, &f, resp, &rc))
 		return rc;
+	/* A server may give fewer than limit asks (--page-cap). */
+	if (m->cfg.page_cap && limit > m->cfg.page_cap)
+		limit = m->cfg.page_cap;
 	/* A page holds the matching runs created before creation number `from`. */
 	const struct fb_simstore *st = &m->store;
 	const char *cursor = fb_simquery_get(q, "cursor");
@@ -166,6 +169,7 @@ int fb_simlist_runs(struct fb_simmodel *m, enum sim_kind kind, const struct fb_s
 	fb_simjw_key(&w, kind == SIM_TECHNIQUE ? "technique_runs" : "generations");
 	fb_simjw_open(&w, 1);
 	uint64_t end = (uint64_t)from < st->obase ? st->obase : (uint64_t)from;
+	m->view_lag = m->cfg.list_lag_ms; /* the lists see runs as they were (--list-lag) */
 	for (uint64_t seq = end; seq-- > st->obase;) {
 		long slot = fb_simstore_at(m, seq);
 		if (slot < 0)
@@ -183,6 +187,7 @@ int fb_simlist_runs(struct fb_simmodel *m, enum sim_kind kind, const struct fb_s
 		shown++;
 		last = seq;
 	}
+	m->view_lag = 0;
 	fb_simjw_close(&w, 1);
 	fb_simjw_key(&w, "meta");
 	fb_simjw_open(&w, 0);

@@ -90,6 +90,13 @@ int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *c
 		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
 				  "simulator: run time jitter %g is outside 0..1",
 				  cfg->run_ms_jitter);
+	if (!(cfg->run_ms_sigma >= 0 && cfg->run_ms_sigma <= 3))
+		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
+				  "simulator: run time sigma %g is outside 0..3",
+				  cfg->run_ms_sigma);
+	if (cfg->page_cap > 100)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
+				  "simulator: page cap %u is outside 1..100", cfg->page_cap);
 	const double rates[] = {cfg->fault_5xx_rate,	      cfg->fault_html_rate,
 				cfg->fault_reset_before_rate, cfg->fault_reset_after_rate,
 				cfg->fault_truncate_rate,     cfg->fault_slow_rate};

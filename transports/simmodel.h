@@ -33,6 +33,12 @@
 
 enum fb_sim_casing { FB_SIM_SNAKE = 0, FB_SIM_CAMEL, FB_SIM_MIXED };
 enum fb_sim_dup { FB_SIM_DUP_REPLAY = 0, FB_SIM_DUP_CONFLICT };
+/*
+ * The create answer's estimated_seconds, which the contract leaves open:
+ * absent (the nested RunStatus has none, RunCreated says null), exact, or
+ * wrong (three times too high for some runs, a third for others).
+ */
+enum fb_sim_estimate { FB_SIM_EST_ABSENT = 0, FB_SIM_EST_EXACT, FB_SIM_EST_WRONG };
 
 struct fb_simmodel_config {
 	uint64_t seed;
@@ -41,6 +47,18 @@ struct fb_simmodel_config {
 	/* 0..1: each run takes run_ms * (1 +- run_ms_jitter), drawn from the seed and its key
 	 * (its run id without one), so runs of one batch finish at different times. */
 	double run_ms_jitter;
+	/* > 0: each run's time is log-normal with mean run_ms and this sigma of its log,
+	 * drawn as the jitter is; takes the place of run_ms_jitter. */
+	double run_ms_sigma;
+	/* 1: durations (and so outcomes' timing) follow the creation number, not the key,
+	 * so two clients sending the same number of runs meet the same durations. */
+	int run_time_by_order;
+	enum fb_sim_estimate estimate;
+	/* The lists show a run as it was this long ago: a finished run stays "running"
+	 * there for list_lag_ms after a GET would show it finished. 0: none. */
+	uint64_t list_lag_ms;
+	/* 1..100: list pages hold at most this many runs whatever limit asks; 0: 100. */
+	unsigned page_cap;
 	double fail_rate;	  /* 0..1: share of runs that end failed */
 	unsigned outputs_per_run; /* 0 means 1 */
 	enum fb_sim_casing casing;

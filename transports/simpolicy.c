@@ -125,8 +125,19 @@ int fb_simpolicy_credits(struct fb_simmodel *m, const struct fb_simcall *c, stru
 
 /* ---- run durations ---- */
 
+#define M_PI_VALUE 3.14159265358979323846
+
 uint64_t fb_simpolicy_run_ms(const struct fb_simmodel *m, uint64_t src)
 {
+	double sigma = m->cfg.run_ms_sigma;
+	if (sigma > 0.0 && m->cfg.run_ms) {
+		/* Box-Muller from two draws: mean run_ms, median run_ms * exp(-sigma^2 / 2). */
+		double u1 = fb_sim_unit(fb_sim_mix64(m->cfg.seed ^ src ^ SALT_RUN_TIME));
+		double u2 = fb_sim_unit(fb_sim_mix64(m->cfg.seed ^ src ^ SALT_RUN_TIME2));
+		double z = sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI_VALUE * u2);
+		double d = (double)m->cfg.run_ms * exp(sigma * z - sigma * sigma / 2.0);
+		return d >= 1e12 ? (uint64_t)1e12 : (uint64_t)llround(d);
+	}
 	double p = m->cfg.run_ms_jitter;
 	if (p <= 0.0 || !m->cfg.run_ms)
 		return m->cfg.run_ms;

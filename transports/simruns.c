@@ -58,6 +58,7 @@ static struct view run_view(const struct fb_simmodel *m, const struct fb_simrun 
 	struct view v = {"pending", 0, 0, 0, 0, 0};
 	uint64_t run_ms = r->run_ms, queued = run_ms / 10;
 	uint64_t elapsed = fb_clock_now_ms(m->clock) - r->created_mono;
+	elapsed = elapsed > m->view_lag ? elapsed - m->view_lag : 0;
 	v.started_at = r->created_wall + queued;
 	v.completed_at = r->created_wall + run_ms;
 	if (fresh)
@@ -176,7 +177,8 @@ static struct fb_simrun *new_run(struct fb_simmodel *m, const struct spec *sp)
 	r->failed = fb_sim_unit(fb_sim_mix64(seed ^ src ^ SALT_FAIL)) < m->cfg.fail_rate;
 	r->error_idx = (uint8_t)(fb_sim_mix64(seed ^ src ^ SALT_CODE) % 4);
 	double factor = 1.0 + 2.5 * fb_sim_unit(fb_sim_mix64(seed ^ src ^ SALT_COST));
-	r->run_ms = fb_simpolicy_run_ms(m, src);
+	r->run_ms = fb_simpolicy_run_ms(
+	    m, m->cfg.run_time_by_order ? fb_sim_mix64(seed ^ SALT_NO_KEY ^ r->seq) : src);
 	r->quote = sp->quote;
 	r->final_cost = r->failed ? 0.0 : round(sp->quote * factor * 1000.0) / 1000.0;
 	/* Ids follow the seed and the count of runs, never the count of polls. */
@@ -223,6 +225,21 @@ unsigned fb_simruns_key_runs(const struct fb_simmodel *m, const struct fb_simrun
 
 /* ---- answers ---- */
 
+/*
+ * The estimate an answer carries (--estimate): -1 for none; exact, what is
+ * left of the run (all of it for the create's own answer); wrong, that
+ * times three or divided by three, by the run.
+ */
+static long estimate(const struct fb_simmodel *m, const struct fb_simrun *r, int fresh)
+{
+	if (m->cfg.estimate == FB_SIM_EST_ABSENT)
+		return -1;
+	long s = fresh ? (long)((r->run_ms + 999) / 1000) : remaining_seconds(m, r);
+	if (m->cfg.estimate == FB_SIM_EST_WRONG)
+		s = fb_sim_mix64(m->cfg.seed ^ r->seq ^ SALT_ESTIMATE) & 1 ? s * 3 : s / 3;
+	return s;
+}
+
 /* The poll URL and the outputs' base, from parts: this runs for every answer. */
 static int run_urls(const struct fb_simmodel *m, const struct fb_simrun *r, struct fb_buf *poll,
 		    struct fb_buf *outs)
@@ -239,10 +256,9 @@ static int run_urls(const struct fb_simmodel *m, const struct fb_simrun *r, stru
 }
 
 /*
- * A RunStatus. Answers to a create also carry estimated_seconds: the nested
- * route's RunStatus does not declare it, but RunCreated (every top-level
- * create) requires it, the schema does not forbid extra members, and
- * clients have to tolerate it on this route either way.
+ * A RunStatus. The contract's RunStatus has no estimated_seconds; with
+ * --estimate exact or wrong the nested create's answer carries one all the
+ * same, beyond the contract, to measure what the hint is worth to a client.
  */
 static int status_members(struct fb_simmodel *m, struct fb_simjw *w, struct fb_simrun *r, int fresh,
 			  int with_estimate)
@@ -271,9 +287,7 @@ static int status_members(struct fb_simmodel *m, struct fb_simjw *w, struct fb_s
 	    .output_type = fb_sim_media_type[r->media],
 	    .output_ext = fb_sim_media_ext[r->media],
 	    .poll_url = fb_buf_str(poll),
-	    .estimated_seconds = !with_estimate ? -1
-				 : fresh	? (long)((r->run_ms + 999) / 1000)
-						: remaining_seconds(m, r),
+	    .estimated_seconds = with_estimate ? estimate(m, r, fresh) : -1,
 	    .clean = m->base_clean,
 	};
 	if (!rc)
@@ -312,7 +326,7 @@ static int answer_created(struct fb_simmodel *m, struct fb_simresp *resp, struct
 	struct fb_simcreated_view v = {
 	    .run_id = r->id,
 	    .type = tech ? "technique" : "generation",
-	    .estimated_seconds = fresh ? (long)((r->run_ms + 999) / 1000) : remaining_seconds(m, r),
+	    .estimated_seconds = estimate(m, r, fresh),
 	    .charged_cost = r->quote,
 	    .poll_url = fb_buf_str(poll),
 	    .project_id = r->project >= 0 ? fb_simcat_project_id(r->project) : NULL,

@@ -2,13 +2,15 @@
 #include "flags.h"
 #include "args.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
+/* In parts: one string literal this long is more than C11 promises to hold. */
+static const char *const usage[] = {
     "usage: florasim [options]\n"
     "\n"
     "A local HTTP server that behaves like the FLORA API (technique runs,\n"
@@ -19,17 +21,35 @@ static const char usage[] =
     "\n"
     "Server:\n"
     "  --port N              port to listen on; 0 (default) picks a free one\n"
-    "  --latency DUR         delay before every answer (default 0), e.g. 300ms;\n"
-    "                        other connections are served meanwhile\n"
+    "  --latency DUR|MIN-MAX delay before every answer (default 0), e.g. 300ms, or\n"
+    "                        drawn uniformly for each answer, e.g. 0-300ms; other\n"
+    "                        connections are served meanwhile\n"
+    "  --latency-p99 DUR     one answer in a hundred waits this long instead (a tail)\n"
+    "  --close-rate P        share of answers that end their keep-alive connection\n"
+    "                        (Connection: close), 0..1 (default 0)\n"
     "  --max-seconds N       exit by itself after N seconds (default 0: run until\n"
     "                        SIGINT or SIGTERM)\n"
     "  --quiet               no start-up or per-request lines on stderr\n"
-    "\n"
+    "\n",
     "Runs:\n"
     "  --seed N              seed of every simulated outcome (default 1)\n"
-    "  --run-time DUR        time from create to completed or failed (default 2s)\n"
-    "  --run-time-jitter P   spread each run's time over run-time x (1 +- P), drawn\n"
-    "                        from --seed and the run's key, 0..1 (default 0)\n"
+    "  --run-time DUR        mean time from create to completed or failed\n"
+    "                        (default 2s)\n"
+    "  --run-time-sigma S    each run's time log-normal around --run-time, S the\n"
+    "                        sigma of its log, drawn from --seed and the run's key\n"
+    "                        (default 0.5; 0: every run takes --run-time)\n"
+    "  --run-time-jitter P   instead: uniform over run-time x (1 +- P), 0..1\n"
+    "  --run-time-by B       what a run's time is drawn from: key (default) or order\n"
+    "                        (its creation number: two clients sending the same\n"
+    "                        number of runs meet the same times)\n"
+    "  --estimate E          estimated_seconds in create answers: absent (default:\n"
+    "                        RunCreated says null, the nested RunStatus has none, as\n"
+    "                        the contract gives), exact, or wrong (x3 or /3 by run)\n"
+    "  --list-lag DUR        lists show runs as they were DUR ago: a finished run\n"
+    "                        stays running there that long after a GET shows it\n"
+    "                        finished (default 0)\n"
+    "  --page-cap N          list pages hold at most N runs whatever limit asks,\n"
+    "                        1..100 (default 100)\n"
     "  --fail-rate P         share of runs that end failed, 0..1 (default 0)\n"
     "  --outputs N           outputs per completed run (default 1)\n"
     "  --casing C            field names: snake (default), camel or mixed\n"
@@ -43,7 +63,7 @@ static const char usage[] =
     "                        ones answer 404 and their idempotency keys are\n"
     "                        forgotten, their outputs still download (default:\n"
     "                        keep every run)\n"
-    "\n"
+    "\n",
     "Account:\n"
     "  --api-key KEY         require \"Authorization: Bearer KEY\" (default: the\n"
     "                        FLORASIM_API_KEY environment variable; unset: no check)\n"
@@ -57,7 +77,7 @@ static const char usage[] =
     "                        rate_limited with Retry-After (default 0: none)\n"
     "  --burst N             requests allowed at once under --rate-limit\n"
     "                        (default: the rate)\n"
-    "\n"
+    "\n",
     "Faults (each a share P of requests, 0..1, reproducible from --seed):\n"
     "  --fault-5xx P         API requests answered 500 or 503 without acting\n"
     "  --fault-html P        of those 5xx, the share with an HTML body\n"
@@ -70,11 +90,13 @@ static const char usage[] =
     "\n"
     "Durations: 500ms, 2s, 1.5m, 1h, or a bare number of seconds.\n"
     "  -h, --help            this text\n"
-    "  --version             the version\n";
+    "  --version             the version\n",
+};
 
 void fs_flags_usage(FILE *f)
 {
-	fputs(usage, f);
+	for (size_t i = 0; i < sizeof(usage) / sizeof(usage[0]); i++)
+		fputs(usage[i], f);
 }
 
 static int bad(const char *opt, const char *s, const char *expected)
@@ -132,10 +154,39 @@ static const struct share_flag shares[] = {
 };
 
 static const char *const valued[] = {
-    "--port",	    "--seed",	    "--run-time",    "--latency",     "--outputs",
-    "--casing",	    "--duplicates", "--api-key",     "--credits",     "--forbidden",
-    "--rate-limit", "--burst",	    "--max-seconds", "--retain-runs",
+    "--port",	     "--seed",	     "--run-time",    "--latency",     "--outputs",
+    "--casing",	     "--duplicates", "--api-key",     "--credits",     "--forbidden",
+    "--rate-limit",  "--burst",	     "--max-seconds", "--retain-runs", "--latency-p99",
+    "--close-rate",  "--estimate",   "--list-lag",    "--page-cap",    "--run-time-sigma",
+    "--run-time-by",
 };
+
+/*
+ * --latency DUR or MIN-MAX. A bare MIN takes MAX's unit ("100-300ms" is
+ * 100 ms to 300 ms), since "100" alone would mean seconds.
+ */
+static int latency(const char *opt, const char *v, struct fs_flags *o)
+{
+	const char *dash = strchr(v + (*v == '-'), '-');
+	if (!dash)
+		return duration_ms(opt, v, &o->latency_ms);
+	char lo[32];
+	size_t n = (size_t)(dash - v);
+	const char *unit = dash + 1;
+	while (*unit && (isdigit((unsigned char)*unit) || *unit == '.'))
+		unit++;
+	if (n == 0 || n + strlen(unit) >= sizeof(lo))
+		return bad(opt, v, "a duration such as 300ms, or a range such as 0-300ms");
+	memcpy(lo, v, n);
+	lo[n] = 0;
+	if (strspn(lo, "0123456789.") == n)
+		strcat(lo, unit);
+	if (duration_ms(opt, lo, &o->latency_ms) || duration_ms(opt, dash + 1, &o->latency_max_ms))
+		return 2;
+	if (o->latency_max_ms < o->latency_ms)
+		return bad(opt, v, "a range whose first end is the smaller, such as 0-300ms");
+	return 0;
+}
 
 static int known(const char *name)
 {
@@ -164,7 +215,33 @@ static int parse_one(const char *opt, const char *v, struct fs_flags *o)
 	} else if (!strcmp(opt, "--run-time")) {
 		return duration_ms(opt, v, &m->run_ms);
 	} else if (!strcmp(opt, "--latency")) {
-		return duration_ms(opt, v, &o->latency_ms);
+		return latency(opt, v, o);
+	} else if (!strcmp(opt, "--latency-p99")) {
+		return duration_ms(opt, v, &o->latency_p99_ms);
+	} else if (!strcmp(opt, "--close-rate")) {
+		return share(opt, v, &o->close_rate);
+	} else if (!strcmp(opt, "--run-time-sigma")) {
+		o->sigma_given = 1;
+		return number(opt, v, 0, 3, "a sigma from 0 to 3, such as 0.5", &m->run_ms_sigma);
+	} else if (!strcmp(opt, "--run-time-by")) {
+		if (strcmp(v, "key") && strcmp(v, "order"))
+			return bad(opt, v, "key or order");
+		m->run_time_by_order = !strcmp(v, "order");
+	} else if (!strcmp(opt, "--estimate")) {
+		if (!strcmp(v, "absent"))
+			m->estimate = FB_SIM_EST_ABSENT;
+		else if (!strcmp(v, "exact"))
+			m->estimate = FB_SIM_EST_EXACT;
+		else if (!strcmp(v, "wrong"))
+			m->estimate = FB_SIM_EST_WRONG;
+		else
+			return bad(opt, v, "absent, exact or wrong");
+	} else if (!strcmp(opt, "--list-lag")) {
+		return duration_ms(opt, v, &m->list_lag_ms);
+	} else if (!strcmp(opt, "--page-cap")) {
+		if (whole(opt, v, 1, 100, &u))
+			return 2;
+		m->page_cap = (unsigned)u;
 	} else if (!strcmp(opt, "--outputs")) {
 		if (whole(opt, v, 1, 16, &u))
 			return 2;
@@ -218,6 +295,7 @@ int fs_flags_parse(int argc, char **argv, struct fs_flags *o)
 	memset(o, 0, sizeof(*o));
 	o->model.seed = 1;
 	o->model.run_ms = 2000;
+	o->model.run_ms_sigma = 0.5; /* runs of one technique do not all take one time */
 	o->model.outputs_per_run = 1;
 	const char *env_key = getenv("FLORASIM_API_KEY");
 	if (env_key && *env_key)
@@ -275,6 +353,8 @@ int fs_flags_parse(int argc, char **argv, struct fs_flags *o)
 		if (rc)
 			return rc;
 	}
+	if (o->model.run_ms_jitter > 0 && !o->sigma_given)
+		o->model.run_ms_sigma = 0; /* the jitter's uniform spread instead */
 	if (o->model.rate_burst && o->model.rate_limit_rps <= 0) {
 		fprintf(stderr, "florasim: --burst needs --rate-limit\n");
 		return 2;

@@ -11,9 +11,13 @@ struct fs_flags {
 	unsigned port; /* 0: a free port */
 	/* The model's settings; strings borrowed from argv or the environment. base_url unset. */
 	struct fb_simmodel_config model;
-	uint64_t latency_ms;  /* added before every answer */
-	uint64_t max_seconds; /* 0: run until SIGINT or SIGTERM */
-	int quiet;	      /* no start-up or per-request lines on stderr */
+	uint64_t latency_ms;	 /* added before every answer; with latency_max_ms, the least */
+	uint64_t latency_max_ms; /* > latency_ms: each answer's delay uniform in between */
+	uint64_t latency_p99_ms; /* one answer in a hundred waits this long instead; 0: none */
+	double close_rate;	 /* share of answers that close their keep-alive connection */
+	uint64_t max_seconds;	 /* 0: run until SIGINT or SIGTERM */
+	int quiet;		 /* no start-up or per-request lines on stderr */
+	int sigma_given; /* --run-time-sigma was given: --run-time-jitter does not clear it */
 };
 
 /*

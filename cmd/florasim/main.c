@@ -57,13 +57,23 @@ int main(int argc, char **argv)
 	if (!flags.quiet) {
 		const struct fb_simmodel_config *m = &flags.model;
 		fprintf(stderr,
-			"florasim: seed %llu, run time %llu ms (jitter %g), fail rate %g, %u "
-			"output(s) per run, %s case, duplicates %s, %s, latency %llu ms\n",
-			(unsigned long long)m->seed, (unsigned long long)m->run_ms,
-			m->run_ms_jitter, m->fail_rate, m->outputs_per_run, casing_name(m->casing),
+			"florasim: seed %llu, run time %llu ms (sigma %g, jitter %g), estimate "
+			"%s, fail rate %g, %u output(s) per run, %s case, duplicates %s, %s, "
+			"latency %llu-%llu ms (p99 %llu), list lag %llu ms, close rate %g\n",
+			(unsigned long long)m->seed, (unsigned long long)m->run_ms, m->run_ms_sigma,
+			m->run_ms_jitter,
+			m->estimate == FB_SIM_EST_EXACT	  ? "exact"
+			: m->estimate == FB_SIM_EST_WRONG ? "wrong"
+							  : "absent",
+			m->fail_rate, m->outputs_per_run, casing_name(m->casing),
 			m->dup_mode == FB_SIM_DUP_CONFLICT ? "conflict" : "replay",
 			m->api_key ? "API key required" : "no API key check",
-			(unsigned long long)flags.latency_ms);
+			(unsigned long long)flags.latency_ms,
+			(unsigned long long)(flags.latency_max_ms > flags.latency_ms
+						 ? flags.latency_max_ms
+						 : flags.latency_ms),
+			(unsigned long long)flags.latency_p99_ms,
+			(unsigned long long)m->list_lag_ms, flags.close_rate);
 	}
 
 	int sig;

@@ -36,7 +36,7 @@
 
 struct counters {
 	uint64_t requests, conns, conns_open, conns_peak;
-	uint64_t resets, truncated, slowed, too_big;
+	uint64_t resets, truncated, slowed, too_big, closes;
 };
 
 struct fs_server {
@@ -56,8 +56,31 @@ struct req {
 	char *uri; /* raw request-target */
 	struct fb_buf body;
 	uint64_t t0;
+	uint64_t seq; /* the request's order, from 1: what its latency and close are drawn from */
 	int started, waited, too_big;
 };
+
+/* splitmix64: a request's draws follow --seed and its order, so a run can be replayed. */
+static double draw(const struct fs_server *s, uint64_t seq, uint64_t salt)
+{
+	uint64_t z = s->flags.model.seed ^ (seq * 0x9e3779b97f4a7c15ull) ^ salt;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return (double)(z >> 11) / 9007199254740992.0;
+}
+
+/* --latency MIN-MAX draws uniformly; one answer in a hundred takes --latency-p99 instead. */
+static uint64_t latency_of(const struct fs_server *s, uint64_t seq)
+{
+	const struct fs_flags *f = &s->flags;
+	if (f->latency_p99_ms && draw(s, seq, 0x7a11) < 0.01)
+		return f->latency_p99_ms;
+	if (f->latency_max_ms <= f->latency_ms)
+		return f->latency_ms;
+	double u = draw(s, seq, 0x1a7e);
+	return f->latency_ms + (uint64_t)(u * (double)(f->latency_max_ms - f->latency_ms + 1));
+}
 
 /* A body sent through a content reader: cut short (truncate) or paced (slow). */
 struct stream {
@@ -268,6 +291,12 @@ static enum MHD_Result answer(struct fs_server *s, struct MHD_Connection *c, str
 		if (resp.replayed)
 			hok &=
 			    MHD_add_response_header(mr, "idempotent-replayed", "true") == MHD_YES;
+		/* --close-rate: now and then the server ends the keep-alive connection. */
+		if (s->flags.close_rate > 0 && draw(s, r->seq, 0xc105e) < s->flags.close_rate) {
+			hok &= MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close") ==
+			       MHD_YES;
+			s->n.closes++;
+		}
 		if (hok)
 			ok = MHD_queue_response(c, (unsigned)resp.status, mr);
 		MHD_destroy_response(mr);
@@ -289,7 +318,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!r->started) {
 		r->started = 1;
 		r->t0 = fs_wake_now_ms();
-		s->n.requests++;
+		r->seq = ++s->n.requests;
 		/* Refuse a declared oversize body before reading it. */
 		const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > MAX_BODY) {
@@ -310,9 +339,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (s->flags.latency_ms && !r->waited) {
+	uint64_t lat = r->waited ? 0 : latency_of(s, r->seq);
+	if (lat && !r->waited) {
 		r->waited = 1;
-		uint64_t due = r->t0 + s->flags.latency_ms;
+		uint64_t due = r->t0 + lat;
 		if (fs_wake_now_ms() < due && fs_wake_suspend(s->wake, c, due))
 			return MHD_YES; /* called again once resumed */
 	}
@@ -469,13 +499,13 @@ int fs_server_summary(struct fs_server *s, struct fb_buf *out)
 	    "polls, %llu lists, %llu downloads; most runs for one key %llu (keys with several "
 	    "%llu); answered 401 x%llu, 402 x%llu, 403 x%llu, 429 x%llu, 5xx faults x%llu; "
 	    "connections closed unanswered %llu, bodies truncated %llu, slow %llu; bodies too "
-	    "large %llu",
+	    "large %llu; keep-alive connections closed %llu",
 	    (ull)n->requests, (ull)n->conns, (ull)n->conns_peak, (ull)st.max_requests_per_second,
 	    (ull)st.max_creates_per_second, (ull)st.runs_created, (ull)st.polls, (ull)st.lists,
 	    (ull)st.fetches, (ull)st.max_runs_per_key, (ull)st.keys_with_several_runs,
 	    (ull)st.unauthorized, (ull)st.insufficient_credits, (ull)st.forbidden,
 	    (ull)st.rate_limited, (ull)st.faults_5xx, (ull)n->resets, (ull)n->truncated,
-	    (ull)n->slowed, (ull)n->too_big);
+	    (ull)n->slowed, (ull)n->too_big, (ull)n->closes);
 }
 
 void fs_server_free(struct fs_server *s)

@@ -76,10 +76,15 @@ static void test_list_polling_by_default(void **state)
 {
 	struct counts c = run(state, "m.jsonl --out out --concurrency 60 --seed 9");
 	assert_int_equal(c.creates, ITEMS);
-	/* Both endpoints were swept, and few runs needed a GET of their own. */
+	/*
+	 * Both endpoints were swept, and few runs needed a GET of their own
+	 * (the last three of each endpoint poll themselves). No estimate and
+	 * runs of 0.5-4 s, as florasim gives by default: at most 1.5 requests
+	 * a run, the target for a batch of one round.
+	 */
 	assert_true(c.lists >= 2);
-	assert_true(c.polls <= ITEMS / 10);
-	assert_true(c.requests - c.fetches <= ITEMS + ITEMS / 4);
+	assert_true(c.polls <= ITEMS / 6);
+	assert_true(c.requests - c.fetches <= ITEMS + ITEMS / 2);
 }
 
 static void test_get_mode_polls_each_run(void **state)

@@ -249,6 +249,7 @@ static struct outcome run(const struct world *w, const char *manifest)
 	sc.model.seed = 5;
 	sc.model.run_ms = w->run_ms;
 	sc.model.run_ms_jitter = w->jitter;
+	sc.model.estimate = FB_SIM_EST_EXACT; /* est says what the driver sees of it */
 	sc.model.fail_rate = w->fail_rate;
 	sc.model.outputs_per_run = 1;
 	struct fb_transport *sim;
