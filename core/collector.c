@@ -371,6 +371,11 @@ int fb_collector_write(struct fb_collector *c, const struct fb_result *res, stru
 	return rc;
 }
 
+int fb_collector_flush(struct fb_collector *c, struct fb_err *err)
+{
+	return c->dirty ? flush_out(c, err) : 0;
+}
+
 int fb_collector_sync(struct fb_collector *c, struct fb_err *err)
 {
 	if (!c->dirty)

@@ -64,6 +64,9 @@ int fb_collector_add_output(struct fb_collector *c, const char *item_id, const c
 /* Writes one result line (to the record, and to standard output when asked). */
 int fb_collector_write(struct fb_collector *c, const struct fb_result *res, struct fb_err *err);
 
+/* Writes what is buffered (outputs, then lines), without waiting for the disk. */
+int fb_collector_flush(struct fb_collector *c, struct fb_err *err);
+
 /* Makes everything kept so far durable, when anything is new since the last call. */
 int fb_collector_sync(struct fb_collector *c, struct fb_err *err);
 

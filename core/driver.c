@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FSYNC_MS 30000 /* results and outputs are made durable this often, and at the end */
+
 struct batch {
 	const struct fb_driver_config *cfg;
 	struct fb_transport *t;
@@ -32,7 +34,7 @@ struct batch {
 	struct fb_job **live; /* every job in flight, so an interrupted batch can let go of them */
 	size_t nlive, caplive;
 	int stopping; /* *cfg->stop was seen */
-	uint64_t last_flush_ms;
+	uint64_t last_flush_ms, last_fsync_ms;
 	uint64_t stop_deadline;
 };
 
@@ -127,6 +129,25 @@ static int note_create(void *owner, const char *key)
 	return e.code;
 }
 
+static uint64_t journal_mark(void *owner)
+{
+	struct batch *b = owner;
+	return b->cfg->journal ? fb_journal_mark(b->cfg->journal) : 0;
+}
+
+static int journal_durable(void *owner, uint64_t mark)
+{
+	struct batch *b = owner;
+	struct fb_err e = {0};
+	if (!b->cfg->journal || !fb_journal_make_durable(b->cfg->journal, mark, &e))
+		return 0;
+	if (!b->fatal) {
+		b->fatal = 1;
+		b->fatal_err = e;
+	}
+	return e.code ? e.code : FB_EIO;
+}
+
 static int note_run(void *owner, const char *key, const char *run_id, const char *poll_url)
 {
 	struct batch *b = owner;
@@ -158,21 +179,28 @@ static void asset_done(void *owner, const char *sha256, const char *asset_id, co
 }
 
 /*
- * The journal reaches the disk before any request leaves: a create must be
- * on record before it can make a run. Results and outputs only need to
- * survive a crash within a second: lines still buffered when a kill -9
- * comes are written by the next invocation, which polls their runs again
- * through the journal (never creating them again). A flush blocks the
- * loop, so they are flushed at most once a second and at the end (force).
+ * Group commit. Journal records are written every turn (a kill -9 keeps
+ * what was written) and made durable only when a result line or a create
+ * that may make an item's second run needs its run record on disk
+ * (journal_durable): one fdatasync then covers every record queued, so
+ * most lines find theirs already durable. Results and outputs are written
+ * once a second and made durable every FSYNC_MS and at the end (force): a
+ * line lost to a power cut is written again by the next invocation, which
+ * polls its run through the journal (never creating it again).
  */
 static void sync_all(struct batch *b, int force)
 {
 	struct fb_err e = {0};
-	int rc = b->cfg->journal ? fb_journal_sync(b->cfg->journal, &e) : 0;
+	int rc = !b->cfg->journal ? 0
+		 : force	  ? fb_journal_sync(b->cfg->journal, &e)
+				  : fb_journal_write(b->cfg->journal, &e);
 	uint64_t now = fb_clock_now_ms(b->clock);
-	if (!rc && (force || now - b->last_flush_ms >= 1000)) {
-		b->last_flush_ms = now;
+	if (!rc && (force || now - b->last_fsync_ms >= FSYNC_MS)) {
+		b->last_fsync_ms = b->last_flush_ms = now;
 		rc = fb_collector_sync(b->c, &e);
+	} else if (!rc && now - b->last_flush_ms >= 1000) {
+		b->last_flush_ms = now;
+		rc = fb_collector_flush(b->c, &e);
 	}
 	if (rc && !b->fatal) {
 		b->fatal = 1;
@@ -436,6 +464,8 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	    .claimed = claimed,
 	    .note_create = note_create,
 	    .note_run = note_run,
+	    .journal_mark = journal_mark,
+	    .journal_durable = journal_durable,
 	    .asset = asset,
 	    .asset_done = asset_done,
 	    .owner = &b,
@@ -507,6 +537,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	sync_all(&b, 1);
 	/* Interrupted: what is still in flight gets no line; the journal knows its runs. */
 	sum->abandoned = b.nlive;
+	sum->journal_syncs = cfg->journal ? fb_journal_syncs(cfg->journal) : 0;
 	for (size_t i = 0; i < b.nlive; i++)
 		fb_job_free(b.live[i]);
 	free(b.live);

@@ -133,7 +133,12 @@ void fb_job_finish(struct fb_job *j, enum fb_item_status status, const struct fb
 	    .meta_src = j->item.json,
 	};
 	struct fb_err werr = {0};
-	int rc = fb_collector_write(j->env->collector, &r, &werr);
+	/* The line never claims a run the journal could still lose. */
+	int rc = j->jmark ? j->env->journal_durable(j->env->owner, j->jmark) : 0;
+	if (rc)
+		fb_err_set(&werr, rc, FB_KIND_BATCH, "the journal cannot be saved");
+	else
+		rc = fb_collector_write(j->env->collector, &r, &werr);
 	j->env->done(j->env->owner, j, rc, rc ? &werr : NULL); /* may free j: nothing after */
 }
 
@@ -185,6 +190,7 @@ int fb_job_adopt(struct fb_job *j, const char *run_id, const char *poll_url)
 	j->env->claim(j->env->owner, run_id);
 	if (j->env->note_run(j->env->owner, j->cur_key, run_id, poll_url))
 		return FB_EIO;
+	j->jmark = j->env->journal_mark(j->env->owner);
 	for (size_t i = 0; i < j->nrun_ids; i++)
 		if (!strcmp(j->run_ids[i], run_id))
 			return 0; /* a replay of a run the item already has */
@@ -492,8 +498,15 @@ void fb_job_send_create(struct fb_job *j)
 		j->submitted_wall = wall;
 	if (!j->first_sent_wall)
 		j->first_sent_wall = wall;
-	/* Journaled first: the driver makes it durable before the request leaves. */
-	if (j->env->note_create(j->env->owner, j->cur_key)) {
+	/*
+	 * Journaled first. A first create needs no wait for the disk: its key is
+	 * the item's, so after a crash the same create goes again and the API
+	 * answers with the run it made (or 409, resolved through the lists). A
+	 * create that may make the item's second run waits until the first
+	 * run's record is on disk.
+	 */
+	if (j->env->note_create(j->env->owner, j->cur_key) ||
+	    (j->nrun_ids && j->env->journal_durable(j->env->owner, j->jmark))) {
 		fb_err_set(&e, FB_EIO, FB_KIND_BATCH, "the journal cannot be written");
 		fb_job_finish(j, FB_STATUS_FAILED, &e);
 		return;

@@ -75,6 +75,14 @@ struct fb_job_env {
 	/* A create with key is about to be sent / key made run_id: for the journal. 0 or FB_E*. */
 	int (*note_create)(void *owner, const char *key);
 	int (*note_run)(void *owner, const char *key, const char *run_id, const char *poll_url);
+	/*
+	 * Group commit (journal.h): how many journal records were noted so far,
+	 * and a wait until the first `mark` of them are on disk (0 or FB_E*).
+	 * A result line, and a create that may make an item's second run, wait
+	 * for the item's run record; nothing else waits for the disk.
+	 */
+	uint64_t (*journal_mark)(void *owner);
+	int (*journal_durable)(void *owner, uint64_t mark);
 	/* The batch's uploads by content (assets.h): ask, then report the end of an upload. */
 	enum fb_asset_state (*asset)(void *owner, const char *sha256, const char **asset_id,
 				     const char **url);

@@ -50,6 +50,7 @@ struct fb_job {
 	char *recover_cursor;	  /* the next list page, or NULL */
 	char *recover_single;	  /* a lone candidate seen once, adopted if seen again */
 	uint64_t lost_wall;	  /* when a create first got no answer (wall ms), or 0 */
+	uint64_t jmark;		  /* the journal's mark after its run record (0: none needed) */
 	struct fb_run_info final; /* the terminal answer; owns the outputs fetched */
 	size_t out_idx;
 	unsigned fetch_try;

@@ -34,7 +34,10 @@ struct fb_journal {
 	struct fb_buf rec;
 
 	struct fb_jmap map;
-	size_t skipped; /* lines of the replay that were not records */
+	size_t skipped;	  /* lines of the replay that were not records */
+	uint64_t queued;  /* records this invocation noted */
+	uint64_t durable; /* of those, the ones the last fdatasync covered */
+	uint64_t syncs;	  /* fdatasync calls */
 };
 
 static int str_ok(const char *s, int may_be_empty)
@@ -256,11 +259,12 @@ static int write_pending(struct fb_journal *j, struct fb_err *err)
 	return 0;
 }
 
-/* Queues j->rec; it is written by the next sync, before any request can depend on it. */
+/* Queues j->rec; it is written by the next write or sync. */
 static int append(struct fb_journal *j, struct fb_err *err)
 {
 	if (fb_buf_add(&j->pend, j->rec.ptr, j->rec.len))
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	j->queued++;
 	return 0;
 }
 
@@ -355,14 +359,25 @@ int fb_journal_note_run(struct fb_journal *j, const char *key, const char *run_i
 	return 0;
 }
 
-int fb_journal_sync(struct fb_journal *j, struct fb_err *err)
+int fb_journal_write(struct fb_journal *j, struct fb_err *err)
 {
 	if (j->failed)
 		return failed(j, err);
 	if (j->pend.len && write_pending(j, err))
 		return failed(j, err);
-	if (!j->dirty)
+	return 0;
+}
+
+int fb_journal_sync(struct fb_journal *j, struct fb_err *err)
+{
+	if (fb_journal_write(j, err))
+		return FB_EIO;
+	if (!j->dirty) {
+		j->durable = j->queued;
 		return 0;
+	}
+	uint64_t covered = j->queued;
+	j->syncs++;
 	if (fdatasync(j->fd) != 0) {
 		/* After a failed fdatasync the kernel may have dropped the pages: never retry. */
 		io_fail(&j->failure, "save", j->path, errno);
@@ -370,7 +385,23 @@ int fb_journal_sync(struct fb_journal *j, struct fb_err *err)
 		return failed(j, err);
 	}
 	j->dirty = 0;
+	j->durable = covered;
 	return 0;
+}
+
+uint64_t fb_journal_mark(const struct fb_journal *j)
+{
+	return j->queued;
+}
+
+int fb_journal_make_durable(struct fb_journal *j, uint64_t mark, struct fb_err *err)
+{
+	return mark <= j->durable && !j->failed ? 0 : fb_journal_sync(j, err);
+}
+
+uint64_t fb_journal_syncs(const struct fb_journal *j)
+{
+	return j->syncs;
 }
 
 int fb_journal_close(struct fb_journal *j, struct fb_err *err)

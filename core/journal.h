@@ -22,6 +22,8 @@
 
 #include "error.h"
 
+#include <stdint.h>
+
 struct fb_journal;
 
 /*
@@ -63,10 +65,24 @@ int fb_journal_note_run(struct fb_journal *j, const char *key, const char *run_i
 /*
  * Writes every record queued so far in one write(2) and makes them durable
  * (fdatasync); does nothing when nothing was queued since the last sync.
- * The driver calls it before any request leaves, so a record is on disk
- * before the action that depends on it. 0, or FB_EIO with err.
+ * 0, or FB_EIO with err.
  */
 int fb_journal_sync(struct fb_journal *j, struct fb_err *err);
+
+/* Writes the queued records in one write(2), without waiting for the disk. */
+int fb_journal_write(struct fb_journal *j, struct fb_err *err);
+
+/*
+ * Group commit. fb_journal_mark says how many records were noted so far;
+ * fb_journal_make_durable(j, mark) returns once the first `mark` records
+ * are durable, with one fdatasync for everything queued when it has to
+ * sync, none when an earlier sync covered them. 0, or FB_EIO with err.
+ */
+uint64_t fb_journal_mark(const struct fb_journal *j);
+int fb_journal_make_durable(struct fb_journal *j, uint64_t mark, struct fb_err *err);
+
+/* fdatasync calls so far, for the summary and the tests that count them. */
+uint64_t fb_journal_syncs(const struct fb_journal *j);
 
 /*
  * 1 when any key of the journal, earlier or this invocation, ever made

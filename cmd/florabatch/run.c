@@ -151,8 +151,11 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 			(unsigned long long)s->costed);
 	fprintf(f, "  results   %s\n", results);
 	fprintf(f, "  archive   %s\n", archive ? archive : "(not kept)");
-	fprintf(f, "  speed     %.1f items/s, CPU %.2f s (%.1f us/item), peak RSS %s\n",
-		secs > 0 ? s->items / secs : 0.0, cpu, s->items ? cpu * 1e6 / s->items : 0.0, rss);
+	fprintf(f,
+		"  speed     %.1f items/s, CPU %.2f s (%.1f us/item), peak RSS %s, %llu journal "
+		"syncs\n",
+		secs > 0 ? s->items / secs : 0.0, cpu, s->items ? cpu * 1e6 / s->items : 0.0, rss,
+		(unsigned long long)s->journal_syncs);
 	if (s->failed || s->invalid)
 		fprintf(
 		    f,

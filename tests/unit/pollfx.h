@@ -225,6 +225,7 @@ struct world {
 	unsigned concurrency;
 	uint64_t poll_interval_ms;
 	uint64_t run_timeout_ms;
+	int journal; /* keep a journal in the output folder */
 };
 
 struct outcome {
@@ -261,6 +262,10 @@ static struct outcome run(const struct world *w, const char *manifest)
 	assert_int_equal(fb_manifest_open(&man, mp, FB_FORMAT_AUTO, &err), 0);
 	struct fb_collector_config cc = {.record_path = rp, .spool_path = spool};
 	assert_int_equal(fb_collector_open(&c, &cc, &err), 0);
+	char *jp = tu_path(dir, "journal.jsonl");
+	struct fb_journal *journal = NULL;
+	if (w->journal)
+		assert_int_equal(fb_journal_open(&journal, jp, &err), 0);
 	struct fb_driver_config cfg = {
 	    .concurrency = w->concurrency,
 	    .defaults = {.technique = "cctv-cam"},
@@ -275,9 +280,12 @@ static struct outcome run(const struct world *w, const char *manifest)
 	    .poll_mode = w->poll_mode,
 	    .seed = 3,
 	    .max_cost = -1,
+	    .journal = journal,
 	};
 	o.rc = fb_driver_run(&cfg, man, &o.tap.base, c, clock, NULL, &o.sum, &err);
 	assert_int_equal(fb_collector_close(c, NULL, &err), 0);
+	assert_int_equal(fb_journal_close(journal, &err), 0);
+	free(jp);
 	fb_simmodel_stats(fb_sim_transport_model(sim), &o.st);
 	assert_int_equal(o.tap.ninflight, 0);
 	fb_transport_free(sim);
