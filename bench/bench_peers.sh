@@ -21,138 +21,24 @@ TMO=${TIMEOUT:-900}
 KEY=bench-peers-key
 PEERS=bench/peers
 
-# ---- what the peers need --------------------------------------------------
-missing=()
-command -v jq >/dev/null || missing+=(jq)
-command -v curl >/dev/null || missing+=(curl)
-[ -x /usr/bin/time ] || missing+=(time)
-/usr/bin/python3 -c 'import aiohttp' 2>/dev/null || missing+=(python3-aiohttp)
-command -v node >/dev/null || missing+=(nodejs)
-command -v npm >/dev/null || missing+=(npm)
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "installing Debian packages: ${missing[*]}" >&2
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get install -y "${missing[@]}" >&2 ||
-		{ $sudo apt-get update >&2 && $sudo apt-get install -y "${missing[@]}" >&2; }
-fi
-if [ ! -d $PEERS/node_modules/@flora-ai/flora ]; then
-	echo "installing @flora-ai/flora 0.11.0 into $PEERS/node_modules" >&2
-	(cd $PEERS && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi) >&2
-fi
-# FLORABATCH and FLORASIM name other builds (the CI smoke run uses its own).
-if [ -z "${FLORABATCH:-}" ] && { [ ! -x build-bench/cmd/florabatch ] || [ ! -x build-bench/cmd/florasim ]; }; then
-	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-	cmake --build build-bench -j"$(nproc)" >/dev/null
-fi
-FB=${FLORABATCH:-$PWD/build-bench/cmd/florabatch}
-SIM=${FLORASIM:-$PWD/build-bench/cmd/florasim}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_install_peers
+bench_binaries
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-peers.XXXXXX")
-sim_pid=""
-cleanup() {
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
+trap 'rm -rf "$work"' EXIT
 m=$work/m.csv
-{
-	echo id,input_image
-	for i in $(seq -f %06g 1 "$RUNS"); do echo "item-$i,https://example.com/img/$i.png"; done
-} >"$m"
-
-# Peak RSS of a whole process tree (the sum over the root and all its
-# descendants, sampled every 100 ms): /usr/bin/time's %M is only the largest
-# single process, which undercounts xargs' hundreds of curls.
-cat >"$work/treerss.py" <<'PY'
-import os, sys, time
-root, out = int(sys.argv[1]), sys.argv[2]
-page, peak = os.sysconf("SC_PAGE_SIZE"), 0
-while os.path.exists(f"/proc/{root}"):
-    kids = {}
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                kids.setdefault(ppid, []).append(int(p))
-            except (OSError, ValueError, IndexError):
-                pass
-    total, todo = 0, [root]
-    while todo:
-        p = todo.pop()
-        todo += kids.get(p, [])
-        try:
-            with open(f"/proc/{p}/statm") as f:
-                total += int(f.read().split()[1]) * page
-        except (OSError, ValueError):
-            pass
-    peak = max(peak, total)
-    time.sleep(0.1)
-with open(out, "w") as f:
-    f.write(f"{peak / 1048576:.1f}\n")
-PY
-
-start_sim() {
-	coproc SIMP { exec "$SIM" --port 0 --max-seconds "$((TMO + 60))" --quiet --api-key "$KEY" --run-time 1s 2>>"$work/florasim.log"; }
-	sim_pid=$SIMP_PID
-	read -r line <&"${SIMP[0]}"
-	URL=${line##* }
-}
-
-stop_sim() {
-	kill "$sim_pid" 2>/dev/null || true
-	wait "$sim_pid" 2>/dev/null || true
-	sim_pid=""
-}
+bench_manifest "$RUNS" "$m"
+bench_write_treerss
 
 # run_one NAME: one contender against a fresh florasim; appends a row to $work/rows
 run_one() {
-	local name=$1 dir=$work/out-$1 tf=$work/time-$1 rf=$work/rss-$1 rc=0
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	start_sim
-	local cmd
-	case $name in
-	florabatch) cmd=("$FB" run "$m" --transport http --base-url "$URL" --technique cctv-cam
-		--out "$dir" --concurrency "$CONC" --quiet) ;;
-	bash) cmd=(bash $PEERS/bash_xargs.sh "$m" "$dir" "$CONC") ;;
-	python) cmd=(/usr/bin/python3 $PEERS/py_aiohttp.py "$m" "$dir" "$CONC") ;;
-	node) cmd=(node $PEERS/node_sdk.mjs "$m" "$dir" "$CONC") ;;
-	esac
-	FLORA_BASE_URL=$URL FLORA_API_KEY=$KEY timeout "$TMO" \
-		/usr/bin/time -f '%e %U %S %M' -o "$tf" "${cmd[@]}" >"$work/log-$name" 2>&1 &
-	local pid=$!
-	/usr/bin/python3 "$work/treerss.py" "$pid" "$rf" &
-	local spid=$!
-	wait "$pid" || rc=$?
-	wait "$spid" || true
-	local stats
-	stats=$(curl -s "$URL/_sim/stats")
-	stop_sim
-	local wall=NA user=0 sys=0 rss
-	if [ -s "$tf" ] && read -r wall user sys _ < <(tail -n 1 "$tf") && [[ $wall =~ ^[0-9.]+$ ]]; then :; else wall=NA; fi
-	rss=$(cat "$rf" 2>/dev/null || echo NA)
-	local lines ids done reqs created maxkey correct=no
-	lines=$(wc -l <"$dir/results.jsonl" 2>/dev/null || echo 0)
-	ids=$(jq -r .id "$dir/results.jsonl" 2>/dev/null | sort -u | wc -l)
-	done=$(jq -r 'select(.status=="completed") | .id' "$dir/results.jsonl" 2>/dev/null | sort -u | wc -l)
-	reqs=$(jq '.requests - (.endpoints["GET /_sim/stats"] // 0)' <<<"$stats")
-	created=$(jq .runs_created <<<"$stats")
-	maxkey=$(jq .max_runs_per_key <<<"$stats")
-	local tarn
-	tarn=$(tar tzf "$dir/outputs.tar.gz" 2>/dev/null | grep -c '\.png$' || true)
-	if [ "$rc" -eq 0 ] && [ "$lines" -eq "$RUNS" ] && [ "$ids" -eq "$RUNS" ] && [ "$done" -eq "$RUNS" ] &&
-		[ "$created" -eq "$RUNS" ] && [ "$maxkey" -eq 1 ] && [ "$tarn" -eq "$RUNS" ]; then
-		correct=yes
-	else
-		echo "$name: exit $rc, $lines lines, $ids ids, $done completed, $created runs created," \
-			"max runs per key $maxkey, $tarn outputs in the archive; log:" >&2
-		tail -n 5 "$work/log-$name" >&2
-	fi
-	echo "$name $wall $user $sys $rss $reqs $correct" >>"$work/rows"
-	echo "  $name: ${wall}s, correct $correct" >&2
+	local row
+	row=$(bench_contend peers "$1" "$m" "$RUNS" "$CONC" --run-time 1s)
+	# name wall user sys rss requests correct
+	awk '{print $2, $3, $4, $5, $6, $7, $12}' <<<"$row" >>"$work/rows"
+	echo "  $1: $(awk '{print $3}' <<<"$row")s, correct $(awk '{print $12}' <<<"$row")" >&2
 }
 
 echo "bench_peers: $RUNS runs at concurrency $CONC, florasim --run-time 1s, $ROUNDS round(s)" >&2

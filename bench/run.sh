@@ -4,7 +4,8 @@
 # bench_peers.sh). Figures go to standard output, as text and one JSON line
 # each; bench/README.md keeps the latest table.
 #
-#   ./bench/run.sh              the full suite (about 10 minutes on 2 cores)
+#   ./bench/run.sh              the full suite (about 45 minutes on 2 cores, 30 of
+#                               them the grid; GRID=0 leaves the grid out)
 #   SMOKE=1 ./bench/run.sh      every benchmark at a size of seconds: what CI
 #                               runs, so the scripts cannot rot
 #   BUILD=dir                   use the binaries of an existing build instead
@@ -41,6 +42,12 @@ echo "== 2. HTTP at scale"
 echo "== 3. peers on the same work"
 RUNS=${PEER_RUNS:-2000} CONCURRENCY=${PEER_CONCURRENCY:-200} \
 	FLORABATCH=$fb FLORASIM=$sim ./bench/bench_peers.sh
+echo "== 3b. the grid: estimate x latency x run time x in flight, against the peers"
+if [ "${SMOKE:-0}" = 1 ]; then
+	SMOKE=1 FLORABATCH=$fb FLORASIM=$sim ./bench/bench_grid.sh
+elif [ "${GRID:-1}" = 1 ]; then
+	FLORABATCH=$fb FLORASIM=$sim ./bench/bench_grid.sh
+fi
 echo "== 4. memory against manifest size"
 "$b/bench_memory" "$fb" "${MEM_SMALL:-10000}" "${MEM_LARGE:-1000000}"
 echo "== 5. polling efficiency"

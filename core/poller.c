@@ -387,14 +387,9 @@ void fb_poller_tick(struct fb_poller *p)
 			if (c->active && !c->inflight && c->due <= now)
 				fb_pollsweep_send(c);
 		}
-		if (g->due > now || !fb_pollsweep_free_chain(g))
+		/* A sweep costs one request however few runs it is for: never more than GETs. */
+		if (g->due > now || !fb_pollsweep_free_chain(g) || g->off || !g->n)
 			continue;
-		if (g->n < p->cfg.min_batch || g->off) {
-			/* A page of 100 for a few runs costs more than their own GETs. */
-			g->due = FB_POLL_NEVER;
-			fb_poll_hand_back(p, gi);
-			continue;
-		}
 		fb_pollsweep_start(p, gi, now);
 	}
 	uint64_t due = FB_POLL_NEVER;
