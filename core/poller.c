@@ -387,8 +387,10 @@ void fb_poller_tick(struct fb_poller *p)
 			if (c->active && !c->inflight && c->due <= now)
 				fb_pollsweep_send(c);
 		}
+		if (!g->n || g->off)
+			g->due = FB_POLL_NEVER;
 		/* A sweep costs one request however few runs it is for: never more than GETs. */
-		if (g->due > now || !fb_pollsweep_free_chain(g) || g->off || !g->n)
+		if (g->due > now || !fb_pollsweep_free_chain(g))
 			continue;
 		fb_pollsweep_start(p, gi, now);
 	}

@@ -4,9 +4,11 @@
  * the fixed workspaces and projects.
  *
  * Every technique takes an image (input_image, imageUrl) and an optional
- * prompt (text); a few take a second image. Runs do not check input ids
- * against these schemas: projects name their inputs freely, and the
- * simulator accepts any id whose type is in the request enum.
+ * prompt (text); a few take a second image (reference_image). A run's
+ * inputs are checked against its technique's schema as the API does
+ * (CONTRACT.md §2, §4, §7): an unknown id, a wrong type, a required input
+ * left out or an optional one sent empty is 400 input_validation_error
+ * naming the field.
  */
 #include "simcore.h"
 #include "error.h"
@@ -148,6 +150,85 @@ const char *fb_simcat_project_id(int p)
 int fb_simcat_project_workspace(int p)
 {
 	return projects[p].workspace;
+}
+
+/* The declared inputs of technique t: id, type, required. */
+struct decl {
+	const char *id, *type;
+	int required;
+};
+
+static size_t declared(int t, struct decl *d)
+{
+	size_t n = 0;
+	d[n++] = (struct decl){"input_image", "imageUrl", 1};
+	if (catalog[t].tmpl == T_PAIR)
+		d[n++] = (struct decl){"reference_image", "imageUrl", 1};
+	d[n++] = (struct decl){"prompt", "text", 0};
+	return n;
+}
+
+int fb_simcat_check_inputs(int t, const struct fb_simreq_input *in, size_t n, int nested,
+			   struct fb_simresp *resp, int *rc)
+{
+	struct decl d[3];
+	size_t nd = declared(t, d);
+	char field[96], msg[256];
+	const char *prefix = nested ? "inputs." : "inputs.";
+	if (n > FB_SIMREQ_MAX_INPUTS) {
+		*rc = fb_sim_field_error(resp, "inputs", "Too many inputs for this technique");
+		return 1;
+	}
+	int seen[3] = {0};
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < nd && strcmp(in[i].id, d[k].id))
+			k++;
+		if (nested)
+			snprintf(field, sizeof(field), "%s%zu.id", prefix, i);
+		else
+			snprintf(field, sizeof(field), "%s%.48s", prefix, in[i].id);
+		if (k == nd) {
+			snprintf(
+			    msg, sizeof(msg),
+			    "Unknown input \"%.48s\" for technique %s: it takes input_image%s, "
+			    "prompt (see GET /techniques/%s)",
+			    in[i].id, catalog[t].slug,
+			    catalog[t].tmpl == T_PAIR ? ", reference_image" : "", catalog[t].slug);
+			*rc = fb_sim_field_error(resp, field, msg);
+			return 1;
+		}
+		if (seen[k]++) {
+			*rc = fb_sim_field_error(resp, field, "Duplicate input id");
+			return 1;
+		}
+		if (nested && strcmp(in[i].type, d[k].type)) {
+			snprintf(field, sizeof(field), "%s%zu.type", prefix, i);
+			snprintf(msg, sizeof(msg), "Input %s has type %s, not %.16s", d[k].id,
+				 d[k].type, in[i].type);
+			*rc = fb_sim_field_error(resp, field, msg);
+			return 1;
+		}
+		if (in[i].empty) {
+			if (nested)
+				snprintf(field, sizeof(field), "%s%zu.value", prefix, i);
+			*rc = fb_sim_field_error(
+			    resp, field,
+			    d[k].required ? "Required"
+					  : "Omit an optional input rather than send it empty");
+			return 1;
+		}
+	}
+	for (size_t k = 0; k < nd; k++) {
+		if (d[k].required && !seen[k]) {
+			snprintf(field, sizeof(field), "inputs");
+			snprintf(msg, sizeof(msg), "Required input %s (%s) is missing", d[k].id,
+				 d[k].type);
+			*rc = fb_sim_field_error(resp, field, msg);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 int fb_simcat_writable(int w)

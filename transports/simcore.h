@@ -289,6 +289,13 @@ const char *fb_simcat_workspace_id(int w);
 const char *fb_simcat_project_id(int p);
 int fb_simcat_project_workspace(int p);
 int fb_simcat_writable(int w);
+/*
+ * Checks a run's inputs (nested: the array form, whose items carry types)
+ * against technique t's schema. 0 when they fit; else answers 400
+ * input_validation_error naming the field, sets *rc and returns 1.
+ */
+int fb_simcat_check_inputs(int t, const struct fb_simreq_input *in, size_t n, int nested,
+			   struct fb_simresp *resp, int *rc);
 
 /* ---- simruns.c ---- */
 int fb_simruns_create_nested(struct fb_simmodel *m, const char *slug, const struct fb_simcall *c,

@@ -89,6 +89,18 @@ static int check_string(struct fb_simreq *r, yajl_val obj, const char *key, cons
 	return rc;
 }
 
+void fb_simreq_keep_input(struct fb_simreq *r, const char *id, const char *type, int empty)
+{
+	if (r->ninputs >= FB_SIMREQ_MAX_INPUTS) {
+		r->ninputs = FB_SIMREQ_MAX_INPUTS + 1;
+		return;
+	}
+	struct fb_simreq_input *in = &r->inputs[r->ninputs++];
+	snprintf(in->id, sizeof(in->id), "%s", id ? id : "");
+	snprintf(in->type, sizeof(in->type), "%s", type ? type : "");
+	in->empty = empty;
+}
+
 static int check_inputs(struct fb_simreq *r, yajl_val inputs)
 {
 	static const char *const types[] = {"text", "imageUrl", "videoUrl", NULL};
@@ -121,6 +133,9 @@ static int check_inputs(struct fb_simreq *r, yajl_val inputs)
 		snprintf(sub, sizeof(sub), "%s.value", path);
 		if ((rc = check_string(r, in, "value", sub, 1, NULL, NULL)))
 			return rc;
+		const char *v = fb_json_get_str(in, "value");
+		fb_simreq_keep_input(r, fb_json_get_str(in, "id"), fb_json_get_str(in, "type"),
+				     v && !*v);
 	}
 	return 0;
 }
@@ -220,6 +235,9 @@ static int check_member(struct fb_simreq *r, const struct fspec *f, yajl_val v)
 			    (rc = add_fieldf(r, path, "Expected string, received %s",
 					     type_word(in))))
 				return rc;
+			/* The object form names no type: the technique's declared one holds. */
+			if (YAJL_IS_STRING(in))
+				fb_simreq_keep_input(r, v->u.object.keys[i], NULL, !*in->u.string);
 		}
 		return 0;
 	default:

@@ -18,6 +18,16 @@
 /* Deeper JSON is refused as invalid_json before it is parsed. */
 #define FB_SIMREQ_MAX_DEPTH 32
 
+/* At most this many inputs are kept for the technique's schema check; more are refused. */
+#define FB_SIMREQ_MAX_INPUTS 16
+
+/* A run's input as the schema check needs it: truncated names fail that check anyway. */
+struct fb_simreq_input {
+	char id[48];
+	char type[16];
+	int empty; /* the value is "" */
+};
+
 struct fb_simreq_field {
 	char *field;   /* "mode", "inputs.0.type"; owned */
 	char *message; /* "Required"; owned */
@@ -50,10 +60,17 @@ struct fb_simreq {
 	/* Set by the caller, or NULL: the SHA-256 for digest (borrowed), so that it is
 	 * fetched once rather than on every request. */
 	const EVP_MD *md;
+	/* When valid: the run's inputs (nested and top-level technique runs), in order;
+	 * ninputs FB_SIMREQ_MAX_INPUTS + 1 when there were more. */
+	struct fb_simreq_input inputs[FB_SIMREQ_MAX_INPUTS];
+	size_t ninputs;
 };
 /* clang-format off */
-#define FB_SIMREQ_INIT {NULL, NULL, NULL, 0, NULL, {0}, NULL, NULL}
+#define FB_SIMREQ_INIT {NULL, NULL, NULL, 0, NULL, {0}, NULL, NULL, {{{0}, {0}, 0}}, 0}
 /* clang-format on */
+
+/* Keeps one input for the schema check (simreq.c, simreqfast.c). */
+void fb_simreq_keep_input(struct fb_simreq *r, const char *id, const char *type, int empty);
 
 /*
  * Reads body (len bytes, need not be NUL-terminated; borrowed for the call)

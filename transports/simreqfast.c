@@ -260,6 +260,11 @@ int fb_simreq_fast_nested(const char *body, size_t len, struct fb_simreq *out)
 	if (r.nomem)
 		rc = FB_ENOMEM;
 	else if (st == yajl_status_ok && !r.bail && valid(&r)) {
+		for (size_t i = 0; i < r.nin; i++) {
+			const char *v = at(&r, r.in[i].f[I_VALUE]);
+			fb_simreq_keep_input(out, at(&r, r.in[i].f[I_ID]),
+					     at(&r, r.in[i].f[I_TYPE]), !*v);
+		}
 		const char *key = at(&r, r.top[T_KEY]);
 		if (key && !(out->idempotency_key = fb_strdup(key)))
 			rc = FB_ENOMEM;

@@ -436,6 +436,7 @@ int fb_simruns_create_nested(struct fb_simmodel *m, const char *slug, const stru
 	unsigned char kd[SIM_DIGEST];
 	/* Runs through the nested route belong to the key's own workspace, the first. */
 	if (fb_simpolicy_forbidden(m, 0, t, slug, resp, &rc) ||
+	    fb_simcat_check_inputs(t, rq.inputs, rq.ninputs, 1, resp, &rc) ||
 	    (key && duplicate(m, OP_TECHNIQUE, key, t, rq.digest, 0, kd, resp, &rc)) ||
 	    charge(m, fb_simcat_cost(t), resp, &rc))
 		goto out;
@@ -475,6 +476,7 @@ int fb_simruns_create_top(struct fb_simmodel *m, const struct fb_simcall *c,
 	else if (w < 0)
 		rc = fb_sim_not_found(resp, "Workspace", wsid);
 	if (t < 0 || w < 0 || fb_simpolicy_forbidden(m, w, t, tid, resp, &rc) ||
+	    fb_simcat_check_inputs(t, rq.inputs, rq.ninputs, 0, resp, &rc) ||
 	    (key && duplicate(m, OP_TECHNIQUE, key, t, rq.digest, 1, kd, resp, &rc)) ||
 	    charge(m, fb_simcat_cost(t), resp, &rc))
 		goto out;

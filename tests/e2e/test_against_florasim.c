@@ -120,7 +120,8 @@ static void test_wrong_key_stops_at_once(void **state)
 static void test_html_error_body(void **state)
 {
 	struct e2e_world *w = start(state, "--fault-5xx 1 --fault-html 1");
-	static const char m[] = "prompt\nhello\n";
+	static const char m[] =
+	    "input_image,prompt\nhttps://storage.googleapis.com/b/1.png,hello\n";
 	free(tu_write_file(w->dir, "m.csv", m, sizeof(m) - 1));
 	struct e2e_run r = fb(w, KEY, "m.csv --technique cctv-cam --out out --retries 1");
 	assert_int_equal(r.status, 1);
@@ -138,7 +139,10 @@ static void test_html_error_body(void **state)
 static void test_truncated_download_is_fetched_again(void **state)
 {
 	struct e2e_world *w = start(state, "--run-time 200ms --fault-truncate 1");
-	static const char m[] = "id,prompt\na,one\nb,two\nc,three\n";
+	static const char m[] = "id,input_image,prompt\n"
+				"a,https://storage.googleapis.com/b/a.png,one\n"
+				"b,https://storage.googleapis.com/b/b.png,two\n"
+				"c,https://storage.googleapis.com/b/c.png,three\n";
 	free(tu_write_file(w->dir, "m.csv", m, sizeof(m) - 1));
 	struct e2e_run r = fb(w, KEY, "m.csv --technique cctv-cam --out out --poll-interval 200ms");
 	assert_int_equal(r.status, 0);

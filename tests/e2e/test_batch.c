@@ -91,7 +91,7 @@ static void test_stdin_to_stdout_pipeline(void **state)
 	free(dir);
 }
 
-static const char bad_csv[] = "id,input_image:imageUrl,style\n"
+static const char bad_csv[] = "id,input_image:imageUrl,prompt\n"
 			      "good-1,https://storage.googleapis.com/b/1.jpg,calm\n"
 			      "bad-url,not a url,calm\n"
 			      "good-2,https://storage.googleapis.com/b/2.jpg,calm\n"
@@ -210,10 +210,14 @@ static void test_keys_stable_across_runs_and_order(void **state)
 {
 	(void)state;
 	char *dir = tu_tmpdir();
-	static const char a[] = "{\"id\":\"x\",\"inputs\":{\"p\":\"one\",\"q\":\"two\"}}\n"
-				"{\"id\":\"y\",\"inputs\":{\"p\":\"three\"}}\n";
-	static const char b[] = "{\"id\":\"y\",\"inputs\":{\"p\":\"three\"}}\n"
-				"{\"id\":\"x\",\"inputs\":{\"q\":\"two\",\"p\":\"one\"}}\n";
+	static const char a[] = "{\"id\":\"x\",\"inputs\":{\"input_image\":\"https://"
+				"storage.googleapis.com/b/one.png\",\"prompt\":\"two\"}}\n"
+				"{\"id\":\"y\",\"inputs\":{\"input_image\":\"https://"
+				"storage.googleapis.com/b/three.png\"}}\n";
+	static const char b[] = "{\"id\":\"y\",\"inputs\":{\"input_image\":\"https://"
+				"storage.googleapis.com/b/three.png\"}}\n"
+				"{\"id\":\"x\",\"inputs\":{\"prompt\":\"two\",\"input_image\":"
+				"\"https://storage.googleapis.com/b/one.png\"}}\n";
 	free(tu_write_file(dir, "a.jsonl", a, sizeof(a) - 1));
 	free(tu_write_file(dir, "b.jsonl", b, sizeof(b) - 1));
 	/* Two batches: two folders (one folder would resume the first batch). */
@@ -245,11 +249,12 @@ static void test_huge_line_is_invalid_not_fatal(void **state)
 	size_t big = 10u << 20;
 	char *text = malloc(big + 256);
 	size_t n = (size_t)sprintf(
-	    text,
-	    "{\"id\":\"ok-1\",\"inputs\":{\"p\":\"a\"}}\n{\"id\":\"huge\",\"inputs\":{\"p\":\"");
+	    text, "{\"id\":\"ok-1\",\"inputs\":{\"input_image\":\"https://storage.googleapis.com/b/"
+		  "a.png\"}}\n{\"id\":\"huge\",\"inputs\":{\"p\":\"");
 	memset(text + n, 'x', big);
 	n += big;
-	n += (size_t)sprintf(text + n, "\"}}\n{\"id\":\"ok-2\",\"inputs\":{\"p\":\"b\"}}\n");
+	n += (size_t)sprintf(text + n, "\"}}\n{\"id\":\"ok-2\",\"inputs\":{\"input_image\":\"https:"
+				       "//storage.googleapis.com/b/b.png\"}}\n");
 	free(tu_write_file(dir, "big.jsonl", text, n));
 	free(text);
 	struct e2e_run r = e2e_florabatch(

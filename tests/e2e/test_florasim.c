@@ -23,7 +23,8 @@
 #include <yajl/yajl_tree.h>
 
 #define CREATE_BODY                                                                                \
-	"{\"inputs\":[{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"a "                         \
+	"{\"inputs\":[{\"id\":\"input_image\",\"type\":\"imageUrl\",\"value\":\"https://"          \
+	"storage.googleapis.com/b/in.png\"},{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"a "   \
 	"fox\"}],\"mode\":\"async\"}"
 #define PNG_MAGIC "\x89PNG\r\n\x1a\n"
 

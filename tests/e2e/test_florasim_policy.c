@@ -21,7 +21,8 @@
 #include <time.h>
 
 #define CREATE_BODY                                                                                \
-	"{\"inputs\":[{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"a "                         \
+	"{\"inputs\":[{\"id\":\"input_image\",\"type\":\"imageUrl\",\"value\":\"https://"          \
+	"storage.googleapis.com/b/in.png\"},{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"a "   \
 	"fox\"}],\"mode\":\"async\"}"
 #define CREATE "/techniques/cctv-cam/runs" /* costs 0.25 */
 
@@ -188,7 +189,8 @@ static void test_forbidden_names_scope(void **state)
 static void test_run_time_jitter_flag(void **state)
 {
 	(void)state;
-	struct e2e_sim s = e2e_florasim_start("--quiet --run-time 4s --run-time-jitter 0.9 --estimate exact");
+	struct e2e_sim s =
+	    e2e_florasim_start("--quiet --run-time 4s --run-time-jitter 0.9 --estimate exact");
 	int seen[9] = {0}, distinct = 0;
 	for (int i = 0; i < 12; i++) {
 		char key[32];

@@ -23,10 +23,12 @@
 
 static char *manifest(const char *dir, int n)
 {
-	char *text = malloc((size_t)n * 64 + 32);
-	size_t len = (size_t)sprintf(text, "id,prompt\n");
+	char *text = malloc((size_t)n * 128 + 32);
+	size_t len = (size_t)sprintf(text, "id,input_image,prompt\n");
 	for (int i = 1; i <= n; i++)
-		len += (size_t)sprintf(text + len, "item-%d,picture %d\n", i, i);
+		len += (size_t)sprintf(
+		    text + len, "item-%d,https://storage.googleapis.com/b/%d.png,picture %d\n", i,
+		    i, i);
 	char *p = tu_write_file(dir, "m.csv", text, len);
 	free(text);
 	return p;

@@ -307,7 +307,9 @@ static char *manifest(unsigned n, unsigned g)
 	assert_non_null(s);
 	for (unsigned i = 0; i < n; i++)
 		len += (size_t)snprintf(s + len, cap - len,
-					"{\"id\":\"t%u\",\"inputs\":{\"p\":\"fox %u\"}}\n", i, i);
+					"{\"id\":\"t%u\",\"inputs\":{\"input_image\":\"https://"
+					"storage.googleapis.com/b/%u.png\"}}\n",
+					i, i);
 	for (unsigned i = 0; i < g; i++)
 		len += (size_t)snprintf(
 		    s + len, cap - len,

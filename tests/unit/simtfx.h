@@ -15,9 +15,12 @@
 #include "error.h"
 #include "sim.h"
 
+static char image_id[] = "input_image", image_value[] = "https://storage.googleapis.com/b/in.png";
 static char prompt_id[] = "prompt", prompt_value[] = "a cat";
-static const struct fb_input prompt = {
-    .id = prompt_id, .type = FB_INPUT_TEXT, .value = prompt_value};
+/* What every simulated technique takes: an image, and a prompt besides. */
+static const struct fb_input prompt[2] = {
+    {.id = image_id, .type = FB_INPUT_IMAGE_URL, .value = image_value},
+    {.id = prompt_id, .type = FB_INPUT_TEXT, .value = prompt_value}};
 
 /* What one callback saw, copied out of the borrowed reply. */
 struct seen {
@@ -155,8 +158,8 @@ static inline int create(struct fx *f, const char *technique, const char *key, s
 {
 	struct fb_run_request req = {.kind = FB_JOB_TECHNIQUE,
 				     .technique = technique,
-				     .inputs = &prompt,
-				     .ninputs = 1,
+				     .inputs = prompt,
+				     .ninputs = 2,
 				     .idempotency_key = key};
 	struct fb_err err = {0};
 	s->clock = f->clock;

@@ -16,7 +16,8 @@
 #include "simmodel.h"
 
 #define BODY                                                                                       \
-	"{\"inputs\":[{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"a "                         \
+	"{\"inputs\":[{\"id\":\"input_image\",\"type\":\"imageUrl\",\"value\":\"https://"          \
+	"storage.googleapis.com/b/in.png\"},{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"a "   \
 	"cat\"}],\"mode\":\"async\"}"
 #define CREATE "/techniques/cctv-cam/runs"
 #define EPOCH  1767225600000ULL /* the virtual clock's wall epoch */

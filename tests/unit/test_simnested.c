@@ -12,7 +12,8 @@
 #include "simfx.h"
 
 #define BODY                                                                                       \
-	"{\"inputs\":[{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"a "                         \
+	"{\"inputs\":[{\"id\":\"input_image\",\"type\":\"imageUrl\",\"value\":\"https://"          \
+	"storage.googleapis.com/b/in.png\"},{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"a "   \
 	"cat\"}],\"mode\":\"async\"}"
 #define CREATE "/techniques/cctv-cam/runs"
 
@@ -78,8 +79,10 @@ static void test_replay_mode(void **state)
 	assert_int_equal(sfx_int(v, "estimated_seconds"), 0);
 	yajl_tree_free(v);
 	/* The key in the body instead of the header, keys reordered, spaces: same request. */
-	const char *moved = "{ \"mode\" : \"async\", \"idempotency_key\": \"same\", \"inputs\": "
-			    "[{\"value\":\"a cat\",\"type\":\"text\",\"id\":\"prompt\"}] }";
+	const char *moved =
+	    "{ \"mode\" : \"async\", \"idempotency_key\": \"same\", \"inputs\": "
+	    "[{\"id\":\"input_image\",\"value\":\"https://storage.googleapis.com/b/in.png\","
+	    "\"type\":\"imageUrl\"},{\"value\":\"a cat\",\"type\":\"text\",\"id\":\"prompt\"}] }";
 	v = sendj(f, "POST", CREATE, NULL, moved, 200);
 	assert_string_equal(sfx_str(v, "run_id"), id);
 	yajl_tree_free(v);
@@ -88,9 +91,10 @@ static void test_replay_mode(void **state)
 	assert_string_equal(sfx_str(v, "run_id"), id);
 	yajl_tree_free(v);
 	/* Same key, another body, or another technique: 422. */
-	const char *other =
-	    "{\"inputs\":[{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"a dog\"}],"
-	    "\"mode\":\"async\"}";
+	const char *other = "{\"inputs\":[{\"id\":\"input_image\",\"type\":\"imageUrl\",\"value\":"
+			    "\"https://storage.googleapis.com/b/"
+			    "in.png\"},{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"a dog\"}],"
+			    "\"mode\":\"async\"}";
 	yajl_tree_free(sendj(f, "POST", CREATE, "same", other, 422));
 	sfx_assert_error(f, 422, "idempotency_conflict");
 	yajl_tree_free(sendj(f, "POST", "/techniques/sigil/runs", "same", BODY, 422));
@@ -124,7 +128,9 @@ static void test_conflict_mode(void **state)
 static void test_key_carriers_must_agree(void **state)
 {
 	struct sfx *f = *state;
-	const char *b = "{\"inputs\":[{\"id\":\"p\",\"type\":\"text\",\"value\":\"x\"}],"
+	const char *b = "{\"inputs\":[{\"id\":\"input_image\",\"type\":\"imageUrl\",\"value\":"
+			"\"https://storage.googleapis.com/b/"
+			"in.png\"},{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"x\"}],"
 			"\"mode\":\"async\",\"idempotency_key\":\"body-key\"}";
 	yajl_val v = sendj(f, "POST", CREATE, "header-key", b, 400);
 	sfx_assert_error(f, 400, "input_validation_error");
@@ -209,14 +215,22 @@ static void test_bad_bodies(void **state)
 	bad_body(f, "{\"mode\":\"async\"}", "input_validation_error", "inputs");
 	bad_body(f, "{\"inputs\":[],\"mode\":\"async\"}", "input_validation_error", "inputs");
 	bad_body(f, "{\"inputs\":{},\"mode\":\"async\"}", "input_validation_error", "inputs");
-	bad_body(f, "{\"inputs\":[{\"id\":\"p\",\"type\":\"text\",\"value\":\"x\"}]}",
+	bad_body(f,
+		 "{\"inputs\":[{\"id\":\"input_image\",\"type\":\"imageUrl\",\"value\":\"https://"
+		 "storage.googleapis.com/b/"
+		 "in.png\"},{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"x\"}]}",
 		 "input_validation_error", "mode");
 	bad_body(
-	    f, "{\"inputs\":[{\"id\":\"p\",\"type\":\"text\",\"value\":\"x\"}],\"mode\":\"sync\"}",
+	    f,
+	    "{\"inputs\":[{\"id\":\"input_image\",\"type\":\"imageUrl\",\"value\":\"https://"
+	    "storage.googleapis.com/b/"
+	    "in.png\"},{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"x\"}],\"mode\":\"sync\"}",
 	    "input_validation_error", "mode");
 	bad_body(
 	    f,
-	    "{\"inputs\":[{\"id\":\"p\",\"type\":\"text\",\"value\":\"x\"}],\"mode\":\"async\","
+	    "{\"inputs\":[{\"id\":\"input_image\",\"type\":\"imageUrl\",\"value\":\"https://"
+	    "storage.googleapis.com/b/"
+	    "in.png\"},{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"x\"}],\"mode\":\"async\","
 	    "\"prompt\":\"x\"}",
 	    "input_validation_error", "prompt");
 	bad_body(f,
@@ -224,7 +238,7 @@ static void test_bad_bodies(void **state)
 		 "\"mode\":\"async\"}",
 		 "input_validation_error", "inputs.0.type");
 	bad_body(f,
-		 "{\"inputs\":[{\"id\":\"p\",\"type\":\"text\",\"value\":\"x\"},{\"id\":\"q\","
+		 "{\"inputs\":[{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"x\"},{\"id\":\"q\","
 		 "\"type\":\"text\",\"value\":3}],\"mode\":\"async\"}",
 		 "input_validation_error", "inputs.1.value");
 	bad_body(f, "{\"inputs\":[\"x\"],\"mode\":\"async\"}", "input_validation_error",
@@ -233,12 +247,16 @@ static void test_bad_bodies(void **state)
 		 "input_validation_error", "inputs.0.id");
 	bad_body(
 	    f,
-	    "{\"inputs\":[{\"id\":\"p\",\"type\":\"text\",\"value\":\"x\"}],\"mode\":\"async\","
+	    "{\"inputs\":[{\"id\":\"input_image\",\"type\":\"imageUrl\",\"value\":\"https://"
+	    "storage.googleapis.com/b/"
+	    "in.png\"},{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"x\"}],\"mode\":\"async\","
 	    "\"idempotency_key\":5}",
 	    "input_validation_error", "idempotency_key");
 	bad_body(
 	    f,
-	    "{\"inputs\":[{\"id\":\"p\",\"type\":\"text\",\"value\":\"x\"}],\"mode\":\"async\","
+	    "{\"inputs\":[{\"id\":\"input_image\",\"type\":\"imageUrl\",\"value\":\"https://"
+	    "storage.googleapis.com/b/"
+	    "in.png\"},{\"id\":\"prompt\",\"type\":\"text\",\"value\":\"x\"}],\"mode\":\"async\","
 	    "\"callback_url\":\"not a url\"}",
 	    "input_validation_error", "callback_url");
 	/* Nesting deeper than anyone needs is refused before it is parsed. */
@@ -251,11 +269,12 @@ static void test_bad_bodies(void **state)
 	fb_simmodel_stats(f->m, &st);
 	assert_int_equal(st.runs_created, 0);
 	/* Extra members inside an input, and a callback_url, are allowed by the spec. */
-	yajl_tree_free(sendj(f, "POST", CREATE, NULL,
-			     "{\"inputs\":[{\"id\":\"p\",\"type\":\"imageUrl\",\"value\":\"https://"
-			     "x/y.png\",\"note\":1}],\"mode\":\"stream\",\"callback_url\":"
-			     "\"https://hooks.example.com/x\"}",
-			     201));
+	yajl_tree_free(
+	    sendj(f, "POST", CREATE, NULL,
+		  "{\"inputs\":[{\"id\":\"input_image\",\"type\":\"imageUrl\",\"value\":\"https://"
+		  "x/y.png\",\"note\":1}],\"mode\":\"stream\",\"callback_url\":"
+		  "\"https://hooks.example.com/x\"}",
+		  201));
 }
 
 int main(void)

@@ -206,6 +206,54 @@ static void test_page_cap(void **state)
 	sfx_free(f);
 }
 
+/* The body's inputs against cctv-cam's schema (input_image required, prompt optional). */
+static void refused(struct sfx *f, const char *path, const char *body, const char *field,
+		    const char *words)
+{
+	assert_int_equal(sfx_post(f, path, NULL, body), 400);
+	sfx_assert_error(f, 400, "input_validation_error");
+	assert_string_equal(sfx_bad_field(f), field);
+	if (!strstr(fb_buf_str(&f->r.body), words))
+		fail_msg("%s: the answer does not say \"%s\": %s", field, words,
+			 fb_buf_str(&f->r.body));
+}
+
+#define IN(id, type, value) "{\"id\":\"" id "\",\"type\":\"" type "\",\"value\":\"" value "\"}"
+#define NEST(items)	    "{\"inputs\":[" items "],\"mode\":\"async\"}"
+#define TOP(obj)                                                                                   \
+	"{\"technique_id\":\"tech_cctv-cam\",\"workspace_id\":\"ws_accept\",\"inputs\":{" obj "}}"
+
+static void test_inputs_checked_against_the_technique(void **state)
+{
+	(void)state;
+	struct fb_simmodel_config c = faithful();
+	struct sfx *f = sfx_new(&c);
+	const char *n = "/techniques/cctv-cam/runs", *t = "/runs/technique";
+	/* A column the technique does not take: the API refuses the run, it never starts. */
+	refused(f, n, NEST(IN("other", "text", "x")), "inputs.0.id", "Unknown input \\\"other\\\"");
+	refused(f, t, TOP("\"other\":\"x\""), "inputs.other", "it takes input_image, prompt");
+	refused(f, n, NEST(IN("input_image", "text", "x")), "inputs.0.type", "type imageUrl");
+	refused(f, n, NEST(IN("prompt", "text", "a fox")), "inputs",
+		"input_image (imageUrl) is missing");
+	refused(f, t, TOP("\"prompt\":\"a fox\""), "inputs", "is missing");
+	refused(f, n, NEST(IN("input_image", "imageUrl", IMG) "," IN("prompt", "text", "")),
+		"inputs.1.value", "Omit an optional input");
+	refused(f, n,
+		NEST(IN("input_image", "imageUrl", IMG) "," IN("input_image", "imageUrl", IMG)),
+		"inputs.1.id", "Duplicate");
+	/* A second image only where the technique takes one. */
+	refused(f, "/techniques/color-transfer/runs", NEST(IN("input_image", "imageUrl", IMG)),
+		"inputs", "reference_image (imageUrl) is missing");
+	assert_int_equal(sfx_post(f, "/techniques/color-transfer/runs", NULL,
+				  NEST(IN("input_image", "imageUrl", IMG) "," IN("reference_image",
+										 "imageUrl", IMG))),
+			 201);
+	struct fb_simstats st;
+	fb_simmodel_stats(f->m, &st);
+	assert_int_equal(st.runs_created, 1);
+	sfx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +263,7 @@ int main(void)
 	    cmocka_unit_test(test_run_time_by_order),
 	    cmocka_unit_test(test_list_lag),
 	    cmocka_unit_test(test_page_cap),
+	    cmocka_unit_test(test_inputs_checked_against_the_technique),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,7 @@
 #define IMG "https://example.com/in.png"
 #define TOPRUN                                                                                     \
 	"{\"technique_id\":\"tech_cctv-cam\",\"workspace_id\":\"ws_accept\",\"inputs\":{"          \
-	"\"input_image\":\"" IMG "\",\"free_form_name\":\"anything\"}}"
+	"\"input_image\":\"" IMG "\",\"prompt\":\"anything\"}}"
 #define GEN(t)                                                                                     \
 	"{\"type\":\"" t "\",\"prompt\":\"a red kite\",\"workspace_id\":\"ws_accept\","            \
 	"\"project_id\":\"prj_accept\"}"
