@@ -39,6 +39,10 @@ enum {
 	OPT_SIM_SEED,
 	OPT_SIM_CLOCK,
 	OPT_SIM_OUTPUTS,
+	OPT_SIM_ESTIMATE,
+	OPT_SIM_SIGMA,
+	OPT_SIM_LIST_LAG,
+	OPT_SIM_PAGE_CAP,
 	OPT_RATE,
 	OPT_BURST,
 	OPT_BACKOFF_BASE,
@@ -89,6 +93,10 @@ static const struct option long_opts[] = {
     {"sim-seed", required_argument, NULL, OPT_SIM_SEED},
     {"sim-clock", required_argument, NULL, OPT_SIM_CLOCK},
     {"sim-outputs", required_argument, NULL, OPT_SIM_OUTPUTS},
+    {"sim-estimate", required_argument, NULL, OPT_SIM_ESTIMATE},
+    {"sim-run-time-sigma", required_argument, NULL, OPT_SIM_SIGMA},
+    {"sim-list-lag", required_argument, NULL, OPT_SIM_LIST_LAG},
+    {"sim-page-cap", required_argument, NULL, OPT_SIM_PAGE_CAP},
     {"rate", required_argument, NULL, OPT_RATE},
     {"burst", required_argument, NULL, OPT_BURST},
     {"backoff-base", required_argument, NULL, OPT_BACKOFF_BASE},
@@ -161,6 +169,11 @@ void fb_run_usage(FILE *f)
 	    "  --sim-fail-rate P       share of runs that fail, 0 to 1 (default 0)\n"
 	    "  --sim-latency DUR       answer latency per request (default 20ms)\n"
 	    "  --sim-outputs N         outputs per completed run (default 1)\n"
+	    "  --sim-estimate E        estimated_seconds in create answers: absent (default,\n"
+	    "                          as the contract gives), exact or wrong (x3 or /3)\n"
+	    "  --sim-run-time-sigma S  run times log-normal around --sim-run-time (default 0)\n"
+	    "  --sim-list-lag DUR      lists show runs as they were DUR ago (default 0)\n"
+	    "  --sim-page-cap N        list pages hold at most N runs (default 100)\n"
 	    "  --sim-seed N            the simulator's seed (default 1)\n"
 	    "  --sim-clock real|virtual  virtual time jumps instead of waiting (tests, "
 	    "benchmarks)\n"
@@ -289,6 +302,27 @@ static int one(struct run_opts *o, int c, const char *arg)
 		if (fb_args_uint("florabatch", "--sim-outputs", arg, 1, 16, &u))
 			return -1;
 		o->sim.model.outputs_per_run = (unsigned)u;
+		return 0;
+	case OPT_SIM_ESTIMATE:
+		if (!strcmp(arg, "absent"))
+			o->sim.model.estimate = FB_SIM_EST_ABSENT;
+		else if (!strcmp(arg, "exact"))
+			o->sim.model.estimate = FB_SIM_EST_EXACT;
+		else if (!strcmp(arg, "wrong"))
+			o->sim.model.estimate = FB_SIM_EST_WRONG;
+		else
+			return bad_choice("--sim-estimate", arg, "absent, exact or wrong");
+		return 0;
+	case OPT_SIM_SIGMA:
+		return fb_args_double("florabatch", "--sim-run-time-sigma", arg, 0, 3,
+				      &o->sim.model.run_ms_sigma);
+	case OPT_SIM_LIST_LAG:
+		return fb_args_duration_ms("florabatch", "--sim-list-lag", arg,
+					   &o->sim.model.list_lag_ms);
+	case OPT_SIM_PAGE_CAP:
+		if (fb_args_uint("florabatch", "--sim-page-cap", arg, 1, 100, &u))
+			return -1;
+		o->sim.model.page_cap = (unsigned)u;
 		return 0;
 	case OPT_RATE:
 		return fb_args_double("florabatch", "--rate", arg, 0.01, 100000, &o->drv.rate);
