@@ -77,6 +77,23 @@ static int split_forbidden(struct fb_simmodel *m, const char *list)
 	}
 }
 
+static const char *const estimate_names[] = {"absent", "exact", "wrong"};
+
+int fb_sim_estimate_parse(const char *s, enum fb_sim_estimate *out)
+{
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(s, estimate_names[i])) {
+			*out = (enum fb_sim_estimate)i;
+			return 0;
+		}
+	return FB_EINVAL;
+}
+
+const char *fb_sim_estimate_name(enum fb_sim_estimate e)
+{
+	return (unsigned)e < 3 ? estimate_names[e] : "?";
+}
+
 int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *cfg,
 		    struct fb_clock *clock, struct fb_err *err)
 {

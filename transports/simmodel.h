@@ -39,6 +39,9 @@ enum fb_sim_dup { FB_SIM_DUP_REPLAY = 0, FB_SIM_DUP_CONFLICT };
  * wrong (three times too high for some runs, a third for others).
  */
 enum fb_sim_estimate { FB_SIM_EST_ABSENT = 0, FB_SIM_EST_EXACT, FB_SIM_EST_WRONG };
+/* "absent", "exact" or "wrong" into *out: 0, or FB_EINVAL for another word. */
+int fb_sim_estimate_parse(const char *s, enum fb_sim_estimate *out);
+const char *fb_sim_estimate_name(enum fb_sim_estimate e);
 
 struct fb_simmodel_config {
 	uint64_t seed;

@@ -304,13 +304,7 @@ static int one(struct run_opts *o, int c, const char *arg)
 		o->sim.model.outputs_per_run = (unsigned)u;
 		return 0;
 	case OPT_SIM_ESTIMATE:
-		if (!strcmp(arg, "absent"))
-			o->sim.model.estimate = FB_SIM_EST_ABSENT;
-		else if (!strcmp(arg, "exact"))
-			o->sim.model.estimate = FB_SIM_EST_EXACT;
-		else if (!strcmp(arg, "wrong"))
-			o->sim.model.estimate = FB_SIM_EST_WRONG;
-		else
+		if (fb_sim_estimate_parse(arg, &o->sim.model.estimate))
 			return bad_choice("--sim-estimate", arg, "absent, exact or wrong");
 		return 0;
 	case OPT_SIM_SIGMA:

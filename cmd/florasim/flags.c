@@ -228,13 +228,7 @@ static int parse_one(const char *opt, const char *v, struct fs_flags *o)
 			return bad(opt, v, "key or order");
 		m->run_time_by_order = !strcmp(v, "order");
 	} else if (!strcmp(opt, "--estimate")) {
-		if (!strcmp(v, "absent"))
-			m->estimate = FB_SIM_EST_ABSENT;
-		else if (!strcmp(v, "exact"))
-			m->estimate = FB_SIM_EST_EXACT;
-		else if (!strcmp(v, "wrong"))
-			m->estimate = FB_SIM_EST_WRONG;
-		else
+		if (fb_sim_estimate_parse(v, &m->estimate))
 			return bad(opt, v, "absent, exact or wrong");
 	} else if (!strcmp(opt, "--list-lag")) {
 		return duration_ms(opt, v, &m->list_lag_ms);

@@ -61,11 +61,8 @@ int main(int argc, char **argv)
 			"%s, fail rate %g, %u output(s) per run, %s case, duplicates %s, %s, "
 			"latency %llu-%llu ms (p99 %llu), list lag %llu ms, close rate %g\n",
 			(unsigned long long)m->seed, (unsigned long long)m->run_ms, m->run_ms_sigma,
-			m->run_ms_jitter,
-			m->estimate == FB_SIM_EST_EXACT	  ? "exact"
-			: m->estimate == FB_SIM_EST_WRONG ? "wrong"
-							  : "absent",
-			m->fail_rate, m->outputs_per_run, casing_name(m->casing),
+			m->run_ms_jitter, fb_sim_estimate_name(m->estimate), m->fail_rate,
+			m->outputs_per_run, casing_name(m->casing),
 			m->dup_mode == FB_SIM_DUP_CONFLICT ? "conflict" : "replay",
 			m->api_key ? "API key required" : "no API key check",
 			(unsigned long long)flags.latency_ms,
