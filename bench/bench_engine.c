@@ -24,7 +24,7 @@ int main(int argc, char **argv)
 		return 1;
 	snprintf(manifest, sizeof(manifest), "%s/m.csv", dir);
 	snprintf(out, sizeof(out), "%s/out", dir);
-	if (bench_write_manifest(manifest, items, "style", 97))
+	if (bench_write_manifest(manifest, items, "prompt", 97))
 		return 1;
 
 	/* clang-format off */
