@@ -472,6 +472,20 @@ void fb_job_poll_answer(struct fb_job *j, const struct fb_run_info *run)
 		fb_job_schedule_poll(j, -1);
 }
 
+/*
+ * Whether a create sends the url of an asset this batch uploaded: the
+ * asset's journal record must then outlive a power cut before the create
+ * leaves, or a re-run would upload again and send another url under the
+ * same key, which the API refuses (422).
+ */
+static int uploaded(const struct fb_job *j)
+{
+	for (size_t i = 0; i < j->item.ninputs; i++)
+		if (j->item.inputs[i].local)
+			return 1;
+	return 0;
+}
+
 void fb_job_send_create(struct fb_job *j)
 {
 	if (!fb_job_pass_gate(j, J_WAIT_CREATE))
@@ -503,10 +517,13 @@ void fb_job_send_create(struct fb_job *j)
 	 * the item's, so after a crash the same create goes again and the API
 	 * answers with the run it made (or 409, resolved through the lists). A
 	 * create that may make the item's second run waits until the first
-	 * run's record is on disk.
+	 * run's record is on disk, and one that sends an uploaded asset's url
+	 * until the asset's record is (uploaded()).
 	 */
 	if (j->env->note_create(j->env->owner, j->cur_key) ||
-	    (j->nrun_ids && j->env->journal_durable(j->env->owner, j->jmark))) {
+	    (j->nrun_ids && j->env->journal_durable(j->env->owner, j->jmark)) ||
+	    (uploaded(j) &&
+	     j->env->journal_durable(j->env->owner, j->env->journal_mark(j->env->owner)))) {
 		fb_err_set(&e, FB_EIO, FB_KIND_BATCH, "the journal cannot be written");
 		fb_job_finish(j, FB_STATUS_FAILED, &e);
 		return;
