@@ -20,6 +20,10 @@
 #define SFX_EPOCH 1767225600000ULL /* the virtual clock's wall epoch */
 #define SFX_KEY	  "sk_test_simfx"
 #define SFX_AUTH  "Bearer " SFX_KEY
+/* The image input every simulated technique requires, as the first item of a nested body. */
+#define SFX_IMAGE                                                                                  \
+	"{\"id\":\"input_image\",\"type\":\"imageUrl\",\"value\":"                                 \
+	"\"https://storage.googleapis.com/simfx/cat.png\"}"
 
 struct sfx {
 	struct fb_clock *clock;
