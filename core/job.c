@@ -281,6 +281,12 @@ void fb_job_schedule_poll(struct fb_job *j, long estimated_seconds)
 	if ((j->polls > 0 || !p->poll_interval_ms) &&
 	    watch(j, j->polls > 0 ? d : pace(j), estimated_seconds, j->polls > 0))
 		return;
+	/* Jitter spreads a burst's first checks; it need not shuffle their order. */
+	if (j->polls == 0 && j->env->first_check) {
+		if (now + d < *j->env->first_check)
+			d = *j->env->first_check - now;
+		*j->env->first_check = now + d;
+	}
 	fb_job_wait(j, J_WAIT_POLL, d);
 }
 

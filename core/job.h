@@ -56,6 +56,8 @@ struct fb_job_env {
 	/* Checks runs through the list endpoints; NULL: every check is a GET of the job's own. */
 	struct fb_poller *poller;
 	uint64_t *rng; /* the owner's jitter state (fb_rand) */
+	/* The latest first check a job scheduled for itself: a burst's keep its order. */
+	uint64_t *first_check;
 	/* Asks for fb_job_wake(job) at due_ms. 0 or FB_ENOMEM. */
 	int (*wake_at)(void *owner, struct fb_job *job, uint64_t due_ms);
 	/* The client-wide gate every API request passes: 0 = go (counted), else ms to wait. */

@@ -306,8 +306,9 @@ static void on_page(void *ud, const struct fb_list_reply *r)
 	if (r->next_cursor && r->nruns)
 		g->page_len = (unsigned)fb_poll_min(r->nruns, FB_POLL_PAGE); /* a server's cap */
 	size_t fresh = 0, known = 0;
-	int edge = 0; /* the page's oldest run of the batch's own was answered just now */
-	for (size_t i = 0; i < r->nruns; i++) {
+	int edge = -1; /* the page's oldest run of the batch's own was answered just now */
+	/* Oldest first: runs that finished together end in the order they were made. */
+	for (size_t i = r->nruns; i-- > 0;) {
 		const struct fb_run_info *run = &r->runs[i];
 		if (!run->run_id ||
 		    (run->status != FB_RUN_COMPLETED && run->status != FB_RUN_FAILED))
@@ -317,14 +318,17 @@ static void on_page(void *ud, const struct fb_list_reply *r)
 		if (!x || x->group != (size_t)(g - p->g)) {
 			int k = fb_poll_recent(p, h);
 			known += k;
-			edge = k ? 0 : edge;
+			if (k && edge < 0)
+				edge = 0;
 			continue;
 		}
 		fresh++;
 		c->answered++;
-		edge = 1;
+		if (edge < 0)
+			edge = 1;
 		fb_poll_answer(p, x, run);
 	}
+	edge = edge > 0;
 	/*
 	 * A shallow sweep goes on while a page ends among runs it answered: runs
 	 * mostly finish in the order they were made, so where answered runs end,
