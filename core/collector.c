@@ -36,7 +36,8 @@ struct fb_collector {
 	char *outputs_dir;
 	enum fb_archive_format format;
 	struct fb_results *record;
-	struct fb_results *stdout_copy; /* NULL unless asked */
+	struct fb_results *stdout_copy; /* NULL unless asked, or once its reader left */
+	int reader_gone;		/* standard output's reader went away (EPIPE) */
 	struct fb_spool *spool;
 	int dirty; /* written since the last sync */
 	/*
@@ -359,8 +360,20 @@ int fb_collector_write(struct fb_collector *c, const struct fb_result *res, stru
 		rc = line_record(c, res, err);
 	if (!rc)
 		rc = fb_results_write(c->record, res, err);
-	if (!rc && c->stdout_copy)
-		rc = fb_results_write(c->stdout_copy, res, err);
+	if (!rc && c->stdout_copy) {
+		struct fb_err e = {0};
+		rc = fb_results_write(c->stdout_copy, res, &e);
+		if (rc == FB_EPIPE) {
+			/* The line is in the record: a reader that left ends the batch, not the
+			 * item. */
+			fb_results_close(c->stdout_copy, NULL);
+			c->stdout_copy = NULL;
+			c->reader_gone = 1;
+			rc = 0;
+		} else if (rc && err) {
+			*err = e;
+		}
+	}
 	if (!rc) {
 		c->stats.results++;
 		release_pending(c, res);
@@ -369,6 +382,11 @@ int fb_collector_write(struct fb_collector *c, const struct fb_result *res, stru
 		rc = flush_out(c, err);
 	c->dirty = 1;
 	return rc;
+}
+
+int fb_collector_reader_gone(const struct fb_collector *c)
+{
+	return c->reader_gone;
 }
 
 int fb_collector_flush(struct fb_collector *c, struct fb_err *err)

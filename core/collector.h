@@ -61,8 +61,15 @@ int fb_collector_add_output(struct fb_collector *c, const char *item_id, const c
 			    const char *ext, const void *data, size_t len, const char *sha256,
 			    struct fb_buf *path, struct fb_err *err);
 
-/* Writes one result line (to the record, and to standard output when asked). */
+/*
+ * Writes one result line (to the record, and to standard output when
+ * asked). When standard output's reader has gone away (EPIPE), the line
+ * is in the record all the same: the copy stops, fb_collector_reader_gone
+ * says so, and this returns 0.
+ */
 int fb_collector_write(struct fb_collector *c, const struct fb_result *res, struct fb_err *err);
+/* Whether standard output's reader went away: the batch should stop starting runs. */
+int fb_collector_reader_gone(const struct fb_collector *c);
 
 /* Writes what is buffered (outputs, then lines), without waiting for the disk. */
 int fb_collector_flush(struct fb_collector *c, struct fb_err *err);

@@ -3,6 +3,7 @@
 #include "assets.h"
 #include "guard.h"
 #include "idemkey.h"
+#include "intake.h"
 #include "ratelimit.h"
 #include "timers.h"
 
@@ -22,7 +23,9 @@ struct batch {
 	struct fb_job_env env;
 	struct fb_timers timers;
 	uint64_t rng;
+	uint64_t first_check;
 	size_t active;
+	struct fb_intake *in;
 	int eof;
 	int fatal; /* a result could not be written, or the manifest broke */
 	struct fb_err fatal_err;
@@ -356,7 +359,7 @@ static void admit_one(struct batch *b, struct fb_item *it)
 	}
 }
 
-static void admit(struct batch *b, struct fb_manifest *m)
+static void admit(struct batch *b)
 {
 	/* After a batch-level stop, the rest of the manifest is still read, so
 	 * every item gets its line (skipped), but nothing more is created. */
@@ -364,7 +367,11 @@ static void admit(struct batch *b, struct fb_manifest *m)
 	       (b->sum->stopped || b->sum->budget_stopped || b->active < b->cfg->concurrency)) {
 		struct fb_item it = {0};
 		struct fb_err e = {0};
-		int rc = fb_manifest_next(m, &it, &e);
+		int rc = fb_intake_next(b->in, &it, &e);
+		if (rc == FB_EAGAIN) {
+			fb_item_release(&it);
+			break; /* the loop wakes when the next one arrives */
+		}
 		if (rc <= 0) {
 			b->eof = 1;
 			if (rc < 0) {
@@ -454,6 +461,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	    .log = log,
 	    .policy = &cfg->policy,
 	    .rng = &b.rng,
+	    .first_check = &b.first_check,
 	    .wake_at = wake_at,
 	    .gate = gate,
 	    .throttled = throttled,
@@ -492,26 +500,39 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
 	b.env.poller = b.poller;
+	if ((rc = fb_intake_open(&b.in, m, t, err))) {
+		fb_poller_free(b.poller);
+		fb_guard_free(b.guard);
+		fb_assets_free(b.assets);
+		fb_ratelimit_free(b.rl);
+		return rc;
+	}
 
 	for (;;) {
-		if (cfg->stop && *cfg->stop && !b.stopping) {
+		int signalled = cfg->stop && *cfg->stop;
+		if ((signalled || fb_collector_reader_gone(c)) && !b.stopping) {
 			b.stopping = 1;
-			sum->interrupted = 1;
+			sum->interrupted = signalled;
+			sum->reader_gone = !signalled;
 			b.stop_deadline = fb_clock_now_ms(clock) + cfg->grace_ms;
-			fb_log_msg(
-			    log, FB_LOG_WARN,
-			    "stopping: no new items; %zu in flight get %.1f s to finish (run the "
-			    "same command again to go on)",
-			    b.active, cfg->grace_ms / 1000.0);
+			fb_log_msg(log, FB_LOG_WARN,
+				   "%s: no new runs; %zu in flight get %.1f s to finish and are "
+				   "archived (run the same command again to go on)",
+				   signalled ? "stopping"
+					     : "the reader of standard output went away",
+				   b.active, cfg->grace_ms / 1000.0);
 		}
-		admit(&b, m);
+		admit(&b);
 		fire_timers(&b);
+		int room = b.sum->stopped || b.sum->budget_stopped || b.active < b.cfg->concurrency;
+		int waiting = !b.eof && !b.fatal && !b.stopping; /* for the next item */
+		fb_intake_want(b.in, waiting && room);
 		if (b.active == 0 && (b.eof || b.fatal || b.stopping))
 			break;
 		if (b.stopping && fb_clock_now_ms(clock) >= b.stop_deadline)
 			break;
 		uint64_t due = next_due(&b);
-		if (due == UINT64_MAX && fb_transport_pending(t) == 0) {
+		if (due == UINT64_MAX && fb_transport_pending(t) == 0 && !(waiting && room)) {
 			/* Each live job has a request, a timer or a watch pending (job.h):
 			 * if none exists, waiting would be forever. */
 			rc = fb_err_set(err, FB_ESTATE, FB_KIND_BATCH,
@@ -524,6 +545,8 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 		/* Wake up for a signal or the end of the grace period without waiting long. */
 		if (cfg->stop && timeout > 200)
 			timeout = 200;
+		if (waiting && room && timeout > fb_intake_max_wait_ms(b.in))
+			timeout = fb_intake_max_wait_ms(b.in);
 		sync_all(&b, 0);
 		int n = fb_transport_step(t, timeout);
 		if (n < 0) {
@@ -534,6 +557,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 		progress(&b, 0);
 	}
 	fb_log_progress_done(log);
+	fb_intake_free(b.in);
 	sync_all(&b, 1);
 	/* Interrupted: what is still in flight gets no line; the journal knows its runs. */
 	sum->abandoned = b.nlive;

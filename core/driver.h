@@ -58,6 +58,7 @@ struct fb_summary {
 	uint64_t resumed;	/* runs an earlier invocation created, picked up by id */
 	uint64_t uploads;	/* local files uploaded by this invocation */
 	int interrupted;	/* *stop was set: the batch ended early */
+	int reader_gone;	/* standard output's reader went away: the batch ended early */
 	uint64_t abandoned;	/* in flight when the grace period ran out: no line yet */
 	uint64_t journal_syncs; /* fdatasync calls the journal made (group commit) */
 };

@@ -121,6 +121,10 @@ const char *fb_errcode_name(int code)
 		return "run_failed";
 	case FB_EUNSUPP:
 		return "unsupported";
+	case FB_EAGAIN:
+		return "again";
+	case FB_EPIPE:
+		return "broken_pipe";
 	case FB_ESTATE:
 		return "bad_state";
 	default:

@@ -20,6 +20,8 @@ enum fb_errcode {
 	FB_ERUN = -8,	    /* the run itself ended failed */
 	FB_EUNSUPP = -9,    /* not available in this build or transport */
 	FB_ESTATE = -10,    /* an operation at the wrong moment */
+	FB_EAGAIN = -11,    /* nothing yet: try again when told (a live manifest) */
+	FB_EPIPE = -12,	    /* the reader of a stream went away */
 };
 
 enum fb_errkind {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -22,6 +23,7 @@
 
 struct fb_src {
 	FILE *f;
+	int cancel; /* readable: stop waiting for bytes (fb_manifest_set_cancel); -1: none */
 	unsigned char *buf;
 	size_t pos, len;
 	int eof;
@@ -77,6 +79,15 @@ static int src_fill(struct fb_src *s)
 {
 	if (s->eof || s->err)
 		return 0;
+	if (s->cancel >= 0) {
+		struct pollfd pf[2] = {{fileno(s->f), POLLIN, 0}, {s->cancel, POLLIN, 0}};
+		while (poll(pf, 2, -1) < 0 && errno == EINTR)
+			;
+		if (pf[1].revents) {
+			s->err = ECANCELED;
+			return 0;
+		}
+	}
 	ssize_t n;
 	do
 		n = read(fileno(s->f), s->buf, SRC_CHUNK);
@@ -199,6 +210,7 @@ int fb_manifest_open_stream(struct fb_manifest **out, FILE *f, const char *displ
 	m->f = f;
 	m->close_f = close_f;
 	m->src.f = f;
+	m->src.cancel = -1;
 	m->name = fb_strdup(display_name ? display_name : "<stdin>");
 	m->src.buf = malloc(SRC_CHUNK);
 	if (!m->name || !m->src.buf) {
@@ -288,6 +300,7 @@ int fb_manifest_open_dir(struct fb_manifest **out, const char *dir,
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
 	m->is_dir = 1;
+	m->src.cancel = -1;
 	m->rereadable = 1;
 	m->ops = &fb_dir_reader;
 	int rc = fb_dirreader_open(&m->state, dir, opts, &m->dir_stats, err);
@@ -298,6 +311,19 @@ int fb_manifest_open_dir(struct fb_manifest **out, const char *dir,
 	}
 	*out = m;
 	return 0;
+}
+
+int fb_manifest_live(const struct fb_manifest *m)
+{
+	struct stat st;
+	if (m->is_dir || m->src.eof || !m->src.f)
+		return 0;
+	return fstat(fileno(m->src.f), &st) != 0 || !S_ISREG(st.st_mode);
+}
+
+void fb_manifest_set_cancel(struct fb_manifest *m, int fd)
+{
+	m->src.cancel = fd;
 }
 
 const struct fb_dirwalk_stats *fb_manifest_dir_stats(const struct fb_manifest *m)

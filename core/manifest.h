@@ -83,6 +83,19 @@ const char *fb_manifest_name(const struct fb_manifest *m);
 /* Whether the manifest is a regular file opened by path, so it can be read again (for --strict). */
 int fb_manifest_rereadable(const struct fb_manifest *m);
 
+/*
+ * Whether reading may have to wait for bytes still to come: a pipe, a
+ * FIFO, a socket or a terminal, not a regular file or a folder (and not a
+ * stream that already ended while opening). Such a manifest is read by
+ * feed.h, off the event loop.
+ */
+int fb_manifest_live(const struct fb_manifest *m);
+/*
+ * From now on, a read that waits for bytes gives up when fd becomes
+ * readable, and the manifest fails with ECANCELED. fd is borrowed; -1: never.
+ */
+void fb_manifest_set_cancel(struct fb_manifest *m, int fd);
+
 void fb_manifest_free(struct fb_manifest *m);
 
 struct fb_dir_options;

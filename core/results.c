@@ -119,7 +119,7 @@ static int io_error(struct fb_err *err, const char *what, const char *name, int 
 {
 	if (e == EPIPE)
 		return fb_err_set(
-		    err, FB_EIO, FB_KIND_BATCH,
+		    err, FB_EPIPE, FB_KIND_BATCH,
 		    "cannot %s %s: the reader of the pipe has gone away (broken pipe)", what, name);
 	if (e == ENOSPC)
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
@@ -164,7 +164,7 @@ int fb_results_flush(struct fb_results *r, struct fb_err *err)
 	if (r->failed) {
 		if (err)
 			*err = r->failure;
-		return FB_EIO;
+		return r->failure.code ? r->failure.code : FB_EIO;
 	}
 	int rc = write_all(r, r->line.ptr, r->line.len, &r->failure);
 	fb_buf_reset(&r->line);
@@ -181,7 +181,7 @@ int fb_results_write(struct fb_results *r, const struct fb_result *res, struct f
 	if (r->failed) {
 		if (err)
 			*err = r->failure;
-		return FB_EIO;
+		return r->failure.code ? r->failure.code : FB_EIO;
 	}
 	size_t start = r->line.len;
 	int rc = to_json(r->gen, r->sink, res, err);
@@ -228,7 +228,7 @@ int fb_results_close(struct fb_results *r, struct fb_err *err)
 	if (r->failed && !rc) {
 		if (err)
 			*err = r->failure;
-		rc = FB_EIO;
+		rc = r->failure.code ? r->failure.code : FB_EIO;
 	}
 	fb_buf_release(&r->line);
 	yajl_gen_free(r->gen);

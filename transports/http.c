@@ -254,6 +254,8 @@ static CURLMcode act(struct fb_http *h, const struct epoll_event *ev, int n, int
 	h->in_curl = 1;
 	for (int i = 0; mc == CURLM_OK && i < n; i++) {
 		int mask = 0;
+		if (ev[i].data.fd == h->watch_fd)
+			continue; /* the caller's, not libcurl's: it ends the wait, nothing more */
 		if (ev[i].events & EPOLLIN)
 			mask |= CURL_CSELECT_IN;
 		if (ev[i].events & EPOLLOUT)
@@ -328,6 +330,23 @@ static int http_step(struct fb_transport *t, uint64_t timeout_ms)
 	return rc ? rc : fired;
 }
 
+static int http_watch(struct fb_transport *t, int fd)
+{
+	struct fb_http *h = (struct fb_http *)t;
+	if (fd == h->watch_fd)
+		return 0;
+	if (h->watch_fd >= 0)
+		epoll_ctl(h->epfd, EPOLL_CTL_DEL, h->watch_fd, NULL);
+	h->watch_fd = -1;
+	if (fd < 0)
+		return 0;
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev))
+		return FB_EIO;
+	h->watch_fd = fd;
+	return 0;
+}
+
 static size_t http_pending(struct fb_transport *t)
 {
 	return ((struct fb_http *)t)->pending;
@@ -377,6 +396,7 @@ static const struct fb_transport_ops http_ops = {
     .list_runs = http_list_runs,
     .upload_asset = http_upload_asset,
     .step = http_step,
+    .watch = http_watch,
     .pending = http_pending,
     .free = http_free,
 };
@@ -425,6 +445,7 @@ int fb_http_transport_new(struct fb_transport **out, const struct fb_http_config
 	h->base.ops = &http_ops;
 	h->active.next = h->active.prev = &h->active;
 	h->add_tail = &h->add_head;
+	h->watch_fd = -1;
 	h->epfd = epoll_create1(EPOLL_CLOEXEC);
 	h->up_wait = (struct fb_timers)FB_TIMERS_INIT;
 	h->log = cfg->log;

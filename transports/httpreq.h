@@ -69,6 +69,7 @@ struct fb_http {
 	size_t nactive, peak_active; /* requests on the active list: now, and at most */
 	int in_curl, in_step;
 	int epfd;      /* the sockets libcurl asked us to watch */
+	int watch_fd;  /* the caller's descriptor in epfd (fb_transport_watch), or -1 */
 	int timer_set; /* libcurl's timer: act on it at timer_due (monotonic ms) */
 	uint64_t timer_due;
 	struct fb_timers up_wait; /* uploads waiting for their next poll; ptr: the op */

@@ -19,6 +19,8 @@
 #include "timers.h"
 #include "upload.h"
 
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,7 @@ struct sim {
 	char *authorization;  /* "Bearer <key>", or NULL */
 	struct fb_timers due; /* ptr: a struct job; never cancelled, so tag is unused */
 	size_t dead;	      /* jobs in due whose request never started */
+	int watch_fd;	      /* fb_transport_watch's descriptor, or -1 */
 };
 
 static void job_free(struct job *j)
@@ -437,9 +440,24 @@ static int sim_step(struct fb_transport *t, uint64_t timeout_ms)
 		else if (top->due_ms - now < wait)
 			wait = top->due_ms - now;
 	}
+	if (wait && s->watch_fd >= 0) {
+		/* Real time waits on the descriptor; virtual time jumps once it is quiet. */
+		int virt = fb_clock_is_virtual(s->clock);
+		struct pollfd pf = {s->watch_fd, POLLIN, 0};
+		int r = poll(&pf, 1, virt ? 1 : wait > INT_MAX ? INT_MAX : (int)wait);
+		if (r > 0)
+			return fire_due(s);
+		wait = virt ? wait : 0;
+	}
 	if (wait)
 		fb_clock_sleep_ms(s->clock, wait);
 	return fire_due(s);
+}
+
+static int sim_watch(struct fb_transport *t, int fd)
+{
+	((struct sim *)t)->watch_fd = fd;
+	return 0;
 }
 
 static size_t sim_pending(struct fb_transport *t)
@@ -468,6 +486,7 @@ static const struct fb_transport_ops sim_ops = {
     .list_runs = sim_list_runs,
     .upload_asset = sim_upload_asset,
     .step = sim_step,
+    .watch = sim_watch,
     .pending = sim_pending,
     .free = sim_free,
 };
@@ -505,6 +524,7 @@ int fb_sim_transport_new(struct fb_transport **out, const struct fb_sim_config *
 		}
 	}
 	s->base.ops = &sim_ops;
+	s->watch_fd = -1;
 	s->due = (struct fb_timers)FB_TIMERS_INIT;
 	s->clock = clock;
 	s->latency_ms = cfg->latency_ms;

@@ -188,6 +188,13 @@ struct fb_transport_ops {
 	 * number of callbacks fired, or a negative FB_E* on a fatal error.
 	 */
 	int (*step)(struct fb_transport *t, uint64_t timeout_ms);
+	/*
+	 * From now on step() also returns as soon as fd is readable (a live
+	 * manifest's next item); fd < 0 stops that. The transport never reads
+	 * fd, which stays the caller's. 0, or FB_EIO. May be NULL: the caller
+	 * then keeps its step timeouts short instead.
+	 */
+	int (*watch)(struct fb_transport *t, int fd);
 	/* Requests started and not yet called back. */
 	size_t (*pending)(struct fb_transport *t);
 	/* Frees the transport; pending callbacks never fire. */
@@ -234,6 +241,10 @@ static inline int fb_transport_upload_asset(struct fb_transport *t,
 static inline int fb_transport_step(struct fb_transport *t, uint64_t timeout_ms)
 {
 	return t->ops->step(t, timeout_ms);
+}
+static inline int fb_transport_watch(struct fb_transport *t, int fd)
+{
+	return t->ops->watch ? t->ops->watch(t, fd) : FB_EUNSUPP;
 }
 static inline size_t fb_transport_pending(struct fb_transport *t)
 {

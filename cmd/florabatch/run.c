@@ -128,6 +128,11 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 	if (s->resumed)
 		fprintf(f, "  resumed   %llu runs created earlier, picked up by id\n",
 			(unsigned long long)s->resumed);
+	if (s->reader_gone)
+		fprintf(f,
+			"  stopped   the reader of standard output went away: no new runs; %llu "
+			"in flight left without a line; results.jsonl has every line\n",
+			(unsigned long long)s->abandoned);
 	if (s->interrupted)
 		fprintf(f,
 			"  stopped   by a signal: %llu in flight left without a line; run the "
@@ -370,7 +375,10 @@ int fb_cmd_run(int argc, char **argv)
 	if (rc == FB_EPARSE)
 		code = FB_EXIT_USAGE; /* the manifest broke part-way: a manifest error */
 	else
-		code = rc ? FB_EXIT_IO : sum.interrupted ? 128 + stop_signal : exit_code(&sum);
+		code = rc		 ? FB_EXIT_IO
+		       : sum.interrupted ? 128 + stop_signal
+		       : sum.reader_gone ? FB_EXIT_PIPE
+					 : exit_code(&sum);
 out:
 	if (c)
 		fb_collector_close(c, NULL, NULL);

@@ -12,6 +12,9 @@ enum {
 	FB_EXIT_IO = 4,	     /* results or archive could not be written; internal error */
 	FB_EXIT_CREDITS = 5, /* out of credits: no new runs; the ones in flight were collected */
 	FB_EXIT_BUDGET = 6,  /* --max-cost reached: no new runs */
+	/* --results -: standard output's reader went away (128 + SIGPIPE, as a shell
+	 * reports a command a broken pipe ended); the runs created were collected */
+	FB_EXIT_PIPE = 141,
 };
 
 int fb_cmd_run(int argc, char **argv);

@@ -242,7 +242,9 @@ long long e2e_num(yajl_val v, ...)
 
 extern char **environ;
 
-int e2e_florabatch_spawn(const char *dir, const char *key, const char *args, const char *log)
+/* in/out: -1 for /dev/null in and a file out; else the descriptor the child gets. */
+static int spawn(const char *dir, const char *key, const char *args, const char *log, int in_fd,
+		 int out_fd, int close_fd1, int close_fd2)
 {
 	/* Everything the child needs is built before fork: it only calls exec-safe functions. */
 	char *words = strdup(args);
@@ -277,14 +279,18 @@ int e2e_florabatch_spawn(const char *dir, const char *key, const char *args, con
 		abort();
 	}
 	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
+		int o = out_fd >= 0 ? out_fd : open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (in < 0 || o < 0 || e < 0 || chdir(dir))
 			_exit(126);
 		dup2(in, STDIN_FILENO);
 		dup2(o, STDOUT_FILENO);
 		dup2(e, STDERR_FILENO);
+		if (close_fd1 >= 0)
+			close(close_fd1);
+		if (close_fd2 >= 0)
+			close(close_fd2);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -299,6 +305,29 @@ int e2e_florabatch_spawn(const char *dir, const char *key, const char *args, con
 	free(outp);
 	free(errp);
 	return (int)pid;
+}
+
+int e2e_florabatch_spawn(const char *dir, const char *key, const char *args, const char *log)
+{
+	return spawn(dir, key, args, log, -1, -1, -1, -1);
+}
+
+int e2e_florabatch_spawn_piped(const char *dir, const char *key, const char *args, const char *log,
+			       int *in, int *out)
+{
+	int pi[2], po[2] = {-1, -1};
+	if (pipe(pi) || (out && pipe(po))) {
+		perror("pipe");
+		abort();
+	}
+	int pid = spawn(dir, key, args, log, pi[0], out ? po[1] : -1, pi[1], out ? po[0] : -1);
+	close(pi[0]);
+	*in = pi[1];
+	if (out) {
+		close(po[1]);
+		*out = po[0];
+	}
+	return pid;
 }
 
 int e2e_wait(int pid, long ms)

@@ -86,6 +86,13 @@ long long e2e_num(yajl_val v, ...);
  * defaults. Returns the pid; reap it with e2e_wait.
  */
 int e2e_florabatch_spawn(const char *dir, const char *key, const char *args, const char *log);
+/*
+ * Like e2e_florabatch_spawn, with standard input a pipe whose writing end
+ * goes to *in, and (out not NULL) standard output a pipe whose reading end
+ * goes to *out; the caller closes both.
+ */
+int e2e_florabatch_spawn_piped(const char *dir, const char *key, const char *args, const char *log,
+			       int *in, int *out);
 /* Waits up to ms for pid: its status as tu_run reports it (exit code, or 128+signal), or -1 while
  * it still runs. */
 int e2e_wait(int pid, long ms);

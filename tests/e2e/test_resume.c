@@ -492,28 +492,47 @@ static void test_rerun_of_finished_batch_does_nothing(void **state)
 	free(rp);
 }
 
-/* A closed results pipe ends the batch with an error of its own, not a death by SIGPIPE. */
+/*
+ * A reader of standard output that leaves (| head) stops new runs at once,
+ * and every run created before is finished, written to results.jsonl and
+ * archived: nothing paid for is lost. The exit status says what happened
+ * (141, not a death by SIGPIPE), and the next invocation does the rest.
+ */
 static void test_closed_results_pipe(void **state)
 {
 	struct world *w = start(state, "--run-time 200ms");
-	write_manifest(w, 20);
+	write_manifest(w, 40);
 	char args[1024], cmd[4096];
 	cmdline(w, args, sizeof(args), "--concurrency 4 --results -");
 	snprintf(cmd, sizeof(cmd),
 		 "cd '%s' && { env FLORA_API_KEY=" KEY " '%s' %s 2>fb.err; echo $? >fb.rc; } "
-		 "| head -c 1 >/dev/null",
+		 "| head -n 2 >/dev/null",
 		 w->dir, tu_env("FB_BIN"), args);
 	int st = tu_run(cmd, NULL, NULL);
 	(void)st;
 	char *rc = read_log(w, "fb.rc"), *err = read_log(w, "fb.err");
 	int code = atoi(rc);
-	if (code == 0 || code >= 128)
+	if (code != 141)
 		print_error("florabatch writing to a closed pipe exited %d; stderr:\n%s\n", code,
 			    err);
-	assert_true(code != 0 && code < 128);
-	assert_true(strlen(err) > 0);
+	assert_int_equal(code, 141);
+	assert_non_null(strstr(err, "went away"));
+	long long created = stat_of(w, "runs_created");
+	struct e2e_lines l = results(w, NULL);
+	if ((long long)l.n != created || created >= 40)
+		print_error("%lld runs created, %zu result lines\n", created, l.n);
+	assert_true(created < 40); /* it stopped creating */
+	assert_int_equal((long long)l.n, created);
+	assert_int_equal(count_status(&l, "completed"), l.n);
+	check_archive(w, &l, "after the reader left");
+	e2e_lines_free(&l);
 	free(rc);
 	free(err);
+	/* The next invocation does the rest, creating no run twice. */
+	struct e2e_run r = fb(w, "--concurrency 4");
+	assert_finished(w, &r, 40, "the invocation after the reader left");
+	e2e_run_free(&r);
+	assert_one_run_per_item(w, 40, "after the reader left");
 }
 
 int main(void)

@@ -344,14 +344,14 @@ static void test_broken_pipe(void **state)
 	assert_int_equal(fb_results_open(&r, path, &err), 0);
 	close(p[1]);
 	struct fb_result res = {.id = "x"};
-	assert_int_equal(fb_results_write(r, &res, &err), FB_EIO);
-	assert_int_equal(err.code, FB_EIO);
+	assert_int_equal(fb_results_write(r, &res, &err), FB_EPIPE);
+	assert_int_equal(err.code, FB_EPIPE);
 	assert_non_null(strstr(err.msg, "broken pipe"));
 	/* Nothing more goes out after a failure, and close says so again. */
 	fb_err_clear(&err);
-	assert_int_equal(fb_results_write(r, &res, &err), FB_EIO);
+	assert_int_equal(fb_results_write(r, &res, &err), FB_EPIPE);
 	assert_non_null(strstr(err.msg, "broken pipe"));
-	assert_int_equal(fb_results_close(r, &err), FB_EIO);
+	assert_int_equal(fb_results_close(r, &err), FB_EPIPE);
 	signal(SIGPIPE, old);
 }
 

@@ -1,0 +1,241 @@
+/*
+ * Pipes that stream, end to end against florasim: a producer that writes
+ * lines slowly gets runs created as its lines arrive and result lines
+ * before it closes its end; a producer faster than the runs is held back
+ * by the pipe; a FIFO works the same; --keep-order gives input order.
+ * What a new user chaining florabatch after `tail -F` or a queue consumer
+ * relies on.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "e2e.h"
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KEY "sk_test_stream"
+
+struct world {
+	struct e2e_world *w;
+	int pid;
+	int in, out;
+};
+
+static int setup_world(void **state, const char *sim_args)
+{
+	struct world *x = calloc(1, sizeof(*x));
+	x->in = x->out = -1;
+	x->w = e2e_world_start(state, KEY, sim_args);
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct world *x = *state;
+	if (!x)
+		return 0;
+	if (x->pid > 0) {
+		kill(x->pid, SIGKILL);
+		e2e_wait(x->pid, 5000);
+	}
+	if (x->in >= 0)
+		close(x->in);
+	if (x->out >= 0)
+		close(x->out);
+	void *ws = x->w;
+	free(x);
+	return e2e_world_teardown(&ws);
+}
+
+static void spawn(struct world *x, const char *input, const char *extra, int want_out)
+{
+	char args[2048];
+	snprintf(args, sizeof(args),
+		 "run %s --transport http --base-url %s --technique cctv-cam --out out "
+		 "--results - --quiet %s",
+		 input, x->w->sim.base, extra);
+	x->pid = e2e_florabatch_spawn_piped(x->w->dir, KEY, args, "fb", &x->in,
+					    want_out ? &x->out : NULL);
+}
+
+static void put_line(int fd, const char *id)
+{
+	char line[512];
+	int n = snprintf(line, sizeof(line),
+			 "{\"id\":\"%s\",\"inputs\":{\"input_image\":"
+			 "\"https://storage.googleapis.com/stream/%s.png\"}}\n",
+			 id, id);
+	assert_int_equal(write(fd, line, (size_t)n), n);
+}
+
+static long long stat_of(struct world *x, const char *name)
+{
+	yajl_val st = e2e_sim_get_json(&x->w->sim, "/_sim/stats");
+	long long v = e2e_num(st, name, NULL);
+	yajl_tree_free(st);
+	return v;
+}
+
+/* Waits up to ms for florasim to have seen n creates; how long it took, or -1. */
+static long long wait_creates(struct world *x, long long n, long ms)
+{
+	long long t0 = e2e_now_ms();
+	while (e2e_now_ms() - t0 < ms) {
+		if (stat_of(x, "creates") >= n)
+			return e2e_now_ms() - t0;
+		e2e_sleep_ms(5);
+	}
+	return -1;
+}
+
+/* Reads whole lines from fd into buf (appending) until it holds n lines or ms pass. */
+static int read_lines(int fd, char *buf, size_t cap, int n, long ms)
+{
+	long long deadline = e2e_now_ms() + ms;
+	size_t len = strlen(buf);
+	for (;;) {
+		int lines = 0;
+		for (size_t i = 0; i < len; i++)
+			lines += buf[i] == '\n';
+		if (lines >= n)
+			return lines;
+		long long left = deadline - e2e_now_ms();
+		if (left <= 0)
+			return lines;
+		struct pollfd pf = {fd, POLLIN, 0};
+		if (poll(&pf, 1, (int)left) <= 0)
+			continue;
+		ssize_t r = read(fd, buf + len, cap - len - 1);
+		if (r <= 0)
+			return lines; /* the end */
+		len += (size_t)r;
+		buf[len] = '\0';
+	}
+}
+
+/*
+ * Three lines, then a pause with standard input still open: their runs
+ * are created at once and their results come out before the producer
+ * writes its fourth line. A broken line is reported and skipped.
+ */
+static void test_results_before_stdin_closes(void **state)
+{
+	setup_world(state, "--run-time 300ms");
+	struct world *x = *state;
+	spawn(x, "-", "--concurrency 8", 1);
+	put_line(x->in, "s1");
+	assert_int_equal(write(x->in, "{\"id\": broken\n", 14), 14);
+	put_line(x->in, "s2");
+	put_line(x->in, "s3");
+	long long took = wait_creates(x, 3, 10000);
+	if (took < 0)
+		print_error("no create reached florasim while standard input stayed open\n");
+	assert_true(took >= 0);
+	static char out[65536];
+	out[0] = '\0';
+	int got = read_lines(x->out, out, sizeof(out), 4, 15000);
+	if (got < 4)
+		print_error("%d result lines before standard input closed:\n%s\n", got, out);
+	assert_int_equal(got, 4);
+	/* The broken line's result names its line; the burst comes out in input order. */
+	assert_non_null(strstr(out, "\"source\":\"<stdin>:2\""));
+	assert_non_null(strstr(out, "\"status\":\"invalid\""));
+	put_line(x->in, "s4");
+	close(x->in);
+	x->in = -1;
+	got = read_lines(x->out, out, sizeof(out), 5, 15000);
+	assert_int_equal(got, 5);
+	assert_int_equal(e2e_wait(x->pid, 15000), 1); /* one item was invalid */
+	x->pid = 0;
+	assert_int_equal(stat_of(x, "creates"), 4);
+	assert_true(strstr(out, "\"s1\"") < strstr(out, "\"s2\""));
+	assert_true(strstr(out, "\"s2\"") < strstr(out, "\"s3\""));
+	assert_true(strstr(out, "\"s3\"") < strstr(out, "\"s4\""));
+}
+
+/*
+ * A producer far faster than the runs: florabatch reads a bounded amount
+ * ahead and the pipe fills, so the producer waits instead of florabatch's
+ * memory growing.
+ */
+static void test_fast_producer_is_held_back(void **state)
+{
+	setup_world(state, "--run-time 60s");
+	struct world *x = *state;
+	spawn(x, "-", "--concurrency 2", 0);
+	fcntl(x->in, F_SETFL, O_NONBLOCK);
+	int written = 0, blocked = 0;
+	char id[32];
+	for (int round = 0; round < 4 && written < 20000; round++) {
+		while (written < 20000) {
+			snprintf(id, sizeof(id), "f%06d", written);
+			char line[256];
+			int n = snprintf(line, sizeof(line),
+					 "{\"id\":\"%s\",\"inputs\":{\"input_image\":"
+					 "\"https://storage.googleapis.com/stream/%s.png\"}}\n",
+					 id, id);
+			ssize_t w = write(x->in, line, (size_t)n);
+			if (w < 0 && errno == EAGAIN) {
+				blocked = 1;
+				break;
+			}
+			assert_int_equal(w, n);
+			written++;
+		}
+		e2e_sleep_ms(300); /* time for florabatch to read all it will */
+	}
+	assert_true(wait_creates(x, 2, 10000) >= 0);
+	if (!blocked || written > 3000)
+		print_error("the producer wrote %d lines (blocked: %d) with 2 runs in flight\n",
+			    written, blocked);
+	assert_true(blocked);
+	assert_true(written <= 3000);
+	assert_int_equal(stat_of(x, "creates"), 2);
+}
+
+/* A FIFO named as the manifest streams like standard input. */
+static void test_fifo(void **state)
+{
+	setup_world(state, "--run-time 300ms");
+	struct world *x = *state;
+	char *fifo = tu_path(x->w->dir, "queue.jsonl");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	spawn(x, "queue.jsonl", "--concurrency 4", 1);
+	int fd = open(fifo, O_WRONLY); /* waits for florabatch to open its end */
+	assert_true(fd >= 0);
+	put_line(fd, "q1");
+	put_line(fd, "q2");
+	static char out[16384];
+	out[0] = '\0';
+	int got = read_lines(x->out, out, sizeof(out), 2, 15000);
+	if (got < 2)
+		print_error("%d result lines while the FIFO stayed open\n", got);
+	assert_int_equal(got, 2);
+	close(fd);
+	assert_int_equal(e2e_wait(x->pid, 15000), 0);
+	x->pid = 0;
+	free(fifo);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_results_before_stdin_closes, teardown),
+	    cmocka_unit_test_teardown(test_fast_producer_is_held_back, teardown),
+	    cmocka_unit_test_teardown(test_fifo, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
