@@ -4,6 +4,7 @@
 #include "hashset.h"
 #include "item.h"
 #include "json.h"
+#include "outstream.h"
 #include "spool.h"
 #include "spoollegacy.h"
 #include "sha256.h"
@@ -36,8 +37,7 @@ struct fb_collector {
 	char *outputs_dir;
 	enum fb_archive_format format;
 	struct fb_results *record;
-	struct fb_results *stdout_copy; /* NULL unless asked, or once its reader left */
-	int reader_gone;		/* standard output's reader went away (EPIPE) */
+	struct fb_outstream *stdout_copy; /* NULL unless asked */
 	struct fb_spool *spool;
 	int dirty; /* written since the last sync */
 	/*
@@ -235,7 +235,7 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 	if (!rc)
 		fb_results_set_buffer(c->record, SIZE_MAX); /* written out with the spool */
 	if (!rc && cfg->copy_to_stdout)
-		rc = fb_results_open(&c->stdout_copy, "-", err);
+		rc = fb_outstream_open(&c->stdout_copy, cfg->keep_order, err);
 	if (rc) {
 		fb_collector_close(c, NULL, NULL);
 		return rc;
@@ -360,20 +360,8 @@ int fb_collector_write(struct fb_collector *c, const struct fb_result *res, stru
 		rc = line_record(c, res, err);
 	if (!rc)
 		rc = fb_results_write(c->record, res, err);
-	if (!rc && c->stdout_copy) {
-		struct fb_err e = {0};
-		rc = fb_results_write(c->stdout_copy, res, &e);
-		if (rc == FB_EPIPE) {
-			/* The line is in the record: a reader that left ends the batch, not the
-			 * item. */
-			fb_results_close(c->stdout_copy, NULL);
-			c->stdout_copy = NULL;
-			c->reader_gone = 1;
-			rc = 0;
-		} else if (rc && err) {
-			*err = e;
-		}
-	}
+	if (!rc && c->stdout_copy)
+		rc = fb_outstream_write(c->stdout_copy, res, err);
 	if (!rc) {
 		c->stats.results++;
 		release_pending(c, res);
@@ -386,7 +374,17 @@ int fb_collector_write(struct fb_collector *c, const struct fb_result *res, stru
 
 int fb_collector_reader_gone(const struct fb_collector *c)
 {
-	return c->reader_gone;
+	return c->stdout_copy && fb_outstream_gone(c->stdout_copy);
+}
+
+int fb_collector_room(const struct fb_collector *c, uint64_t seq)
+{
+	return !c->stdout_copy || fb_outstream_room(c->stdout_copy, seq);
+}
+
+int fb_collector_pass(struct fb_collector *c, uint64_t seq, struct fb_err *err)
+{
+	return c->stdout_copy ? fb_outstream_pass(c->stdout_copy, seq, err) : 0;
 }
 
 int fb_collector_flush(struct fb_collector *c, struct fb_err *err)
@@ -532,7 +530,7 @@ int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats,
 		rc = rc ? rc : rc2;
 	}
 	if (c->stdout_copy) {
-		int rc2 = fb_results_close(c->stdout_copy, rc ? NULL : err);
+		int rc2 = fb_outstream_close(c->stdout_copy, rc ? NULL : err);
 		rc = rc ? rc : rc2;
 	}
 	if (!rc && c->record && c->archive_path)

@@ -23,8 +23,10 @@
 #include <stdint.h>
 
 struct fb_collector_config {
-	const char *record_path;       /* results.jsonl: appended to (the batch's record) */
-	int copy_to_stdout;	       /* also stream every line to standard output */
+	const char *record_path; /* results.jsonl: appended to (the batch's record) */
+	int copy_to_stdout;	 /* also stream every line to standard output */
+	size_t keep_order; /* with copy_to_stdout: lines in input order within this window; 0: as
+			      items end */
 	const char *spool_path;	       /* where outputs wait: spool.dat (see spool.h) */
 	const char *archive_path;      /* NULL: no archive (the spool still keeps the outputs) */
 	enum fb_archive_format format; /* tar.gz (default), tar.zst, tar */
@@ -70,6 +72,10 @@ int fb_collector_add_output(struct fb_collector *c, const char *item_id, const c
 int fb_collector_write(struct fb_collector *c, const struct fb_result *res, struct fb_err *err);
 /* Whether standard output's reader went away: the batch should stop starting runs. */
 int fb_collector_reader_gone(const struct fb_collector *c);
+/* Whether the item with seq may start now: --keep-order's window has room for it. */
+int fb_collector_room(const struct fb_collector *c, uint64_t seq);
+/* The item with seq gets no line from this invocation (its line is in the record already). */
+int fb_collector_pass(struct fb_collector *c, uint64_t seq, struct fb_err *err);
 
 /* Writes what is buffered (outputs, then lines), without waiting for the disk. */
 int fb_collector_flush(struct fb_collector *c, struct fb_err *err);

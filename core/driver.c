@@ -24,6 +24,7 @@ struct batch {
 	struct fb_timers timers;
 	uint64_t rng;
 	uint64_t first_check;
+	uint64_t last_seq; /* of the last item read */
 	size_t active;
 	struct fb_intake *in;
 	int eof;
@@ -299,6 +300,10 @@ static void admit_one(struct batch *b, struct fb_item *it)
 		fb_item_set_invalid(it, NULL, "%s", e.msg);
 	if (fb_collector_done(b->c, it->invalid ? NULL : key, it->id)) {
 		b->sum->done_before++; /* its line is in the record from an earlier invocation */
+		if (fb_collector_pass(b->c, it->seq, &e) && !b->fatal) {
+			b->fatal = 1;
+			b->fatal_err = e;
+		}
 		return;
 	}
 	if (it->invalid) {
@@ -363,7 +368,7 @@ static void admit(struct batch *b)
 {
 	/* After a batch-level stop, the rest of the manifest is still read, so
 	 * every item gets its line (skipped), but nothing more is created. */
-	while (!b->eof && !b->fatal && !b->stopping &&
+	while (!b->eof && !b->fatal && !b->stopping && fb_collector_room(b->c, b->last_seq + 1) &&
 	       (b->sum->stopped || b->sum->budget_stopped || b->active < b->cfg->concurrency)) {
 		struct fb_item it = {0};
 		struct fb_err e = {0};
@@ -381,6 +386,7 @@ static void admit(struct batch *b)
 			fb_item_release(&it);
 			break;
 		}
+		b->last_seq = it.seq;
 		admit_one(b, &it);
 		fb_item_release(&it);
 	}
@@ -524,7 +530,9 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 		}
 		admit(&b);
 		fire_timers(&b);
-		int room = b.sum->stopped || b.sum->budget_stopped || b.active < b.cfg->concurrency;
+		int room =
+		    (b.sum->stopped || b.sum->budget_stopped || b.active < b.cfg->concurrency) &&
+		    fb_collector_room(c, b.last_seq + 1);
 		int waiting = !b.eof && !b.fatal && !b.stopping; /* for the next item */
 		fb_intake_want(b.in, waiting && room);
 		if (b.active == 0 && (b.eof || b.fatal || b.stopping))

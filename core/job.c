@@ -105,6 +105,7 @@ void fb_job_finish(struct fb_job *j, enum fb_item_status status, const struct fb
 		j->err = *err;
 	uint64_t now = fb_job_now(j);
 	struct fb_result r = {
+	    .seq = j->item.seq,
 	    .id = j->item.id,
 	    .status = status,
 	    .source = j->item.source,
@@ -622,6 +623,7 @@ int fb_job_write_unstarted(struct fb_collector *c, struct fb_clock *clock,
 		e = *why;
 	}
 	struct fb_result r = {
+	    .seq = item->seq,
 	    .id = item->id,
 	    .status = status,
 	    .source = item->source,

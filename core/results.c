@@ -197,6 +197,18 @@ int fb_results_write(struct fb_results *r, const struct fb_result *res, struct f
 	return r->line.len >= r->limit ? fb_results_flush(r, err) : 0;
 }
 
+int fb_results_write_line(struct fb_results *r, const char *line, size_t len, struct fb_err *err)
+{
+	if (r->failed) {
+		if (err)
+			*err = r->failure;
+		return r->failure.code ? r->failure.code : FB_EIO;
+	}
+	if (fb_buf_add(&r->line, line, len))
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	return r->line.len >= r->limit ? fb_results_flush(r, err) : 0;
+}
+
 int fb_results_sync(struct fb_results *r, struct fb_err *err)
 {
 	struct stat st;

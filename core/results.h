@@ -35,6 +35,7 @@ struct fb_result_output {
 
 /* Everything borrowed for the duration of fb_results_write. NULL strings become JSON null. */
 struct fb_result {
+	uint64_t seq; /* the item's place in the manifest (--keep-order); 0: unknown */
 	const char *id;
 	enum fb_item_status status;
 	const char *source;    /* "manifest.csv:17" */
@@ -79,6 +80,8 @@ int fb_results_open_append(struct fb_results **out, const char *path, struct fb_
  * limit bytes). FB_EIO with err on a write error (EPIPE included).
  */
 int fb_results_write(struct fb_results *r, const struct fb_result *res, struct fb_err *err);
+/* Writes a line encoded before (fb_result_to_json and its newline), as fb_results_write does. */
+int fb_results_write_line(struct fb_results *r, const char *line, size_t len, struct fb_err *err);
 
 /*
  * Gathers lines in memory until they fill limit bytes, fb_results_flush,

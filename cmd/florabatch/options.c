@@ -58,6 +58,7 @@ enum {
 	OPT_HIDDEN,
 	OPT_ARCHIVE_FORMAT,
 	OPT_OUTPUTS_DIR,
+	OPT_KEEP_ORDER,
 };
 
 static const struct option long_opts[] = {
@@ -112,6 +113,7 @@ static const struct option long_opts[] = {
     {"archive-format", required_argument, NULL, OPT_ARCHIVE_FORMAT},
     {"outputs-dir", required_argument, NULL, OPT_OUTPUTS_DIR},
     {"grace", required_argument, NULL, OPT_GRACE},
+    {"keep-order", no_argument, NULL, OPT_KEEP_ORDER},
     {NULL, 0, NULL, 0},
 };
 
@@ -144,6 +146,10 @@ void fb_run_usage(FILE *f)
 	    "  --out DIR               folder for results.jsonl and outputs.tar.gz (default "
 	    "florabatch-out)\n"
 	    "  --results FILE|-        results JSONL elsewhere; '-' streams it to standard output\n"
+	    "                          as items end (the folder keeps results.jsonl too)\n"
+	    "  --keep-order            with --results -: lines in input order (GNU parallel's "
+	    "-k),\n"
+	    "                          through a window of 4 x --concurrency items\n"
 	    "  --archive FILE|none     outputs archive elsewhere, or not kept at all\n"
 	    "  --max-output-bytes N    largest output accepted (default 512M)\n"
 	    "\n"
@@ -363,6 +369,9 @@ static int one(struct run_opts *o, int c, const char *arg)
 		return 0;
 	case OPT_GRACE:
 		return fb_args_duration_ms("florabatch", "--grace", arg, &o->drv.grace_ms);
+	case OPT_KEEP_ORDER:
+		o->keep_order = 1;
+		return 0;
 	case OPT_SIM_CLOCK:
 		if (strcmp(arg, "real") && strcmp(arg, "virtual"))
 			return bad_choice("--sim-clock", arg, "real or virtual");
@@ -393,6 +402,12 @@ static int check(struct run_opts *o)
 		return bad_choice("--generation", d->generation, "image, video, audio or text");
 	if (o->sim_virtual && strcmp(o->transport, "sim")) {
 		fputs("florabatch: --sim-clock virtual works only with --transport sim\n", stderr);
+		return -1;
+	}
+	if (o->keep_order && (!o->results || strcmp(o->results, "-"))) {
+		fputs("florabatch: --keep-order orders the lines streamed to standard output; "
+		      "use it with --results - (results.jsonl keeps the order items end in)\n",
+		      stderr);
 		return -1;
 	}
 	if (o->drv.policy.backoff_cap_ms < o->drv.policy.backoff_base_ms) {

@@ -22,6 +22,7 @@ struct run_opts {
 	int hidden;
 	enum fb_archive_format archive_format;
 	const char *outputs_dir;
+	int keep_order; /* --keep-order: standard output's lines in input order */
 	int fresh;
 	int quiet, verbose;
 	struct fb_driver_config drv;

@@ -326,6 +326,7 @@ int fb_cmd_run(int argc, char **argv)
 	struct fb_collector_config cc = {
 	    .record_path = results,
 	    .copy_to_stdout = to_stdout,
+	    .keep_order = o.keep_order ? 4 * (size_t)o.drv.concurrency : 0,
 	    .spool_path = spool,
 	    .archive_path = archive,
 	    .format = o.archive_format,

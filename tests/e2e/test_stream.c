@@ -230,12 +230,43 @@ static void test_fifo(void **state)
 	free(fifo);
 }
 
+/* --keep-order: runs of spread lengths end in any order; the lines leave in input order. */
+static void test_keep_order(void **state)
+{
+	setup_world(state, "--run-time 300ms --run-time-sigma 0.8");
+	struct world *x = *state;
+	spawn(x, "-", "--concurrency 4 --keep-order", 1);
+	char id[32];
+	for (int i = 1; i <= 24; i++) {
+		snprintf(id, sizeof(id), "k%02d", i);
+		put_line(x->in, id);
+	}
+	close(x->in);
+	x->in = -1;
+	static char out[65536];
+	out[0] = '\0';
+	assert_int_equal(read_lines(x->out, out, sizeof(out), 24, 30000), 24);
+	assert_int_equal(e2e_wait(x->pid, 15000), 0);
+	x->pid = 0;
+	struct e2e_lines l = e2e_parse_jsonl(out);
+	assert_int_equal(l.n, 24);
+	for (size_t i = 0; i < l.n; i++) {
+		snprintf(id, sizeof(id), "k%02zu", i + 1);
+		const char *got = e2e_str(l.v[i], "id", NULL);
+		if (strcmp(got, id))
+			print_error("line %zu is %s, expected %s\n", i + 1, got, id);
+		assert_string_equal(got, id);
+	}
+	e2e_lines_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_results_before_stdin_closes, teardown),
 	    cmocka_unit_test_teardown(test_fast_producer_is_held_back, teardown),
 	    cmocka_unit_test_teardown(test_fifo, teardown),
+	    cmocka_unit_test_teardown(test_keep_order, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
