@@ -8,6 +8,7 @@
 #include "spool.h"
 #include "spoollegacy.h"
 #include "sha256.h"
+#include "volumes.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -39,7 +40,10 @@ struct fb_collector {
 	struct fb_results *record;
 	struct fb_outstream *stdout_copy; /* NULL unless asked */
 	struct fb_spool *spool;
-	int dirty; /* written since the last sync */
+	struct fb_volumes *vol; /* NULL: no archive */
+	uint64_t roll_pos;	/* the spool's first line record not in a volume, or before it */
+	uint64_t unrolled;	/* bytes of outputs of completed lines not in a volume yet */
+	int dirty;		/* written since the last sync */
 	/*
 	 * Keys ("k:") and ids ("i:") with a line in the record as it was
 	 * opened: its size follows the earlier record; this invocation's
@@ -56,6 +60,7 @@ struct fb_collector {
 	struct fb_buf entries; /* scratch: one line record */
 	struct fb_collector_stats stats;
 	int64_t mtime_s;
+	struct fb_clock *clock; /* NULL: volumes are stamped mtime_s */
 };
 
 static int oom(struct fb_err *err)
@@ -206,6 +211,7 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 	if (!c)
 		return oom(err);
 	c->mtime_s = cfg->mtime_s;
+	c->clock = cfg->clock;
 	c->format = cfg->format;
 	c->outputs_dir = fb_strdup(cfg->outputs_dir);
 	c->record_path = fb_strdup(cfg->record_path);
@@ -222,10 +228,20 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 	else if (!cfg->fresh)
 		rc = scan_record(c, err);
 	free(dir);
+	if (!rc && c->archive_path)
+		rc = fb_volumes_open(&c->vol, c->archive_path, cfg->volumes_path, cfg->fresh, err);
+	/* A volume is built after its lines are durable: a record behind it was cut by hand. */
+	if (!rc && c->vol && c->completed < fb_volumes_lines(c->vol))
+		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH,
+				"%s holds %llu completed lines, but the archive's volumes hold "
+				"the outputs of %llu (%s): the record lost lines after they were "
+				"archived; restore it, or start over with --fresh",
+				c->record_path, (unsigned long long)c->completed,
+				(unsigned long long)fb_volumes_lines(c->vol), cfg->volumes_path);
 	/* After the record: the spool keeps the line records of its completed lines. */
 	if (!rc)
 		rc = fb_spool_open(&c->spool, cfg->spool_path, cfg->fresh, c->completed,
-				   &c->spool_lines, err);
+				   c->vol ? fb_volumes_lines(c->vol) : 0, &c->spool_lines, err);
 	if (!rc && c->spool_lines < c->completed)
 		rc = fb_spool_legacy_lines(c->spool, c->record_path, c->spool_lines, &c->missing,
 					   err);
@@ -331,6 +347,8 @@ static int line_record(struct fb_collector *c, const struct fb_result *res, stru
 	int rc =
 	    fb_spool_put_line(c->spool, c->entries.ptr ? c->entries.ptr : "", c->entries.len, err);
 	c->completed += !rc;
+	for (size_t i = 0; !rc && i < res->noutputs; i++)
+		c->unrolled += res->outputs[i].bytes;
 	return rc;
 }
 
@@ -356,12 +374,16 @@ static int flush_out(struct fb_collector *c, struct fb_err *err)
 int fb_collector_write(struct fb_collector *c, const struct fb_result *res, struct fb_err *err)
 {
 	int rc = 0;
-	if (res->status == FB_STATUS_COMPLETED)
+	struct fb_result r = *res;
+	if (res->status == FB_STATUS_COMPLETED) {
 		rc = line_record(c, res, err);
+		/* Every line written before the next roll goes into the next volume. */
+		r.volume = c->vol ? fb_volumes_next_name(c->vol) : NULL;
+	}
 	if (!rc)
-		rc = fb_results_write(c->record, res, err);
+		rc = fb_results_write(c->record, &r, err);
 	if (!rc && c->stdout_copy)
-		rc = fb_outstream_write(c->stdout_copy, res, err);
+		rc = fb_outstream_write(c->stdout_copy, &r, err);
 	if (!rc) {
 		c->stats.results++;
 		release_pending(c, res);
@@ -440,9 +462,13 @@ static int plain_file(struct fb_collector *c, const char *name, const void *data
 	return rc;
 }
 
-/* Adds the outputs one line record names ("<off> <len> <sha> <name>" lines) to the archive. */
+/*
+ * Adds the outputs one line record names ("<off> <len> <sha> <name>" lines)
+ * to the volume; forget: their spool bytes are in a finished volume once
+ * it is renamed, so their disk space may go back (done after the rename).
+ */
 static int archive_line(struct fb_collector *c, struct fb_archive *a, char *entries,
-			struct fb_buf *data, struct fb_err *err)
+			struct fb_buf *data, int forget, struct fb_err *err)
 {
 	int rc = 0;
 	for (char *line = entries, *nl; !rc && *line; line = nl + 1) {
@@ -457,7 +483,13 @@ static int archive_line(struct fb_collector *c, struct fb_archive *a, char *entr
 		    !name_at || line[name_at] != ' ' || !line[name_at + 1])
 			return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
 					  "the spool names an output it cannot place: %.80s", line);
+		*nl = '\n';
+		if (forget) {
+			fb_spool_forget(c->spool, off, len);
+			continue;
+		}
 		const char *name = line + name_at + 1;
+		*nl = '\0';
 		if ((rc = fb_spool_read(c->spool, off, len, data, err)))
 			break; /* the archive would lack an output its line promises */
 		/* The result line promises these bytes by their sha256: a damaged spool (a disk,
@@ -477,45 +509,105 @@ static int archive_line(struct fb_collector *c, struct fb_archive *a, char *entr
 		if (!rc) {
 			c->stats.outputs++;
 			c->stats.output_bytes += data->len;
+			c->stats.volume_outputs++;
+			c->stats.volume_bytes += data->len;
 		}
+		*nl = '\n';
 	}
 	return rc;
 }
 
-/* The whole archive again, in the spool's order, then renamed into place. */
-static int build_archive(struct fb_collector *c, struct fb_err *err)
+/* Walks the line records of the next volume, from where the last volume ended. */
+static int each_line(struct fb_collector *c, struct fb_archive *a, int forget, uint64_t *end,
+		     uint64_t *lines, struct fb_err *err)
 {
-	struct fb_buf tmp = FB_BUF_INIT, entries = FB_BUF_INIT, data = FB_BUF_INIT;
-	struct fb_archive *a = NULL;
-	uint64_t pos = 0, lines = 0;
-	if (fb_buf_addf(&tmp, "%s.tmp", c->archive_path))
-		return oom(err);
-	int rc = fb_archive_open_format(&a, tmp.ptr, c->format, 0, err), more = 0;
-	while (!rc && (more = fb_spool_next_line(c->spool, &pos, &entries, err)) == 1) {
-		lines++;
-		rc = archive_line(c, a, entries.ptr, &data, err);
+	struct fb_buf entries = FB_BUF_INIT, data = FB_BUF_INIT;
+	uint64_t pos = c->roll_pos, ord = 0, from = fb_volumes_lines(c->vol);
+	int rc = 0, more;
+	*lines = 0;
+	while (!rc && (more = fb_spool_next_line(c->spool, &pos, &entries, &ord, err)) == 1) {
+		if (ord < from)
+			continue; /* in a finished volume (a crash came before the spool was
+				     emptied) */
+		(*lines)++;
+		*end = ord + 1;
+		rc = archive_line(c, a, entries.ptr, &data, forget, err);
 	}
 	if (!rc && more < 0)
 		rc = more;
-	if (!rc && (lines < c->completed || c->missing))
+	fb_buf_release(&entries);
+	fb_buf_release(&data);
+	if (!rc && !forget)
+		c->roll_pos = pos;
+	return rc;
+}
+
+/*
+ * The next volume: the outputs of the completed lines since the last one,
+ * in the spool's order, into a temporary file made durable and renamed,
+ * then its line in the index. Nothing to do when no line is new.
+ */
+static int build_volume(struct fb_collector *c, struct fb_err *err)
+{
+	uint64_t from = fb_volumes_lines(c->vol), end = from, lines = 0;
+	if (c->completed <= from)
+		return 0;
+	struct fb_buf tmp = FB_BUF_INIT;
+	struct fb_archive *a = NULL;
+	const char *path = fb_volumes_next_path(c->vol);
+	if (fb_buf_addf(&tmp, "%s.tmp", path))
+		return oom(err);
+	uint64_t roll_pos = c->roll_pos;
+	c->stats.volume_outputs = c->stats.volume_bytes = 0;
+	int rc = fb_archive_open_format(&a, tmp.ptr, c->format, 0, err);
+	if (!rc)
+		rc = each_line(c, a, 0, &end, &lines, err);
+	if (!rc && (lines < c->completed - from || c->missing))
 		rc = fb_err_set(
 		    err, FB_EIO, FB_KIND_BATCH,
 		    "%s: %llu outputs of its completed lines are missing from the spool; "
 		    "run again with --fresh to fetch them again",
-		    c->record_path, (unsigned long long)(c->missing + c->completed - lines));
+		    c->record_path, (unsigned long long)(c->missing + c->completed - from - lines));
 	if (a) {
 		int rc2 = fb_archive_close(a, rc ? NULL : err);
 		rc = rc ? rc : rc2;
 	}
-	if (!rc && rename(tmp.ptr, c->archive_path) != 0)
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", c->archive_path,
-				strerror(errno));
+	if (!rc && rename(tmp.ptr, path) != 0)
+		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path, strerror(errno));
 	if (rc)
 		unlink(tmp.ptr);
 	fb_buf_release(&tmp);
-	fb_buf_release(&entries);
-	fb_buf_release(&data);
+	if (!rc)
+		rc = fb_volumes_finish(
+		    c->vol, end, c->stats.volume_outputs, c->stats.volume_bytes,
+		    c->clock ? (int64_t)(fb_clock_wall_ms(c->clock) / 1000) : c->mtime_s, err);
+	if (!rc) {
+		/* The volume is whole and on record: its bytes in the spool are a second copy. */
+		uint64_t unused;
+		uint64_t keep = c->roll_pos;
+		c->roll_pos = roll_pos;
+		each_line(c, NULL, 1, &unused, &unused, NULL);
+		c->roll_pos = keep;
+		c->unrolled = 0;
+		c->stats.volumes++;
+	}
 	return rc;
+}
+
+int fb_collector_roll(struct fb_collector *c, struct fb_err *err)
+{
+	if (!c->vol || c->completed <= fb_volumes_lines(c->vol))
+		return 0;
+	/* The lines and outputs the volume takes are on disk before it is. */
+	int rc = fb_spool_flush(c->spool, err);
+	if (!rc)
+		rc = fb_results_flush(c->record, err);
+	return rc ? rc : build_volume(c, err);
+}
+
+uint64_t fb_collector_unrolled(const struct fb_collector *c)
+{
+	return c->vol ? c->unrolled : 0;
 }
 
 int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats, struct fb_err *err)
@@ -533,11 +625,16 @@ int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats,
 		int rc2 = fb_outstream_close(c->stdout_copy, rc ? NULL : err);
 		rc = rc ? rc : rc2;
 	}
-	if (!rc && c->record && c->archive_path)
-		rc = build_archive(c, err);
+	if (!rc && c->record && c->vol)
+		rc = build_volume(c, err);
+	/* Every line is in a volume: outputs still there belong to items that did not end. */
+	if (!rc && c->record && c->vol && c->completed == fb_volumes_lines(c->vol))
+		rc = fb_spool_empty(c->spool, err);
 	if (!rc && c->spool)
 		rc = fb_spool_sync(c->spool, err);
 	fb_spool_close(c->spool);
+	c->stats.volume_count = c->vol ? fb_volumes_count(c->vol) : 0;
+	fb_volumes_free(c->vol);
 	if (stats)
 		*stats = c->stats;
 	fb_hashset_release(&c->done);

@@ -19,6 +19,7 @@
 #include "fbarchive.h"
 #include "error.h"
 #include "results.h"
+#include "clock.h"
 
 #include <stdint.h>
 
@@ -27,19 +28,25 @@ struct fb_collector_config {
 	int copy_to_stdout;	 /* also stream every line to standard output */
 	size_t keep_order; /* with copy_to_stdout: lines in input order within this window; 0: as
 			      items end */
-	const char *spool_path;	       /* where outputs wait: spool.dat (see spool.h) */
-	const char *archive_path;      /* NULL: no archive (the spool still keeps the outputs) */
+	const char *spool_path; /* where outputs wait: spool.dat (see spool.h) */
+	const char
+	    *archive_path; /* volume 1 (volumes.h); NULL: no archive (the spool keeps them) */
+	const char *volumes_path;      /* the volumes' index, volumes.jsonl */
 	enum fb_archive_format format; /* tar.gz (default), tar.zst, tar */
 	const char *outputs_dir; /* NULL, or a folder that gets every output as a plain file too */
 	int64_t mtime_s;	 /* the entries' modification time: the batch's start */
+	struct fb_clock *clock;	 /* when volumes are finished (borrowed); NULL: mtime_s */
 	int fresh;		 /* forget what the record holds: start it anew */
 };
 
 struct fb_collector_stats {
-	uint64_t results;      /* result lines written by this invocation */
-	uint64_t done_before;  /* lines the record held when it was opened */
-	uint64_t outputs;      /* archive entries written at close */
-	uint64_t output_bytes; /* their bytes */
+	uint64_t results;		       /* result lines written by this invocation */
+	uint64_t done_before;		       /* lines the record held when it was opened */
+	uint64_t outputs;		       /* archive entries written by this invocation */
+	uint64_t output_bytes;		       /* their bytes */
+	uint64_t volumes;		       /* volumes this invocation finished */
+	unsigned volume_count;		       /* finished volumes in all, after close */
+	uint64_t volume_outputs, volume_bytes; /* of the last one */
 };
 
 struct fb_collector;
@@ -70,6 +77,16 @@ int fb_collector_add_output(struct fb_collector *c, const char *item_id, const c
  * says so, and this returns 0.
  */
 int fb_collector_write(struct fb_collector *c, const struct fb_result *res, struct fb_err *err);
+/*
+ * Rolls a volume now: the outputs of every completed line not in one yet
+ * go into the next volume (volumes.h); nothing when there are none. A
+ * long stream calls it on a size or time limit, so finished outputs can be
+ * picked up while it runs. 0, or a negative FB_E* with err.
+ */
+int fb_collector_roll(struct fb_collector *c, struct fb_err *err);
+/* Bytes of outputs of completed lines that no volume holds yet. */
+uint64_t fb_collector_unrolled(const struct fb_collector *c);
+
 /* Whether standard output's reader went away: the batch should stop starting runs. */
 int fb_collector_reader_gone(const struct fb_collector *c);
 /* Whether the item with seq may start now: --keep-order's window has room for it. */

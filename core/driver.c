@@ -39,6 +39,8 @@ struct batch {
 	size_t nlive, caplive;
 	int stopping; /* *cfg->stop was seen */
 	uint64_t last_flush_ms, last_fsync_ms;
+	uint64_t last_roll_ms;
+	sig_atomic_t rolls_seen; /* of *cfg->roll */
 	uint64_t stop_deadline;
 };
 
@@ -207,6 +209,25 @@ static void sync_all(struct batch *b, int force)
 		rc = fb_collector_flush(b->c, &e);
 	}
 	if (rc && !b->fatal) {
+		b->fatal = 1;
+		b->fatal_err = e;
+	}
+}
+
+/* A new archive volume on --roll's size or time, or when a signal asks. */
+static void maybe_roll(struct batch *b)
+{
+	const struct fb_driver_config *cfg = b->cfg;
+	uint64_t now = fb_clock_now_ms(b->clock);
+	int asked = cfg->roll && *cfg->roll != b->rolls_seen;
+	if (!asked && !(cfg->roll_bytes && fb_collector_unrolled(b->c) >= cfg->roll_bytes) &&
+	    !(cfg->roll_ms && now - b->last_roll_ms >= cfg->roll_ms))
+		return;
+	if (asked)
+		b->rolls_seen = *cfg->roll;
+	b->last_roll_ms = now;
+	struct fb_err e = {0};
+	if (fb_collector_roll(b->c, &e) && !b->fatal) {
 		b->fatal = 1;
 		b->fatal_err = e;
 	}
@@ -487,6 +508,8 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	memset(sum, 0, sizeof(*sum));
 	uint64_t start = fb_clock_now_ms(clock);
 	int rc = 0;
+	b.last_roll_ms = start;
+	b.rolls_seen = cfg->roll ? *cfg->roll : 0;
 	struct fb_ratelimit_config rlc = {.rate = cfg->rate, .burst = cfg->burst};
 	struct fb_poller_ops pops = {
 	    .answer = poll_answer,
@@ -556,6 +579,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 		if (waiting && room && timeout > fb_intake_max_wait_ms(b.in))
 			timeout = fb_intake_max_wait_ms(b.in);
 		sync_all(&b, 0);
+		maybe_roll(&b);
 		int n = fb_transport_step(t, timeout);
 		if (n < 0) {
 			rc = fb_err_set(err, n, FB_KIND_BATCH, "transport failed (%s)",

@@ -40,6 +40,10 @@ struct fb_driver_config {
 	 */
 	const volatile sig_atomic_t *stop;
 	uint64_t grace_ms;
+	/* Archive volumes: a new one once this many bytes of outputs or ms have gathered (0: no
+	 * limit), and whenever *roll changes (a signal handler's counter; NULL: never). */
+	uint64_t roll_bytes, roll_ms;
+	const volatile sig_atomic_t *roll;
 };
 
 struct fb_summary {
@@ -47,6 +51,8 @@ struct fb_summary {
 	uint64_t completed, failed, invalid, skipped, unresolved;
 	uint64_t runs;			/* runs created or adopted */
 	uint64_t outputs, output_bytes; /* filled by the caller from the collector's close */
+	uint64_t volumes;		/* archive volumes finished by this invocation (likewise) */
+	unsigned volume_count;		/* ... and in all */
 	uint64_t costed;		/* items with a charged cost */
 	double cost;
 	uint64_t elapsed_ms;

@@ -386,6 +386,7 @@ static int gen_result(yajl_gen g, const struct fb_result *res, int with_meta)
 	for (size_t i = 0; i < res->noutputs; i++)
 		TRY(gen_output(g, &res->outputs[i]));
 	TRY(fb_json_gen_status(yajl_gen_array_close(g)));
+	TRY(gen_kv_str(g, "volume", res->volume));
 
 	TRY(fb_json_gen_key(g, "charged_cost"));
 	if (res->has_cost)

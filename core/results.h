@@ -53,6 +53,7 @@ struct fb_result {
 	size_t ninputs;
 	const struct fb_result_output *outputs;
 	size_t noutputs;
+	const char *volume; /* the archive volume that holds the outputs; NULL: none */
 	int has_cost;
 	double charged_cost;
 	const struct fb_err *error; /* NULL, or error->code == 0: "error": null */

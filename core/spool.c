@@ -1,4 +1,5 @@
 /* spool: one append-only file of outputs and of the lines that name them; no index in memory. */
+#define _GNU_SOURCE /* fallocate */
 #include "spool.h"
 
 #include <errno.h>
@@ -123,14 +124,15 @@ static int record_at(struct fb_spool *s, uint64_t pos, uint64_t size, size_t *hl
  * (outputs only): its whole records are all kept, for the collector to
  * name (see fb_spool_next_output).
  */
-static int scan(struct fb_spool *s, uint64_t keep, uint64_t *lines, struct fb_err *err)
+static int scan(struct fb_spool *s, uint64_t keep, uint64_t base, uint64_t *lines,
+		struct fb_err *err)
 {
 	struct stat st;
 	if (fstat(s->fd, &st) != 0)
 		return io_err(s, err, "read it", errno);
-	uint64_t size = (uint64_t)st.st_size, pos = 0, cut = 0, nl = 0;
+	uint64_t size = (uint64_t)st.st_size, pos = 0, cut = 0;
 	size_t hl;
-	uint64_t len, ord = 0;
+	uint64_t len, ord = 0, next = 0;
 	char kind;
 	int any_line = 0;
 	while (pos < size && record_at(s, pos, size, &hl, &len, &kind, &ord)) {
@@ -140,7 +142,7 @@ static int scan(struct fb_spool *s, uint64_t keep, uint64_t *lines, struct fb_er
 		pos += hl + len;
 		if (kind == 'L') {
 			cut = pos;
-			nl++;
+			next = ord + 1;
 		}
 	}
 	if (!any_line)
@@ -149,15 +151,16 @@ static int scan(struct fb_spool *s, uint64_t keep, uint64_t *lines, struct fb_er
 		return io_err(s, err, "cut what a crash left", errno);
 	s->flushed = cut;
 	s->dirty = size != cut;
-	s->next_line = nl;
+	/* Lines in finished volumes may have left the spool (fb_spool_empty). */
+	s->next_line = next > base ? next : base;
 	s->win_len = 0;
 	if (lines)
-		*lines = nl;
+		*lines = s->next_line;
 	return 0;
 }
 
 int fb_spool_open(struct fb_spool **out, const char *path, int fresh, uint64_t keep_lines,
-		  uint64_t *lines, struct fb_err *err)
+		  uint64_t base, uint64_t *lines, struct fb_err *err)
 {
 	*out = NULL;
 	struct fb_spool *s = calloc(1, sizeof(*s));
@@ -169,7 +172,7 @@ int fb_spool_open(struct fb_spool **out, const char *path, int fresh, uint64_t k
 	}
 	s->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | (fresh ? O_TRUNC : 0), 0644);
 	int rc = s->fd < 0 ? fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path, strerror(errno))
-			   : scan(s, fresh ? 0 : keep_lines, lines, err);
+			   : scan(s, fresh ? 0 : keep_lines, fresh ? 0 : base, lines, err);
 	if (rc) {
 		fb_spool_close(s);
 		return rc;
@@ -306,7 +309,8 @@ int fb_spool_read(struct fb_spool *s, uint64_t off, uint64_t len, struct fb_buf 
 	return 0;
 }
 
-int fb_spool_next_line(struct fb_spool *s, uint64_t *pos, struct fb_buf *out, struct fb_err *err)
+int fb_spool_next_line(struct fb_spool *s, uint64_t *pos, struct fb_buf *out, uint64_t *ordinal,
+		       struct fb_err *err)
 {
 	size_t hl;
 	uint64_t len, ord;
@@ -319,8 +323,11 @@ int fb_spool_next_line(struct fb_spool *s, uint64_t *pos, struct fb_buf *out, st
 			return io_err(s, err, "read a record", 0);
 		uint64_t body = *pos + hl;
 		*pos = body + len;
-		if (kind == 'L')
+		if (kind == 'L') {
+			if (ordinal)
+				*ordinal = ord;
 			return (rc = fb_spool_read(s, body, len, out, err)) ? rc : 1;
+		}
 	}
 	return 0;
 }
@@ -362,6 +369,32 @@ int fb_spool_sync(struct fb_spool *s, struct fb_err *err)
 	if (fdatasync(s->fd) != 0)
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot flush: %s", s->path,
 				  strerror(errno));
+	return 0;
+}
+
+void fb_spool_forget(struct fb_spool *s, uint64_t off, uint64_t len)
+{
+#ifdef FALLOC_FL_PUNCH_HOLE
+	if (off + len <= s->flushed && len >= 4096)
+		(void)fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+				(off_t)len);
+#else
+	(void)s;
+	(void)off;
+	(void)len;
+#endif
+}
+
+int fb_spool_empty(struct fb_spool *s, struct fb_err *err)
+{
+	int rc = fb_spool_flush(s, err);
+	if (rc)
+		return rc;
+	if (ftruncate(s->fd, 0) != 0)
+		return io_err(s, err, "empty it", errno);
+	s->flushed = 0;
+	s->win_len = 0;
+	s->dirty = 1;
 	return 0;
 }
 

@@ -31,13 +31,14 @@ struct fb_spool;
  * Opens (creating) the spool at path, keeping what it holds up to the end
  * of the line record with ordinal keep_lines - 1 (the record holds
  * keep_lines completed lines; 0 keeps nothing) and cutting the rest; fresh
- * empties it first. A spool without any line record (an earlier version's)
- * keeps all its whole records. *lines (may be NULL) gets the number of line
+ * empties it first. base: the lines in finished volumes, which an emptied
+ * spool no longer holds (the next ordinal is at least base). A spool without any line record (an
+ * earlier version's) keeps all its whole records. *lines (may be NULL) gets the number of line
  * records kept: the next line record's ordinal. Caller frees with
  * fb_spool_close.
  */
 int fb_spool_open(struct fb_spool **out, const char *path, int fresh, uint64_t keep_lines,
-		  uint64_t *lines, struct fb_err *err);
+		  uint64_t base, uint64_t *lines, struct fb_err *err);
 
 /*
  * Appends one output, sha256 its digest (64 lowercase hex digits, checked);
@@ -64,7 +65,19 @@ int fb_spool_read(struct fb_spool *s, uint64_t off, uint64_t len, struct fb_buf 
  * record's entries into out and returns 1, or returns 0 at the end (or
  * FB_EIO). Flushes first.
  */
-int fb_spool_next_line(struct fb_spool *s, uint64_t *pos, struct fb_buf *out, struct fb_err *err);
+int fb_spool_next_line(struct fb_spool *s, uint64_t *pos, struct fb_buf *out, uint64_t *ordinal,
+		       struct fb_err *err);
+/*
+ * The bytes at [off, off + len) are in a finished volume: their disk space
+ * goes back (a hole punched where the file system can), while every
+ * header and offset stays where it was.
+ */
+void fb_spool_forget(struct fb_spool *s, uint64_t off, uint64_t len);
+/*
+ * Empties the file once every line it holds is in a finished volume; the
+ * ordinals go on from where they were.
+ */
+int fb_spool_empty(struct fb_spool *s, struct fb_err *err);
 
 /*
  * The outputs in file order, for a spool whose line records are missing

@@ -15,7 +15,7 @@ static int bad(const char *prog, const char *opt, const char *s, const char *exp
 
 int fb_args_duration_ms(const char *prog, const char *opt, const char *s, uint64_t *out)
 {
-	const char *expected = "a duration such as 500ms, 2s, 1.5m or a number of seconds";
+	const char *expected = "a duration such as 500ms, 2s, 1.5m, 1h, 1d or a number of seconds";
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
@@ -30,6 +30,8 @@ int fb_args_duration_ms(const char *prog, const char *opt, const char *s, uint64
 		mult = 60000;
 	else if (!strcmp(end, "h"))
 		mult = 3600000;
+	else if (!strcmp(end, "d"))
+		mult = 86400000;
 	else
 		return bad(prog, opt, s, expected);
 	if (v * mult > 1e15)
@@ -74,6 +76,8 @@ int fb_args_size(const char *prog, const char *opt, const char *s, uint64_t *out
 		shift = 20;
 	else if (!strcmp(end, "G"))
 		shift = 30;
+	else if (!strcmp(end, "T"))
+		shift = 40;
 	else
 		return bad(prog, opt, s, expected);
 	if (v > (UINT64_MAX >> shift) || v == 0)

@@ -59,6 +59,7 @@ enum {
 	OPT_ARCHIVE_FORMAT,
 	OPT_OUTPUTS_DIR,
 	OPT_KEEP_ORDER,
+	OPT_ROLL,
 };
 
 static const struct option long_opts[] = {
@@ -114,6 +115,7 @@ static const struct option long_opts[] = {
     {"outputs-dir", required_argument, NULL, OPT_OUTPUTS_DIR},
     {"grace", required_argument, NULL, OPT_GRACE},
     {"keep-order", no_argument, NULL, OPT_KEEP_ORDER},
+    {"roll", required_argument, NULL, OPT_ROLL},
     {NULL, 0, NULL, 0},
 };
 
@@ -150,9 +152,17 @@ void fb_run_usage(FILE *f)
 	    "  --keep-order            with --results -: lines in input order (GNU parallel's "
 	    "-k),\n"
 	    "                          through a window of 4 x --concurrency items\n"
-	    "  --archive FILE|none     outputs archive elsewhere, or not kept at all\n"
+	    "  --archive FILE|none     outputs archive elsewhere, or not kept at all; each\n"
+	    "                          invocation that adds outputs writes the next volume\n"
+	    "                          (outputs.tar.gz, outputs.0002.tar.gz, ...)\n"
+	    "  --roll SIZE|DURATION    also start a new volume once SIZE of outputs (500M, 2G)\n"
+	    "                          or DURATION (30m, 1h) has passed, and on SIGUSR1, so a\n"
+	    "                          long stream's outputs can be picked up as it runs;\n"
+	    "                          give both to roll on whichever comes first\n"
 	    "  --max-output-bytes N    largest output accepted (default 512M)\n"
-	    "\n"
+	    "\n",
+	    f);
+	fputs(
 	    "How it runs:\n"
 	    "  --transport sim|http    sim: the built-in simulator (default); http: the FLORA API\n"
 	    "  --base-url URL          the API (default $FLORA_BASE_URL, else "
@@ -169,31 +179,51 @@ void fb_run_usage(FILE *f)
 	    "  --retries N             retries per request on retryable errors (default 5)\n"
 	    "  --seed N                seed for retry and poll jitter\n"
 	    "  --quiet | --verbose     only errors | also debug messages\n"
-	    "\n"
-	    "Simulator (--transport sim):\n"
-	    "  --sim-run-time DUR      how long each run takes (default 2s)\n"
-	    "  --sim-fail-rate P       share of runs that fail, 0 to 1 (default 0)\n"
-	    "  --sim-latency DUR       answer latency per request (default 20ms)\n"
-	    "  --sim-outputs N         outputs per completed run (default 1)\n"
-	    "  --sim-estimate E        estimated_seconds in create answers: absent (default,\n"
-	    "                          as the contract gives), exact or wrong (x3 or /3)\n"
-	    "  --sim-run-time-sigma S  run times log-normal around --sim-run-time (default 0)\n"
-	    "  --sim-list-lag DUR      lists show runs as they were DUR ago (default 0)\n"
-	    "  --sim-page-cap N        list pages hold at most N runs (default 100)\n"
-	    "  --sim-seed N            the simulator's seed (default 1)\n"
-	    "  --sim-clock real|virtual  virtual time jumps instead of waiting (tests, "
-	    "benchmarks)\n"
-	    "\n"
-	    "Durations: 500ms, 2s, 1.5m, 1h or a number of seconds.\n"
-	    "Exit status: 0 every item completed; 1 some item failed, was invalid or skipped;\n"
-	    "2 usage or manifest error; 3 the API stopped the batch (key, credits); 4 output I/O "
-	    "error.\n",
+	    "\n",
 	    f);
+	fputs("Simulator (--transport sim):\n"
+	      "  --sim-run-time DUR      how long each run takes (default 2s)\n"
+	      "  --sim-fail-rate P       share of runs that fail, 0 to 1 (default 0)\n"
+	      "  --sim-latency DUR       answer latency per request (default 20ms)\n"
+	      "  --sim-outputs N         outputs per completed run (default 1)\n"
+	      "  --sim-estimate E        estimated_seconds in create answers: absent (default,\n"
+	      "                          as the contract gives), exact or wrong (x3 or /3)\n"
+	      "  --sim-run-time-sigma S  run times log-normal around --sim-run-time (default 0)\n"
+	      "  --sim-list-lag DUR      lists show runs as they were DUR ago (default 0)\n"
+	      "  --sim-page-cap N        list pages hold at most N runs (default 100)\n"
+	      "  --sim-seed N            the simulator's seed (default 1)\n"
+	      "  --sim-clock real|virtual  virtual time jumps instead of waiting (tests, "
+	      "benchmarks)\n"
+	      "\n"
+	      "Durations: 500ms, 2s, 1.5m, 1h, 1d or a number of seconds.\n"
+	      "Signals: SIGINT or SIGTERM stop new runs and give those in flight --grace to\n"
+	      "finish (a second SIGINT leaves at once); SIGUSR1 starts a new archive volume.\n"
+	      "Exit status: 0 every item completed; 1 some item failed, was invalid or skipped;\n"
+	      "2 usage or manifest error; 3 the API stopped the batch (key, credits); 4 output I/O "
+	      "error;\n"
+	      "141 the reader of --results - went away (the runs created were collected).\n",
+	      f);
 }
 
 static int bad_choice(const char *opt, const char *v, const char *expected)
 {
 	fprintf(stderr, "florabatch: %s: expected %s, got \"%s\"\n", opt, expected, v);
+	return -1;
+}
+
+/* --roll SIZE (500M, 2G: a k/K/M/G/T suffix) or DURATION (30m, 1h, 1d): either kind once. */
+static int parse_roll(struct run_opts *o, const char *arg)
+{
+	size_t n = strlen(arg);
+	char last = n ? arg[n - 1] : '\0';
+	if (last && strchr("kKMGT", last))
+		return fb_args_size("florabatch", "--roll", arg, &o->drv.roll_bytes);
+	if (last && strchr("smhd", last))
+		return fb_args_duration_ms("florabatch", "--roll", arg, &o->drv.roll_ms);
+	fprintf(stderr,
+		"florabatch: --roll: invalid value \"%s\" (expected a size such as 500M or 2G, "
+		"or a duration such as 30m, 1h or 1d)\n",
+		arg);
 	return -1;
 }
 
@@ -372,6 +402,8 @@ static int one(struct run_opts *o, int c, const char *arg)
 	case OPT_KEEP_ORDER:
 		o->keep_order = 1;
 		return 0;
+	case OPT_ROLL:
+		return parse_roll(o, arg);
 	case OPT_SIM_CLOCK:
 		if (strcmp(arg, "real") && strcmp(arg, "virtual"))
 			return bad_choice("--sim-clock", arg, "real or virtual");

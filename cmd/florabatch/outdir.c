@@ -1,5 +1,6 @@
 /* outdir: the output folder's lock and --fresh. */
 #include "outdir.h"
+#include "volumes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,8 +58,16 @@ int fb_outdir_fresh(const char *dir, const char *record, const char *archive)
 {
 	char path[4096];
 	int rc = remove_file(record);
-	if (archive)
-		rc |= remove_file(archive);
+	/* Every volume of the archive, then the index that names them. */
+	for (unsigned n = 1; archive; n++) {
+		struct stat st;
+		if (fb_volumes_path(archive, n, path, sizeof(path)) ||
+		    (n > 1 && stat(path, &st) != 0))
+			break;
+		rc |= remove_file(path);
+	}
+	snprintf(path, sizeof(path), "%s/volumes.jsonl", dir);
+	rc |= remove_file(path);
 	snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
 	rc |= remove_file(path);
 	snprintf(path, sizeof(path), "%s/spool.dat", dir);

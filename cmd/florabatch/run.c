@@ -1,5 +1,6 @@
 /* run: the `florabatch run` subcommand: options in, a batch run, a summary and an exit code out. */
 #include "run.h"
+#include "volumes.h"
 #include "apikey.h"
 #include "options.h"
 #include "outdir.h"
@@ -31,6 +32,13 @@
  */
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t roll_requests; /* SIGUSR1: a new archive volume now */
+
+static void on_roll(int sig)
+{
+	(void)sig;
+	roll_requests++;
+}
 
 static void on_signal(int sig)
 {
@@ -48,6 +56,9 @@ static void catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_roll;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
 }
 
 static char *join_ext(const char *dir, const char *name, const char *ext)
@@ -155,7 +166,16 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 		fprintf(f, "  cost      $%.3f charged (%llu runs reported a cost)\n", s->cost,
 			(unsigned long long)s->costed);
 	fprintf(f, "  results   %s\n", results);
-	fprintf(f, "  archive   %s\n", archive ? archive : "(not kept)");
+	char last[4096];
+	if (!archive)
+		fprintf(f, "  archive   (not kept)\n");
+	else if (!s->volumes || fb_volumes_path(archive, s->volume_count, last, sizeof(last)))
+		fprintf(f, "  archive   no new volume (%u volumes of %s)\n", s->volume_count,
+			archive);
+	else
+		fprintf(f, "  archive   %s (%llu new volume%s, %u in all)\n", last,
+			(unsigned long long)s->volumes, s->volumes == 1 ? "" : "s",
+			s->volume_count);
 	fprintf(f,
 		"  speed     %.1f items/s, CPU %.2f s (%.1f us/item), peak RSS %s, %llu journal "
 		"syncs\n",
@@ -261,7 +281,7 @@ int fb_cmd_run(int argc, char **argv)
 	struct fb_clock *clock = NULL;
 	struct fb_transport *t = NULL;
 	struct fb_collector *c = NULL;
-	char *results = NULL, *archive = NULL, *spool = NULL, *jpath = NULL;
+	char *results = NULL, *archive = NULL, *spool = NULL, *jpath = NULL, *volumes = NULL;
 	struct fb_journal *journal = NULL;
 
 	/* A missing key or a bad URL is the user's to fix before any file is touched. */
@@ -312,8 +332,9 @@ int fb_cmd_run(int argc, char **argv)
 	else if (strcmp(o.archive, "none"))
 		archive = strdup(o.archive);
 	spool = join(o.out_dir, "spool.dat");
+	volumes = join(o.out_dir, "volumes.jsonl");
 	jpath = join(o.out_dir, "journal.jsonl");
-	if (!results || !spool || !jpath)
+	if (!results || !spool || !jpath || !volumes)
 		goto out;
 	if (o.fresh && fb_outdir_fresh(o.out_dir, results, archive))
 		goto out;
@@ -329,9 +350,11 @@ int fb_cmd_run(int argc, char **argv)
 	    .keep_order = o.keep_order ? 4 * (size_t)o.drv.concurrency : 0,
 	    .spool_path = spool,
 	    .archive_path = archive,
+	    .volumes_path = volumes,
 	    .format = o.archive_format,
 	    .outputs_dir = o.outputs_dir,
 	    .mtime_s = (int64_t)time(NULL),
+	    .clock = clock,
 	    .fresh = o.fresh,
 	};
 	if (fb_collector_open(&c, &cc, &err)) {
@@ -340,6 +363,7 @@ int fb_cmd_run(int argc, char **argv)
 	}
 	catch_signals();
 	o.drv.stop = &stop_requested;
+	o.drv.roll = &roll_requests;
 
 	struct fb_summary sum;
 	struct timespec t0, t1;
@@ -352,7 +376,9 @@ int fb_cmd_run(int argc, char **argv)
 	c = NULL;
 	memset(&cs, 0, sizeof(cs));
 	int crc = fb_collector_close(cl, &cs, &err);
-	sum.outputs = cs.outputs; /* the archive is built at close */
+	sum.outputs = cs.outputs; /* the last volume is built at close */
+	sum.volumes = cs.volumes;
+	sum.volume_count = cs.volume_count;
 	sum.output_bytes = cs.output_bytes;
 	if (crc && !rc) {
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
@@ -395,5 +421,6 @@ out:
 	fb_log_free(log);
 	free(results);
 	free(archive);
+	free(volumes);
 	return code;
 }

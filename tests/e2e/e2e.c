@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "e2e.h"
+#include "volumes.h"
 #include "sha256.h"
 #include "testutil.h"
 #include "buf.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct e2e_run e2e_florabatch(const char *dir, const char *args)
 {
@@ -93,32 +95,9 @@ yajl_val e2e_find(const struct e2e_lines *l, const char *id)
 
 struct e2e_archive e2e_read_archive(const char *path)
 {
-	struct e2e_archive a = {0};
-	struct archive *ar = archive_read_new();
-	archive_read_support_filter_all(ar);
-	archive_read_support_format_all(ar);
-	if (archive_read_open_filename(ar, path, 65536) != ARCHIVE_OK) {
-		fprintf(stderr, "cannot open archive %s: %s\n", path, archive_error_string(ar));
+	struct e2e_archive a;
+	if (e2e_try_read_archive(path, &a))
 		abort();
-	}
-	struct archive_entry *e;
-	while (archive_read_next_header(ar, &e) == ARCHIVE_OK) {
-		size_t size = (size_t)archive_entry_size(e);
-		char *buf = malloc(size + 1);
-		la_ssize_t got = archive_read_data(ar, buf, size);
-		if (got < 0 || (size_t)got != size) {
-			fprintf(stderr, "short entry %s in %s\n", archive_entry_pathname(e), path);
-			abort();
-		}
-		a.names = realloc(a.names, (a.n + 1) * sizeof(*a.names));
-		a.data = realloc(a.data, (a.n + 1) * sizeof(*a.data));
-		a.len = realloc(a.len, (a.n + 1) * sizeof(*a.len));
-		a.names[a.n] = strdup(archive_entry_pathname(e));
-		a.data[a.n] = buf;
-		a.len[a.n] = size;
-		a.n++;
-	}
-	archive_read_free(ar);
 	return a;
 }
 
@@ -127,7 +106,9 @@ void e2e_archive_free(struct e2e_archive *a)
 	for (size_t i = 0; i < a->n; i++) {
 		free(a->names[i]);
 		free(a->data[i]);
+		free(a->vols[i]);
 	}
+	free(a->vols);
 	free(a->names);
 	free(a->data);
 	free(a->len);
@@ -367,9 +348,9 @@ void e2e_sleep_ms(long ms)
 		;
 }
 
-int e2e_try_read_archive(const char *path, struct e2e_archive *a)
+/* Appends the entries of one volume to a. */
+static int read_volume(const char *path, struct e2e_archive *a)
 {
-	memset(a, 0, sizeof(*a));
 	struct archive *ar = archive_read_new();
 	archive_read_support_filter_all(ar);
 	archive_read_support_format_all(ar);
@@ -379,6 +360,7 @@ int e2e_try_read_archive(const char *path, struct e2e_archive *a)
 		archive_read_free(ar);
 		return -1;
 	}
+	const char *slash = strrchr(path, '/');
 	struct archive_entry *e;
 	int r;
 	while ((r = archive_read_next_header(ar, &e)) == ARCHIVE_OK) {
@@ -394,9 +376,11 @@ int e2e_try_read_archive(const char *path, struct e2e_archive *a)
 		a->names = realloc(a->names, (a->n + 1) * sizeof(*a->names));
 		a->data = realloc(a->data, (a->n + 1) * sizeof(*a->data));
 		a->len = realloc(a->len, (a->n + 1) * sizeof(*a->len));
+		a->vols = realloc(a->vols, (a->n + 1) * sizeof(*a->vols));
 		a->names[a->n] = strdup(archive_entry_pathname(e));
 		a->data[a->n] = buf;
 		a->len[a->n] = size;
+		a->vols[a->n] = strdup(slash ? slash + 1 : path);
 		a->n++;
 	}
 	if (!rc && r != ARCHIVE_EOF) {
@@ -404,6 +388,21 @@ int e2e_try_read_archive(const char *path, struct e2e_archive *a)
 		rc = -1;
 	}
 	archive_read_free(ar);
+	return rc;
+}
+
+int e2e_try_read_archive(const char *path, struct e2e_archive *a)
+{
+	memset(a, 0, sizeof(*a));
+	int rc = read_volume(path, a);
+	/* The volumes after the first, as long as they come. */
+	for (unsigned n = 2; !rc; n++) {
+		char vp[4096];
+		struct stat st;
+		if (fb_volumes_path(path, n, vp, sizeof(vp)) || stat(vp, &st) != 0)
+			break;
+		rc = read_volume(vp, a);
+	}
 	if (rc)
 		e2e_archive_free(a);
 	return rc;
@@ -499,10 +498,18 @@ int e2e_check_archive(const char *path, const struct e2e_lines *l, char *why, si
 				break;
 			}
 			size_t found = 0;
+			const char *vol = e2e_str(l->v[i], "volume", NULL);
 			for (size_t j = 0; j < a.n; j++) {
 				if (strcmp(a.names[j], name))
 					continue;
 				found++;
+				/* null: written while no archive was kept; a later volume took it.
+				 */
+				if (vol && strcmp(vol, a.vols[j])) {
+					snprintf(why, wlen, "output %s is in %s, its line says %s",
+						 name, a.vols[j], vol ? vol : "(no volume)");
+					rc = -1;
+				}
 				char hex[FB_SHA256_HEX_LEN + 1];
 				fb_sha256_hex(a.data[j], a.len[j], hex);
 				if (strcmp(hex, sha)) {

@@ -32,8 +32,11 @@ struct e2e_archive {
 	char **names;
 	char **data;
 	size_t *len;
+	char **vols; /* the volume (file name) each entry came from */
 	size_t n;
 };
+/* Every volume of the archive whose first volume is path (volumes.h), read whole; aborts on a bad
+ * one. */
 struct e2e_archive e2e_read_archive(const char *path);
 void e2e_archive_free(struct e2e_archive *a);
 

@@ -260,6 +260,102 @@ static void test_keep_order(void **state)
 	e2e_lines_free(&l);
 }
 
+static int count_file_lines(struct world *x, const char *name)
+{
+	char *p = tu_path(x->w->dir, name);
+	size_t len = 0;
+	char *text = tu_read_file(p, &len);
+	int n = 0;
+	for (size_t i = 0; text && i < len; i++)
+		n += text[i] == '\n';
+	free(text);
+	free(p);
+	return n;
+}
+
+/*
+ * A stream that stays open gets its outputs archived on SIGUSR1 and on
+ * --roll's size: each volume is whole and readable while florabatch runs,
+ * each line names the volume that holds its outputs, and nothing is
+ * archived twice.
+ */
+static void test_volumes_roll_while_the_stream_lives(void **state)
+{
+	setup_world(state, "--run-time 200ms");
+	struct world *x = *state;
+	spawn(x, "-", "--concurrency 4 --roll 1d", 1);
+	put_line(x->in, "v1");
+	put_line(x->in, "v2");
+	put_line(x->in, "v3");
+	static char out[65536];
+	out[0] = '\0';
+	assert_int_equal(read_lines(x->out, out, sizeof(out), 3, 15000), 3);
+	assert_int_equal(count_file_lines(x, "out/volumes.jsonl"), 0);
+	kill(x->pid, SIGUSR1);
+	long long t0 = e2e_now_ms();
+	while (count_file_lines(x, "out/volumes.jsonl") < 1 && e2e_now_ms() - t0 < 5000)
+		e2e_sleep_ms(20);
+	assert_int_equal(count_file_lines(x, "out/volumes.jsonl"), 1);
+	/* The first volume can be picked up now, whole, with the three outputs. */
+	char *vol1 = tu_path(x->w->dir, "out/outputs.tar.gz");
+	struct e2e_lines l = e2e_parse_jsonl(out);
+	char why[512];
+	if (e2e_check_archive(vol1, &l, why, sizeof(why)))
+		print_error("while the stream is open: %s\n", why);
+	assert_int_equal(e2e_check_archive(vol1, &l, why, sizeof(why)), 0);
+	e2e_lines_free(&l);
+	put_line(x->in, "v4");
+	put_line(x->in, "v5");
+	close(x->in);
+	x->in = -1;
+	assert_int_equal(read_lines(x->out, out, sizeof(out), 5, 15000), 5);
+	assert_int_equal(e2e_wait(x->pid, 15000), 0);
+	x->pid = 0;
+	assert_int_equal(count_file_lines(x, "out/volumes.jsonl"), 2);
+	l = e2e_world_results(x->w);
+	assert_int_equal(l.n, 5);
+	if (e2e_check_archive(vol1, &l, why, sizeof(why)))
+		print_error("at the end: %s\n", why);
+	assert_int_equal(e2e_check_archive(vol1, &l, why, sizeof(why)), 0);
+	e2e_lines_free(&l);
+	/* Every output is in a volume: the spool keeps no second copy. */
+	char *spool = tu_path(x->w->dir, "out/spool.dat");
+	struct stat st;
+	assert_int_equal(stat(spool, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	free(spool);
+	free(vol1);
+
+	/* --roll by size: outputs of about 400 bytes, a volume per kilobyte or so. */
+	char args[1024];
+	snprintf(args, sizeof(args),
+		 "--technique cctv-cam --out out2 --concurrency 2 --roll 1k --quiet m.jsonl");
+	char *m = tu_path(x->w->dir, "m.jsonl");
+	FILE *f = fopen(m, "w");
+	for (int i = 0; i < 12; i++)
+		fprintf(f,
+			"{\"id\":\"z%d\",\"inputs\":{\"input_image\":"
+			"\"https://storage.googleapis.com/stream/z%d.png\"}}\n",
+			i, i);
+	fclose(f);
+	free(m);
+	struct e2e_run r = e2e_world_run(x->w, KEY, args);
+	if (r.status)
+		print_error("exit %d: %s\n", r.status, r.err);
+	assert_int_equal(r.status, 0);
+	e2e_run_free(&r);
+	assert_true(count_file_lines(x, "out2/volumes.jsonl") >= 3);
+	char *rp = tu_path(x->w->dir, "out2/results.jsonl");
+	char *text = tu_read_file(rp, NULL);
+	l = e2e_parse_jsonl(text);
+	char *v = tu_path(x->w->dir, "out2/outputs.tar.gz");
+	assert_int_equal(e2e_check_archive(v, &l, why, sizeof(why)), 0);
+	e2e_lines_free(&l);
+	free(text);
+	free(rp);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +363,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_fast_producer_is_held_back, teardown),
 	    cmocka_unit_test_teardown(test_fifo, teardown),
 	    cmocka_unit_test_teardown(test_keep_order, teardown),
+	    cmocka_unit_test_teardown(test_volumes_roll_while_the_stream_lives, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

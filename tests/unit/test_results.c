@@ -69,6 +69,7 @@ static void test_every_field(void **state)
 	    .attempts = 2,
 	    .outputs = outs,
 	    .noutputs = 2,
+	    .volume = "outputs.0002.tar.gz",
 	    .has_cost = 1,
 	    .charged_cost = 0.873,
 	    .submitted_at_ms = 1700000000000ull,
@@ -89,7 +90,8 @@ static void test_every_field(void **state)
 	    "\"url\":\"https://cdn.example/a/x.png\",\"path\":\"item-1/o1.png\",\"bytes\":1234,"
 	    "\"sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"},"
 	    "{\"output_id\":\"o2\",\"type\":\"text\",\"url\":null,\"path\":\"item-1/o2.txt\","
-	    "\"bytes\":5,\"sha256\":null}],\"charged_cost\":0.873,\"error\":null,"
+	    "\"bytes\":5,\"sha256\":null}],\"volume\":\"outputs.0002.tar.gz\","
+	    "\"charged_cost\":0.873,\"error\":null,"
 	    "\"timings\":{\"submitted_at\":1700000000000,\"finished_at\":1700000005000,"
 	    "\"run_ms\":4000,\"total_ms\":5200},"
 	    "\"meta\":{\"note\":\"n\",\"big\":12345678901234567890,\"f\":1.5e300,"
@@ -112,11 +114,12 @@ static void test_nulls(void **state)
 	char *line = to_json(&res, NULL);
 	/* No id, no run, no cost, zero error, zero clocks: nulls, never made-up values. */
 	assert_string_equal(
-	    line, "{\"id\":null,\"status\":\"skipped\",\"source\":null,\"kind\":null,"
-		  "\"technique\":null,\"run_id\":null,\"run_ids\":[],\"idempotency_key\":null,"
-		  "\"attempts\":0,\"outputs\":[],\"charged_cost\":null,\"error\":null,"
-		  "\"timings\":{\"submitted_at\":null,\"finished_at\":null,"
-		  "\"run_ms\":null,\"total_ms\":0}}");
+	    line,
+	    "{\"id\":null,\"status\":\"skipped\",\"source\":null,\"kind\":null,"
+	    "\"technique\":null,\"run_id\":null,\"run_ids\":[],\"idempotency_key\":null,"
+	    "\"attempts\":0,\"outputs\":[],\"volume\":null,\"charged_cost\":null,\"error\":null,"
+	    "\"timings\":{\"submitted_at\":null,\"finished_at\":null,"
+	    "\"run_ms\":null,\"total_ms\":0}}");
 	free(line);
 
 	/* A run that existed reports its duration even when it is 0 ms; a cost of 0 is a cost. */

@@ -24,7 +24,7 @@ static struct fb_spool *open_s(const char *path, int fresh, uint64_t keep, uint6
 {
 	struct fb_spool *s = NULL;
 	struct fb_err e = {0};
-	int rc = fb_spool_open(&s, path, fresh, keep, lines, &e);
+	int rc = fb_spool_open(&s, path, fresh, keep, 0, lines, &e);
 	if (rc)
 		fail_msg("open: %s", e.msg);
 	return s;
@@ -78,13 +78,13 @@ static void test_round_trip_and_order(void **state)
 	line(s, "third\n");
 	struct fb_buf out = FB_BUF_INIT;
 	uint64_t pos = 0;
-	assert_int_equal(fb_spool_next_line(s, &pos, &out, &e), 1);
+	assert_int_equal(fb_spool_next_line(s, &pos, &out, NULL, &e), 1);
 	assert_string_equal(out.ptr, "first\n");
-	assert_int_equal(fb_spool_next_line(s, &pos, &out, &e), 1);
+	assert_int_equal(fb_spool_next_line(s, &pos, &out, NULL, &e), 1);
 	assert_string_equal(out.ptr, "");
-	assert_int_equal(fb_spool_next_line(s, &pos, &out, &e), 1);
+	assert_int_equal(fb_spool_next_line(s, &pos, &out, NULL, &e), 1);
 	assert_string_equal(out.ptr, "third\n");
-	assert_int_equal(fb_spool_next_line(s, &pos, &out, &e), 0);
+	assert_int_equal(fb_spool_next_line(s, &pos, &out, NULL, &e), 0);
 	assert_int_equal(fb_spool_sync(s, &e), 0);
 	fb_spool_close(s);
 
