@@ -43,6 +43,7 @@ struct fb_collector {
 	struct fb_volumes *vol; /* NULL: no archive */
 	uint64_t roll_pos;	/* the spool's first line record not in a volume, or before it */
 	uint64_t unrolled;	/* bytes of outputs of completed lines not in a volume yet */
+	uint64_t punched;	/* the spool's front given back (forget_archived) */
 	int dirty;		/* written since the last sync */
 	/*
 	 * Keys ("k:") and ids ("i:") with a line in the record as it was
@@ -464,11 +465,10 @@ static int plain_file(struct fb_collector *c, const char *name, const void *data
 
 /*
  * Adds the outputs one line record names ("<off> <len> <sha> <name>" lines)
- * to the volume; forget: their spool bytes are in a finished volume once
- * it is renamed, so their disk space may go back (done after the rename).
+ * to the volume.
  */
 static int archive_line(struct fb_collector *c, struct fb_archive *a, char *entries,
-			struct fb_buf *data, int forget, struct fb_err *err)
+			struct fb_buf *data, struct fb_err *err)
 {
 	int rc = 0;
 	for (char *line = entries, *nl; !rc && *line; line = nl + 1) {
@@ -483,13 +483,7 @@ static int archive_line(struct fb_collector *c, struct fb_archive *a, char *entr
 		    !name_at || line[name_at] != ' ' || !line[name_at + 1])
 			return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
 					  "the spool names an output it cannot place: %.80s", line);
-		*nl = '\n';
-		if (forget) {
-			fb_spool_forget(c->spool, off, len);
-			continue;
-		}
 		const char *name = line + name_at + 1;
-		*nl = '\0';
 		if ((rc = fb_spool_read(c->spool, off, len, data, err)))
 			break; /* the archive would lack an output its line promises */
 		/* The result line promises these bytes by their sha256: a damaged spool (a disk,
@@ -518,8 +512,8 @@ static int archive_line(struct fb_collector *c, struct fb_archive *a, char *entr
 }
 
 /* Walks the line records of the next volume, from where the last volume ended. */
-static int each_line(struct fb_collector *c, struct fb_archive *a, int forget, uint64_t *end,
-		     uint64_t *lines, struct fb_err *err)
+static int each_line(struct fb_collector *c, struct fb_archive *a, uint64_t *end, uint64_t *lines,
+		     struct fb_err *err)
 {
 	struct fb_buf entries = FB_BUF_INIT, data = FB_BUF_INIT;
 	uint64_t pos = c->roll_pos, ord = 0, from = fb_volumes_lines(c->vol);
@@ -531,15 +525,33 @@ static int each_line(struct fb_collector *c, struct fb_archive *a, int forget, u
 				     emptied) */
 		(*lines)++;
 		*end = ord + 1;
-		rc = archive_line(c, a, entries.ptr, &data, forget, err);
+		rc = archive_line(c, a, entries.ptr, &data, err);
 	}
 	if (!rc && more < 0)
 		rc = more;
 	fb_buf_release(&entries);
 	fb_buf_release(&data);
-	if (!rc && !forget)
+	if (!rc)
 		c->roll_pos = pos;
 	return rc;
+}
+
+/*
+ * The volume is whole and on record: the spool's front, up to the first
+ * record still wanted (the next line's, or an output of an item in
+ * flight), is a second copy, and its disk space goes back.
+ */
+static void forget_archived(struct fb_collector *c)
+{
+	uint64_t to = c->roll_pos;
+	for (size_t i = 0; i < c->npend; i++) {
+		uint64_t start = c->pend[i].off - fb_spool_header_len(c->pend[i].len);
+		to = start < to ? start : to;
+	}
+	if (to > c->punched) {
+		fb_spool_forget(c->spool, c->punched, to - c->punched);
+		c->punched = to;
+	}
 }
 
 /*
@@ -557,11 +569,11 @@ static int build_volume(struct fb_collector *c, struct fb_err *err)
 	const char *path = fb_volumes_next_path(c->vol);
 	if (fb_buf_addf(&tmp, "%s.tmp", path))
 		return oom(err);
-	uint64_t roll_pos = c->roll_pos;
 	c->stats.volume_outputs = c->stats.volume_bytes = 0;
+	uint64_t roll_pos = c->roll_pos; /* where to start again, should this volume fail */
 	int rc = fb_archive_open_format(&a, tmp.ptr, c->format, 0, err);
 	if (!rc)
-		rc = each_line(c, a, 0, &end, &lines, err);
+		rc = each_line(c, a, &end, &lines, err);
 	if (!rc && (lines < c->completed - from || c->missing))
 		rc = fb_err_set(
 		    err, FB_EIO, FB_KIND_BATCH,
@@ -581,13 +593,10 @@ static int build_volume(struct fb_collector *c, struct fb_err *err)
 		rc = fb_volumes_finish(
 		    c->vol, end, c->stats.volume_outputs, c->stats.volume_bytes,
 		    c->clock ? (int64_t)(fb_clock_wall_ms(c->clock) / 1000) : c->mtime_s, err);
-	if (!rc) {
-		/* The volume is whole and on record: its bytes in the spool are a second copy. */
-		uint64_t unused;
-		uint64_t keep = c->roll_pos;
+	if (rc)
 		c->roll_pos = roll_pos;
-		each_line(c, NULL, 1, &unused, &unused, NULL);
-		c->roll_pos = keep;
+	if (!rc) {
+		forget_archived(c);
 		c->unrolled = 0;
 		c->stats.volumes++;
 	}

@@ -6,12 +6,11 @@
 #include "intake.h"
 #include "ratelimit.h"
 #include "timers.h"
+#include "upkeep.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define FSYNC_MS 30000 /* results and outputs are made durable this often, and at the end */
 
 struct batch {
 	const struct fb_driver_config *cfg;
@@ -38,9 +37,7 @@ struct batch {
 	struct fb_job **live; /* every job in flight, so an interrupted batch can let go of them */
 	size_t nlive, caplive;
 	int stopping; /* *cfg->stop was seen */
-	uint64_t last_flush_ms, last_fsync_ms;
-	uint64_t last_roll_ms;
-	sig_atomic_t rolls_seen; /* of *cfg->roll */
+	struct fb_upkeep keep;
 	uint64_t stop_deadline;
 };
 
@@ -184,53 +181,24 @@ static void asset_done(void *owner, const char *sha256, const char *asset_id, co
 	}
 }
 
-/*
- * Group commit. Journal records are written every turn (a kill -9 keeps
- * what was written) and made durable only when a result line or a create
- * that may make an item's second run needs its run record on disk
- * (journal_durable): one fdatasync then covers every record queued, so
- * most lines find theirs already durable. Results and outputs are written
- * once a second and made durable every FSYNC_MS and at the end (force): a
- * line lost to a power cut is written again by the next invocation, which
- * polls its run through the journal (never creating it again).
- */
-static void sync_all(struct batch *b, int force)
+/* The output folder's upkeep; a file that cannot be written stops the batch. */
+static void upkeep(struct batch *b, int force)
 {
 	struct fb_err e = {0};
-	int rc = !b->cfg->journal ? 0
-		 : force	  ? fb_journal_sync(b->cfg->journal, &e)
-				  : fb_journal_write(b->cfg->journal, &e);
-	uint64_t now = fb_clock_now_ms(b->clock);
-	if (!rc && (force || now - b->last_fsync_ms >= FSYNC_MS)) {
-		b->last_fsync_ms = b->last_flush_ms = now;
-		rc = fb_collector_sync(b->c, &e);
-	} else if (!rc && now - b->last_flush_ms >= 1000) {
-		b->last_flush_ms = now;
-		rc = fb_collector_flush(b->c, &e);
-	}
-	if (rc && !b->fatal) {
+	if (fb_upkeep_turn(&b->keep, force, &e) && !b->fatal) {
 		b->fatal = 1;
 		b->fatal_err = e;
 	}
 }
 
-/* A new archive volume on --roll's size or time, or when a signal asks. */
-static void maybe_roll(struct batch *b)
+/* Whether an item in flight uses key, for journal compaction (a few hundred jobs at most). */
+static int key_live(void *owner, const char *key)
 {
-	const struct fb_driver_config *cfg = b->cfg;
-	uint64_t now = fb_clock_now_ms(b->clock);
-	int asked = cfg->roll && *cfg->roll != b->rolls_seen;
-	if (!asked && !(cfg->roll_bytes && fb_collector_unrolled(b->c) >= cfg->roll_bytes) &&
-	    !(cfg->roll_ms && now - b->last_roll_ms >= cfg->roll_ms))
-		return;
-	if (asked)
-		b->rolls_seen = *cfg->roll;
-	b->last_roll_ms = now;
-	struct fb_err e = {0};
-	if (fb_collector_roll(b->c, &e) && !b->fatal) {
-		b->fatal = 1;
-		b->fatal_err = e;
-	}
+	struct batch *b = owner;
+	for (size_t i = 0; i < b->nlive; i++)
+		if (fb_job_uses_key(b->live[i], key))
+			return 1;
+	return 0;
 }
 
 static int wake_at(void *owner, struct fb_job *job, uint64_t due_ms)
@@ -508,8 +476,15 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	memset(sum, 0, sizeof(*sum));
 	uint64_t start = fb_clock_now_ms(clock);
 	int rc = 0;
-	b.last_roll_ms = start;
-	b.rolls_seen = cfg->roll ? *cfg->roll : 0;
+	b.keep = (struct fb_upkeep){.journal = cfg->journal,
+				    .c = c,
+				    .clock = clock,
+				    .roll_bytes = cfg->roll_bytes,
+				    .roll_ms = cfg->roll_ms,
+				    .roll = cfg->roll,
+				    .live = key_live,
+				    .ud = &b};
+	fb_upkeep_init(&b.keep);
 	struct fb_ratelimit_config rlc = {.rate = cfg->rate, .burst = cfg->burst};
 	struct fb_poller_ops pops = {
 	    .answer = poll_answer,
@@ -578,8 +553,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 			timeout = 200;
 		if (waiting && room && timeout > fb_intake_max_wait_ms(b.in))
 			timeout = fb_intake_max_wait_ms(b.in);
-		sync_all(&b, 0);
-		maybe_roll(&b);
+		upkeep(&b, 0);
 		int n = fb_transport_step(t, timeout);
 		if (n < 0) {
 			rc = fb_err_set(err, n, FB_KIND_BATCH, "transport failed (%s)",
@@ -590,7 +564,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	}
 	fb_log_progress_done(log);
 	fb_intake_free(b.in);
-	sync_all(&b, 1);
+	upkeep(&b, 1);
 	/* Interrupted: what is still in flight gets no line; the journal knows its runs. */
 	sum->abandoned = b.nlive;
 	sum->journal_syncs = cfg->journal ? fb_journal_syncs(cfg->journal) : 0;

@@ -43,6 +43,11 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
+int fb_job_uses_key(const struct fb_job *j, const char *key)
+{
+	return !strcmp(j->key, key) || !strcmp(j->cur_key, key);
+}
+
 void fb_job_free(struct fb_job *j)
 {
 	if (!j)

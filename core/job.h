@@ -133,6 +133,8 @@ unsigned fb_job_attempts(const struct fb_job *j);
 /* The create's quote for the current run (budget accounting), if one came. */
 int fb_job_quote(const struct fb_job *j, double *quote);
 
+/* Whether key is the item's key or its current run's (another after a re-run). */
+int fb_job_uses_key(const struct fb_job *j, const char *key);
 void fb_job_free(struct fb_job *j);
 
 /*

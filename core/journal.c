@@ -4,9 +4,8 @@
  * queued and written at each sync, and not added to the map (journal.h).
  */
 #include "journal.h"
-#include "buf.h"
 #include "item.h"
-#include "jmap.h"
+#include "journalpriv.h"
 #include "json.h"
 
 #include <errno.h>
@@ -16,29 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define MAX_STR	  (64 * 1024)
-#define MAX_LINE  (4 * 1024 * 1024) /* three MAX_STR strings, escaped, fit */
-#define READ_SIZE (64 * 1024)
-
-struct fb_journal {
-	int fd;
-	char *path;
-	off_t size;	    /* where the next record starts on disk */
-	off_t open_size;    /* what the file held when opened: the part the map holds */
-	int dirty;	    /* appended (or truncated) since the last fdatasync */
-	struct fb_buf pend; /* records of this invocation not yet written (fb_journal_sync) */
-	int failed;	    /* a write or sync failed: every later call repeats failure */
-	struct fb_err failure;
-	yajl_gen gen;
-	struct fb_buf rec;
-
-	struct fb_jmap map;
-	size_t skipped;	  /* lines of the replay that were not records */
-	uint64_t queued;  /* records this invocation noted */
-	uint64_t durable; /* of those, the ones the last fdatasync covered */
-	uint64_t syncs;	  /* fdatasync calls */
-};
 
 static int str_ok(const char *s, int may_be_empty)
 {
@@ -88,7 +64,7 @@ static int apply_line(struct fb_journal *j, const char *line, size_t len)
 	return rc;
 }
 
-static int io_fail(struct fb_err *err, const char *what, const char *path, int e)
+int fb_journal_io_fail(struct fb_err *err, const char *what, const char *path, int e)
 {
 	if (e == ENOSPC)
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
@@ -121,7 +97,7 @@ static int replay(struct fb_journal *j, struct fb_err *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = io_fail(err, "read", j->path, errno);
+			rc = fb_journal_io_fail(err, "read", j->path, errno);
 			goto out;
 		}
 		if (n == 0)
@@ -154,7 +130,8 @@ static int replay(struct fb_journal *j, struct fb_err *err)
 	}
 	if (pos != good_end) {
 		if (ftruncate(j->fd, good_end) != 0) {
-			rc = io_fail(err, "cut the torn last record off", j->path, errno);
+			rc =
+			    fb_journal_io_fail(err, "cut the torn last record off", j->path, errno);
 			goto out;
 		}
 		j->dirty = 1; /* the cut is made durable with the next records */
@@ -183,7 +160,7 @@ int fb_journal_open(struct fb_journal **out, const char *path, struct fb_err *er
 	}
 	j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (j->fd < 0) {
-		rc = io_fail(err, "open", path, errno);
+		rc = fb_journal_io_fail(err, "open", path, errno);
 		fb_journal_close(j, NULL);
 		return rc;
 	}
@@ -247,7 +224,7 @@ static int write_pending(struct fb_journal *j, struct fb_err *err)
 				    "record is left at its end",
 				    j->path, strerror(e));
 			else
-				io_fail(&j->failure, "write to", j->path, e);
+				fb_journal_io_fail(&j->failure, "write to", j->path, e);
 			j->failed = 1;
 			return failed(j, err);
 		}
@@ -285,6 +262,10 @@ static int build(struct fb_journal *j, const char *t, const char *key, const cha
 	if (run && ((rc = fb_json_gen_key(g, "run")) || (rc = fb_json_gen_str(g, run))))
 		goto out;
 	if (poll && *poll && ((rc = fb_json_gen_key(g, "poll")) || (rc = fb_json_gen_str(g, poll))))
+		goto out;
+	/* When, so that compaction can keep the records young enough to matter (jcompact.c). */
+	if (j->clock && ((rc = fb_json_gen_key(g, "at")) ||
+			 (rc = fb_json_gen_u64(g, fb_clock_wall_ms(j->clock)))))
 		goto out;
 	if ((rc = fb_json_gen_status(yajl_gen_map_close(g))) || (rc = fb_json_gen_take(g, &j->rec)))
 		goto out;
@@ -380,7 +361,7 @@ int fb_journal_sync(struct fb_journal *j, struct fb_err *err)
 	j->syncs++;
 	if (fdatasync(j->fd) != 0) {
 		/* After a failed fdatasync the kernel may have dropped the pages: never retry. */
-		io_fail(&j->failure, "save", j->path, errno);
+		fb_journal_io_fail(&j->failure, "save", j->path, errno);
 		j->failed = 1;
 		return failed(j, err);
 	}
@@ -413,7 +394,7 @@ int fb_journal_close(struct fb_journal *j, struct fb_err *err)
 	if (j->fd >= 0) {
 		rc = fb_journal_sync(j, err);
 		if (close(j->fd) != 0 && !rc)
-			rc = io_fail(err, "close", j->path, errno);
+			rc = fb_journal_io_fail(err, "close", j->path, errno);
 	}
 	fb_jmap_release(&j->map);
 	fb_buf_release(&j->rec);
@@ -464,7 +445,7 @@ static int file_made(struct fb_journal *j, off_t from, off_t to, const char *run
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			rc = io_fail(err, "read", j->path, n < 0 ? errno : EIO);
+			rc = fb_journal_io_fail(err, "read", j->path, n < 0 ? errno : EIO);
 			break;
 		}
 		from += n;
@@ -503,4 +484,14 @@ int fb_journal_run_known(struct fb_journal *j, const char *run_id, struct fb_err
 		i += len + 1;
 	}
 	return rc;
+}
+
+void fb_journal_set_clock(struct fb_journal *j, struct fb_clock *clock)
+{
+	j->clock = clock;
+}
+
+uint64_t fb_journal_size(const struct fb_journal *j)
+{
+	return (uint64_t)j->size + j->pend.len;
 }

@@ -20,6 +20,7 @@
 #ifndef FB_JOURNAL_H
 #define FB_JOURNAL_H
 
+#include "clock.h"
 #include "error.h"
 
 #include <stdint.h>
@@ -92,6 +93,33 @@ uint64_t fb_journal_syncs(const struct fb_journal *j);
  * re-run), a few tens of milliseconds per million records.
  */
 int fb_journal_run_known(struct fb_journal *j, const char *run_id, struct fb_err *err);
+
+/* Records carry the wall time of clock (borrowed until close), for compaction. */
+void fb_journal_set_clock(struct fb_journal *j, struct fb_clock *clock);
+/* Bytes of the file, with the records queued. */
+uint64_t fb_journal_size(const struct fb_journal *j);
+
+/* What compaction asks about a record's key. */
+struct fb_journal_keep {
+	/* An earlier invocation's key: whether the record holds its line (nothing to resume). */
+	int (*done_before)(void *ud, const char *key);
+	/* A key of this invocation: whether an item in flight uses it. */
+	int (*live)(void *ud, const char *key);
+	void *ud;
+};
+
+/*
+ * Rewrites the file without the records no later invocation needs (see
+ * jcompact.c): earlier keys done_before says are done, and this
+ * invocation's records older than 24 h whose key is not live. The map of
+ * earlier keys is kept as it is. 0, or a negative FB_E* with err: the old
+ * file then stays in use, unless it could not be opened again (the
+ * journal is then failed).
+ */
+int fb_journal_compact(struct fb_journal *j, const struct fb_journal_keep *keep, uint64_t now_ms,
+		       struct fb_err *err);
+/* Compactions so far. */
+uint64_t fb_journal_compactions(const struct fb_journal *j);
 
 /* Syncs and closes. Frees j in every case (NULL is fine). 0, or FB_EIO with err. */
 int fb_journal_close(struct fb_journal *j, struct fb_err *err);

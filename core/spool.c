@@ -119,6 +119,36 @@ static int record_at(struct fb_spool *s, uint64_t pos, uint64_t size, size_t *hl
 }
 
 /*
+ * The first byte at or after pos that is not zero: archived bytes at the
+ * front are punched out (fb_spool_forget) and read as zeros, and no record
+ * starts with one.
+ */
+static uint64_t skip_zeros(struct fb_spool *s, uint64_t pos, uint64_t size)
+{
+	while (pos < size) {
+		size_t n;
+		const char *h = peek(s, pos, &n);
+		if (!h || !n || *h)
+			return pos;
+		/* The rest of the window, a byte at a time: zeros are rare past the front. */
+		uint64_t end = s->win_off + s->win_len;
+		const char *w = s->win + (pos - s->win_off);
+		while (pos < end && pos < size && !*w) {
+			pos++;
+			w++;
+		}
+		if (pos < end)
+			return pos;
+#ifdef SEEK_DATA
+		off_t d = lseek(s->fd, (off_t)pos, SEEK_DATA);
+		if (d > (off_t)pos)
+			pos = (uint64_t)d;
+#endif
+	}
+	return pos;
+}
+
+/*
  * Keeps whole records up to the last line record below keep and cuts the
  * rest. A spool with no line record at all is one an earlier version wrote
  * (outputs only): its whole records are all kept, for the collector to
@@ -135,7 +165,8 @@ static int scan(struct fb_spool *s, uint64_t keep, uint64_t base, uint64_t *line
 	uint64_t len, ord = 0, next = 0;
 	char kind;
 	int any_line = 0;
-	while (pos < size && record_at(s, pos, size, &hl, &len, &kind, &ord)) {
+	while ((pos = skip_zeros(s, pos, size)) < size &&
+	       record_at(s, pos, size, &hl, &len, &kind, &ord)) {
 		any_line |= kind == 'L';
 		if (kind == 'L' && ord >= keep)
 			break; /* its results line never reached the record */
@@ -318,7 +349,7 @@ int fb_spool_next_line(struct fb_spool *s, uint64_t *pos, struct fb_buf *out, ui
 	int rc = fb_spool_flush(s, err);
 	if (rc)
 		return rc;
-	while (*pos < s->flushed) {
+	while ((*pos = skip_zeros(s, *pos, s->flushed)) < s->flushed) {
 		if (!record_at(s, *pos, s->flushed, &hl, &len, &kind, &ord))
 			return io_err(s, err, "read a record", 0);
 		uint64_t body = *pos + hl;
@@ -341,7 +372,7 @@ int fb_spool_next_output(struct fb_spool *s, uint64_t *pos, char sha256[65], uin
 	int rc = fb_spool_flush(s, err);
 	if (rc)
 		return rc;
-	while (*pos < s->flushed) {
+	while ((*pos = skip_zeros(s, *pos, s->flushed)) < s->flushed) {
 		size_t n;
 		if (!record_at(s, *pos, s->flushed, &hl, len, &kind, &ord))
 			return io_err(s, err, "read a record", 0);
@@ -372,10 +403,16 @@ int fb_spool_sync(struct fb_spool *s, struct fb_err *err)
 	return 0;
 }
 
+uint64_t fb_spool_header_len(uint64_t len)
+{
+	char d[24];
+	return 66 + (uint64_t)snprintf(d, sizeof(d), "%" PRIu64, len);
+}
+
 void fb_spool_forget(struct fb_spool *s, uint64_t off, uint64_t len)
 {
 #ifdef FALLOC_FL_PUNCH_HOLE
-	if (off + len <= s->flushed && len >= 4096)
+	if (len && off + len <= s->flushed)
 		(void)fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
 				(off_t)len);
 #else

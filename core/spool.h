@@ -68,11 +68,14 @@ int fb_spool_read(struct fb_spool *s, uint64_t off, uint64_t len, struct fb_buf 
 int fb_spool_next_line(struct fb_spool *s, uint64_t *pos, struct fb_buf *out, uint64_t *ordinal,
 		       struct fb_err *err);
 /*
- * The bytes at [off, off + len) are in a finished volume: their disk space
- * goes back (a hole punched where the file system can), while every
- * header and offset stays where it was.
+ * The records at [off, off + len), whole ones, are in a finished volume:
+ * their disk space goes back (a hole punched where the file system can;
+ * the zeros are read past), while every offset after stays where it was.
  */
 void fb_spool_forget(struct fb_spool *s, uint64_t off, uint64_t len);
+/* The length of an output record's header, for an output of len bytes (its body's offset minus
+ * this is where the record starts). */
+uint64_t fb_spool_header_len(uint64_t len);
 /*
  * Empties the file once every line it holds is in a finished volume; the
  * ordinals go on from where they were.

@@ -342,6 +342,7 @@ int fb_cmd_run(int argc, char **argv)
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 		goto out;
 	}
+	fb_journal_set_clock(journal, clock);
 	o.drv.journal = journal;
 	o.drv.policy.workspace_id = o.drv.defaults.workspace_id;
 	struct fb_collector_config cc = {

@@ -15,6 +15,7 @@
 #include "e2e.h"
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define KEY "sk_test_stream"
@@ -356,6 +358,116 @@ static void test_volumes_roll_while_the_stream_lives(void **state)
 	free(v);
 }
 
+static long proc_kb(int pid, const char *field)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	FILE *f = fopen(path, "r");
+	long v = -1;
+	size_t n = strlen(field);
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n))
+			v = atol(line + n);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static int proc_fds(int pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	DIR *d = opendir(path);
+	int n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return d ? n : -1;
+}
+
+static long long file_bytes(struct world *x, const char *name, int on_disk)
+{
+	char *p = tu_path(x->w->dir, name);
+	struct stat st;
+	long long v = stat(p, &st) ? 0 : on_disk ? (long long)st.st_blocks * 512 : st.st_size;
+	free(p);
+	return v;
+}
+
+/*
+ * A week of a stream that never ends, on the virtual clock: 50,400 items
+ * of ten-minute runs, 50 in flight, a volume an hour. Memory, open files,
+ * the journal and the spool's disk space stay flat; the journal keeps
+ * about a day of records instead of the week's.
+ */
+static void test_week_long_stream_stays_flat(void **state)
+{
+	setup_world(state, "--run-time 1s");
+	struct world *x = *state;
+	x->pid = e2e_florabatch_spawn_piped(
+	    x->w->dir, KEY,
+	    "run - --sim-clock virtual --sim-run-time 10m --concurrency 50 --roll 1h --out out "
+	    "--quiet",
+	    "fb", &x->in, NULL);
+	const int items = 50400;
+	pid_t writer = fork();
+	assert_true(writer >= 0);
+	if (writer == 0) {
+		FILE *f = fdopen(x->in, "w");
+		for (int i = 0; i < items; i++)
+			fprintf(f,
+				"{\"id\":\"w%06d\",\"technique\":\"cctv-cam\",\"inputs\":"
+				"{\"input_image\":\"https://storage.googleapis.com/w/%d.png\"}}\n",
+				i, i);
+		fclose(f);
+		_exit(0);
+	}
+	close(x->in);
+	x->in = -1;
+	long rss_early = 0, rss_late = 0;
+	int fds_first = -1, fds_max = 0;
+	long long journal_max = 0, spool_max = 0;
+	int st;
+	while ((st = e2e_wait(x->pid, 20)) < 0) {
+		int done = count_file_lines(x, "out/results.jsonl");
+		long rss = proc_kb(x->pid, "VmRSS:");
+		int fds = proc_fds(x->pid);
+		if (rss < 0 || fds < 0)
+			continue;
+		if (done < items / 4 && rss > rss_early)
+			rss_early = rss;
+		if (done >= items / 2 && rss > rss_late)
+			rss_late = rss;
+		if (fds_first < 0 && done > 0)
+			fds_first = fds;
+		fds_max = fds > fds_max ? fds : fds_max;
+		long long jb = file_bytes(x, "out/journal.jsonl", 0);
+		long long sb = file_bytes(x, "out/spool.dat", 1);
+		journal_max = jb > journal_max ? jb : journal_max;
+		spool_max = sb > spool_max ? sb : spool_max;
+	}
+	x->pid = 0;
+	int ws;
+	waitpid(writer, &ws, 0);
+	assert_int_equal(st, 0);
+	assert_int_equal(count_file_lines(x, "out/results.jsonl"), items);
+	/* A volume an hour for a week, or near it (the last one at the end). */
+	int vols = count_file_lines(x, "out/volumes.jsonl");
+	print_message("week-long stream: RSS %ld KiB early, %ld KiB late; open files %d, "
+		      "at most %d; journal at most %lld bytes; spool at most %lld bytes on "
+		      "disk; %d volumes\n",
+		      rss_early, rss_late, fds_first, fds_max, journal_max, spool_max, vols);
+	assert_true(vols >= 160 && vols <= 170);
+	assert_true(rss_early > 0 && rss_late > 0);
+	assert_true(rss_late <= rss_early + 4096); /* flat: within 4 MiB of the first quarter */
+	assert_true(fds_max <= fds_first + 4);
+	/* Uncompacted, two records of about 110 bytes an item: some 11 MB. */
+	assert_true(journal_max < 5 * 1024 * 1024);
+	assert_true(spool_max < 4 * 1024 * 1024);
+	assert_int_equal(file_bytes(x, "out/spool.dat", 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +476,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_fifo, teardown),
 	    cmocka_unit_test_teardown(test_keep_order, teardown),
 	    cmocka_unit_test_teardown(test_volumes_roll_while_the_stream_lives, teardown),
+	    cmocka_unit_test_teardown(test_week_long_stream_stays_flat, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
