@@ -1,5 +1,6 @@
 /* florabatch: the command line's entry point: subcommand dispatch, --help, --version. */
 #include "run.h"
+#include "status.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -8,11 +9,13 @@
 static void usage(FILE *f)
 {
 	fputs("Usage: florabatch run [OPTIONS] [INPUT]\n"
+	      "       florabatch status [--json] [DIR]\n"
 	      "       florabatch --help | --version\n"
 	      "\n"
 	      "Runs thousands of FLORA technique runs from one manifest (CSV or JSONL, a file or\n"
 	      "standard input), archives every output into a tarball and writes one JSON result\n"
-	      "line per item. 'florabatch run --help' lists the options.\n",
+	      "line per item. 'florabatch run --help' lists the options; 'florabatch status\n"
+	      "--help' says what status reports of an output folder.\n",
 	      f);
 }
 
@@ -27,6 +30,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		if (argc > 2 && !strcmp(argv[2], "run"))
 			fb_run_usage(stdout);
+		else if (argc > 2 && !strcmp(argv[2], "status"))
+			fb_status_usage(stdout);
 		else
 			usage(stdout);
 		return FB_EXIT_OK;
@@ -37,6 +42,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return fb_cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return fb_cmd_status(argc - 1, argv + 1);
 	fprintf(stderr, "florabatch: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return FB_EXIT_USAGE;

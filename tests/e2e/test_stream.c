@@ -306,6 +306,19 @@ static void test_volumes_roll_while_the_stream_lives(void **state)
 		print_error("while the stream is open: %s\n", why);
 	assert_int_equal(e2e_check_archive(vol1, &l, why, sizeof(why)), 0);
 	e2e_lines_free(&l);
+	/* status reads the live folder without its lock. */
+	char cmd[4096], *sout = NULL;
+	snprintf(cmd, sizeof(cmd), "'%s' status --json '%s/out'", tu_env("FB_BIN"), x->w->dir);
+	assert_int_equal(tu_run(cmd, &sout, NULL), 0);
+	struct e2e_lines sl = e2e_parse_jsonl(sout);
+	assert_int_equal(sl.n, 1);
+	const char *rp_[] = {"running", NULL};
+	assert_true(YAJL_IS_TRUE(yajl_tree_get(sl.v[0], rp_, yajl_t_true)));
+	assert_int_equal(e2e_num(sl.v[0], "completed", NULL), 3);
+	assert_int_equal(e2e_num(sl.v[0], "volumes", NULL), 1);
+	assert_int_equal(e2e_num(sl.v[0], "open_runs", NULL), 0);
+	e2e_lines_free(&sl);
+	free(sout);
 	put_line(x->in, "v4");
 	put_line(x->in, "v5");
 	close(x->in);
@@ -314,6 +327,10 @@ static void test_volumes_roll_while_the_stream_lives(void **state)
 	assert_int_equal(e2e_wait(x->pid, 15000), 0);
 	x->pid = 0;
 	assert_int_equal(count_file_lines(x, "out/volumes.jsonl"), 2);
+	assert_int_equal(tu_run(cmd, &sout, NULL), 0);
+	assert_non_null(strstr(sout, "\"running\":false"));
+	assert_non_null(strstr(sout, "\"completed\":5"));
+	free(sout);
 	l = e2e_world_results(x->w);
 	assert_int_equal(l.n, 5);
 	if (e2e_check_archive(vol1, &l, why, sizeof(why)))
