@@ -48,6 +48,8 @@ if [ "${SMOKE:-0}" = 1 ]; then
 elif [ "${GRID:-1}" = 1 ]; then
 	FLORABATCH=$fb FLORASIM=$sim ./bench/bench_grid.sh
 fi
+echo "== 3c. pipes: a line's arrival to its create, at 1,000 lines a second"
+SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_stream.sh
 echo "== 4. memory against manifest size"
 "$b/bench_memory" "$fb" "${MEM_SMALL:-10000}" "${MEM_LARGE:-1000000}"
 echo "== 5. polling efficiency"

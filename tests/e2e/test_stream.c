@@ -168,6 +168,38 @@ static void test_results_before_stdin_closes(void **state)
 	assert_true(strstr(out, "\"s3\"") < strstr(out, "\"s4\""));
 }
 
+/* Bad lines on a live stream, the first one included, are reported and skipped. */
+static void test_bad_lines_never_stop_the_stream(void **state)
+{
+	setup_world(state, "--run-time 200ms");
+	struct world *x = *state;
+	spawn(x, "-", "--concurrency 4", 1);
+	const char *bad =
+	    "{\"id\":\"b1\",\"inputs\":{\"input_image\":\"https://x.example/\xff.png\"}}\n";
+	assert_int_equal(write(x->in, bad, strlen(bad)), (ssize_t)strlen(bad));
+	static char big[(1 << 20) + 64];
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '"';
+	big[sizeof(big) - 2] = '\n';
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(write(x->in, big, strlen(big)), (ssize_t)strlen(big));
+	put_line(x->in, "b3");
+	static char out[65536];
+	out[0] = '\0';
+	int got = read_lines(x->out, out, sizeof(out), 3, 15000);
+	if (got < 3)
+		print_error("%d lines:\n%s\n", got, out);
+	assert_int_equal(got, 3);
+	assert_non_null(strstr(out, "\"source\":\"<stdin>:1\""));
+	assert_non_null(strstr(out, "not valid UTF-8"));
+	assert_non_null(strstr(out, "line too long"));
+	assert_non_null(strstr(out, "\"id\":\"b3\",\"status\":\"completed\""));
+	close(x->in);
+	x->in = -1;
+	assert_int_equal(e2e_wait(x->pid, 15000), 1);
+	x->pid = 0;
+}
+
 /*
  * A producer far faster than the runs: florabatch reads a bounded amount
  * ahead and the pipe fills, so the producer waits instead of florabatch's
@@ -489,6 +521,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_results_before_stdin_closes, teardown),
+	    cmocka_unit_test_teardown(test_bad_lines_never_stop_the_stream, teardown),
 	    cmocka_unit_test_teardown(test_fast_producer_is_held_back, teardown),
 	    cmocka_unit_test_teardown(test_fifo, teardown),
 	    cmocka_unit_test_teardown(test_keep_order, teardown),
