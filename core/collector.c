@@ -1,5 +1,6 @@
 /* collector: the record, the spool and the archive built from them. */
 #include "collector.h"
+#include "collectorpriv.h"
 #include "fbarchive.h"
 #include "hashset.h"
 #include "item.h"
@@ -20,51 +21,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-/* An output kept while its item is in flight: where its bytes are, until its line is written. */
-struct pending {
-	char *path;
-	uint64_t off, len;
-	char sha[65];
-};
-
-/* Record bytes gathered before the spool and the record are written out together. */
-#define RECORD_BUF (64 * 1024)
-
-struct fb_collector {
-	char *record_path;
-	char *spool_path; /* for messages */
-
-	char *archive_path;
-	char *outputs_dir;
-	enum fb_archive_format format;
-	struct fb_results *record;
-	struct fb_outstream *stdout_copy; /* NULL unless asked */
-	struct fb_spool *spool;
-	struct fb_volumes *vol; /* NULL: no archive */
-	uint64_t roll_pos;	/* the spool's first line record not in a volume, or before it */
-	uint64_t unrolled;	/* bytes of outputs of completed lines not in a volume yet */
-	uint64_t punched;	/* the spool's front given back (forget_archived) */
-	int dirty;		/* written since the last sync */
-	/*
-	 * Keys ("k:") and ids ("i:") with a line in the record as it was
-	 * opened: its size follows the earlier record; this invocation's
-	 * lines are not added (each manifest row gets its own line).
-	 */
-	struct fb_hashset done;
-	/* Archive names given out, by any invocation: spills to a file when large. */
-	struct fb_archive_names *names;
-	struct pending *pend; /* outputs of items in flight: a few per concurrent item */
-	size_t npend, cappend;
-	uint64_t completed;    /* completed lines in the record: the next line record's ordinal */
-	uint64_t spool_lines;  /* line records the spool kept when opened */
-	uint64_t missing;      /* outputs of earlier lines the spool lacks */
-	struct fb_buf entries; /* scratch: one line record */
-	struct fb_collector_stats stats;
-	int64_t mtime_s;
-	struct fb_clock *clock; /* NULL: volumes are stamped mtime_s */
-};
-
-static int oom(struct fb_err *err)
+int fb_collector_oom(struct fb_err *err)
 {
 	return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 }
@@ -133,7 +90,7 @@ static int drop_provisional(struct fb_collector *c, struct fb_err *err)
 {
 	struct fb_buf tmp = FB_BUF_INIT;
 	if (fb_buf_addf(&tmp, "%s.tmp", c->record_path))
-		return oom(err);
+		return fb_collector_oom(err);
 	FILE *in = fopen(c->record_path, "r"), *out = fopen(tmp.ptr, "w");
 	char *line = NULL;
 	size_t cap = 0;
@@ -197,7 +154,7 @@ static int scan_record(struct fb_collector *c, struct fb_err *err)
 				  "cannot keep the archive's names in a temporary file: %s",
 				  strerror(errno));
 	if (rc)
-		return oom(err);
+		return fb_collector_oom(err);
 	if (truncate(c->record_path, whole) != 0)
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
 				  "%s: cannot cut its torn last line: %s", c->record_path,
@@ -210,7 +167,7 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 {
 	struct fb_collector *c = calloc(1, sizeof(*c));
 	if (!c)
-		return oom(err);
+		return fb_collector_oom(err);
 	c->mtime_s = cfg->mtime_s;
 	c->clock = cfg->clock;
 	c->format = cfg->format;
@@ -225,7 +182,7 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 	if (!c->record_path || !dir || (cfg->spool_path && !c->spool_path) ||
 	    (cfg->archive_path && !c->archive_path) || (cfg->outputs_dir && !c->outputs_dir) ||
 	    fb_archive_names_new(&c->names, slash ? dir : "."))
-		rc = oom(err);
+		rc = fb_collector_oom(err);
 	else if (!cfg->fresh)
 		rc = scan_record(c, err);
 	free(dir);
@@ -280,7 +237,7 @@ int fb_collector_add_output(struct fb_collector *c, const char *item_id, const c
 		size_t cap = c->cappend ? c->cappend * 2 : 64;
 		struct pending *v = realloc(c->pend, cap * sizeof(*v));
 		if (!v)
-			return oom(err);
+			return fb_collector_oom(err);
 		c->pend = v;
 		c->cappend = cap;
 	}
@@ -298,7 +255,7 @@ int fb_collector_add_output(struct fb_collector *c, const char *item_id, const c
 				  "cannot keep the archive's names in a temporary file: %s",
 				  strerror(errno));
 	if (rc)
-		return oom(err);
+		return fb_collector_oom(err);
 	p->off = off;
 	p->len = len;
 	size_t shalen = strnlen(sha256, sizeof(p->sha) - 1);
@@ -343,7 +300,7 @@ static int line_record(struct fb_collector *c, const struct fb_result *res, stru
 		    add_u64(&c->entries, p->len) || fb_buf_addc(&c->entries, ' ') ||
 		    fb_buf_adds(&c->entries, p->sha) || fb_buf_addc(&c->entries, ' ') ||
 		    fb_buf_adds(&c->entries, p->path) || fb_buf_addc(&c->entries, '\n'))
-			return oom(err);
+			return fb_collector_oom(err);
 	}
 	int rc =
 	    fb_spool_put_line(c->spool, c->entries.ptr ? c->entries.ptr : "", c->entries.len, err);
@@ -429,196 +386,6 @@ void fb_collector_stats(const struct fb_collector *c, struct fb_collector_stats 
 	*out = c->stats;
 }
 
-/*
- * --outputs-dir: the output as a plain file under the same safe name it has
- * in the archive, written to a temporary name and renamed, like the archive.
- */
-static int plain_file(struct fb_collector *c, const char *name, const void *data, size_t len,
-		      struct fb_err *err)
-{
-	struct fb_buf path = FB_BUF_INIT, tmp = FB_BUF_INIT;
-	int rc = fb_buf_addf(&path, "%s/%s", c->outputs_dir, name) ? FB_ENOMEM : 0;
-	/* Every folder on the way, made as needed. */
-	for (char *p = path.ptr ? path.ptr + 1 : NULL; !rc && p && *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path.ptr, 0777) != 0 && errno != EEXIST)
-			rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path.ptr,
-					strerror(errno));
-		*p = '/';
-	}
-	if (!rc && fb_buf_addf(&tmp, "%s.tmp", path.ptr))
-		rc = FB_ENOMEM;
-	FILE *f = rc ? NULL : fopen(tmp.ptr, "wb");
-	if (!rc && (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 || (f = NULL) ||
-		    rename(tmp.ptr, path.ptr) != 0))
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path.ptr, strerror(errno));
-	if (f)
-		fclose(f);
-	if (rc == FB_ENOMEM)
-		oom(err);
-	fb_buf_release(&path);
-	fb_buf_release(&tmp);
-	return rc;
-}
-
-/*
- * Adds the outputs one line record names ("<off> <len> <sha> <name>" lines)
- * to the volume.
- */
-static int archive_line(struct fb_collector *c, struct fb_archive *a, char *entries,
-			struct fb_buf *data, struct fb_err *err)
-{
-	int rc = 0;
-	for (char *line = entries, *nl; !rc && *line; line = nl + 1) {
-		unsigned long long off, len;
-		char sha[FB_SHA256_HEX_LEN + 1], got[FB_SHA256_HEX_LEN + 1];
-		int name_at = 0;
-		if (!(nl = strchr(line, '\n')))
-			break;
-		*nl = '\0';
-		/* The name is all after one space: it may start with a space itself. */
-		if (sscanf(line, "%llu %llu %64[0-9a-f]%n", &off, &len, sha, &name_at) != 3 ||
-		    !name_at || line[name_at] != ' ' || !line[name_at + 1])
-			return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
-					  "the spool names an output it cannot place: %.80s", line);
-		const char *name = line + name_at + 1;
-		if ((rc = fb_spool_read(c->spool, off, len, data, err)))
-			break; /* the archive would lack an output its line promises */
-		/* The result line promises these bytes by their sha256: a damaged spool (a disk,
-		 * a bug) must stop the archive, never put other bytes under that promise. */
-		if (fb_sha256_hex(data->ptr, data->len, got))
-			return oom(err);
-		if (strcmp(got, sha))
-			return fb_err_set(
-			    err, FB_EIO, FB_KIND_BATCH,
-			    "%s: the bytes kept for %.200s do not match their sha256 %s; "
-			    "run again with --fresh to fetch them again",
-			    c->spool_path, name, sha);
-		if (a)
-			rc = fb_archive_add_named(a, name, data->ptr, data->len, c->mtime_s, err);
-		if (!rc && c->outputs_dir)
-			rc = plain_file(c, name, data->ptr, data->len, err);
-		if (!rc) {
-			c->stats.outputs++;
-			c->stats.output_bytes += data->len;
-			c->stats.volume_outputs++;
-			c->stats.volume_bytes += data->len;
-		}
-		*nl = '\n';
-	}
-	return rc;
-}
-
-/* Walks the line records of the next volume, from where the last volume ended. */
-static int each_line(struct fb_collector *c, struct fb_archive *a, uint64_t *end, uint64_t *lines,
-		     struct fb_err *err)
-{
-	struct fb_buf entries = FB_BUF_INIT, data = FB_BUF_INIT;
-	uint64_t pos = c->roll_pos, ord = 0, from = fb_volumes_lines(c->vol);
-	int rc = 0, more;
-	*lines = 0;
-	while (!rc && (more = fb_spool_next_line(c->spool, &pos, &entries, &ord, err)) == 1) {
-		if (ord < from)
-			continue; /* in a finished volume (a crash came before the spool was
-				     emptied) */
-		(*lines)++;
-		*end = ord + 1;
-		rc = archive_line(c, a, entries.ptr, &data, err);
-	}
-	if (!rc && more < 0)
-		rc = more;
-	fb_buf_release(&entries);
-	fb_buf_release(&data);
-	if (!rc)
-		c->roll_pos = pos;
-	return rc;
-}
-
-/*
- * The volume is whole and on record: the spool's front, up to the first
- * record still wanted (the next line's, or an output of an item in
- * flight), is a second copy, and its disk space goes back.
- */
-static void forget_archived(struct fb_collector *c)
-{
-	uint64_t to = c->roll_pos;
-	for (size_t i = 0; i < c->npend; i++) {
-		uint64_t start = c->pend[i].off - fb_spool_header_len(c->pend[i].len);
-		to = start < to ? start : to;
-	}
-	if (to > c->punched) {
-		fb_spool_forget(c->spool, c->punched, to - c->punched);
-		c->punched = to;
-	}
-}
-
-/*
- * The next volume: the outputs of the completed lines since the last one,
- * in the spool's order, into a temporary file made durable and renamed,
- * then its line in the index. Nothing to do when no line is new.
- */
-static int build_volume(struct fb_collector *c, struct fb_err *err)
-{
-	uint64_t from = fb_volumes_lines(c->vol), end = from, lines = 0;
-	if (c->completed <= from)
-		return 0;
-	struct fb_buf tmp = FB_BUF_INIT;
-	struct fb_archive *a = NULL;
-	const char *path = fb_volumes_next_path(c->vol);
-	if (fb_buf_addf(&tmp, "%s.tmp", path))
-		return oom(err);
-	c->stats.volume_outputs = c->stats.volume_bytes = 0;
-	uint64_t roll_pos = c->roll_pos; /* where to start again, should this volume fail */
-	int rc = fb_archive_open_format(&a, tmp.ptr, c->format, 0, err);
-	if (!rc)
-		rc = each_line(c, a, &end, &lines, err);
-	if (!rc && (lines < c->completed - from || c->missing))
-		rc = fb_err_set(
-		    err, FB_EIO, FB_KIND_BATCH,
-		    "%s: %llu outputs of its completed lines are missing from the spool; "
-		    "run again with --fresh to fetch them again",
-		    c->record_path, (unsigned long long)(c->missing + c->completed - from - lines));
-	if (a) {
-		int rc2 = fb_archive_close(a, rc ? NULL : err);
-		rc = rc ? rc : rc2;
-	}
-	if (!rc && rename(tmp.ptr, path) != 0)
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path, strerror(errno));
-	if (rc)
-		unlink(tmp.ptr);
-	fb_buf_release(&tmp);
-	if (!rc)
-		rc = fb_volumes_finish(
-		    c->vol, end, c->stats.volume_outputs, c->stats.volume_bytes,
-		    c->clock ? (int64_t)(fb_clock_wall_ms(c->clock) / 1000) : c->mtime_s, err);
-	if (rc)
-		c->roll_pos = roll_pos;
-	if (!rc) {
-		forget_archived(c);
-		c->unrolled = 0;
-		c->stats.volumes++;
-	}
-	return rc;
-}
-
-int fb_collector_roll(struct fb_collector *c, struct fb_err *err)
-{
-	if (!c->vol || c->completed <= fb_volumes_lines(c->vol))
-		return 0;
-	/* The lines and outputs the volume takes are on disk before it is. */
-	int rc = fb_spool_flush(c->spool, err);
-	if (!rc)
-		rc = fb_results_flush(c->record, err);
-	return rc ? rc : build_volume(c, err);
-}
-
-uint64_t fb_collector_unrolled(const struct fb_collector *c)
-{
-	return c->vol ? c->unrolled : 0;
-}
-
 int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats, struct fb_err *err)
 {
 	int rc = 0;
@@ -635,7 +402,7 @@ int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats,
 		rc = rc ? rc : rc2;
 	}
 	if (!rc && c->record && c->vol)
-		rc = build_volume(c, err);
+		rc = fb_collector_build_volume(c, err);
 	/* Every line is in a volume: outputs still there belong to items that did not end. */
 	if (!rc && c->record && c->vol && c->completed == fb_volumes_lines(c->vol))
 		rc = fb_spool_empty(c->spool, err);

@@ -80,12 +80,4 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 		  struct fb_collector *c, struct fb_clock *clock, struct fb_log *log,
 		  struct fb_summary *sum, struct fb_err *err);
 
-/*
- * --strict: reads the whole manifest at path without running anything, logs
- * every invalid record, and sets *invalid to their number.
- */
-int fb_driver_precheck(const char *path, enum fb_format format,
-		       const struct fb_resolve_defaults *defaults, struct fb_log *log,
-		       uint64_t *invalid, struct fb_err *err);
-
 #endif

@@ -10,6 +10,7 @@
 #include "dirreader.h"
 #include "driver.h"
 #include "journal.h"
+#include "precheck.h"
 #include "log.h"
 #include "manifest.h"
 #include "http.h"
@@ -293,7 +294,7 @@ int fb_cmd_run(int argc, char **argv)
 
 	if (o.strict && !from_stdin && !is_dir_input(o.input)) {
 		uint64_t invalid = 0;
-		if (fb_driver_precheck(o.input, o.format, &o.drv.defaults, log, &invalid, &err)) {
+		if (fb_precheck_manifest(o.input, o.format, &o.drv.defaults, log, &invalid, &err)) {
 			fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 			code = FB_EXIT_USAGE;
 			goto out;
