@@ -240,6 +240,38 @@ static void test_fast_producer_is_held_back(void **state)
 	assert_int_equal(stat_of(x, "creates"), 2);
 }
 
+/*
+ * A reader of standard output that does not read: the pipe fills, the
+ * writes wait, and the batch waits with them instead of holding the lines
+ * in memory; once it reads, everything comes.
+ */
+static void test_slow_reader_slows_the_batch(void **state)
+{
+	setup_world(state, "--run-time 50ms");
+	struct world *x = *state;
+	char *m = tu_path(x->w->dir, "m.jsonl");
+	FILE *f = fopen(m, "w");
+	for (int i = 0; i < 400; i++)
+		fprintf(f,
+			"{\"id\":\"slow-%03d\",\"inputs\":{\"input_image\":"
+			"\"https://storage.googleapis.com/stream/a-rather-long-path-for-a-longer-"
+			"line/%d.png\"},\"note\":\"%0200d\"}\n",
+			i, i, i);
+	fclose(f);
+	free(m);
+	spawn(x, "m.jsonl", "--concurrency 20", 1);
+	e2e_sleep_ms(3000);
+	long long created = stat_of(x, "creates");
+	if (created >= 400)
+		print_error("all %lld runs were created while nobody read the results\n", created);
+	assert_true(created < 400);
+	static char out[1 << 20];
+	out[0] = '\0';
+	assert_int_equal(read_lines(x->out, out, sizeof(out), 400, 60000), 400);
+	assert_int_equal(e2e_wait(x->pid, 15000), 0);
+	x->pid = 0;
+}
+
 /* A FIFO named as the manifest streams like standard input. */
 static void test_fifo(void **state)
 {
@@ -523,6 +555,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_results_before_stdin_closes, teardown),
 	    cmocka_unit_test_teardown(test_bad_lines_never_stop_the_stream, teardown),
 	    cmocka_unit_test_teardown(test_fast_producer_is_held_back, teardown),
+	    cmocka_unit_test_teardown(test_slow_reader_slows_the_batch, teardown),
 	    cmocka_unit_test_teardown(test_fifo, teardown),
 	    cmocka_unit_test_teardown(test_keep_order, teardown),
 	    cmocka_unit_test_teardown(test_volumes_roll_while_the_stream_lives, teardown),
