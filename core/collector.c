@@ -179,7 +179,8 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 	char *dir = fb_strdup(cfg->spool_path), *slash = dir ? strrchr(dir, '/') : NULL;
 	if (slash)
 		*slash = '\0';
-	if (!c->record_path || !dir || (cfg->spool_path && !c->spool_path) ||
+	c->dir = fb_strdup(slash ? dir : ".");
+	if (!c->record_path || !dir || !c->dir || (cfg->spool_path && !c->spool_path) ||
 	    (cfg->archive_path && !c->archive_path) || (cfg->outputs_dir && !c->outputs_dir) ||
 	    fb_archive_names_new(&c->names, slash ? dir : "."))
 		rc = fb_collector_oom(err);
@@ -223,16 +224,67 @@ int fb_collector_done(const struct fb_collector *c, const char *key, const char 
 	return (key && has(&c->done, "k:", key)) || (!key && id && has(&c->done, "i:", id));
 }
 
+/* The output just put at off (len bytes) waits for its line as a pending output named *path. */
+static int add_pending(struct fb_collector *c, const char *item_id, const char *output_id,
+		       const char *ext, uint64_t off, uint64_t len, const char *sha256,
+		       struct fb_buf *path, struct fb_err *err);
+
 int fb_collector_add_output(struct fb_collector *c, const char *item_id, const char *output_id,
 			    const char *ext, const void *data, size_t len, const char *sha256,
 			    struct fb_buf *path, struct fb_err *err)
 {
-	struct fb_buf name = FB_BUF_INIT;
 	uint64_t off;
 	int rc = fb_spool_put(c->spool, sha256, data, len, &off, err);
 	c->dirty = 1;
-	if (rc)
-		return rc;
+	return rc ? rc : add_pending(c, item_id, output_id, ext, off, len, sha256, path, err);
+}
+
+int fb_collector_add_output_fd(struct fb_collector *c, const char *item_id, const char *output_id,
+			       const char *ext, int fd, uint64_t len, const char *sha256,
+			       struct fb_buf *path, struct fb_err *err)
+{
+	uint64_t off;
+	int rc = fb_spool_put_fd(c->spool, sha256, fd, len, &off, err);
+	c->dirty = 1;
+	return rc ? rc : add_pending(c, item_id, output_id, ext, off, len, sha256, path, err);
+}
+
+const char *fb_collector_folder(const struct fb_collector *c)
+{
+	return c->dir;
+}
+
+int fb_collector_part(struct fb_collector *c, struct fb_err *err)
+{
+	/* Beside the spool, on its file system; nameless, so a crash leaves nothing behind. */
+	int fd = -1;
+#ifdef O_TMPFILE
+	fd = open(c->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+	if (fd < 0) {
+		struct fb_buf tmp = FB_BUF_INIT;
+		if (fb_buf_addf(&tmp, "%s/.download.XXXXXX", c->dir))
+			return fb_collector_oom(err);
+		fd = mkstemp(tmp.ptr);
+		if (fd >= 0) {
+			unlink(tmp.ptr);
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		}
+		fb_buf_release(&tmp);
+	}
+	if (fd < 0)
+		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
+				  "%s: cannot make a file for a download: %s", c->dir,
+				  strerror(errno));
+	return fd;
+}
+
+static int add_pending(struct fb_collector *c, const char *item_id, const char *output_id,
+		       const char *ext, uint64_t off, uint64_t len, const char *sha256,
+		       struct fb_buf *path, struct fb_err *err)
+{
+	struct fb_buf name = FB_BUF_INIT;
+	int rc = 0;
 	if (c->npend == c->cappend) {
 		size_t cap = c->cappend ? c->cappend * 2 : 64;
 		struct pending *v = realloc(c->pend, cap * sizeof(*v));
@@ -421,6 +473,7 @@ int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats,
 	fb_buf_release(&c->entries);
 	free(c->record_path);
 	free(c->spool_path);
+	free(c->dir);
 	free(c->archive_path);
 	free(c->outputs_dir);
 	free(c);

@@ -71,6 +71,23 @@ int fb_collector_add_output(struct fb_collector *c, const char *item_id, const c
 			    struct fb_buf *path, struct fb_err *err);
 
 /*
+ * Like fb_collector_add_output, for an output of len bytes that waits in
+ * the file fd (fb_collector_part), copied in chunks: memory does not follow
+ * the output's size. fd stays the caller's.
+ */
+int fb_collector_add_output_fd(struct fb_collector *c, const char *item_id, const char *output_id,
+			       const char *ext, int fd, uint64_t len, const char *sha256,
+			       struct fb_buf *path, struct fb_err *err);
+/*
+ * A new file with no name, in the output folder, where a download is
+ * written as it arrives: a descriptor the caller closes, or a negative
+ * FB_E* with err.
+ */
+int fb_collector_part(struct fb_collector *c, struct fb_err *err);
+/* The output folder, for messages; borrowed until close. */
+const char *fb_collector_folder(const struct fb_collector *c);
+
+/*
  * Writes one result line (to the record, and to standard output when
  * asked). When standard output's reader has gone away (EPIPE), the line
  * is in the record all the same: the copy stops, fb_collector_reader_gone

@@ -30,6 +30,7 @@ struct pending {
 struct fb_collector {
 	char *record_path;
 	char *spool_path; /* for messages */
+	char *dir;	  /* the spool's folder: downloads wait there (fb_collector_part) */
 
 	char *archive_path;
 	char *outputs_dir;

@@ -450,8 +450,8 @@ int fb_archive_names_note(struct fb_archive_names *n, const char *path)
 	return rc < 0 ? rc : 0;
 }
 
-int fb_archive_add_named(struct fb_archive *a, const char *name, const void *data, size_t len,
-			 int64_t mtime_s, struct fb_err *err)
+int fb_archive_entry_begin(struct fb_archive *a, const char *name, uint64_t len, const void *head,
+			   size_t headlen, int64_t mtime_s, struct fb_err *err)
 {
 	if (a->failed)
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
@@ -473,10 +473,14 @@ int fb_archive_add_named(struct fb_archive *a, const char *name, const void *dat
 	archive_entry_free(e);
 	if (r < ARCHIVE_WARN || a->failed)
 		return write_failed(a, name, err);
-	gz_level(a, fb_gz_precompressed(data, len) ? 0 : FB_ARCHIVE_GZIP_LEVEL_N);
+	gz_level(a, fb_gz_precompressed(head, headlen) ? 0 : FB_ARCHIVE_GZIP_LEVEL_N);
+	return 0;
+}
 
-	const char *p = data;
-	while (len > 0) {
+int fb_archive_entry_data(struct fb_archive *a, const char *name, const void *data, size_t len,
+			  struct fb_err *err)
+{
+	for (const char *p = data; len > 0;) {
 		la_ssize_t w = archive_write_data(a->aw, p, len);
 		if (w <= 0)
 			return write_failed(a, name, err);
@@ -484,6 +488,13 @@ int fb_archive_add_named(struct fb_archive *a, const char *name, const void *dat
 		len -= (size_t)w;
 	}
 	return 0;
+}
+
+int fb_archive_add_named(struct fb_archive *a, const char *name, const void *data, size_t len,
+			 int64_t mtime_s, struct fb_err *err)
+{
+	int rc = fb_archive_entry_begin(a, name, len, data, len, mtime_s, err);
+	return rc ? rc : fb_archive_entry_data(a, name, data, len, err);
 }
 
 int fb_archive_add(struct fb_archive *a, const char *dir, const char *name, const void *data,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* An estimate is a hint from outside: past five minutes it is taken as five minutes. */
 #define MAX_HINT_S 300
@@ -20,6 +21,7 @@ struct fb_job *fb_job_new(struct fb_item *item, const char *key, const struct fb
 {
 	struct fb_job *j = calloc(1, sizeof(*j));
 	if (j) {
+		j->dl_fd = -1;
 		j->key = fb_strdup(key);
 		j->sha = fb_sha256_new();
 	}
@@ -62,7 +64,8 @@ void fb_job_free(struct fb_job *j)
 	free(j->recover_cursor);
 	free(j->recover_single);
 	fb_run_info_release(&j->final);
-	fb_buf_release(&j->dl);
+	if (j->dl_fd >= 0)
+		close(j->dl_fd);
 	fb_sha256_free(j->sha);
 	free_strv(j->paths, j->nouts);
 	free(j->outs);

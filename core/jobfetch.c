@@ -1,15 +1,19 @@
 /*
- * jobfetch: a completed run's outputs, one after another, each streamed
- * through sha256 into the collector. A short or broken download is fetched
- * again whole, never archived short. Part of the job module (jobpriv.h).
+ * jobfetch: a completed run's outputs, one after another, each written to
+ * a nameless file in the output folder as it arrives (hashed on the way),
+ * then handed to the collector: memory does not follow an output's size. A
+ * short or broken download is fetched again whole, never archived short.
+ * Part of the job module (jobpriv.h).
  */
 #include "backoff.h"
 #include "fbarchive.h"
 #include "jobpriv.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int fb_job_copy_outputs(struct fb_job *j, const struct fb_run_info *run)
 {
@@ -46,7 +50,10 @@ static int is_inline_text(const struct fb_run_output *o)
 	return !strcmp(o->type, "text") && !strstr(o->url, "://");
 }
 
-/* sha256 is the digest computed while streaming, or NULL to compute it here. */
+/*
+ * sha256 is the digest computed while streaming, or NULL to compute it here;
+ * data NULL: the bytes are the download's file (len of them).
+ */
 static int keep_output(struct fb_job *j, const char *ctype, const void *data, size_t len,
 		       const char *sha256)
 {
@@ -62,9 +69,12 @@ static int keep_output(struct fb_job *j, const char *ctype, const void *data, si
 		memcpy(r->sha256, sha256, sizeof(r->sha256));
 	else
 		rc = fb_sha256_hex(data, len, r->sha256);
-	if (!rc)
+	if (!rc && data)
 		rc = fb_collector_add_output(j->env->collector, j->item.id, o->output_id, ext, data,
 					     len, r->sha256, &path, &e);
+	else if (!rc)
+		rc = fb_collector_add_output_fd(j->env->collector, j->item.id, o->output_id, ext,
+						j->dl_fd, len, r->sha256, &path, &e);
 	if (rc) {
 		fb_buf_release(&path);
 		if (!e.code)
@@ -87,10 +97,22 @@ static int keep_output(struct fb_job *j, const char *ctype, const void *data, si
 static int on_fetch_data(void *ud, const void *data, size_t len)
 {
 	struct fb_job *j = ud;
-	if (j->dl.len + len > j->env->policy->max_output_bytes)
+	if (j->dl_len + len > j->env->policy->max_output_bytes)
 		return FB_ETOOBIG;
-	if (fb_buf_add(&j->dl, data, len) || fb_sha256_update(j->sha, data, len))
+	if (fb_sha256_update(j->sha, data, len))
 		return FB_ENOMEM;
+	for (size_t done = 0; done < len;) {
+		ssize_t w = pwrite(j->dl_fd, (const char *)data + done, len - done,
+				   (off_t)(j->dl_len + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			j->dl_errno = w < 0 ? errno : ENOSPC;
+			return FB_EIO;
+		}
+		done += (size_t)w;
+	}
+	j->dl_len += len;
 	return 0;
 }
 
@@ -100,8 +122,15 @@ static void on_fetch_done(void *ud, const struct fb_fetch_result *res)
 	const struct fb_run_output *o = &j->final.outputs[j->out_idx];
 	struct fb_err e = res->err;
 	char hex[FB_SHA256_HEX_LEN + 1];
-	if (res->ok && res->bytes == j->dl.len && !fb_sha256_final_hex(j->sha, hex)) {
-		if (!keep_output(j, res->content_type, j->dl.ptr, j->dl.len, hex))
+	if (j->dl_errno) {
+		/* The disk, not the download: no retry helps, and the batch must stop. */
+		fb_err_set(&e, FB_EIO, FB_KIND_BATCH, "cannot keep a download in %s: %s",
+			   fb_collector_folder(j->env->collector), strerror(j->dl_errno));
+		fb_job_finish(j, FB_STATUS_FAILED, &e);
+		return;
+	}
+	if (res->ok && res->bytes == j->dl_len && !fb_sha256_final_hex(j->sha, hex)) {
+		if (!keep_output(j, res->content_type, NULL, (size_t)j->dl_len, hex))
 			fb_job_fetch_next(j);
 		return;
 	}
@@ -141,7 +170,13 @@ void fb_job_fetch_next(struct fb_job *j)
 		struct fb_err e = {0};
 		if (on_api_origin(j, o->url) && !fb_job_pass_gate(j, J_WAIT_FETCH))
 			return;
-		fb_buf_reset(&j->dl);
+		if (j->dl_fd < 0 && (j->dl_fd = fb_collector_part(j->env->collector, &e)) < 0) {
+			j->dl_fd = -1;
+			fb_job_finish(j, FB_STATUS_FAILED, &e);
+			return;
+		}
+		j->dl_len = 0;
+		j->dl_errno = 0;
 		fb_sha256_reset(j->sha);
 		j->state = J_FETCHING;
 		if (fb_transport_fetch(j->env->transport, o->url, on_fetch_data, on_fetch_done, j,

@@ -54,7 +54,9 @@ struct fb_job {
 	struct fb_run_info final; /* the terminal answer; owns the outputs fetched */
 	size_t out_idx;
 	unsigned fetch_try;
-	struct fb_buf dl;
+	int dl_fd; /* the download in progress, written as it arrives (fb_collector_part); -1 */
+	uint64_t dl_len; /* its bytes so far */
+	int dl_errno;	 /* a write to it failed */
 	struct fb_sha256 *sha;
 	struct fb_result_output *outs;
 	char **paths; /* owned archive entry names, parallel to outs */

@@ -301,6 +301,55 @@ int fb_spool_put(struct fb_spool *s, const char *sha256, const void *data, size_
 	return put(s, head, (size_t)hl, data, len, off, err);
 }
 
+int fb_spool_put_fd(struct fb_spool *s, const char *sha256, int fd, uint64_t len, uint64_t *off,
+		    struct fb_err *err)
+{
+	char head[HEAD_MAX];
+	if (!sha256 || strlen(sha256) != 64 || !sha_ok(sha256))
+		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH, "not a sha256: %.64s",
+				  sha256 ? sha256 : "(null)");
+	int hl = snprintf(head, sizeof(head), "%s %" PRIu64 "\n", sha256, len);
+	size_t chunk = len < WBUF_MAX ? (size_t)len : WBUF_MAX, got;
+	char *buf = malloc(chunk ? chunk : 1);
+	if (!buf)
+		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	int rc = 0;
+	if (len <= WBUF_MAX / 2) {
+		/* Small: through the buffer, like an output held in memory. */
+		if (full_pread(fd, buf, (size_t)len, 0, &got) || got != len)
+			rc =
+			    fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot read a download: %s",
+				       s->path, got != len ? "it ends early" : strerror(errno));
+		else
+			rc = put(s, head, (size_t)hl, buf, (size_t)len, off, err);
+		free(buf);
+		return rc;
+	}
+	if (s->failed || (rc = fb_spool_flush(s, err))) {
+		free(buf);
+		return s->failed ? failed(s, err) : rc;
+	}
+	uint64_t start = s->flushed;
+	*off = start + (uint64_t)hl;
+	struct iovec iov[1] = {{head, (size_t)hl}};
+	rc = write_all(s, iov, 1, err);
+	for (uint64_t at = 0; !rc && at < len; at += got) {
+		size_t want = len - at < chunk ? (size_t)(len - at) : chunk;
+		if (full_pread(fd, buf, want, at, &got) || got != want) {
+			/* The record is taken back whole: the file ends on a whole record again. */
+			if (ftruncate(s->fd, (off_t)start) == 0)
+				s->flushed = start;
+			rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot read a download",
+					s->path);
+			break;
+		}
+		struct iovec b[1] = {{buf, got}};
+		rc = write_all(s, b, 1, err);
+	}
+	free(buf);
+	return rc;
+}
+
 int fb_spool_put_line(struct fb_spool *s, const char *entries, size_t len, struct fb_err *err)
 {
 	char head[HEAD_MAX];

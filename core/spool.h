@@ -47,6 +47,13 @@ int fb_spool_open(struct fb_spool **out, const char *path, int fresh, uint64_t k
 int fb_spool_put(struct fb_spool *s, const char *sha256, const void *data, size_t len,
 		 uint64_t *off, struct fb_err *err);
 
+/*
+ * Like fb_spool_put, for an output of len bytes that waits in the file fd
+ * (from its start; fd stays the caller's): copied in chunks, so memory
+ * does not follow the output's size.
+ */
+int fb_spool_put_fd(struct fb_spool *s, const char *sha256, int fd, uint64_t len, uint64_t *off,
+		    struct fb_err *err);
 /* Appends the line record with the next ordinal; entries as in the header comment. */
 int fb_spool_put_line(struct fb_spool *s, const char *entries, size_t len, struct fb_err *err);
 

@@ -18,35 +18,100 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define PIECE (1u << 20) /* an output is read, hashed and written this much at a time */
+
 /*
  * --outputs-dir: the output as a plain file under the same safe name it has
- * in the archive, written to a temporary name and renamed, like the archive.
+ * in the archive, written to a temporary name (*tmp) and renamed when whole
+ * (plain_done), like the archive. NULL with err set on failure.
  */
-static int plain_file(struct fb_collector *c, const char *name, const void *data, size_t len,
-		      struct fb_err *err)
+static FILE *plain_open(struct fb_collector *c, const char *name, struct fb_buf *path,
+			struct fb_buf *tmp, struct fb_err *err)
 {
-	struct fb_buf path = FB_BUF_INIT, tmp = FB_BUF_INIT;
-	int rc = fb_buf_addf(&path, "%s/%s", c->outputs_dir, name) ? FB_ENOMEM : 0;
+	int rc = fb_buf_addf(path, "%s/%s", c->outputs_dir, name) ? FB_ENOMEM : 0;
 	/* Every folder on the way, made as needed. */
-	for (char *p = path.ptr ? path.ptr + 1 : NULL; !rc && p && *p; p++) {
+	for (char *p = path->ptr ? path->ptr + 1 : NULL; !rc && p && *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(path.ptr, 0777) != 0 && errno != EEXIST)
-			rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path.ptr,
+		if (mkdir(path->ptr, 0777) != 0 && errno != EEXIST)
+			rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path->ptr,
 					strerror(errno));
 		*p = '/';
 	}
-	if (!rc && fb_buf_addf(&tmp, "%s.tmp", path.ptr))
+	if (!rc && fb_buf_addf(tmp, "%s.tmp", path->ptr))
 		rc = FB_ENOMEM;
-	FILE *f = rc ? NULL : fopen(tmp.ptr, "wb");
-	if (!rc && (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0 || (f = NULL) ||
-		    rename(tmp.ptr, path.ptr) != 0))
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path.ptr, strerror(errno));
-	if (f)
-		fclose(f);
 	if (rc == FB_ENOMEM)
 		fb_collector_oom(err);
+	FILE *f = rc ? NULL : fopen(tmp->ptr, "wb");
+	if (!rc && !f)
+		fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path->ptr, strerror(errno));
+	return f;
+}
+
+static int plain_done(FILE *f, int ok, const struct fb_buf *path, const struct fb_buf *tmp,
+		      struct fb_err *err)
+{
+	int rc = 0;
+	if (fclose(f) != 0 || !ok || rename(tmp->ptr, path->ptr) != 0) {
+		rc = ok ? fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path->ptr,
+				     strerror(errno))
+			: FB_EIO;
+		unlink(tmp->ptr);
+	}
+	return rc;
+}
+
+/*
+ * One output of a line record into the volume (and --outputs-dir), a piece
+ * at a time, so memory does not follow its size. The result line promises
+ * these bytes by their sha256: a damaged spool (a disk, a bug) must stop
+ * the volume, never put other bytes under that promise; the volume is a
+ * temporary file until it is whole, so a mismatch found at the end costs
+ * nothing but the volume.
+ */
+static int archive_output(struct fb_collector *c, struct fb_archive *a, uint64_t off, uint64_t len,
+			  const char *sha, const char *name, struct fb_buf *data,
+			  struct fb_sha256 *h, struct fb_err *err)
+{
+	struct fb_buf path = FB_BUF_INIT, tmp = FB_BUF_INIT;
+	FILE *f = NULL;
+	char got[FB_SHA256_HEX_LEN + 1];
+	int rc = h ? 0 : fb_collector_oom(err);
+	if (h)
+		fb_sha256_reset(h);
+	for (uint64_t at = 0; !rc && (at < len || (at == 0 && len == 0));) {
+		uint64_t n = len - at < PIECE ? len - at : PIECE;
+		if ((rc = fb_spool_read(c->spool, off + at, n, data, err)))
+			break; /* the volume would lack an output its line promises */
+		if (fb_sha256_update(h, data->ptr, data->len))
+			rc = fb_collector_oom(err);
+		if (!rc && at == 0 && a)
+			rc = fb_archive_entry_begin(a, name, len, data->ptr, data->len, c->mtime_s,
+						    err);
+		if (!rc && a)
+			rc = fb_archive_entry_data(a, name, data->ptr, data->len, err);
+		if (!rc && at == 0 && c->outputs_dir &&
+		    !(f = plain_open(c, name, &path, &tmp, err)))
+			rc = FB_EIO;
+		if (!rc && f && fwrite(data->ptr, 1, data->len, f) != data->len)
+			rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path.ptr,
+					strerror(errno));
+		at += n;
+		if (len == 0)
+			break;
+	}
+	if (!rc && fb_sha256_final_hex(h, got))
+		rc = fb_collector_oom(err);
+	if (!rc && strcmp(got, sha))
+		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH,
+				"%s: the bytes kept for %.200s do not match their sha256 %s; "
+				"run again with --fresh to fetch them again",
+				c->spool_path, name, sha);
+	if (f) {
+		int rc2 = plain_done(f, !rc, &path, &tmp, rc ? NULL : err);
+		rc = rc ? rc : rc2;
+	}
 	fb_buf_release(&path);
 	fb_buf_release(&tmp);
 	return rc;
@@ -60,43 +125,31 @@ static int archive_line(struct fb_collector *c, struct fb_archive *a, char *entr
 			struct fb_buf *data, struct fb_err *err)
 {
 	int rc = 0;
+	struct fb_sha256 *h = fb_sha256_new();
 	for (char *line = entries, *nl; !rc && *line; line = nl + 1) {
 		unsigned long long off, len;
-		char sha[FB_SHA256_HEX_LEN + 1], got[FB_SHA256_HEX_LEN + 1];
+		char sha[FB_SHA256_HEX_LEN + 1];
 		int name_at = 0;
 		if (!(nl = strchr(line, '\n')))
 			break;
 		*nl = '\0';
 		/* The name is all after one space: it may start with a space itself. */
 		if (sscanf(line, "%llu %llu %64[0-9a-f]%n", &off, &len, sha, &name_at) != 3 ||
-		    !name_at || line[name_at] != ' ' || !line[name_at + 1])
-			return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
-					  "the spool names an output it cannot place: %.80s", line);
-		const char *name = line + name_at + 1;
-		if ((rc = fb_spool_read(c->spool, off, len, data, err)))
-			break; /* the archive would lack an output its line promises */
-		/* The result line promises these bytes by their sha256: a damaged spool (a disk,
-		 * a bug) must stop the archive, never put other bytes under that promise. */
-		if (fb_sha256_hex(data->ptr, data->len, got))
-			return fb_collector_oom(err);
-		if (strcmp(got, sha))
-			return fb_err_set(
-			    err, FB_EIO, FB_KIND_BATCH,
-			    "%s: the bytes kept for %.200s do not match their sha256 %s; "
-			    "run again with --fresh to fetch them again",
-			    c->spool_path, name, sha);
-		if (a)
-			rc = fb_archive_add_named(a, name, data->ptr, data->len, c->mtime_s, err);
-		if (!rc && c->outputs_dir)
-			rc = plain_file(c, name, data->ptr, data->len, err);
+		    !name_at || line[name_at] != ' ' || !line[name_at + 1]) {
+			rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH,
+					"the spool names an output it cannot place: %.80s", line);
+			break;
+		}
+		rc = archive_output(c, a, off, len, sha, line + name_at + 1, data, h, err);
 		if (!rc) {
 			c->stats.outputs++;
-			c->stats.output_bytes += data->len;
+			c->stats.output_bytes += len;
 			c->stats.volume_outputs++;
-			c->stats.volume_bytes += data->len;
+			c->stats.volume_bytes += len;
 		}
 		*nl = '\n';
 	}
+	fb_sha256_free(h);
 	return rc;
 }
 

@@ -265,6 +265,20 @@ static void fire_fetch(struct job *j)
 			break;
 		}
 	}
+	/* The filler after the media: made a chunk at a time, never held whole. */
+	char chunk[FETCH_CHUNK];
+	for (uint64_t at = 0; res.ok && a->fault != FB_SIM_FAULT_TRUNCATE && at < a->pad;) {
+		size_t n = a->pad - at < FETCH_CHUNK ? (size_t)(a->pad - at) : FETCH_CHUNK;
+		fb_simresp_filler(a->pad_seed, at, chunk, n);
+		int rc = j->data ? j->data(j->ud, chunk, n) : 0;
+		res.bytes += n;
+		at += n;
+		if (rc) {
+			res.ok = 0;
+			fb_err_set(&res.err, rc, FB_KIND_ITEM, "download aborted");
+			res.err.http_status = a->status;
+		}
+	}
 	if (res.ok && len < total) {
 		res.ok = 0;
 		fb_err_set(&res.err, FB_ETRANSPORT, FB_KIND_RETRYABLE,

@@ -64,6 +64,9 @@ struct fb_simmodel_config {
 	unsigned page_cap;
 	double fail_rate;	  /* 0..1: share of runs that end failed */
 	unsigned outputs_per_run; /* 0 means 1 */
+	/* Outputs are padded to this many bytes with filler after their media (0: as made), the
+	 * sizes FLORA's video and large images have; the filler is never held in memory. */
+	uint64_t output_bytes;
 	enum fb_sim_casing casing;
 	enum fb_sim_dup dup_mode;
 	/*
@@ -155,10 +158,15 @@ struct fb_simresp {
 	int replayed;	     /* 1: send the header "idempotent-replayed: true" */
 	/* What to do instead of a normal answer; status and body are filled all the same. */
 	enum fb_sim_fault fault;
+	/* The body goes on for pad more bytes of filler (fb_simresp_filler) after body. */
+	uint64_t pad;
+	uint64_t pad_seed;
 };
 /* clang-format off */
-#define FB_SIMRESP_INIT {0, NULL, FB_BUF_INIT, -1, {0}, 0, FB_SIM_FAULT_NONE}
+#define FB_SIMRESP_INIT {0, NULL, FB_BUF_INIT, -1, {0}, 0, FB_SIM_FAULT_NONE, 0, 0}
 /* clang-format on */
+/* Bytes [at, at + n) of a padded body's filler for seed, into out. */
+void fb_simresp_filler(uint64_t seed, uint64_t at, char *out, size_t n);
 void fb_simresp_release(struct fb_simresp *r);
 
 struct fb_simmodel;

@@ -125,6 +125,10 @@ int fb_simoutputs_get(struct fb_simmodel *m, const char *id, const char *name,
 		return fb_sim_not_found(resp, "Output", name);
 	if (output_bytes(m, id, &f, r, n, &resp->body))
 		return FB_ENOMEM;
+	if (m->cfg.output_bytes > resp->body.len) {
+		resp->pad = m->cfg.output_bytes - resp->body.len;
+		resp->pad_seed = f.seq * 31 + n;
+	}
 	resp->status = 200;
 	resp->content_type = fb_sim_media_ctype[f.media];
 	if (m->cfg.hostile_names) {
@@ -136,4 +140,14 @@ int fb_simoutputs_get(struct fb_simmodel *m, const char *id, const char *name,
 	}
 	resp->fault = download_fault(m, r, n);
 	return 0;
+}
+
+void fb_simresp_filler(uint64_t seed, uint64_t at, char *out, size_t n)
+{
+	/* Cheap and position-addressed, so any range can be made on its own. */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = (at + i) / 8 * 0x9e3779b97f4a7c15ull ^ seed;
+		x ^= x >> 29;
+		out[i] = (char)(x >> (8 * ((at + i) % 8)));
+	}
 }

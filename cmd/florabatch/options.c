@@ -60,6 +60,7 @@ enum {
 	OPT_OUTPUTS_DIR,
 	OPT_KEEP_ORDER,
 	OPT_ROLL,
+	OPT_SIM_OUTPUT_BYTES,
 };
 
 static const struct option long_opts[] = {
@@ -116,6 +117,7 @@ static const struct option long_opts[] = {
     {"grace", required_argument, NULL, OPT_GRACE},
     {"keep-order", no_argument, NULL, OPT_KEEP_ORDER},
     {"roll", required_argument, NULL, OPT_ROLL},
+    {"sim-output-bytes", required_argument, NULL, OPT_SIM_OUTPUT_BYTES},
     {NULL, 0, NULL, 0},
 };
 
@@ -404,6 +406,9 @@ static int one(struct run_opts *o, int c, const char *arg)
 		return 0;
 	case OPT_ROLL:
 		return parse_roll(o, arg);
+	case OPT_SIM_OUTPUT_BYTES:
+		return fb_args_size("florabatch", "--sim-output-bytes", arg,
+				    &o->sim.model.output_bytes);
 	case OPT_SIM_CLOCK:
 		if (strcmp(arg, "real") && strcmp(arg, "virtual"))
 			return bad_choice("--sim-clock", arg, "real or virtual");

@@ -52,6 +52,9 @@ static const char *const usage[] = {
     "                        1..100 (default 100)\n"
     "  --fail-rate P         share of runs that end failed, 0..1 (default 0)\n"
     "  --outputs N           outputs per completed run (default 1)\n"
+    "  --output-bytes SIZE   each output padded to SIZE bytes (64k, 50M, 2G) after its\n"
+    "                        media, like FLORA's video and large images; the padding is\n"
+    "                        made as it is sent, never held (default: as made, ~1 KiB)\n"
     "  --casing C            field names: snake (default), camel or mixed\n"
     "  --duplicates D        a create that repeats an idempotency key: replay\n"
     "                        (default: the original run again) or conflict (409)\n"
@@ -154,11 +157,11 @@ static const struct share_flag shares[] = {
 };
 
 static const char *const valued[] = {
-    "--port",	     "--seed",	     "--run-time",    "--latency",     "--outputs",
-    "--casing",	     "--duplicates", "--api-key",     "--credits",     "--forbidden",
-    "--rate-limit",  "--burst",	     "--max-seconds", "--retain-runs", "--latency-p99",
-    "--close-rate",  "--estimate",   "--list-lag",    "--page-cap",    "--run-time-sigma",
-    "--run-time-by",
+    "--port",	     "--seed",	       "--run-time",	"--latency",	 "--outputs",
+    "--casing",	     "--duplicates",   "--api-key",	"--credits",	 "--forbidden",
+    "--rate-limit",  "--burst",	       "--max-seconds", "--retain-runs", "--latency-p99",
+    "--close-rate",  "--estimate",     "--list-lag",	"--page-cap",	 "--run-time-sigma",
+    "--run-time-by", "--output-bytes",
 };
 
 /*
@@ -236,6 +239,9 @@ static int parse_one(const char *opt, const char *v, struct fs_flags *o)
 		if (whole(opt, v, 1, 100, &u))
 			return 2;
 		m->page_cap = (unsigned)u;
+	} else if (!strcmp(opt, "--output-bytes")) {
+		if (fb_args_size("florasim", opt, v, &m->output_bytes))
+			return 2;
 	} else if (!strcmp(opt, "--outputs")) {
 		if (whole(opt, v, 1, 16, &u))
 			return 2;

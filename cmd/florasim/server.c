@@ -87,9 +87,10 @@ struct stream {
 	struct fs_wake *wake;
 	struct MHD_Connection *conn;
 	char *data;
-	size_t len, limit; /* limit < len: close after limit bytes */
+	size_t len, limit; /* limit < len + pad: close after limit bytes */
 	int slow;
 	uint64_t next_ms;
+	uint64_t pad, pad_seed; /* filler after data (fb_simresp_filler) */
 };
 
 static void logf_(const struct fs_server *s, const char *fmt, ...)
@@ -123,7 +124,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	struct stream *st = cls;
 	if (pos >= st->limit)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
-	size_t n = st->limit - (size_t)pos;
+	uint64_t left = st->limit - pos;
+	size_t n = left > SIZE_MAX ? SIZE_MAX : (size_t)left;
 	if (st->slow) {
 		uint64_t now = fs_wake_now_ms();
 		if (now < st->next_ms && fs_wake_suspend(st->wake, st->conn, st->next_ms))
@@ -134,7 +136,13 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 	if (n > max)
 		n = max;
-	memcpy(buf, st->data + pos, n);
+	if (pos < st->len) {
+		if (n > st->len - pos)
+			n = st->len - (size_t)pos;
+		memcpy(buf, st->data + pos, n);
+	} else {
+		fb_simresp_filler(st->pad_seed, pos - st->len, buf, n);
+	}
 	return (ssize_t)n;
 }
 
@@ -153,7 +161,8 @@ static struct MHD_Response *body_response(struct fs_server *s, struct MHD_Connec
 	char *data = fb_buf_detach(&resp->body, &len);
 	if (!data)
 		return NULL;
-	if (resp->fault != FB_SIM_FAULT_TRUNCATE && resp->fault != FB_SIM_FAULT_SLOW) {
+	if (resp->fault != FB_SIM_FAULT_TRUNCATE && resp->fault != FB_SIM_FAULT_SLOW &&
+	    !resp->pad) {
 		struct MHD_Response *r =
 		    MHD_create_response_from_buffer_with_free_callback(len, data, free);
 		if (!r)
@@ -165,13 +174,14 @@ static struct MHD_Response *body_response(struct fs_server *s, struct MHD_Connec
 		free(data);
 		return NULL;
 	}
-	*st = (struct stream){s->wake, c, data, len, len, 0, 0};
+	uint64_t total = len + resp->pad;
+	*st = (struct stream){s->wake, c, data, len, total, 0, 0, resp->pad, resp->pad_seed};
 	if (resp->fault == FB_SIM_FAULT_TRUNCATE)
-		st->limit = len / 2;
-	else
+		st->limit = total / 2;
+	else if (resp->fault == FB_SIM_FAULT_SLOW)
 		st->slow = 1;
 	struct MHD_Response *r =
-	    MHD_create_response_from_callback(len, STREAM_BLOCK, stream_read, st, stream_free);
+	    MHD_create_response_from_callback(total, STREAM_BLOCK, stream_read, st, stream_free);
 	if (!r)
 		stream_free(st);
 	return r;

@@ -486,12 +486,17 @@ static void test_week_long_stream_stays_flat(void **state)
 {
 	setup_world(state, "--run-time 1s");
 	struct world *x = *state;
-	x->pid = e2e_florabatch_spawn_piped(
-	    x->w->dir, KEY,
-	    "run - --sim-clock virtual --sim-run-time 10m --concurrency 50 --roll 1h --out out "
-	    "--quiet",
-	    "fb", &x->in, NULL);
-	const int items = 50400;
+#ifdef FB_SANITIZED
+	/* Memory errors, not memory use: a fifth of the items, the same week. */
+	const int items = 10080, measured = 0;
+	const char *args = "run - --sim-clock virtual --sim-run-time 10m --concurrency 10 "
+			   "--roll 1h --out out --quiet";
+#else
+	const int items = 50400, measured = 1;
+	const char *args = "run - --sim-clock virtual --sim-run-time 10m --concurrency 50 "
+			   "--roll 1h --out out --quiet";
+#endif
+	x->pid = e2e_florabatch_spawn_piped(x->w->dir, KEY, args, "fb", &x->in, NULL);
 	pid_t writer = fork();
 	assert_true(writer >= 0);
 	if (writer == 0) {
@@ -540,13 +545,15 @@ static void test_week_long_stream_stays_flat(void **state)
 		      "disk; %d volumes\n",
 		      rss_early, rss_late, fds_first, fds_max, journal_max, spool_max, vols);
 	assert_true(vols >= 160 && vols <= 170);
+	assert_int_equal(file_bytes(x, "out/spool.dat", 0), 0);
+	if (!measured)
+		return;
 	assert_true(rss_early > 0 && rss_late > 0);
 	assert_true(rss_late <= rss_early + 4096); /* flat: within 4 MiB of the first quarter */
 	assert_true(fds_max <= fds_first + 4);
 	/* Uncompacted, two records of about 110 bytes an item: some 11 MB. */
 	assert_true(journal_max < 5 * 1024 * 1024);
 	assert_true(spool_max < 4 * 1024 * 1024);
-	assert_int_equal(file_bytes(x, "out/spool.dat", 0), 0);
 }
 
 int main(void)
