@@ -309,7 +309,7 @@ int fb_spool_put_fd(struct fb_spool *s, const char *sha256, int fd, uint64_t len
 		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH, "not a sha256: %.64s",
 				  sha256 ? sha256 : "(null)");
 	int hl = snprintf(head, sizeof(head), "%s %" PRIu64 "\n", sha256, len);
-	size_t chunk = len < WBUF_MAX ? (size_t)len : WBUF_MAX, got;
+	size_t chunk = len < WBUF_MAX ? (size_t)len : WBUF_MAX, got = 0;
 	char *buf = malloc(chunk ? chunk : 1);
 	if (!buf)
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
