@@ -75,6 +75,11 @@ static int keep_output(struct fb_job *j, const char *ctype, const void *data, si
 	else if (!rc)
 		rc = fb_collector_add_output_fd(j->env->collector, j->item.id, o->output_id, ext,
 						j->dl_fd, len, r->sha256, &path, &e);
+	if (!data && j->dl_fd >= 0) {
+		/* Kept in the spool: the download's file (nameless) goes with its descriptor. */
+		close(j->dl_fd);
+		j->dl_fd = -1;
+	}
 	if (rc) {
 		fb_buf_release(&path);
 		if (!e.code)
@@ -129,7 +134,7 @@ static void on_fetch_done(void *ud, const struct fb_fetch_result *res)
 		fb_job_finish(j, FB_STATUS_FAILED, &e);
 		return;
 	}
-	if (res->ok && res->bytes == j->dl_len && !fb_sha256_final_hex(j->sha, hex)) {
+	if (res->ok && j->dl_from + res->bytes == j->dl_len && !fb_sha256_final_hex(j->sha, hex)) {
 		if (!keep_output(j, res->content_type, NULL, (size_t)j->dl_len, hex))
 			fb_job_fetch_next(j);
 		return;
@@ -141,9 +146,10 @@ static void on_fetch_done(void *ud, const struct fb_fetch_result *res)
 		fb_err_set(&e, FB_ETOOBIG, FB_KIND_ITEM, "output %s is larger than %llu bytes",
 			   o->output_id, (unsigned long long)j->env->policy->max_output_bytes);
 	} else if (e.kind == FB_KIND_RETRYABLE && ++j->fetch_try < j->env->policy->fetch_attempts) {
-		/* A short or broken download is never archived: fetch it again whole. */
-		fb_log_msg(j->env->log, FB_LOG_DEBUG, "%s: %s; download retry %u", j->item.id,
-			   e.msg, j->fetch_try);
+		/* A short or broken download is never archived: the next try takes the rest. */
+		j->resume = 1;
+		fb_log_msg(j->env->log, FB_LOG_DEBUG, "%s: %s; download retry %u from byte %llu",
+			   j->item.id, e.msg, j->fetch_try, (unsigned long long)j->dl_len);
 		fb_job_wait(j, J_WAIT_FETCH,
 			    fb_backoff_ms(j->env->policy->backoff_base_ms,
 					  j->env->policy->backoff_cap_ms, j->fetch_try,
@@ -175,12 +181,23 @@ void fb_job_fetch_next(struct fb_job *j)
 			fb_job_finish(j, FB_STATUS_FAILED, &e);
 			return;
 		}
-		j->dl_len = 0;
 		j->dl_errno = 0;
-		fb_sha256_reset(j->sha);
 		j->state = J_FETCHING;
-		if (fb_transport_fetch(j->env->transport, o->url, on_fetch_data, on_fetch_done, j,
-				       &e) < 0) {
+		/* A retry asks for the rest (the file and the hash hold the start); a transport
+		 * that cannot resume starts again. */
+		int rc = FB_EUNSUPP;
+		if (j->resume && j->dl_len)
+			rc = fb_transport_fetch_from(j->env->transport, o->url, j->dl_len,
+						     on_fetch_data, on_fetch_done, j, &e);
+		if (rc == FB_EUNSUPP) {
+			j->dl_len = 0;
+			fb_sha256_reset(j->sha);
+			rc = fb_transport_fetch(j->env->transport, o->url, on_fetch_data,
+						on_fetch_done, j, &e);
+		}
+		j->dl_from = j->dl_len;
+		j->resume = 0;
+		if (rc < 0) {
 			e.kind = FB_KIND_ITEM;
 			fb_job_fail(j, &e);
 		}

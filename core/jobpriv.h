@@ -55,7 +55,9 @@ struct fb_job {
 	size_t out_idx;
 	unsigned fetch_try;
 	int dl_fd; /* the download in progress, written as it arrives (fb_collector_part); -1 */
-	uint64_t dl_len; /* its bytes so far */
+	uint64_t dl_len;  /* its bytes so far */
+	uint64_t dl_from; /* where the transfer in progress started (a resumed one: past 0) */
+	int resume;	  /* the next transfer of this output takes the rest, not the whole */
 	int dl_errno;	 /* a write to it failed */
 	struct fb_sha256 *sha;
 	struct fb_result_output *outs;

@@ -177,7 +177,17 @@ static int http_fetch(struct fb_transport *t, const char *url, fb_fetch_data_cb 
 {
 	struct fb_http *h = (struct fb_http *)t;
 	struct fb_http_req *q;
-	int rc = fb_http_req_fetch(h, url, data, done, ud, &q, err);
+	int rc = fb_http_req_fetch(h, url, 0, data, done, ud, &q, err);
+	return rc ? rc : fb_http_submit(h, q, err);
+}
+
+static int http_fetch_from(struct fb_transport *t, const char *url, uint64_t from,
+			   fb_fetch_data_cb data, fb_fetch_done_cb done, void *ud,
+			   struct fb_err *err)
+{
+	struct fb_http *h = (struct fb_http *)t;
+	struct fb_http_req *q;
+	int rc = fb_http_req_fetch(h, url, from, data, done, ud, &q, err);
 	return rc ? rc : fb_http_submit(h, q, err);
 }
 
@@ -393,6 +403,7 @@ static const struct fb_transport_ops http_ops = {
     .create_run = http_create_run,
     .get_run = http_get_run,
     .fetch = http_fetch,
+    .fetch_from = http_fetch_from,
     .list_runs = http_list_runs,
     .upload_asset = http_upload_asset,
     .step = http_step,

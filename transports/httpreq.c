@@ -79,6 +79,7 @@ struct fb_http_req *fb_http_req_get(struct fb_http *h, struct fb_err *err)
 	q->h = h;
 	q->prev = q->next = q->add_next = NULL;
 	q->is_fetch = q->in_multi = 0;
+	q->got = q->skip = 0;
 	q->reply = NULL;
 	q->list = NULL;
 	q->data = NULL;
@@ -193,6 +194,18 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 		}
 		return len;
 	}
+	size_t all = len;
+	q->got += len;
+	if (q->skip) {
+		/* A range asked for and answered whole (200): what came before it is had already.
+		 */
+		size_t s = status == 206 ? 0 : len < q->skip ? len : (size_t)q->skip;
+		q->skip = status == 206 ? 0 : q->skip - s;
+		ptr += s;
+		len -= s;
+		if (!len)
+			return all;
+	}
 	if (q->h->max_output && q->bytes + len > (uint64_t)q->h->max_output) {
 		q->too_big = 1; /* a chunked answer, which CURLOPT_MAXFILESIZE cannot see coming */
 		return 0;
@@ -205,7 +218,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 			return 0;
 		}
 	}
-	return len;
+	return all;
 }
 
 int fb_http_has_control(const char *s)
@@ -274,6 +287,7 @@ int fb_http_req_setup(struct fb_http *h, struct fb_http_req *q, long timeout_ms)
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_RANGE, (char *)NULL) != CURLE_OK;
 	return bad ? FB_ENOMEM : 0;
 }
 
@@ -381,7 +395,7 @@ int fb_http_req_list(struct fb_http *h, const struct fb_api_call *call, enum fb_
 	return rc;
 }
 
-int fb_http_req_fetch(struct fb_http *h, const char *url, fb_fetch_data_cb data,
+int fb_http_req_fetch(struct fb_http *h, const char *url, uint64_t from, fb_fetch_data_cb data,
 		      fb_fetch_done_cb done, void *ud, struct fb_http_req **out, struct fb_err *err)
 {
 	*out = NULL;
@@ -408,6 +422,12 @@ int fb_http_req_fetch(struct fb_http *h, const char *url, fb_fetch_data_cb data,
 		if (h->max_output)
 			bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, h->max_output) !=
 			       CURLE_OK;
+		/* The rest of a download cut short: a server that ignores the range resends it
+		 * whole, and the bytes had already are dropped on the way (on_body). */
+		char range[32];
+		snprintf(range, sizeof(range), "%llu-", (unsigned long long)from);
+		bad |= curl_easy_setopt(e, CURLOPT_RANGE, from ? range : NULL) != CURLE_OK;
+		q->skip = from;
 		rc = bad;
 	}
 	if (rc) {
@@ -538,10 +558,10 @@ static void finish_fetch(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 	} else {
 		curl_off_t want = -1;
 		curl_easy_getinfo(q->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &want);
-		if (want >= 0 && (uint64_t)want != q->bytes)
+		if (want >= 0 && (uint64_t)want != q->got)
 			fb_err_set(&r.err, FB_ETRANSPORT, FB_KIND_RETRYABLE,
 				   "%s: ended after %llu of %lld bytes", fb_buf_str(&q->what),
-				   (unsigned long long)q->bytes, (long long)want);
+				   (unsigned long long)q->got, (long long)want);
 		else
 			r.ok = 1;
 	}

@@ -37,6 +37,8 @@ struct fb_http_req {
 	struct curl_slist *headers; /* owned when own_headers, else the shared GET list */
 	int own_headers;
 	uint64_t bytes; /* passed to data */
+	uint64_t got;	/* of the body received (a whole answer to a range includes skipped bytes) */
+	uint64_t skip;	/* a range was asked and not yet known to be honoured: bytes to drop */
 	int abort_code; /* the data callback's non-zero return */
 	int too_big;	/* over API_BODY_MAX or max_output_bytes */
 	int nomem;	/* a body buffer could not grow */
@@ -85,7 +87,8 @@ int fb_http_req_api(struct fb_http *h, const struct fb_api_call *call, fb_reply_
 /* The same for a list page of kind's endpoint, whose answer goes to cb. */
 int fb_http_req_list(struct fb_http *h, const struct fb_api_call *call, enum fb_job_kind kind,
 		     fb_list_cb cb, void *ud, struct fb_http_req **out, struct fb_err *err);
-int fb_http_req_fetch(struct fb_http *h, const char *url, fb_fetch_data_cb data,
+/* from > 0: only the bytes after from (Range; a whole answer has them dropped). */
+int fb_http_req_fetch(struct fb_http *h, const char *url, uint64_t from, fb_fetch_data_cb data,
 		      fb_fetch_done_cb done, void *ud, struct fb_http_req **out,
 		      struct fb_err *err);
 

@@ -35,6 +35,7 @@ struct job {
 	enum fb_job_kind list_kind; /* which list's answer to expect */
 	fb_fetch_data_cb data;
 	fb_fetch_done_cb done;
+	uint64_t from; /* a resumed download: the bytes before it are had already */
 	void *ud;
 	struct fb_upload_op *up; /* a step of an upload (owned); with wake, the wait before one */
 	int wake;
@@ -159,6 +160,17 @@ static int sim_fetch(struct fb_transport *t, const char *url, fb_fetch_data_cb d
 	return start(s, "GET", url, NULL, NULL, &proto, err);
 }
 
+static int sim_fetch_from(struct fb_transport *t, const char *url, uint64_t from,
+			  fb_fetch_data_cb data, fb_fetch_done_cb done, void *ud,
+			  struct fb_err *err)
+{
+	struct sim *s = (struct sim *)t;
+	if (!url || !*url || !done)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "fetch: no URL or callback");
+	struct job proto = {.data = data, .done = done, .ud = ud, .from = from};
+	return start(s, "GET", url, NULL, NULL, &proto, err);
+}
+
 /* What a client sees when the server closes the connection without answering. */
 static void set_reset(const struct fb_simresp *a, struct fb_err *err)
 {
@@ -250,29 +262,27 @@ static void fire_fetch(struct job *j)
 		j->done(j->ud, &res);
 		return;
 	}
-	/* A truncated answer: the headers promised every byte, half of them came. */
-	size_t total = a->body.len, len = a->fault == FB_SIM_FAULT_TRUNCATE ? total / 2 : total;
-	res.ok = 1;
-	for (size_t off = 0; off < len;) {
-		size_t n = len - off < FETCH_CHUNK ? len - off : FETCH_CHUNK;
-		int rc = j->data ? j->data(j->ud, a->body.ptr + off, n) : 0;
-		res.bytes += n;
-		off += n;
-		if (rc) {
-			res.ok = 0;
-			fb_err_set(&res.err, rc, FB_KIND_ITEM, "download aborted");
-			res.err.http_status = a->status;
-			break;
-		}
-	}
-	/* The filler after the media: made a chunk at a time, never held whole. */
+	/*
+	 * The media, then the filler of a padded output (made a chunk at a time,
+	 * never held whole), from where a resumed download starts. A truncated
+	 * answer: the headers promised every byte, half of them came.
+	 */
+	uint64_t body = a->body.len, total = body + a->pad;
+	uint64_t len = a->fault == FB_SIM_FAULT_TRUNCATE ? total / 2 : total;
 	char chunk[FETCH_CHUNK];
-	for (uint64_t at = 0; res.ok && a->fault != FB_SIM_FAULT_TRUNCATE && at < a->pad;) {
-		size_t n = a->pad - at < FETCH_CHUNK ? (size_t)(a->pad - at) : FETCH_CHUNK;
-		fb_simresp_filler(a->pad_seed, at, chunk, n);
-		int rc = j->data ? j->data(j->ud, chunk, n) : 0;
+	res.ok = 1;
+	for (uint64_t pos = j->from; res.ok && pos < len;) {
+		size_t n = len - pos < FETCH_CHUNK ? (size_t)(len - pos) : FETCH_CHUNK;
+		const char *p = chunk;
+		if (pos < body) {
+			n = body - pos < n ? (size_t)(body - pos) : n;
+			p = a->body.ptr + pos;
+		} else {
+			fb_simresp_filler(a->pad_seed, pos - body, chunk, n);
+		}
+		int rc = j->data ? j->data(j->ud, p, n) : 0;
 		res.bytes += n;
-		at += n;
+		pos += n;
 		if (rc) {
 			res.ok = 0;
 			fb_err_set(&res.err, rc, FB_KIND_ITEM, "download aborted");
@@ -282,7 +292,8 @@ static void fire_fetch(struct job *j)
 	if (res.ok && len < total) {
 		res.ok = 0;
 		fb_err_set(&res.err, FB_ETRANSPORT, FB_KIND_RETRYABLE,
-			   "simulator: connection closed after %zu of %zu bytes", len, total);
+			   "simulator: connection closed after %llu of %llu bytes",
+			   (unsigned long long)len, (unsigned long long)total);
 	}
 	j->done(j->ud, &res);
 }
@@ -497,6 +508,7 @@ static const struct fb_transport_ops sim_ops = {
     .create_run = sim_create_run,
     .get_run = sim_get_run,
     .fetch = sim_fetch,
+    .fetch_from = sim_fetch_from,
     .list_runs = sim_list_runs,
     .upload_asset = sim_upload_asset,
     .step = sim_step,

@@ -175,6 +175,15 @@ struct fb_transport_ops {
 		       void *ud, struct fb_err *err);
 	int (*fetch)(struct fb_transport *t, const char *url, fb_fetch_data_cb data,
 		     fb_fetch_done_cb done, void *ud, struct fb_err *err);
+	/*
+	 * The rest of a download cut short, from byte `from` on: data gets
+	 * only the bytes after it (a server that ignores the range resends the
+	 * whole, and the transport drops what came before), and the result's
+	 * bytes count those. Otherwise as fetch. May be NULL: the caller then
+	 * fetches again whole.
+	 */
+	int (*fetch_from)(struct fb_transport *t, const char *url, uint64_t from,
+			  fb_fetch_data_cb data, fb_fetch_done_cb done, void *ud, struct fb_err *err);
 	/* One page of a list endpoint (polling many runs at once; finding a run whose id was lost).
 	 */
 	int (*list_runs)(struct fb_transport *t, const struct fb_list_query *q, fb_list_cb cb,
@@ -220,6 +229,15 @@ static inline int fb_transport_fetch(struct fb_transport *t, const char *url, fb
 				     fb_fetch_done_cb done, void *ud, struct fb_err *err)
 {
 	return t->ops->fetch(t, url, data, done, ud, err);
+}
+static inline int fb_transport_fetch_from(struct fb_transport *t, const char *url, uint64_t from,
+					  fb_fetch_data_cb data, fb_fetch_done_cb done, void *ud,
+					  struct fb_err *err)
+{
+	if (!t->ops->fetch_from)
+		return fb_err_set(err, FB_EUNSUPP, FB_KIND_ITEM, "the %s transport cannot resume",
+				  t->ops->name);
+	return t->ops->fetch_from(t, url, from, data, done, ud, err);
 }
 static inline int fb_transport_list_runs(struct fb_transport *t, const struct fb_list_query *q,
 					 fb_list_cb cb, void *ud, struct fb_err *err)

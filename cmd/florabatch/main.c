@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void usage(FILE *f)
 {
@@ -23,6 +24,13 @@ int main(int argc, char **argv)
 {
 	/* A closed results pipe must end in a clean write error, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Each run in flight may hold a connection and a download's file: 1,000 in flight
+	 * need more than the usual soft limit of 1,024 descriptors, which the hard one allows. */
+	struct rlimit nofile;
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return FB_EXIT_USAGE;
