@@ -58,7 +58,7 @@ struct fb_job {
 	uint64_t dl_len;  /* its bytes so far */
 	uint64_t dl_from; /* where the transfer in progress started (a resumed one: past 0) */
 	int resume;	  /* the next transfer of this output takes the rest, not the whole */
-	int dl_errno;	 /* a write to it failed */
+	int dl_errno;	  /* a write to it failed */
 	struct fb_sha256 *sha;
 	struct fb_result_output *outs;
 	char **paths; /* owned archive entry names, parallel to outs */

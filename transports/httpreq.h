@@ -37,8 +37,8 @@ struct fb_http_req {
 	struct curl_slist *headers; /* owned when own_headers, else the shared GET list */
 	int own_headers;
 	uint64_t bytes; /* passed to data */
-	uint64_t got;	/* of the body received (a whole answer to a range includes skipped bytes) */
-	uint64_t skip;	/* a range was asked and not yet known to be honoured: bytes to drop */
+	uint64_t got;  /* of the body received (a whole answer to a range includes skipped bytes) */
+	uint64_t skip; /* a range was asked and not yet known to be honoured: bytes to drop */
 	int abort_code; /* the data callback's non-zero return */
 	int too_big;	/* over API_BODY_MAX or max_output_bytes */
 	int nomem;	/* a body buffer could not grow */

@@ -183,7 +183,8 @@ struct fb_transport_ops {
 	 * fetches again whole.
 	 */
 	int (*fetch_from)(struct fb_transport *t, const char *url, uint64_t from,
-			  fb_fetch_data_cb data, fb_fetch_done_cb done, void *ud, struct fb_err *err);
+			  fb_fetch_data_cb data, fb_fetch_done_cb done, void *ud,
+			  struct fb_err *err);
 	/* One page of a list endpoint (polling many runs at once; finding a run whose id was lost).
 	 */
 	int (*list_runs)(struct fb_transport *t, const struct fb_list_query *q, fb_list_cb cb,
