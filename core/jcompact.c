@@ -48,62 +48,50 @@ static int keeps(const char *line, size_t len, int earlier, uint64_t now_ms,
 	return stays;
 }
 
+struct copy {
+	int fd;
+	uint64_t now_ms;
+	const struct fb_journal_keep *keep;
+	off_t open_size;
+	struct fb_buf out; /* kept lines not yet written */
+	off_t kept;
+	int werr;
+};
+
+static int flush_kept(struct copy *c)
+{
+	if (c->out.len && write(c->fd, c->out.ptr, c->out.len) != (ssize_t)c->out.len) {
+		c->werr = errno ? errno : ENOSPC;
+		return FB_EIO;
+	}
+	c->kept += (off_t)c->out.len;
+	fb_buf_reset(&c->out);
+	return 0;
+}
+
+static int copy_line(void *ud, const char *line, size_t len, off_t at)
+{
+	struct copy *c = ud;
+	int k = len ? keeps(line, len, at < c->open_size, c->now_ms, c->keep) : 0;
+	if (k < 0)
+		return k;
+	if (k && (fb_buf_add(&c->out, line, len) || fb_buf_addc(&c->out, '\n')))
+		return FB_ENOMEM;
+	return c->out.len >= READ_SIZE ? flush_kept(c) : 0;
+}
+
 /* Copies the records that stay from j's file to fd; *kept gets the bytes written. */
 static int copy_kept(struct fb_journal *j, int fd, uint64_t now_ms,
 		     const struct fb_journal_keep *keep, off_t *kept, struct fb_err *err)
 {
-	struct fb_buf line = FB_BUF_INIT, out = FB_BUF_INIT;
-	char *chunk = malloc(READ_SIZE);
-	off_t from = 0, start = 0;
-	int rc = chunk ? 0 : FB_ENOMEM;
-	*kept = 0;
-	while (!rc && from < j->size) {
-		size_t want =
-		    (size_t)(j->size - from) < READ_SIZE ? (size_t)(j->size - from) : READ_SIZE;
-		ssize_t n = pread(j->fd, chunk, want, from);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = fb_journal_io_fail(err, "read", j->path, n < 0 ? errno : EIO);
-			break;
-		}
-		for (size_t i = 0; !rc && i < (size_t)n;) {
-			const char *nl = memchr(chunk + i, '\n', (size_t)n - i);
-			size_t take = nl ? (size_t)(nl - (chunk + i)) : (size_t)n - i;
-			if (line.len + take <= MAX_LINE && fb_buf_add(&line, chunk + i, take))
-				rc = FB_ENOMEM;
-			i += take + (nl != NULL);
-			if (rc || !nl)
-				continue;
-			int k = line.len
-				    ? keeps(line.ptr, line.len, start < j->open_size, now_ms, keep)
-				    : 0;
-			if (k < 0)
-				rc = k;
-			else if (k &&
-				 (fb_buf_add(&out, line.ptr, line.len) || fb_buf_addc(&out, '\n')))
-				rc = FB_ENOMEM;
-			start = from + (off_t)i;
-			fb_buf_reset(&line);
-			if (!rc && out.len >= READ_SIZE) {
-				if (write(fd, out.ptr, out.len) != (ssize_t)out.len)
-					rc = fb_journal_io_fail(err, "compact", j->path, errno);
-				*kept += (off_t)out.len;
-				fb_buf_reset(&out);
-			}
-		}
-		from += n;
-	}
-	if (!rc && out.len) {
-		if (write(fd, out.ptr, out.len) != (ssize_t)out.len)
-			rc = fb_journal_io_fail(err, "compact", j->path, errno);
-		*kept += (off_t)out.len;
-	}
-	if (rc == FB_ENOMEM)
-		fb_err_set(err, rc, FB_KIND_BATCH, "out of memory compacting the journal");
-	fb_buf_release(&line);
-	fb_buf_release(&out);
-	free(chunk);
+	struct copy c = {.fd = fd, .now_ms = now_ms, .keep = keep, .open_size = j->open_size};
+	int rc = fb_journal_each_line(j, 0, j->size, copy_line, &c, err);
+	if (!rc)
+		rc = flush_kept(&c);
+	if (rc == FB_EIO && c.werr)
+		fb_journal_io_fail(err, "compact", j->path, c.werr);
+	fb_buf_release(&c.out);
+	*kept = c.kept;
 	return rc;
 }
 

@@ -430,12 +430,12 @@ static int line_made(const char *line, size_t len, const char *run_id)
 	return hit;
 }
 
-/* Scans bytes [from, to) of the file, a line at a time, for a run record of run_id. */
-static int file_made(struct fb_journal *j, off_t from, off_t to, const char *run_id,
-		     struct fb_err *err)
+int fb_journal_each_line(struct fb_journal *j, off_t from, off_t to, fb_journal_line_fn fn,
+			 void *ud, struct fb_err *err)
 {
 	struct fb_buf line = FB_BUF_INIT;
 	char *chunk = malloc(READ_SIZE);
+	off_t start = from;
 	int rc = 0;
 	if (!chunk)
 		return oom(err);
@@ -448,7 +448,6 @@ static int file_made(struct fb_journal *j, off_t from, off_t to, const char *run
 			rc = fb_journal_io_fail(err, "read", j->path, n < 0 ? errno : EIO);
 			break;
 		}
-		from += n;
 		for (size_t i = 0; !rc && i < (size_t)n;) {
 			const char *nl = memchr(chunk + i, '\n', (size_t)n - i);
 			size_t take = nl ? (size_t)(nl - (chunk + i)) : (size_t)n - i;
@@ -456,16 +455,24 @@ static int file_made(struct fb_journal *j, off_t from, off_t to, const char *run
 				rc = oom(err);
 			i += take + (nl != NULL);
 			if (!rc && nl) {
-				rc = line_made(line.ptr ? line.ptr : "", line.len, run_id);
-				if (rc < 0)
-					rc = oom(err);
+				rc = fn(ud, line.ptr ? line.ptr : "", line.len, start);
+				if (rc == FB_ENOMEM)
+					oom(err);
+				start = from + (off_t)i;
 				fb_buf_reset(&line);
 			}
 		}
+		from += n;
 	}
 	fb_buf_release(&line);
 	free(chunk);
 	return rc;
+}
+
+static int made_fn(void *ud, const char *line, size_t len, off_t at)
+{
+	(void)at;
+	return line_made(line, len, ud);
 }
 
 int fb_journal_run_known(struct fb_journal *j, const char *run_id, struct fb_err *err)
@@ -475,7 +482,9 @@ int fb_journal_run_known(struct fb_journal *j, const char *run_id, struct fb_err
 	if (fb_jmap_made(&j->map, run_id))
 		return 1;
 	/* The map holds the latest run of each earlier key: older ones only the file has. */
-	int rc = file_made(j, j->map.superseded ? 0 : j->open_size, j->size, run_id, err);
+	/* Scans the file a line at a time for a run record of run_id. */
+	int rc = fb_journal_each_line(j, j->map.superseded ? 0 : j->open_size, j->size, made_fn,
+				      (void *)run_id, err);
 	for (size_t i = 0; !rc && i < j->pend.len;) {
 		const char *line = j->pend.ptr + i, *nl = memchr(line, '\n', j->pend.len - i);
 		size_t len = nl ? (size_t)(nl - line) : j->pend.len - i;

@@ -40,6 +40,15 @@ struct fb_journal {
 	struct fb_clock *clock; /* records carry "at" (wall ms) when set */
 };
 
+/*
+ * Calls fn on each whole line of the file's bytes [from, to) (a line over
+ * MAX_LINE is cut to it), with the offset where the line starts. A nonzero
+ * return of fn stops the walk and is returned (FB_ENOMEM also sets err).
+ */
+typedef int (*fb_journal_line_fn)(void *ud, const char *line, size_t len, off_t at);
+int fb_journal_each_line(struct fb_journal *j, off_t from, off_t to, fb_journal_line_fn fn,
+			 void *ud, struct fb_err *err);
+
 /* An I/O failure on the journal as the user reads it (no space left said plainly). */
 int fb_journal_io_fail(struct fb_err *err, const char *what, const char *path, int e);
 
