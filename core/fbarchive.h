@@ -80,10 +80,6 @@ int fb_archive_names_reserve(struct fb_archive_names *n, const char *dir, const 
 int fb_archive_names_note(struct fb_archive_names *n, const char *path);
 
 /*
- * Adds one regular file entry named exactly name (a name from
- * fb_archive_names_reserve: safe and unique already), like fb_archive_add.
- */
-/*
  * One entry in pieces, for an output too large to hold: its header (len
  * bytes to come; head, its first bytes, says whether they are compressed
  * already), then fb_archive_entry_data until len bytes were given.
@@ -92,6 +88,10 @@ int fb_archive_entry_begin(struct fb_archive *a, const char *name, uint64_t len,
 			   size_t headlen, int64_t mtime_s, struct fb_err *err);
 int fb_archive_entry_data(struct fb_archive *a, const char *name, const void *data, size_t len,
 			  struct fb_err *err);
+/*
+ * Adds one regular file entry named exactly name (a name from
+ * fb_archive_names_reserve: safe and unique already), like fb_archive_add.
+ */
 int fb_archive_add_named(struct fb_archive *a, const char *name, const void *data, size_t len,
 			 int64_t mtime_s, struct fb_err *err);
 

@@ -1,4 +1,5 @@
 /* florabatch: the command line's entry point: subcommand dispatch, --help, --version. */
+#include "pack.h"
 #include "run.h"
 #include "status.h"
 
@@ -11,12 +12,14 @@ static void usage(FILE *f)
 {
 	fputs("Usage: florabatch run [OPTIONS] [INPUT]\n"
 	      "       florabatch status [--json] [DIR]\n"
+	      "       florabatch pack [--to FILE] [DIR]\n"
 	      "       florabatch --help | --version\n"
 	      "\n"
 	      "Runs thousands of FLORA technique runs from one manifest (CSV or JSONL, a file or\n"
 	      "standard input), archives every output into a tarball and writes one JSON result\n"
 	      "line per item. 'florabatch run --help' lists the options; 'florabatch status\n"
-	      "--help' says what status reports of an output folder.\n",
+	      "--help' says what status reports of an output folder; 'florabatch pack' merges\n"
+	      "a folder's archive volumes into one file.\n",
 	      f);
 }
 
@@ -40,6 +43,8 @@ int main(int argc, char **argv)
 			fb_run_usage(stdout);
 		else if (argc > 2 && !strcmp(argv[2], "status"))
 			fb_status_usage(stdout);
+		else if (argc > 2 && !strcmp(argv[2], "pack"))
+			fb_pack_usage(stdout);
 		else
 			usage(stdout);
 		return FB_EXIT_OK;
@@ -52,6 +57,8 @@ int main(int argc, char **argv)
 		return fb_cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return fb_cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "pack"))
+		return fb_cmd_pack(argc - 1, argv + 1);
 	fprintf(stderr, "florabatch: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return FB_EXIT_USAGE;

@@ -475,7 +475,21 @@ int e2e_check_ids(const struct e2e_lines *l, int n, int exact, char *why, size_t
 	return rc;
 }
 
+static int check_archive(const char *path, const struct e2e_lines *l, int by_volume, char *why,
+			 size_t wlen);
+
 int e2e_check_archive(const char *path, const struct e2e_lines *l, char *why, size_t wlen)
+{
+	return check_archive(path, l, 1, why, wlen);
+}
+
+int e2e_check_packed(const char *path, const struct e2e_lines *l, char *why, size_t wlen)
+{
+	return check_archive(path, l, 0, why, wlen);
+}
+
+static int check_archive(const char *path, const struct e2e_lines *l, int by_volume, char *why,
+			 size_t wlen)
 {
 	struct e2e_archive a;
 	if (e2e_try_read_archive(path, &a)) {
@@ -505,7 +519,7 @@ int e2e_check_archive(const char *path, const struct e2e_lines *l, char *why, si
 				found++;
 				/* null: written while no archive was kept; a later volume took it.
 				 */
-				if (vol && strcmp(vol, a.vols[j])) {
+				if (by_volume && vol && strcmp(vol, a.vols[j])) {
 					snprintf(why, wlen, "output %s is in %s, its line says %s",
 						 name, a.vols[j], vol ? vol : "(no volume)");
 					rc = -1;

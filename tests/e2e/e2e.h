@@ -122,5 +122,7 @@ int e2e_check_ids(const struct e2e_lines *l, int n, int exact, char *why, size_t
  * by its path with its sha256, and nothing else. 0, or -1 with why.
  */
 int e2e_check_archive(const char *path, const struct e2e_lines *l, char *why, size_t wlen);
+/* The same for one packed archive (florabatch pack), whatever volume each line names. */
+int e2e_check_packed(const char *path, const struct e2e_lines *l, char *why, size_t wlen);
 
 #endif

@@ -114,11 +114,54 @@ static void test_cut_downloads_resume(void **state)
 	e2e_lines_free(&l);
 }
 
+/*
+ * Three invocations, each adding items, make three volumes; pack merges
+ * them into one archive with every output once, leaves the volumes as they
+ * were, and can run again.
+ */
+static void test_pack_merges_volumes(void **state)
+{
+	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 200ms");
+	char *m = tu_path(w->dir, "m.csv");
+	for (int round = 1; round <= 3; round++) {
+		FILE *f = fopen(m, "w");
+		fputs("id,input_image\n", f);
+		for (int i = 0; i < 4 * round; i++)
+			fprintf(f, "p-%d,https://storage.googleapis.com/pack/%d.png\n", i, i);
+		fclose(f);
+		struct e2e_run r =
+		    e2e_world_run(w, KEY, "m.csv --technique cctv-cam --out out --quiet");
+		assert_int_equal(r.status, 0);
+		e2e_run_free(&r);
+	}
+	free(m);
+	long long v3 = file_size(w->dir, "out/outputs.0003.tar.gz");
+	assert_true(v3 > 0);
+	char cmd[4096];
+	for (int twice = 0; twice < 2; twice++) {
+		snprintf(cmd, sizeof(cmd), "'%s' pack '%s/out'", tu_env("FB_BIN"), w->dir);
+		assert_int_equal(tu_run(cmd, NULL, NULL), 0);
+	}
+	struct e2e_lines l = e2e_world_results(w);
+	assert_int_equal(l.n, 12);
+	char *packed = tu_path(w->dir, "out/outputs-all.tar.gz"), why[512];
+	if (e2e_check_packed(packed, &l, why, sizeof(why)))
+		print_error("%s\n", why);
+	assert_int_equal(e2e_check_packed(packed, &l, why, sizeof(why)), 0);
+	free(packed);
+	e2e_lines_free(&l);
+	assert_int_equal(file_size(w->dir, "out/outputs.0003.tar.gz"), v3);
+	/* A folder without volumes: nothing to pack, said so. */
+	snprintf(cmd, sizeof(cmd), "'%s' pack '%s'", tu_env("FB_BIN"), w->dir);
+	assert_int_equal(tu_run(cmd, NULL, NULL), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_large_outputs_stream_to_disk, teardown),
 	    cmocka_unit_test_teardown(test_cut_downloads_resume, teardown),
+	    cmocka_unit_test_teardown(test_pack_merges_volumes, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
