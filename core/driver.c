@@ -239,7 +239,8 @@ static void job_done(void *owner, struct fb_job *job, int rc, const struct fb_er
 		b->fatal = 1;
 		b->fatal_err = *err;
 	}
-	count(b->sum, fb_job_status(job));
+	if (rc >= 0) /* an item whose line could not be written is counted by the next run */
+		count(b->sum, fb_job_status(job));
 	b->sum->runs += fb_job_attempts(job);
 	if (has_cost) {
 		b->sum->cost += cost;

@@ -36,6 +36,16 @@ int fb_job_copy_outputs(struct fb_job *j, const struct fb_run_info *run)
 	return 0;
 }
 
+/*
+ * The output folder cannot take what was downloaded (a full disk): the item
+ * gets no line, since its run is in the journal and a later invocation,
+ * with room again, fetches it; the batch stops with the I/O status.
+ */
+static void stop_on_disk(struct fb_job *j, const struct fb_err *e)
+{
+	j->env->done(j->env->owner, j, e->code ? e->code : FB_EIO, e); /* frees j */
+}
+
 /* Downloads from the API's own host count against its rate limit; a CDN's do not. */
 static int on_api_origin(struct fb_job *j, const char *url)
 {
@@ -84,7 +94,7 @@ static int keep_output(struct fb_job *j, const char *ctype, const void *data, si
 		fb_buf_release(&path);
 		if (!e.code)
 			fb_err_set(&e, rc, FB_KIND_BATCH, "out of memory");
-		fb_job_finish(j, FB_STATUS_FAILED, &e);
+		stop_on_disk(j, &e);
 		return rc;
 	}
 	r->output_id = o->output_id;
@@ -131,7 +141,7 @@ static void on_fetch_done(void *ud, const struct fb_fetch_result *res)
 		/* The disk, not the download: no retry helps, and the batch must stop. */
 		fb_err_set(&e, FB_EIO, FB_KIND_BATCH, "cannot keep a download in %s: %s",
 			   fb_collector_folder(j->env->collector), strerror(j->dl_errno));
-		fb_job_finish(j, FB_STATUS_FAILED, &e);
+		stop_on_disk(j, &e);
 		return;
 	}
 	if (res->ok && j->dl_from + res->bytes == j->dl_len && !fb_sha256_final_hex(j->sha, hex)) {
@@ -178,7 +188,7 @@ void fb_job_fetch_next(struct fb_job *j)
 			return;
 		if (j->dl_fd < 0 && (j->dl_fd = fb_collector_part(j->env->collector, &e)) < 0) {
 			j->dl_fd = -1;
-			fb_job_finish(j, FB_STATUS_FAILED, &e);
+			stop_on_disk(j, &e);
 			return;
 		}
 		j->dl_errno = 0;

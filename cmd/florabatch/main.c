@@ -27,6 +27,8 @@ int main(int argc, char **argv)
 {
 	/* A closed results pipe must end in a clean write error, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A file over the size limit must fail its write (EFBIG), like a full disk. */
+	signal(SIGXFSZ, SIG_IGN);
 	/* Each run in flight may hold a connection and a download's file: 1,000 in flight
 	 * need more than the usual soft limit of 1,024 descriptors, which the hard one allows. */
 	struct rlimit nofile;

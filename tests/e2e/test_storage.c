@@ -156,12 +156,66 @@ static void test_pack_merges_volumes(void **state)
 	assert_int_equal(tu_run(cmd, NULL, NULL), 2);
 }
 
+/*
+ * The folder's disk fills up mid-batch (a file size limit stands in for it:
+ * writes past it fail as on a full disk): the batch stops with the output
+ * I/O status and a message naming the file, every line written stays
+ * whole, and the same command with room again finishes the rest without
+ * creating any run twice.
+ */
+static void test_full_disk_then_room_again(void **state)
+{
+	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 200ms --output-bytes 4M");
+	char *m = tu_path(w->dir, "m.csv");
+	FILE *f = fopen(m, "w");
+	fputs("id,input_image\n", f);
+	for (int i = 0; i < 8; i++)
+		fprintf(f, "full-%d,https://storage.googleapis.com/full/%d.png\n", i, i);
+	fclose(f);
+	free(m);
+	char cmd[4096];
+	char *out = NULL, *err = NULL;
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && ulimit -f 20000 && FLORA_API_KEY=" KEY " exec '%s' run m.csv "
+		 "--transport http --base-url %s --technique cctv-cam --out out --concurrency 8",
+		 w->dir, tu_env("FB_BIN"), w->sim.base);
+	int st = tu_run(cmd, &out, &err);
+	if (st != 4)
+		print_error("exit %d; stderr:\n%s\n", st, err);
+	assert_int_equal(st, 4);
+	assert_non_null(strstr(err, "out/"));
+	assert_non_null(strstr(err, "File too large"));
+	free(out);
+	free(err);
+	/* Whatever lines were written are whole. */
+	struct e2e_lines l = e2e_world_results(w);
+	assert_true(l.n < 8);
+	e2e_lines_free(&l);
+	struct e2e_run r =
+	    e2e_world_run(w, KEY, "m.csv --technique cctv-cam --out out --concurrency 8");
+	if (r.status)
+		print_error("the run with room again: exit %d: %s\n", r.status, r.err);
+	assert_int_equal(r.status, 0);
+	e2e_run_free(&r);
+	l = e2e_world_results(w);
+	assert_int_equal(e2e_count_status(&l, "completed"), 8);
+	char *vol = tu_path(w->dir, "out/outputs.tar.gz");
+	e2e_assert_archive(&l, vol);
+	free(vol);
+	e2e_lines_free(&l);
+	yajl_val stv = e2e_sim_get_json(&w->sim, "/_sim/stats");
+	assert_int_equal(e2e_num(stv, "runs_created", NULL), 8);
+	assert_int_equal(e2e_num(stv, "max_runs_per_key", NULL), 1);
+	yajl_tree_free(stv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_large_outputs_stream_to_disk, teardown),
 	    cmocka_unit_test_teardown(test_cut_downloads_resume, teardown),
 	    cmocka_unit_test_teardown(test_pack_merges_volumes, teardown),
+	    cmocka_unit_test_teardown(test_full_disk_then_room_again, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
