@@ -188,6 +188,7 @@ void fb_run_usage(FILE *f)
 	      "  --sim-fail-rate P       share of runs that fail, 0 to 1 (default 0)\n"
 	      "  --sim-latency DUR       answer latency per request (default 20ms)\n"
 	      "  --sim-outputs N         outputs per completed run (default 1)\n"
+	      "  --sim-output-bytes SIZE each output padded to SIZE bytes (64k, 50M, 2G)\n"
 	      "  --sim-estimate E        estimated_seconds in create answers: absent (default,\n"
 	      "                          as the contract gives), exact or wrong (x3 or /3)\n"
 	      "  --sim-run-time-sigma S  run times log-normal around --sim-run-time (default 0)\n"
