@@ -455,6 +455,8 @@ int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats,
 	}
 	if (!rc && c->record && c->vol)
 		rc = fb_collector_build_volume(c, err);
+	else if (!rc && c->record && c->outputs_dir)
+		rc = fb_collector_loose_files(c, err);
 	/* Every line is in a volume: outputs still there belong to items that did not end. */
 	if (!rc && c->record && c->vol && c->completed == fb_volumes_lines(c->vol))
 		rc = fb_spool_empty(c->spool, err);

@@ -64,6 +64,8 @@ struct fb_collector {
 
 /* Sets err to "out of memory"; returns FB_ENOMEM. */
 int fb_collector_oom(struct fb_err *err);
+/* Without an archive: --outputs-dir's files from the spool's completed lines (volumebuild.c). */
+int fb_collector_loose_files(struct fb_collector *c, struct fb_err *err);
 /* The next volume from the spool (volumebuild.c); nothing when no line is new. */
 int fb_collector_build_volume(struct fb_collector *c, struct fb_err *err);
 

@@ -158,7 +158,7 @@ static int each_line(struct fb_collector *c, struct fb_archive *a, uint64_t *end
 		     struct fb_err *err)
 {
 	struct fb_buf entries = FB_BUF_INIT, data = FB_BUF_INIT;
-	uint64_t pos = c->roll_pos, ord = 0, from = fb_volumes_lines(c->vol);
+	uint64_t pos = c->roll_pos, ord = 0, from = c->vol ? fb_volumes_lines(c->vol) : 0;
 	int rc = 0, more;
 	*lines = 0;
 	while (!rc && (more = fb_spool_next_line(c->spool, &pos, &entries, &ord, err)) == 1) {
@@ -243,6 +243,14 @@ int fb_collector_build_volume(struct fb_collector *c, struct fb_err *err)
 		c->stats.volumes++;
 	}
 	return rc;
+}
+
+int fb_collector_loose_files(struct fb_collector *c, struct fb_err *err)
+{
+	/* No archive: --outputs-dir gets every completed line's outputs the spool holds. */
+	uint64_t end = 0, lines = 0;
+	int rc = fb_spool_flush(c->spool, err);
+	return rc ? rc : each_line(c, NULL, &end, &lines, err);
 }
 
 int fb_collector_roll(struct fb_collector *c, struct fb_err *err)

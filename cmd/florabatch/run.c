@@ -162,7 +162,8 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 			fb_err_hint(&s->stop_err) ? fb_err_hint(&s->stop_err)
 						  : "see the skipped items' error in the results");
 	fprintf(f, "  runs      %llu created\n", (unsigned long long)s->runs);
-	fprintf(f, "  outputs   %llu archived, %s\n", (unsigned long long)s->outputs, bytes);
+	fprintf(f, "  outputs   %llu %s, %s\n", (unsigned long long)s->outputs,
+		archive ? "archived" : "kept as files", bytes);
 	if (s->costed)
 		fprintf(f, "  cost      $%.3f charged (%llu runs reported a cost)\n", s->cost,
 			(unsigned long long)s->costed);

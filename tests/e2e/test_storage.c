@@ -209,6 +209,32 @@ static void test_full_disk_then_room_again(void **state)
 	yajl_tree_free(stv);
 }
 
+/* Without an archive, --outputs-dir gets every output, each matching its line. */
+static void test_outputs_dir_without_archive(void **state)
+{
+	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 200ms");
+	char *m = tu_path(w->dir, "m.csv");
+	FILE *f = fopen(m, "w");
+	fputs("id,input_image\n", f);
+	for (int i = 0; i < 5; i++)
+		fprintf(f, "loose-%d,https://storage.googleapis.com/loose/%d.png\n", i, i);
+	fclose(f);
+	free(m);
+	struct e2e_run r = e2e_world_run(
+	    w, KEY, "m.csv --technique cctv-cam --out out --archive none --outputs-dir loose");
+	assert_int_equal(r.status, 0);
+	e2e_run_free(&r);
+	struct e2e_lines l = e2e_world_results(w);
+	assert_int_equal(e2e_count_status(&l, "completed"), 5);
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && jq -r 'select(.status==\"completed\") | .outputs[] | .sha256 + \"  "
+		 "loose/\" + .path' out/results.jsonl | sha256sum -c --quiet",
+		 w->dir);
+	assert_int_equal(tu_run(cmd, NULL, NULL), 0);
+	e2e_lines_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +242,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_cut_downloads_resume, teardown),
 	    cmocka_unit_test_teardown(test_pack_merges_volumes, teardown),
 	    cmocka_unit_test_teardown(test_full_disk_then_room_again, teardown),
+	    cmocka_unit_test_teardown(test_outputs_dir_without_archive, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
