@@ -1,5 +1,6 @@
 /* options: parsing and checking of `florabatch run` options. */
 #include "options.h"
+#include "outdir.h"
 #include "args.h"
 
 #include <getopt.h>
@@ -464,7 +465,7 @@ static int check(struct run_opts *o)
 int fb_options_parse(int argc, char **argv, struct run_opts *o)
 {
 	*o = (struct run_opts){
-	    .out_dir = "florabatch-out",
+	    .out_dir = FB_OUTDIR_DEFAULT,
 	    .transport = "sim",
 	    .drv = {.concurrency = 16,
 		    .max_cost = -1,

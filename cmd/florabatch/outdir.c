@@ -46,6 +46,22 @@ int fb_outdir_lock(const char *dir)
 	return fd;
 }
 
+int fb_outdir_arg(const char *cmd, const char *arg, const char **dir)
+{
+	if (arg[0] == '-' && arg[1]) {
+		fprintf(stderr, "florabatch %s: unknown option or missing value \"%s\"\n", cmd,
+			arg);
+		return -1;
+	}
+	if (*dir) {
+		fprintf(stderr, "florabatch %s: one folder at a time; unexpected \"%s\"\n", cmd,
+			arg);
+		return -1;
+	}
+	*dir = arg;
+	return 0;
+}
+
 static int remove_file(const char *path)
 {
 	if (unlink(path) == 0 || errno == ENOENT)

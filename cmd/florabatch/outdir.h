@@ -17,8 +17,18 @@
  */
 int fb_outdir_lock(const char *dir);
 
-/* --fresh: removes results.jsonl, journal.jsonl, spool.dat and outputs.tar.gz from dir. 0 or -1
- * after a message. */
+/* The output folder when none is named (--out of run, DIR of status and pack). */
+#define FB_OUTDIR_DEFAULT "florabatch-out"
+
+/*
+ * A subcommand's folder argument (cmd names the subcommand for messages):
+ * sets *dir, or says what is wrong with arg (an unknown option or one
+ * without its value, a second folder) and returns -1.
+ */
+int fb_outdir_arg(const char *cmd, const char *arg, const char **dir);
+
+/* --fresh: removes results.jsonl, journal.jsonl, spool.dat, every archive volume and
+ * volumes.jsonl from dir. 0 or -1 after a message. */
 int fb_outdir_fresh(const char *dir, const char *record, const char *archive);
 
 #endif

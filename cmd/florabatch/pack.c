@@ -1,5 +1,6 @@
 /* pack: the command line of `florabatch pack`. */
 #include "pack.h"
+#include "outdir.h"
 #include "run.h"
 
 #include "fbarchive.h"
@@ -45,22 +46,13 @@ int fb_cmd_pack(int argc, char **argv)
 					argv[i]);
 				return FB_EXIT_USAGE;
 			}
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "florabatch pack: unknown option or missing value \"%s\"\n",
-				argv[i]);
+		} else if (fb_outdir_arg("pack", argv[i], &dir)) {
 			fb_pack_usage(stderr);
 			return FB_EXIT_USAGE;
-		} else if (dir) {
-			fprintf(stderr,
-				"florabatch pack: one folder at a time; unexpected \"%s\"\n",
-				argv[i]);
-			return FB_EXIT_USAGE;
-		} else {
-			dir = argv[i];
 		}
 	}
 	if (!dir)
-		dir = "florabatch-out";
+		dir = FB_OUTDIR_DEFAULT;
 	const char *ext = fb_archive_format_ext(fmt);
 	char first[4096], index[4096], out[4096];
 	snprintf(first, sizeof(first), "%s/outputs%s", dir, ext);

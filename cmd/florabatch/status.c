@@ -1,5 +1,6 @@
 /* status: the folder's state as text for a person or one JSON object for a script. */
 #include "status.h"
+#include "outdir.h"
 #include "run.h"
 
 #include "buf.h"
@@ -103,21 +104,13 @@ int fb_cmd_status(int argc, char **argv)
 			return FB_EXIT_OK;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = 1;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "florabatch status: unknown option \"%s\"\n", argv[i]);
+		} else if (fb_outdir_arg("status", argv[i], &dir)) {
 			fb_status_usage(stderr);
 			return FB_EXIT_USAGE;
-		} else if (dir) {
-			fprintf(stderr,
-				"florabatch status: one folder at a time; unexpected \"%s\"\n",
-				argv[i]);
-			return FB_EXIT_USAGE;
-		} else {
-			dir = argv[i];
 		}
 	}
 	if (!dir)
-		dir = "florabatch-out";
+		dir = FB_OUTDIR_DEFAULT;
 	struct fb_folder_state st;
 	struct fb_err err = {0};
 	if (fb_folder_state_read(dir, &st, &err)) {

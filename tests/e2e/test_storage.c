@@ -41,16 +41,24 @@ static long long file_size(const char *dir, const char *name)
 	return n;
 }
 
+/* m.csv in the world's folder: n cctv-cam rows named <prefix>-<i>. */
+static void write_manifest(struct e2e_world *w, const char *prefix, int n)
+{
+	char *m = tu_path(w->dir, "m.csv");
+	FILE *f = fopen(m, "w");
+	assert_non_null(f);
+	fputs("id,input_image\n", f);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s-%d,https://storage.googleapis.com/%s/%d.png\n", prefix, i, prefix,
+			i);
+	fclose(f);
+	free(m);
+}
+
 static void test_large_outputs_stream_to_disk(void **state)
 {
 	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 300ms --output-bytes 16M");
-	char *m = tu_path(w->dir, "m.csv");
-	FILE *f = fopen(m, "w");
-	fputs("id,input_image\n", f);
-	for (int i = 0; i < 8; i++)
-		fprintf(f, "big-%d,https://storage.googleapis.com/big/%d.png\n", i, i);
-	fclose(f);
-	free(m);
+	write_manifest(w, "big", 8);
 	struct e2e_run r =
 	    e2e_world_run(w, KEY, "m.csv --technique cctv-cam --out out --concurrency 8");
 	if (r.status)
@@ -85,13 +93,7 @@ static void test_cut_downloads_resume(void **state)
 {
 	struct e2e_world *w =
 	    e2e_world_start(state, KEY, "--run-time 200ms --output-bytes 4M --fault-truncate 0.5");
-	char *m = tu_path(w->dir, "m.csv");
-	FILE *f = fopen(m, "w");
-	fputs("id,input_image\n", f);
-	for (int i = 0; i < 12; i++)
-		fprintf(f, "cut-%d,https://storage.googleapis.com/cut/%d.png\n", i, i);
-	fclose(f);
-	free(m);
+	write_manifest(w, "cut", 12);
 	struct e2e_run r = e2e_world_run(
 	    w, KEY, "m.csv --technique cctv-cam --out out --concurrency 4 --verbose --retries 8");
 	if (r.status)
@@ -122,19 +124,13 @@ static void test_cut_downloads_resume(void **state)
 static void test_pack_merges_volumes(void **state)
 {
 	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 200ms");
-	char *m = tu_path(w->dir, "m.csv");
 	for (int round = 1; round <= 3; round++) {
-		FILE *f = fopen(m, "w");
-		fputs("id,input_image\n", f);
-		for (int i = 0; i < 4 * round; i++)
-			fprintf(f, "p-%d,https://storage.googleapis.com/pack/%d.png\n", i, i);
-		fclose(f);
+		write_manifest(w, "p", 4 * round);
 		struct e2e_run r =
 		    e2e_world_run(w, KEY, "m.csv --technique cctv-cam --out out --quiet");
 		assert_int_equal(r.status, 0);
 		e2e_run_free(&r);
 	}
-	free(m);
 	long long v3 = file_size(w->dir, "out/outputs.0003.tar.gz");
 	assert_true(v3 > 0);
 	char cmd[4096];
@@ -166,13 +162,7 @@ static void test_pack_merges_volumes(void **state)
 static void test_full_disk_then_room_again(void **state)
 {
 	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 200ms --output-bytes 4M");
-	char *m = tu_path(w->dir, "m.csv");
-	FILE *f = fopen(m, "w");
-	fputs("id,input_image\n", f);
-	for (int i = 0; i < 8; i++)
-		fprintf(f, "full-%d,https://storage.googleapis.com/full/%d.png\n", i, i);
-	fclose(f);
-	free(m);
+	write_manifest(w, "full", 8);
 	char cmd[4096];
 	char *out = NULL, *err = NULL;
 	snprintf(cmd, sizeof(cmd),
@@ -213,13 +203,7 @@ static void test_full_disk_then_room_again(void **state)
 static void test_outputs_dir_without_archive(void **state)
 {
 	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 200ms");
-	char *m = tu_path(w->dir, "m.csv");
-	FILE *f = fopen(m, "w");
-	fputs("id,input_image\n", f);
-	for (int i = 0; i < 5; i++)
-		fprintf(f, "loose-%d,https://storage.googleapis.com/loose/%d.png\n", i, i);
-	fclose(f);
-	free(m);
+	write_manifest(w, "loose", 5);
 	struct e2e_run r = e2e_world_run(
 	    w, KEY, "m.csv --technique cctv-cam --out out --archive none --outputs-dir loose");
 	assert_int_equal(r.status, 0);
