@@ -229,11 +229,31 @@ static int add_pending(struct fb_collector *c, const char *item_id, const char *
 		       const char *ext, uint64_t off, uint64_t len, const char *sha256,
 		       struct fb_buf *path, struct fb_err *err);
 
+/*
+ * Without an archive the spool keeps no output: the loose file (with
+ * --outputs-dir) is the one copy, else the bytes were checked and are let go.
+ */
+static int add_loose(struct fb_collector *c, const char *item_id, const char *output_id,
+		     const char *ext, int fd, const void *data, uint64_t len, const char *sha256,
+		     struct fb_buf *path, struct fb_err *err)
+{
+	int rc = add_pending(c, item_id, output_id, ext, 0, len, sha256, path, err);
+	if (rc || !c->outputs_dir)
+		return rc;
+	rc = data ? fb_loose_place(c, path->ptr, data, (size_t)len, err)
+		  : fb_loose_place_fd(c, path->ptr, fd, len, err);
+	if (rc)
+		free(c->pend[--c->npend].path);
+	return rc;
+}
+
 int fb_collector_add_output(struct fb_collector *c, const char *item_id, const char *output_id,
 			    const char *ext, const void *data, size_t len, const char *sha256,
 			    struct fb_buf *path, struct fb_err *err)
 {
 	uint64_t off;
+	if (!c->vol)
+		return add_loose(c, item_id, output_id, ext, -1, data, len, sha256, path, err);
 	int rc = fb_spool_put(c->spool, sha256, data, len, &off, err);
 	c->dirty = 1;
 	return rc ? rc : add_pending(c, item_id, output_id, ext, off, len, sha256, path, err);
@@ -244,6 +264,8 @@ int fb_collector_add_output_fd(struct fb_collector *c, const char *item_id, cons
 			       struct fb_buf *path, struct fb_err *err)
 {
 	uint64_t off;
+	if (!c->vol)
+		return add_loose(c, item_id, output_id, ext, fd, NULL, len, sha256, path, err);
 	int rc = fb_spool_put_fd(c->spool, sha256, fd, len, &off, err);
 	c->dirty = 1;
 	return rc ? rc : add_pending(c, item_id, output_id, ext, off, len, sha256, path, err);
@@ -344,6 +366,8 @@ static int line_record(struct fb_collector *c, const struct fb_result *res, stru
 	for (size_t i = 0; i < res->noutputs; i++) {
 		const struct fb_result_output *o = &res->outputs[i];
 		const struct pending *p = pending_of(c, o->path);
+		if (p && !c->vol)
+			continue; /* no archive: nothing waits in the spool */
 		if (!p)
 			return fb_err_set(err, FB_ESTATE, FB_KIND_BATCH,
 					  "internal error: output %s of %s was not kept",
@@ -455,8 +479,6 @@ int fb_collector_close(struct fb_collector *c, struct fb_collector_stats *stats,
 	}
 	if (!rc && c->record && c->vol)
 		rc = fb_collector_build_volume(c, err);
-	else if (!rc && c->record && c->outputs_dir)
-		rc = fb_collector_loose_files(c, err);
 	/* Every line is in a volume: outputs still there belong to items that did not end. */
 	if (!rc && c->record && c->vol && c->completed == fb_volumes_lines(c->vol))
 		rc = fb_spool_empty(c->spool, err);

@@ -6,7 +6,8 @@
  *    items already done, which a re-run does not run again;
  *  - outputs wait in an append-only spool (spool.h), each line's outputs
  *    followed by a line record saying where they are; records are whole
- *    or cut off when it is opened again;
+ *    or cut off when it is opened again; without an archive, the spool
+ *    keeps line records only, and --outputs-dir's files are the outputs;
  *  - the archive is built at close from the spool's line records, into a
  *    temporary file renamed over the old one: every output of every
  *    completed line is in it exactly once, however many invocations the
@@ -29,8 +30,9 @@ struct fb_collector_config {
 	size_t keep_order; /* with copy_to_stdout: lines in input order within this window; 0: as
 			      items end */
 	const char *spool_path; /* where outputs wait: spool.dat (see spool.h) */
-	const char
-	    *archive_path; /* volume 1 (volumes.h); NULL: no archive (the spool keeps them) */
+	/* volume 1 (volumes.h); NULL: no archive, outputs_dir's files are the one copy (or,
+	 * without it, outputs are checked and let go) */
+	const char *archive_path;
 	const char *volumes_path;      /* the volumes' index, volumes.jsonl */
 	enum fb_archive_format format; /* tar.gz (default), tar.zst, tar */
 	const char *outputs_dir; /* NULL, or a folder that gets every output as a plain file too */

@@ -2,7 +2,7 @@
  * volumebuild: the collector's volumes (volumes.h) made from the spool: the
  * outputs of the completed lines no volume holds yet, checked against
  * their sha256, into a temporary file renamed into place; then the
- * spool's front given back. Also --outputs-dir's loose copies.
+ * spool's front given back. With --outputs-dir, the loose copies too.
  */
 #include "collector.h"
 #include "collectorpriv.h"
@@ -21,48 +21,6 @@
 #define PIECE (1u << 20) /* an output is read, hashed and written this much at a time */
 
 /*
- * --outputs-dir: the output as a plain file under the same safe name it has
- * in the archive, written to a temporary name (*tmp) and renamed when whole
- * (plain_done), like the archive. NULL with err set on failure.
- */
-static FILE *plain_open(struct fb_collector *c, const char *name, struct fb_buf *path,
-			struct fb_buf *tmp, struct fb_err *err)
-{
-	int rc = fb_buf_addf(path, "%s/%s", c->outputs_dir, name) ? FB_ENOMEM : 0;
-	/* Every folder on the way, made as needed. */
-	for (char *p = path->ptr ? path->ptr + 1 : NULL; !rc && p && *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path->ptr, 0777) != 0 && errno != EEXIST)
-			rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path->ptr,
-					strerror(errno));
-		*p = '/';
-	}
-	if (!rc && fb_buf_addf(tmp, "%s.tmp", path->ptr))
-		rc = FB_ENOMEM;
-	if (rc == FB_ENOMEM)
-		fb_collector_oom(err);
-	FILE *f = rc ? NULL : fopen(tmp->ptr, "wb");
-	if (!rc && !f)
-		fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path->ptr, strerror(errno));
-	return f;
-}
-
-static int plain_done(FILE *f, int ok, const struct fb_buf *path, const struct fb_buf *tmp,
-		      struct fb_err *err)
-{
-	int rc = 0;
-	if (fclose(f) != 0 || !ok || rename(tmp->ptr, path->ptr) != 0) {
-		rc = ok ? fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path->ptr,
-				     strerror(errno))
-			: FB_EIO;
-		unlink(tmp->ptr);
-	}
-	return rc;
-}
-
-/*
  * One output of a line record into the volume (and --outputs-dir), a piece
  * at a time, so memory does not follow its size. The result line promises
  * these bytes by their sha256: a damaged spool (a disk, a bug) must stop
@@ -75,7 +33,7 @@ static int archive_output(struct fb_collector *c, struct fb_archive *a, uint64_t
 			  struct fb_sha256 *h, struct fb_err *err)
 {
 	struct fb_buf path = FB_BUF_INIT, tmp = FB_BUF_INIT;
-	FILE *f = NULL;
+	int f = -1;
 	char got[FB_SHA256_HEX_LEN + 1];
 	int rc = h ? 0 : fb_collector_oom(err);
 	if (h)
@@ -92,11 +50,10 @@ static int archive_output(struct fb_collector *c, struct fb_archive *a, uint64_t
 		if (!rc && a)
 			rc = fb_archive_entry_data(a, name, data->ptr, data->len, err);
 		if (!rc && at == 0 && c->outputs_dir &&
-		    !(f = plain_open(c, name, &path, &tmp, err)))
-			rc = FB_EIO;
-		if (!rc && f && fwrite(data->ptr, 1, data->len, f) != data->len)
-			rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path.ptr,
-					strerror(errno));
+		    (f = fb_loose_begin(c, name, &path, &tmp, err)) < 0)
+			rc = f;
+		if (!rc && f >= 0)
+			rc = fb_loose_write(f, data->ptr, data->len, &path, err);
 		at += n;
 		if (len == 0)
 			break;
@@ -108,8 +65,8 @@ static int archive_output(struct fb_collector *c, struct fb_archive *a, uint64_t
 				"%s: the bytes kept for %.200s do not match their sha256 %s; "
 				"run again with --fresh to fetch them again",
 				c->spool_path, name, sha);
-	if (f) {
-		int rc2 = plain_done(f, !rc, &path, &tmp, rc ? NULL : err);
+	if (f >= 0) {
+		int rc2 = fb_loose_end(f, !rc, &path, &tmp, rc ? NULL : err);
 		rc = rc ? rc : rc2;
 	}
 	fb_buf_release(&path);
@@ -243,14 +200,6 @@ int fb_collector_build_volume(struct fb_collector *c, struct fb_err *err)
 		c->stats.volumes++;
 	}
 	return rc;
-}
-
-int fb_collector_loose_files(struct fb_collector *c, struct fb_err *err)
-{
-	/* No archive: --outputs-dir gets every completed line's outputs the spool holds. */
-	uint64_t end = 0, lines = 0;
-	int rc = fb_spool_flush(c->spool, err);
-	return rc ? rc : each_line(c, NULL, &end, &lines, err);
 }
 
 int fb_collector_roll(struct fb_collector *c, struct fb_err *err)

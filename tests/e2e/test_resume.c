@@ -354,6 +354,19 @@ static void test_second_sigint_exits_at_once(void **state)
 	e2e_run_free(&r);
 }
 
+/* Whole lines in dir/name; 0 when it does not exist. */
+static size_t count_lines(struct world *w, const char *name)
+{
+	char *p = tu_path(w->dir, name);
+	size_t len = 0, n = 0;
+	char *t = tu_read_file(p, &len);
+	for (size_t i = 0; t && i < len; i++)
+		n += t[i] == '\n';
+	free(t);
+	free(p);
+	return n;
+}
+
 static void append(struct world *w, const char *name, const char *text)
 {
 	char *p = tu_path(w->dir, name);
@@ -372,19 +385,26 @@ static void append(struct world *w, const char *name, const char *text)
  */
 static void test_torn_journal_and_results_tails(void **state)
 {
-	struct world *w = start(state, "--run-time 300ms");
+	struct world *w = start(state, "--run-time 1s");
 	write_manifest(w, 10);
 	const char *extra = "--concurrency 4";
 	/*
 	 * A crash tears only lines no volume holds yet (a volume is built after
-	 * its lines are durable): the first invocation keeps its outputs in the
-	 * spool, as a crash before its volume would.
+	 * its lines are durable): kill -9 while the last items are in flight,
+	 * before the invocation's volume, once every item has its run.
 	 */
-	struct e2e_run r = fb(w, "--concurrency 4 --archive none");
-	if (r.status != 0)
-		print_error("the first run: exit %d; stderr:\n%s\n", r.status, r.err);
-	assert_int_equal(r.status, 0);
-	e2e_run_free(&r);
+	fb_start(w, extra, "first");
+	long long until = e2e_now_ms() + 20000;
+	while (count_lines(w, "out/results.jsonl") < 8 || stat_of(w, "runs_created") < 10) {
+		if (e2e_wait(w->pid, 0) >= 0 || e2e_now_ms() > until) {
+			print_error("the first run ended, or made no 8 lines in 20 s\n");
+			fail();
+		}
+		e2e_sleep_ms(10);
+	}
+	kill(w->pid, SIGKILL);
+	assert_true(fb_wait(w, 5000, "after SIGKILL") >= 0);
+	assert_false(file_exists(w, "out/outputs.tar.gz"));
 	assert_true(file_exists(w, "out/journal.jsonl"));
 
 	char *rp = tu_path(w->dir, "out/results.jsonl");
@@ -410,7 +430,7 @@ static void test_torn_journal_and_results_tails(void **state)
 	append(w, "out/journal.jsonl", rec);
 
 	long long creates = stat_of(w, "creates");
-	r = fb(w, extra);
+	struct e2e_run r = fb(w, extra);
 	assert_finished(w, &r, 10, "the re-run after torn tails");
 	e2e_run_free(&r);
 	/* The item whose line was torn was adopted by run id, not created again. */

@@ -199,24 +199,89 @@ static void test_full_disk_then_room_again(void **state)
 	yajl_tree_free(stv);
 }
 
-/* Without an archive, --outputs-dir gets every output, each matching its line. */
-static void test_outputs_dir_without_archive(void **state)
+/* Bytes the files under dir/name take on disk (du's count of allocated blocks). */
+static long long disk_bytes(const char *dir, const char *name)
 {
-	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 200ms");
-	write_manifest(w, "loose", 5);
-	struct e2e_run r = e2e_world_run(
-	    w, KEY, "m.csv --technique cctv-cam --out out --archive none --outputs-dir loose");
-	assert_int_equal(r.status, 0);
-	e2e_run_free(&r);
-	struct e2e_lines l = e2e_world_results(w);
-	assert_int_equal(e2e_count_status(&l, "completed"), 5);
+	char cmd[4096], *out = NULL;
+	snprintf(cmd, sizeof(cmd), "du -s -B1 '%s/%s'", dir, name);
+	long long n = tu_run(cmd, &out, NULL) == 0 && out ? atoll(out) : -1;
+	free(out);
+	return n;
+}
+
+/* Every completed line's outputs are in loose/ and match their sha256. */
+static void check_loose(struct e2e_world *w)
+{
 	char cmd[4096];
 	snprintf(cmd, sizeof(cmd),
 		 "cd '%s' && jq -r 'select(.status==\"completed\") | .outputs[] | .sha256 + \"  "
 		 "loose/\" + .path' out/results.jsonl | sha256sum -c --quiet",
 		 w->dir);
 	assert_int_equal(tu_run(cmd, NULL, NULL), 0);
+}
+
+/*
+ * Without an archive, --outputs-dir's files are the one copy: the output
+ * folder keeps no second one, and a re-run adds its files beside the
+ * earlier ones without writing those again.
+ */
+static void test_outputs_dir_without_archive(void **state)
+{
+	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 200ms --output-bytes 4M");
+	write_manifest(w, "loose", 5);
+	const char *args =
+	    "m.csv --technique cctv-cam --out out --archive none --outputs-dir loose";
+	struct e2e_run r = e2e_world_run(w, KEY, args);
+	assert_int_equal(r.status, 0);
+	e2e_run_free(&r);
+	struct e2e_lines l = e2e_world_results(w);
+	assert_int_equal(e2e_count_status(&l, "completed"), 5);
 	e2e_lines_free(&l);
+	check_loose(w);
+	long long loose = disk_bytes(w->dir, "loose"), out = disk_bytes(w->dir, "out");
+	assert_true(loose >= 5LL * 4 * 1024 * 1024);
+	assert_true(out < 1024 * 1024); /* the record and the journal, no outputs */
+
+	/* The first run's files keep their inodes: nothing rewrites them. */
+	char cmd[4096], *before = NULL, *after = NULL;
+	snprintf(cmd, sizeof(cmd), "cd '%s/loose' && find . -type f -printf '%%p %%i\\n' | sort",
+		 w->dir);
+	assert_int_equal(tu_run(cmd, &before, NULL), 0);
+	write_manifest(w, "loose", 6);
+	r = e2e_world_run(w, KEY, args);
+	assert_int_equal(r.status, 0);
+	e2e_run_free(&r);
+	l = e2e_world_results(w);
+	assert_int_equal(e2e_count_status(&l, "completed"), 6);
+	e2e_lines_free(&l);
+	check_loose(w);
+	assert_int_equal(tu_run(cmd, &after, NULL), 0);
+	assert_non_null(strstr(after, before)); /* sorted: the new item's file comes last */
+	assert_true(disk_bytes(w->dir, "out") < 1024 * 1024);
+	free(before);
+	free(after);
+}
+
+/* --archive none alone keeps no output anywhere: each is checked and let go. */
+static void test_archive_none_keeps_nothing(void **state)
+{
+	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 200ms --output-bytes 4M");
+	write_manifest(w, "gone", 5);
+	struct e2e_run r =
+	    e2e_world_run(w, KEY, "m.csv --technique cctv-cam --out out --archive none");
+	assert_int_equal(r.status, 0);
+	e2e_run_free(&r);
+	struct e2e_lines l = e2e_world_results(w);
+	assert_int_equal(e2e_count_status(&l, "completed"), 5);
+	e2e_lines_free(&l);
+	assert_true(disk_bytes(w->dir, "out") < 1024 * 1024);
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && jq -e -s 'map(select(.status==\"completed\")) | all(.outputs[0].bytes "
+		 "== 4194304 and (.outputs[0].sha256 | length) == 64 and .volume == null)' "
+		 "out/results.jsonl",
+		 w->dir);
+	assert_int_equal(tu_run(cmd, NULL, NULL), 0);
 }
 
 int main(void)
@@ -227,6 +292,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_pack_merges_volumes, teardown),
 	    cmocka_unit_test_teardown(test_full_disk_then_room_again, teardown),
 	    cmocka_unit_test_teardown(test_outputs_dir_without_archive, teardown),
+	    cmocka_unit_test_teardown(test_archive_none_keeps_nothing, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
