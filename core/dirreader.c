@@ -1,10 +1,14 @@
 /* dirreader: the image files of a folder as items, hashed in parallel chunks. */
+/* realpath is outside strict POSIX.1-2008. */
+#define _GNU_SOURCE
 #include "dirreader.h"
 #include "buf.h"
 #include "hashfiles.h"
+#include "statcache.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CHUNK 64 /* files hashed together: enough to keep every core busy */
 
@@ -17,12 +21,31 @@ struct dirreader {
 	size_t next; /* the next file to hand out */
 	struct fb_hashfile hashed[CHUNK];
 	size_t chunk_start, chunk_len;
+	struct fb_statcache *cache; /* NULL: none */
+	char *root_real;	    /* the folder resolved: the cache's keys start with it */
+	struct fb_buf keypath;	    /* scratch */
 };
 
-static int collect(void *ud, const char *rel, const char *full, uint64_t size)
+static uint64_t key_of(struct dirreader *r, const char *rel)
+{
+	fb_buf_reset(&r->keypath);
+	if (fb_buf_adds(&r->keypath, r->root_real) || fb_buf_addc(&r->keypath, '/') ||
+	    fb_buf_adds(&r->keypath, rel))
+		return 0; /* out of memory: no key, no hit */
+	return fb_statcache_key(r->keypath.ptr);
+}
+
+static int known(void *ud, const char *rel, const struct stat *st)
 {
 	struct dirreader *r = ud;
-	(void)size;
+	uint64_t key = key_of(r, rel);
+	return key && fb_statcache_has(r->cache, key, st);
+}
+
+static int collect(void *ud, const char *rel, const char *full, const struct stat *st)
+{
+	struct dirreader *r = ud;
+	(void)st;
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 256;
 		size_t *v = realloc(r->at, cap * sizeof(*v));
@@ -56,6 +79,8 @@ static void dir_free(void *state)
 	if (!r)
 		return;
 	fb_buf_release(&r->paths);
+	fb_buf_release(&r->keypath);
+	free(r->root_real);
 	free(r->at);
 	free(r->root);
 	free(r->input_id);
@@ -71,8 +96,13 @@ int fb_dirreader_open(void **state, const char *dir, const struct fb_dir_options
 		dir_free(r);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
+	r->cache = opts ? opts->cache : NULL;
+	r->root_real = r->cache ? realpath(dir, NULL) : NULL;
+	if (!r->root_real)
+		r->cache = NULL; /* a folder it cannot resolve is walked and fails below */
 	struct fb_dirwalk_config cfg = {dir, opts ? opts->glob : NULL,
-					opts ? opts->include_hidden : 0};
+					opts ? opts->include_hidden : 0, r->cache ? known : NULL,
+					r};
 	int rc = fb_dirwalk(&cfg, collect, r, stats, err);
 	if (rc) {
 		if (rc == FB_ENOMEM)
@@ -84,15 +114,38 @@ int fb_dirreader_open(void **state, const char *dir, const struct fb_dir_options
 	return 0;
 }
 
-/* Hashes the chunk that holds file i, all of it at once, in parallel. */
+/*
+ * Hashes the chunk that holds file i, all of it at once, in parallel; the
+ * files the stat cache knows unchanged are taken from it. Each file is
+ * stat'ed before it is read, so a change while it is read shows next time.
+ */
 static int hash_chunk(struct dirreader *r, size_t i, struct fb_err *err)
 {
+	struct fb_hashfile todo[CHUNK];
+	struct stat st[CHUNK];
+	uint64_t key[CHUNK];
+	size_t slot[CHUNK], ntodo = 0;
 	r->chunk_start = i;
 	r->chunk_len = r->n - i < CHUNK ? r->n - i : CHUNK;
-	for (size_t k = 0; k < r->chunk_len; k++)
+	for (size_t k = 0; k < r->chunk_len; k++) {
 		r->hashed[k] = (struct fb_hashfile){.path = full_of(r, i + k)};
+		key[k] = r->cache ? key_of(r, rel_of(r, i + k)) : 0;
+		if (key[k] && stat(r->hashed[k].path, &st[k]) != 0)
+			key[k] = 0;
+		if (key[k] && fb_statcache_get(r->cache, key[k], &st[k], r->hashed[k].sha256))
+			continue;
+		todo[ntodo] = r->hashed[k];
+		slot[ntodo++] = k;
+	}
 	/* A file that cannot be read fails its own item; the chunk's others go on. */
-	int rc = fb_hash_files(r->hashed, r->chunk_len, 0, err);
+	int rc = ntodo ? fb_hash_files(todo, ntodo, 0, err) : 0;
+	for (size_t t = 0; t < ntodo; t++) {
+		size_t k = slot[t];
+		r->hashed[k] = todo[t];
+		if (key[k] && !todo[t].err &&
+		    fb_statcache_put(r->cache, key[k], &st[k], todo[t].sha256))
+			return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	}
 	return rc == FB_EIO ? 0 : rc;
 }
 

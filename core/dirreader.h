@@ -4,7 +4,8 @@
  * results and archive entries mirror the folder), its one input the file
  * itself (local: uploaded before the run), its key the file's content.
  * Files are hashed in chunks, in parallel across the machine's cores
- * (hashfiles.h), as items are handed out.
+ * (hashfiles.h), as items are handed out; a file the stat cache knows
+ * unchanged is neither sniffed nor hashed.
  */
 #ifndef FB_DIRREADER_H
 #define FB_DIRREADER_H
@@ -12,10 +13,14 @@
 #include "dirwalk.h"
 #include "manifest.h"
 
+struct fb_statcache;
+
 struct fb_dir_options {
 	const char *input_id; /* the technique input the files go to; NULL: "input_image" */
 	const char *glob;     /* NULL: every image */
 	int include_hidden;
+	/* NULL, or the hashes remembered (statcache.h): borrowed while the reader lives */
+	struct fb_statcache *cache;
 };
 
 extern const struct fb_reader_ops fb_dir_reader;

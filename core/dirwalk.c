@@ -184,7 +184,9 @@ static int visit(struct walk *w, const char *name, const struct ancestor *anc)
 		w->st->not_matching++;
 		return 0;
 	}
-	int img = file_is_image(full);
+	int img = w->cfg->known && w->cfg->known(w->cfg->known_ud, fb_buf_str(&w->rel), &st)
+		      ? 1
+		      : file_is_image(full);
 	if (img < 0) {
 		w->st->unreadable++;
 		return 0;
@@ -194,7 +196,7 @@ static int visit(struct walk *w, const char *name, const struct ancestor *anc)
 		return 0;
 	}
 	w->st->images++;
-	return w->cb(w->ud, fb_buf_str(&w->rel), full, (uint64_t)st.st_size);
+	return w->cb(w->ud, fb_buf_str(&w->rel), full, &st);
 }
 
 static int cmp_names(const void *a, const void *b)

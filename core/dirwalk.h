@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "error.h"
 
@@ -16,6 +17,13 @@ struct fb_dirwalk_config {
 	const char *root;   /* the folder */
 	const char *glob;   /* NULL: every image; else fnmatch(3) on the file name, case-folded */
 	int include_hidden; /* 0: names starting with '.' (files and folders) are skipped */
+	/*
+	 * NULL, or whether a file (rel: as the callback gets it; st: its stat)
+	 * is known to be an image already, so its first bytes need not be read:
+	 * 1 yes, 0 look. Called with known_ud.
+	 */
+	int (*known)(void *known_ud, const char *rel, const struct stat *st);
+	void *known_ud;
 };
 
 struct fb_dirwalk_stats {
@@ -31,10 +39,11 @@ struct fb_dirwalk_stats {
 /*
  * One callback per image file, in a stable order (names sorted bytewise at
  * every level; depth-first). rel: the path relative to root with '/'
- * separators (the item's id); full: a path to open. Both borrowed for the
- * call. A non-zero return from cb stops the walk and is returned.
+ * separators (the item's id); full: a path to open; st: the file's stat
+ * (the target's, for a symlink). All borrowed for the call. A non-zero
+ * return from cb stops the walk and is returned.
  */
-typedef int (*fb_dirwalk_cb)(void *ud, const char *rel, const char *full, uint64_t size);
+typedef int (*fb_dirwalk_cb)(void *ud, const char *rel, const char *full, const struct stat *st);
 
 /*
  * Walks cfg->root. stats (may be NULL) is zeroed first. Returns 0, cb's

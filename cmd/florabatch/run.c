@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "journal.h"
 #include "precheck.h"
+#include "statcache.h"
 #include "log.h"
 #include "manifest.h"
 #include "http.h"
@@ -77,11 +78,15 @@ static int is_dir_input(const char *path)
 	return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static void print_walk(FILE *f, const struct fb_dirwalk_stats *w)
+static void print_walk(FILE *f, const struct fb_dirwalk_stats *w, const struct fb_statcache *sc)
 {
-	fprintf(f, "  folder    %llu images; passed over: %llu hidden, %llu not images",
-		(unsigned long long)w->images, (unsigned long long)w->hidden,
-		(unsigned long long)w->not_image);
+	uint64_t hits, puts;
+	fb_statcache_counts(sc, &hits, &puts);
+	fprintf(f,
+		"  folder    %llu images (%llu unchanged since the last scan, not read); "
+		"passed over: %llu hidden, %llu not images",
+		(unsigned long long)w->images, (unsigned long long)hits,
+		(unsigned long long)w->hidden, (unsigned long long)w->not_image);
 	if (w->not_matching)
 		fprintf(f, ", %llu not matching --glob", (unsigned long long)w->not_matching);
 	if (w->symlink_outside)
@@ -90,6 +95,14 @@ static void print_walk(FILE *f, const struct fb_dirwalk_stats *w)
 	if (w->unreadable)
 		fprintf(f, ", %llu unreadable", (unsigned long long)w->unreadable);
 	fputc('\n', f);
+}
+
+/* The wall clock in ns: file times are the real clock's, whatever the batch runs on. */
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static char *join(const char *dir, const char *name)
@@ -284,6 +297,8 @@ int fb_cmd_run(int argc, char **argv)
 	struct fb_transport *t = NULL;
 	struct fb_collector *c = NULL;
 	char *results = NULL, *archive = NULL, *spool = NULL, *jpath = NULL, *volumes = NULL;
+	char *cache_path = NULL;
+	struct fb_statcache *cache = NULL;
 	struct fb_journal *journal = NULL;
 
 	/* A missing key or a bad URL is the user's to fix before any file is touched. */
@@ -314,7 +329,14 @@ int fb_cmd_run(int argc, char **argv)
 	}
 	struct stat in_st;
 	int is_dir = !from_stdin && stat(o.input, &in_st) == 0 && S_ISDIR(in_st.st_mode);
-	struct fb_dir_options dopts = {o.input_id, o.glob, o.hidden};
+	/* Read now, written back only under the folder's lock. */
+	if (is_dir && !(cache_path = join(o.out_dir, "local-hashes.tsv")))
+		goto out;
+	if (is_dir && fb_statcache_open(&cache, cache_path, wall_ns(), &err)) {
+		fb_log_msg(log, FB_LOG_WARN, "%s; every file is hashed", err.msg);
+		cache = NULL;
+	}
+	struct fb_dir_options dopts = {o.input_id, o.glob, o.hidden, cache};
 	if (is_dir ? fb_manifest_open_dir(&m, o.input, &dopts, &err)
 		   : fb_manifest_open(&m, o.input, o.format, &err)) {
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
@@ -374,6 +396,11 @@ int fb_cmd_run(int argc, char **argv)
 	int rc = fb_driver_run(&o.drv, m, t, c, clock, log, &sum, &err);
 	if (rc)
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
+	/* What the scan did not reach is kept for the next one. */
+	int whole =
+	    !rc && !sum.interrupted && !sum.reader_gone && !sum.stopped && !sum.budget_stopped;
+	if (fb_statcache_save(cache, whole, &err))
+		fb_log_msg(log, FB_LOG_WARN, "%s; the next scan hashes every file again", err.msg);
 	struct fb_collector *cl = c;
 	struct fb_collector_stats cs;
 	c = NULL;
@@ -400,7 +427,7 @@ int fb_cmd_run(int argc, char **argv)
 	if (!o.quiet && !nothing_new) {
 		print_summary(stderr, &sum, results, archive, wall);
 		if (fb_manifest_dir_stats(m))
-			print_walk(stderr, fb_manifest_dir_stats(m));
+			print_walk(stderr, fb_manifest_dir_stats(m), cache);
 	}
 	if (rc == FB_EPARSE)
 		code = FB_EXIT_USAGE; /* the manifest broke part-way: a manifest error */
@@ -418,8 +445,10 @@ out:
 	}
 	free(spool);
 	free(jpath);
+	free(cache_path);
 	fb_transport_free(t);
 	fb_manifest_free(m);
+	fb_statcache_free(cache); /* after the reader that borrowed it */
 	fb_clock_free(clock);
 	fb_log_free(log);
 	free(results);

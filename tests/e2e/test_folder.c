@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define KEY "sk_test_folder"
 
@@ -132,10 +134,98 @@ static void test_folder_then_new_files(void **state)
 	free(mid);
 }
 
+/* Sets path's modification time to ago seconds before now. */
+static void age(const char *dir, const char *name, long ago)
+{
+	char *p = tu_path(dir, name);
+	struct timespec ts[2];
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= ago;
+	ts[1] = ts[0];
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	free(p);
+}
+
+/* Overwrites the file's bytes in place, keeping its inode, length and modification time. */
+static void overwrite_in_place(const char *dir, const char *name, char with)
+{
+	char *p = tu_path(dir, name);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	size_t len = 0;
+	char *old = tu_read_file(p, &len);
+	memset(old + 8, with, len - 8); /* after the PNG signature */
+	FILE *f = fopen(p, "r+");
+	assert_non_null(f);
+	assert_int_equal(fwrite(old, 1, len, f), len);
+	fclose(f);
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	free(old);
+	free(p);
+}
+
+/*
+ * The stat cache: a re-scan of an unchanged folder reads none of its files
+ * (shown by a file rewritten behind the cache's back, same inode, size and
+ * mtime: its old hash is kept); a changed file is hashed and uploaded again;
+ * a file changed moments ago is never trusted to the cache.
+ */
+static void test_unchanged_folder_not_read(void **state)
+{
+	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 100ms");
+	char *photos = tu_path(w->dir, "photos");
+	mkdir(photos, 0777);
+	char name[64];
+	for (int i = 0; i < 30; i++) {
+		snprintf(name, sizeof(name), "img-%02d.png", i);
+		png(photos, name, i);
+		age(photos, name, 3600);
+	}
+	struct e2e_run r = cron(w);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "30 images (0 unchanged since the last scan"));
+	e2e_run_free(&r);
+	char *cache = tu_path(w->dir, "out/local-hashes.tsv");
+	struct stat st;
+	assert_int_equal(stat(cache, &st), 0);
+
+	/* Rewritten behind the cache's back; a new file, fresh; a changed file, older. */
+	overwrite_in_place(photos, "img-00.png", 'x');
+	png(photos, "fresh.png", 100);
+	png(photos, "img-01.png", 101);
+	age(photos, "img-01.png", 1800);
+	r = cron(w);
+	assert_int_equal(r.status, 0);
+	if (!strstr(r.err, "31 images (29 unchanged since the last scan"))
+		print_error("%s\n", r.err);
+	assert_non_null(strstr(r.err, "31 images (29 unchanged since the last scan"));
+	e2e_run_free(&r);
+	assert_int_equal(stat_of(w, "assets_created"), 32); /* fresh.png and the new img-01 */
+	assert_int_equal(stat_of(w, "runs_created"), 32);
+	char *rp = tu_path(w->dir, "out/results.jsonl");
+	char *text = tu_read_file(rp, NULL);
+	struct e2e_lines l = e2e_parse_jsonl(text);
+	assert_int_equal(l.n, 32); /* img-00 kept its hash: its item was done before */
+	e2e_lines_free(&l);
+	free(text);
+
+	/* fresh.png was too new to trust: hashed again, the others not. */
+	png(photos, "later.png", 102);
+	r = cron(w);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "32 images (30 unchanged since the last scan"));
+	e2e_run_free(&r);
+	free(rp);
+	free(cache);
+	free(photos);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_folder_then_new_files, e2e_world_teardown),
+	    cmocka_unit_test_teardown(test_unchanged_folder_not_read, e2e_world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

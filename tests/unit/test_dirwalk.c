@@ -123,16 +123,17 @@ struct seen {
 	int stop_at; /* 0: never */
 };
 
-static int collect(void *ud, const char *rel, const char *full, uint64_t size)
+static int collect(void *ud, const char *rel, const char *full, const struct stat *st)
 {
 	struct seen *s = ud;
-	/* full must open the same file rel names, and size must be the file's. */
+	/* full must open the same file rel names, and st must be the file's. */
 	char *expect = tu_path(s->root, rel);
 	struct stat a, b;
 	assert_int_equal(stat(expect, &a), 0);
 	assert_int_equal(stat(full, &b), 0);
 	assert_int_equal(a.st_ino, b.st_ino);
-	assert_int_equal((uint64_t)b.st_size, size);
+	assert_int_equal(b.st_ino, st->st_ino);
+	assert_int_equal(b.st_size, st->st_size);
 	assert_null(strstr(full, "//"));
 	assert_true(rel[0] != '/');
 	free(expect);
@@ -163,7 +164,7 @@ static const char *const all_images = "B.JPG\n"
 static void test_every_image_in_order(void **state)
 {
 	struct tree *t = *state;
-	struct fb_dirwalk_config cfg = {t->root, NULL, 0};
+	struct fb_dirwalk_config cfg = {t->root, NULL, 0, NULL, NULL};
 	struct seen s = {FB_BUF_INIT, t->root, 0, 0};
 	struct fb_dirwalk_stats st;
 	struct fb_err err = {0};
@@ -184,7 +185,7 @@ static void test_same_order_twice_and_trailing_slash(void **state)
 	struct tree *t = *state;
 	char *slashed = malloc(strlen(t->root) + 3);
 	sprintf(slashed, "%s//", t->root);
-	struct fb_dirwalk_config cfg = {slashed, NULL, 0};
+	struct fb_dirwalk_config cfg = {slashed, NULL, 0, NULL, NULL};
 	struct seen s = {FB_BUF_INIT, t->root, 0, 0};
 	assert_int_equal(fb_dirwalk(&cfg, collect, &s, NULL, NULL), 0);
 	assert_string_equal(fb_buf_str(&s.list), all_images);
@@ -195,7 +196,7 @@ static void test_same_order_twice_and_trailing_slash(void **state)
 static void test_glob_case_folded(void **state)
 {
 	struct tree *t = *state;
-	struct fb_dirwalk_config cfg = {t->root, "*.jpg", 0};
+	struct fb_dirwalk_config cfg = {t->root, "*.jpg", 0, NULL, NULL};
 	struct seen s = {FB_BUF_INIT, t->root, 0, 0};
 	struct fb_dirwalk_stats st;
 	assert_int_equal(fb_dirwalk(&cfg, collect, &s, &st, NULL), 0);
@@ -211,7 +212,7 @@ static void test_glob_case_folded(void **state)
 static void test_include_hidden(void **state)
 {
 	struct tree *t = *state;
-	struct fb_dirwalk_config cfg = {t->root, "*.png", 1};
+	struct fb_dirwalk_config cfg = {t->root, "*.png", 1, NULL, NULL};
 	struct seen s = {FB_BUF_INIT, t->root, 0, 0};
 	struct fb_dirwalk_stats st;
 	assert_int_equal(fb_dirwalk(&cfg, collect, &s, &st, NULL), 0);
@@ -231,7 +232,7 @@ static void test_include_hidden(void **state)
 static void test_callback_stops_walk(void **state)
 {
 	struct tree *t = *state;
-	struct fb_dirwalk_config cfg = {t->root, NULL, 0};
+	struct fb_dirwalk_config cfg = {t->root, NULL, 0, NULL, NULL};
 	struct seen s = {FB_BUF_INIT, t->root, 0, 3};
 	assert_int_equal(fb_dirwalk(&cfg, collect, &s, NULL, NULL), 42);
 	assert_int_equal(s.calls, 3);
@@ -244,7 +245,7 @@ static void test_bad_roots(void **state)
 	struct fb_err err = {0};
 	struct seen s = {FB_BUF_INIT, t->root, 0, 0};
 	char *missing = tu_path(t->base, "no-such-folder");
-	struct fb_dirwalk_config cfg = {missing, NULL, 0};
+	struct fb_dirwalk_config cfg = {missing, NULL, 0, NULL, NULL};
 	assert_int_equal(fb_dirwalk(&cfg, collect, &s, NULL, &err), FB_EIO);
 	assert_non_null(strstr(err.msg, "no-such-folder"));
 	char *file = tu_path(t->root, "a.png");
