@@ -13,6 +13,7 @@
 #include "error.h"
 #include "item.h"
 #include "json.h"
+#include "sha256.h"
 #include "simmultipart.h"
 
 #include <stdio.h>
@@ -41,7 +42,6 @@ static void asset_free(struct fb_simasset *a)
 	free(a->content_type);
 	free(a->upload_content_type);
 	free(a->failure);
-	fb_buf_release(&a->bytes);
 	free(a);
 }
 
@@ -59,7 +59,9 @@ static void reserve(struct fb_simmodel *m, struct fb_simasset *a)
 	a->status = AS_PENDING;
 	a->reservations++;
 	a->expires_wall = fb_clock_wall_ms(m->clock) + UPLOAD_TTL_MS;
-	fb_buf_reset(&a->bytes);
+	a->uploaded = 0;
+	a->size = 0;
+	a->sha256[0] = '\0';
 	free(a->failure);
 	a->failure = NULL;
 	uint64_t h = fb_sim_mix64(m->cfg.seed ^ SALT_TOKEN ^ fb_sim_hash(a->id, strlen(a->id)) ^
@@ -107,23 +109,33 @@ fail:
 	return NULL;
 }
 
-/* Keeps bytes (copied) and what can be read from them. 0 or FB_ENOMEM. */
 int fb_simassets_store(struct fb_simasset *a, const char *data, size_t len, const char *part_type)
 {
-	fb_buf_reset(&a->bytes);
-	if (fb_buf_add(&a->bytes, data, len))
+	if (fb_sha256_hex(data, len, a->sha256))
 		return FB_ENOMEM;
+	a->size = len;
+	a->uploaded = len > 0;
 	free(a->upload_content_type);
 	a->upload_content_type = part_type ? fb_strdup(part_type) : NULL;
 	if (part_type && !a->upload_content_type)
 		return FB_ENOMEM;
-	const unsigned char *b = (const unsigned char *)a->bytes.ptr;
+	const unsigned char *b = (const unsigned char *)data;
 	if (len >= 24 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8) && !memcmp(b + 12, "IHDR", 4)) {
 		a->width =
 		    (unsigned)b[16] << 24 | (unsigned)b[17] << 16 | (unsigned)b[18] << 8 | b[19];
 		a->height =
 		    (unsigned)b[20] << 24 | (unsigned)b[21] << 16 | (unsigned)b[22] << 8 | b[23];
 	}
+	return 0;
+}
+
+int fb_simmodel_asset_digest(struct fb_simmodel *m, const char *id, char *sha256, uint64_t *size)
+{
+	const struct fb_simasset *a = fb_simassets_find(m, id);
+	if (!a || !a->uploaded)
+		return FB_EINVAL;
+	memcpy(sha256, a->sha256, sizeof(a->sha256));
+	*size = a->size;
 	return 0;
 }
 
@@ -241,7 +253,7 @@ static void write_record(struct fb_simmodel *m, struct fb_simjw *w, const struct
 	fb_simjw_str(w, a->upload_content_type);
 	fb_simjw_key(w, "size_bytes");
 	if (has_bytes)
-		fb_simjw_int(w, (long long)a->bytes.len);
+		fb_simjw_int(w, (long long)a->size);
 	else
 		fb_simjw_null(w);
 	fb_simjw_key(w, "uploaded_via");
@@ -464,7 +476,7 @@ int fb_simassets_complete(struct fb_simmodel *m, const char *id, struct fb_simre
 	int rc = 0;
 	if (fb_simassets_expired(m, a))
 		rc = set_failed(a, "The upload URL expired before the upload was completed.");
-	else if (!a->bytes.len)
+	else if (!a->uploaded)
 		rc = set_failed(a, "No file was uploaded.");
 	else
 		a->status = AS_READY;

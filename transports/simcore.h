@@ -121,13 +121,19 @@ enum { VIA_URL = 0, VIA_SIGNED, VIA_DIRECT };
 extern const char *const fb_simasset_status[3]; /* pending_upload, ready, failed */
 extern const char *const fb_simasset_via[3];	/* url, signed_url, direct */
 
-/* An asset; its bytes are kept whole. */
+/*
+ * An asset. Of its bytes only their digest and size are kept: the model's
+ * memory must not follow what a batch uploads (2,000 images of 1 MB once
+ * took 2 GB), and the URL serves a placeholder of the asset's kind.
+ */
 struct fb_simasset {
 	char id[6 + SIM_ID_CHARS + 1];
 	int8_t workspace, project;
 	uint8_t status, via;
+	uint8_t uploaded; /* bytes came for the current reservation */
 	char *file_name, *content_type, *upload_content_type, *failure; /* owned or NULL */
-	struct fb_buf bytes;
+	uint64_t size;
+	char sha256[65]; /* of the bytes uploaded, lowercase hex; "" before */
 	uint64_t created_wall, expires_wall;
 	unsigned width, height, reservations;
 	char token[17]; /* the upload URL's signature */
@@ -354,7 +360,7 @@ struct fb_simasset *fb_simassets_find(struct fb_simmodel *m, const char *id);
 /* A new asset (strings copied); NULL when out of memory. Signed ones start reserved. */
 struct fb_simasset *fb_simassets_new(struct fb_simmodel *m, int w, int p, int via,
 				     const char *file_name, const char *content_type);
-/* Keeps a copy of the bytes and what can be read from them. 0 or FB_ENOMEM. */
+/* Keeps the bytes' digest and size, and what can be read from their head. 0 or FB_ENOMEM. */
 int fb_simassets_store(struct fb_simasset *a, const char *data, size_t len, const char *part_type);
 /* The create/complete/retry answer; with_via adds uploaded_via. */
 int fb_simassets_answer(struct fb_simmodel *m, struct fb_simresp *resp, int status,

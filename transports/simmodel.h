@@ -242,6 +242,13 @@ struct fb_simstats {
 	uint64_t runs_forgotten; /* runs dropped by cfg.retain_runs */
 };
 void fb_simmodel_stats(const struct fb_simmodel *m, struct fb_simstats *out);
+
+/*
+ * What the model kept of the bytes uploaded for asset id: their sha256
+ * (lowercase hex, into sha256, 65 bytes) and size. 0, or FB_EINVAL when
+ * there is no such asset or nothing was uploaded for it.
+ */
+int fb_simmodel_asset_digest(struct fb_simmodel *m, const char *id, char *sha256, uint64_t *size);
 /* The balance left when credits_limited (USD); POST /_sim/credits changes it. */
 double fb_simmodel_credits(const struct fb_simmodel *m);
 

@@ -198,19 +198,16 @@ int fb_simupload_serve(struct fb_simmodel *m, const char *id, const char *name,
 	const struct fb_simasset *a = fb_simassets_find(m, id);
 	if (!a || a->status != AS_READY)
 		return fb_sim_not_found(resp, "Asset", id);
+	/* Uploaded bytes are not kept (simcore.h), and a URL is never fetched: a placeholder. */
 	const char *ct = a->content_type ? a->content_type : "application/octet-stream";
-	int rc = 0;
-	if (a->via != VIA_URL) {
-		rc = fb_buf_add(&resp->body, a->bytes.ptr ? a->bytes.ptr : "", a->bytes.len);
-	} else { /* never fetched: a placeholder of the declared kind */
-		uint64_t seed = fb_sim_hash(a->id, strlen(a->id));
-		if (!strncmp(ct, "video/", 6))
-			rc = fb_simmedia_mp4(seed, &resp->body), ct = "video/mp4";
-		else if (!strncmp(ct, "audio/", 6))
-			rc = fb_simmedia_wav(seed, &resp->body), ct = "audio/wav";
-		else
-			rc = fb_png_from_seed(seed, 32, 32, &resp->body), ct = "image/png";
-	}
+	uint64_t seed = fb_sim_hash(a->id, strlen(a->id));
+	int rc;
+	if (!strncmp(ct, "video/", 6))
+		rc = fb_simmedia_mp4(seed, &resp->body), ct = "video/mp4";
+	else if (!strncmp(ct, "audio/", 6))
+		rc = fb_simmedia_wav(seed, &resp->body), ct = "audio/wav";
+	else
+		rc = fb_png_from_seed(seed, 32, 32, &resp->body), ct = "image/png";
 	if (rc)
 		return FB_ENOMEM;
 	resp->status = 200;

@@ -284,6 +284,45 @@ static void test_archive_none_keeps_nothing(void **state)
 	assert_int_equal(tu_run(cmd, NULL, NULL), 0);
 }
 
+/*
+ * The in-process simulator keeps a digest and a size of what is uploaded,
+ * not the bytes: a folder of 128 images of 1 MiB leaves memory flat.
+ */
+static void test_sim_keeps_no_uploaded_bytes(void **state)
+{
+	(void)state;
+	char *dir = tu_tmpdir(), *imgs = tu_path(dir, "imgs");
+	mkdir(imgs, 0777);
+	size_t n = 1 << 20;
+	char *bytes = malloc(n);
+	assert_non_null(bytes);
+	for (int i = 0; i < 128; i++) {
+		memcpy(bytes, "\x89PNG\r\n\x1a\n", 8);
+		for (size_t k = 8; k < n; k++)
+			bytes[k] = (char)((k * 2654435761u + (unsigned)i * 40503u) >> 13);
+		char name[32];
+		snprintf(name, sizeof(name), "%03d.png", i);
+		free(tu_write_file(imgs, name, bytes, n));
+	}
+	free(bytes);
+	struct e2e_run r =
+	    e2e_florabatch(dir, "run imgs --technique cctv-cam --workspace ws_accept "
+				"--out out --sim-clock virtual --concurrency 32");
+	if (r.status)
+		print_error("exit %d: %s\n", r.status, r.err);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "128 completed"));
+	double rss = peak_rss_mib(r.err);
+	print_message("128 uploads of 1 MiB through the sim transport: peak RSS %.1f MiB\n", rss);
+#ifndef FB_SANITIZED
+	assert_true(rss > 0 && rss < 48); /* the bytes kept would be 128 MiB */
+#endif
+	e2e_run_free(&r);
+	tu_rmrf(dir);
+	free(dir);
+	free(imgs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +332,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_full_disk_then_room_again, teardown),
 	    cmocka_unit_test_teardown(test_outputs_dir_without_archive, teardown),
 	    cmocka_unit_test_teardown(test_archive_none_keeps_nothing, teardown),
+	    cmocka_unit_test(test_sim_keeps_no_uploaded_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
