@@ -52,6 +52,8 @@ echo "== 3c. pipes: a line's arrival to its create, at 1,000 lines a second"
 SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_stream.sh
 echo "== 3d. storage: memory and disk against the size of outputs"
 SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_storage.sh
+echo "== 3e. history: a re-run adding one item to 100 MB, 1 GB, 10 GB; re-scan of a folder"
+SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_history.sh
 echo "== 4. memory against manifest size"
 "$b/bench_memory" "$fb" "${MEM_SMALL:-10000}" "${MEM_LARGE:-1000000}"
 echo "== 5. polling efficiency"

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #define KEY "sk_test_storage"
@@ -199,6 +200,58 @@ static void test_full_disk_then_room_again(void **state)
 	yajl_tree_free(stv);
 }
 
+/*
+ * kill -9 while a volume is being written: the half volume is a temporary
+ * file no run trusts; the re-run builds the volume again, under the same
+ * name, and every output is in it exactly once.
+ */
+static void test_kill_while_archiving(void **state)
+{
+	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 100ms --output-bytes 24M");
+	write_manifest(w, "arch", 8);
+	char args[1024];
+	snprintf(args, sizeof(args),
+		 "run m.csv --transport http --base-url %s --technique cctv-cam --out out "
+		 "--concurrency 8",
+		 w->sim.base);
+	int pid = e2e_florabatch_spawn(w->dir, KEY, args, "first");
+	char *tmp = tu_path(w->dir, "out/outputs.tar.gz.tmp");
+	struct stat st;
+	long long until = e2e_now_ms() + 30000;
+	while (stat(tmp, &st) != 0 || st.st_size == 0) {
+		if (e2e_wait(pid, 0) >= 0 || e2e_now_ms() > until) {
+			print_error("the volume was never seen half written\n");
+			fail();
+		}
+		e2e_sleep_ms(2);
+	}
+	kill(pid, SIGKILL);
+	assert_int_equal(e2e_wait(pid, 5000), 128 + SIGKILL);
+	assert_int_equal(file_size(w->dir, "out/outputs.tar.gz"), -1);
+	yajl_val before = e2e_sim_get_json(&w->sim, "/_sim/stats");
+	long long runs = e2e_num(before, "runs_created", NULL);
+	yajl_tree_free(before);
+	assert_int_equal(runs, 8);
+
+	struct e2e_run r = e2e_world_run(w, KEY, "m.csv --technique cctv-cam --out out");
+	if (r.status)
+		print_error("exit %d: %s\n", r.status, r.err);
+	assert_int_equal(r.status, 0);
+	e2e_run_free(&r);
+	struct e2e_lines l = e2e_world_results(w);
+	assert_int_equal(e2e_count_status(&l, "completed"), 8);
+	char *vol = tu_path(w->dir, "out/outputs.tar.gz");
+	e2e_assert_archive(&l, vol);
+	free(vol);
+	e2e_lines_free(&l);
+	assert_int_equal(file_size(w->dir, "out/outputs.tar.gz.tmp"), -1);
+	assert_int_equal(file_size(w->dir, "out/outputs.0002.tar.gz"), -1);
+	yajl_val stv = e2e_sim_get_json(&w->sim, "/_sim/stats");
+	assert_int_equal(e2e_num(stv, "runs_created", NULL), runs); /* nothing paid twice */
+	yajl_tree_free(stv);
+	free(tmp);
+}
+
 /* Bytes the files under dir/name take on disk (du's count of allocated blocks). */
 static long long disk_bytes(const char *dir, const char *name)
 {
@@ -333,6 +386,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_outputs_dir_without_archive, teardown),
 	    cmocka_unit_test_teardown(test_archive_none_keeps_nothing, teardown),
 	    cmocka_unit_test(test_sim_keeps_no_uploaded_bytes),
+	    cmocka_unit_test_teardown(test_kill_while_archiving, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
