@@ -1,5 +1,6 @@
 /* driver: admission, the event loop, and the batch's accounting. */
 #include "driver.h"
+#include "driverpriv.h"
 #include "assets.h"
 #include "guard.h"
 #include "idemkey.h"
@@ -11,35 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct batch {
-	const struct fb_driver_config *cfg;
-	struct fb_transport *t;
-	struct fb_collector *c;
-	struct fb_clock *clock;
-	struct fb_log *log;
-	struct fb_summary *sum;
-	struct fb_job_env env;
-	struct fb_timers timers;
-	uint64_t rng;
-	uint64_t first_check;
-	uint64_t last_seq; /* of the last item read */
-	size_t active;
-	struct fb_intake *in;
-	int eof;
-	int fatal; /* a result could not be written, or the manifest broke */
-	struct fb_err fatal_err;
-	uint64_t last_progress_ms;
-	struct fb_ratelimit *rl;
-	struct fb_guard *guard;
-	struct fb_assets *assets;
-	struct fb_poller *poller; /* NULL in --poll-mode get */
-	struct fb_job **live; /* every job in flight, so an interrupted batch can let go of them */
-	size_t nlive, caplive;
-	int stopping; /* *cfg->stop was seen */
-	struct fb_upkeep keep;
-	uint64_t stop_deadline;
-};
 
 static int live_add(struct batch *b, struct fb_job *job)
 {
@@ -63,121 +35,6 @@ static void live_remove(struct batch *b, struct fb_job *job)
 			b->live[i] = b->live[--b->nlive];
 			return;
 		}
-	}
-}
-
-static uint64_t gate(void *owner)
-{
-	struct batch *b = owner;
-	return fb_ratelimit_take(b->rl, fb_clock_now_ms(b->clock));
-}
-
-static void throttled(void *owner, long retry_after_ms)
-{
-	struct batch *b = owner;
-	fb_ratelimit_throttled(b->rl, fb_clock_now_ms(b->clock), retry_after_ms);
-	fb_log_msg(b->log, FB_LOG_DEBUG, "429: every request waits (Retry-After %ld ms)",
-		   retry_after_ms);
-}
-
-static void forbidden(void *owner, const struct fb_item *it, const struct fb_err *err)
-{
-	struct batch *b = owner;
-	if (fb_guard_forbidden(b->guard, it))
-		return;
-	fb_log_msg(b->log, FB_LOG_WARN,
-		   "%s: 403 %s; items that need the same %s fail without being sent", it->source,
-		   err->msg, strstr(err->msg, "workspace_id") ? "workspace" : "technique");
-	if (fb_guard_forbid(b->guard, it, err) && !b->fatal) {
-		b->fatal = 1;
-		fb_err_set(&b->fatal_err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
-	}
-}
-
-/*
- * With a journal, every adopted run is already on record there (note_run comes first), so the
- * claims need no set in memory that grows with the batch: the rare 409 recovery asks the journal.
- */
-static int claim(void *owner, const char *run_id)
-{
-	struct batch *b = owner;
-	return b->cfg->journal ? 1 : fb_guard_claim(b->guard, run_id);
-}
-
-static int claimed(void *owner, const char *run_id)
-{
-	struct batch *b = owner;
-	if (!b->cfg->journal)
-		return fb_guard_claimed(b->guard, run_id);
-	struct fb_err e = {0};
-	int rc = fb_journal_run_known(b->cfg->journal, run_id, &e);
-	if (rc < 0) {
-		/* Unsure is taken as held: adopting another item's run would be worse. */
-		fb_log_msg(b->log, FB_LOG_WARN, "journal: %s", e.msg);
-		return 1;
-	}
-	return rc;
-}
-
-static int note_create(void *owner, const char *key)
-{
-	struct batch *b = owner;
-	struct fb_err e = {0};
-	if (!b->cfg->journal || !fb_journal_note_create(b->cfg->journal, key, &e))
-		return 0;
-	if (!b->fatal) {
-		b->fatal = 1;
-		b->fatal_err = e;
-	}
-	return e.code;
-}
-
-static uint64_t journal_mark(void *owner)
-{
-	struct batch *b = owner;
-	return b->cfg->journal ? fb_journal_mark(b->cfg->journal) : 0;
-}
-
-static int journal_durable(void *owner, uint64_t mark)
-{
-	struct batch *b = owner;
-	struct fb_err e = {0};
-	if (!b->cfg->journal || !fb_journal_make_durable(b->cfg->journal, mark, &e))
-		return 0;
-	if (!b->fatal) {
-		b->fatal = 1;
-		b->fatal_err = e;
-	}
-	return e.code ? e.code : FB_EIO;
-}
-
-static int note_run(void *owner, const char *key, const char *run_id, const char *poll_url)
-{
-	struct batch *b = owner;
-	struct fb_err e = {0};
-	if (!b->cfg->journal || !fb_journal_note_run(b->cfg->journal, key, run_id, poll_url, &e))
-		return 0;
-	if (!b->fatal) {
-		b->fatal = 1;
-		b->fatal_err = e;
-	}
-	return e.code;
-}
-
-static enum fb_asset_state asset(void *owner, const char *sha256, const char **asset_id,
-				 const char **url)
-{
-	struct batch *b = owner;
-	return fb_assets_get(b->assets, sha256, asset_id, url);
-}
-
-static void asset_done(void *owner, const char *sha256, const char *asset_id, const char *url)
-{
-	struct batch *b = owner;
-	struct fb_err e = {0};
-	if (fb_assets_done(b->assets, sha256, asset_id, url, &e) && !b->fatal) {
-		b->fatal = 1;
-		b->fatal_err = e;
 	}
 }
 
@@ -251,7 +108,7 @@ static void job_done(void *owner, struct fb_job *job, int rc, const struct fb_er
 	fb_job_free(job);
 }
 
-static void batch_error(void *owner, const struct fb_err *err)
+void fb_batch_error(void *owner, const struct fb_err *err)
 {
 	struct batch *b = owner;
 	if (b->sum->stopped)
@@ -305,6 +162,11 @@ static void admit_one(struct batch *b, struct fb_item *it)
 		return;
 	}
 	const struct fb_err *refused = fb_guard_forbidden(b->guard, it);
+	if (refused && fb_guard_refused(b->guard, it, refused, &e) == FB_GUARD_STOP) {
+		fb_batch_error(b, &e); /* the first items all refused alike: the batch stops */
+		write_unstarted(b, it, FB_STATUS_SKIPPED, &b->sum->stop_err, key);
+		return;
+	}
 	if (refused) {
 		/* The API refused this scope already: asking again cannot help. */
 		struct fb_err f = *refused;
@@ -359,7 +221,8 @@ static void admit(struct batch *b)
 	/* After a batch-level stop, the rest of the manifest is still read, so
 	 * every item gets its line (skipped), but nothing more is created. */
 	while (!b->eof && !b->fatal && !b->stopping && fb_collector_room(b->c, b->last_seq + 1) &&
-	       (b->sum->stopped || b->sum->budget_stopped || b->active < b->cfg->concurrency)) {
+	       (b->sum->stopped || b->sum->budget_stopped ||
+		b->active < fb_guard_room(b->guard, b->cfg->concurrency))) {
 		struct fb_item it = {0};
 		struct fb_err e = {0};
 		int rc = fb_intake_next(b->in, &it, &e);
@@ -459,21 +322,11 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	    .rng = &b.rng,
 	    .first_check = &b.first_check,
 	    .wake_at = wake_at,
-	    .gate = gate,
-	    .throttled = throttled,
 	    .done = job_done,
-	    .batch_error = batch_error,
-	    .forbidden = forbidden,
-	    .claim = claim,
-	    .claimed = claimed,
-	    .note_create = note_create,
-	    .note_run = note_run,
-	    .journal_mark = journal_mark,
-	    .journal_durable = journal_durable,
-	    .asset = asset,
-	    .asset_done = asset_done,
+	    .batch_error = fb_batch_error,
 	    .owner = &b,
 	};
+	fb_batch_env(&b.env);
 	memset(sum, 0, sizeof(*sum));
 	uint64_t start = fb_clock_now_ms(clock);
 	int rc = 0;
@@ -490,8 +343,8 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	struct fb_poller_ops pops = {
 	    .answer = poll_answer,
 	    .fallback = poll_fallback,
-	    .gate = gate,
-	    .throttled = throttled,
+	    .gate = fb_batch_gate,
+	    .throttled = fb_batch_throttled,
 	    .inflight = inflight,
 	    .owner = &b,
 	};
@@ -529,9 +382,9 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 		}
 		admit(&b);
 		fire_timers(&b);
-		int room =
-		    (b.sum->stopped || b.sum->budget_stopped || b.active < b.cfg->concurrency) &&
-		    fb_collector_room(c, b.last_seq + 1);
+		int room = (b.sum->stopped || b.sum->budget_stopped ||
+			    b.active < fb_guard_room(b.guard, b.cfg->concurrency)) &&
+			   fb_collector_room(c, b.last_seq + 1);
 		int waiting = !b.eof && !b.fatal && !b.stopping; /* for the next item */
 		fb_intake_want(b.in, waiting && room);
 		if (b.active == 0 && (b.eof || b.fatal || b.stopping))

@@ -27,6 +27,10 @@ struct fb_guard {
 	double max_seen;
 	struct cost *costs;
 	size_t ncosts;
+	int accepted;	   /* the API accepted a create or an upload */
+	unsigned streak;   /* refusals alike in a row */
+	int streak_status; /* ... their HTTP status */
+	char streak_code[FB_ERR_CODE_MAX];
 };
 
 struct fb_guard *fb_guard_new(double max_cost)
@@ -162,4 +166,49 @@ int fb_guard_affordable(const struct fb_guard *g, const char *technique, size_t 
 double fb_guard_spent(const struct fb_guard *g)
 {
 	return g->spent;
+}
+
+void fb_guard_accepted(struct fb_guard *g)
+{
+	g->accepted = 1;
+	g->streak = 0;
+}
+
+int fb_guard_probing(const struct fb_guard *g)
+{
+	return !g->accepted;
+}
+
+size_t fb_guard_room(const struct fb_guard *g, size_t concurrency)
+{
+	return g->accepted || concurrency < FB_GUARD_PROBE ? concurrency : FB_GUARD_PROBE;
+}
+
+int fb_guard_refused(struct fb_guard *g, const struct fb_item *it, const struct fb_err *err,
+		     struct fb_err *why)
+{
+	if (err->http_status == g->streak_status && !strcmp(err->api_code, g->streak_code)) {
+		g->streak++;
+	} else {
+		g->streak = 1;
+		g->streak_status = err->http_status;
+		snprintf(g->streak_code, sizeof(g->streak_code), "%s", err->api_code);
+	}
+	if (g->streak >= FB_GUARD_STREAK && !g->accepted) {
+		struct fb_err e = *err;
+		fb_err_set(&e, FB_EHTTP, FB_KIND_BATCH,
+			   "the API refused the first %u items alike (%d %s): %s; nothing more "
+			   "was sent. Check the workspace (--workspace or the workspace_id "
+			   "column), the project, the technique and that the API key may use them",
+			   g->streak, err->http_status, err->api_code[0] ? err->api_code : "",
+			   err->msg);
+		if (why)
+			*why = e;
+		return FB_GUARD_STOP;
+	}
+	if (fb_guard_forbidden(g, it))
+		return FB_GUARD_GO_ON;
+	if (err->http_status == 403 || g->streak >= FB_GUARD_STREAK)
+		return fb_guard_forbid(g, it, err) ? FB_ENOMEM : FB_GUARD_SCOPE;
+	return FB_GUARD_GO_ON;
 }

@@ -312,8 +312,11 @@ static void on_error(struct fb_job *j, const struct fb_reply *reply, enum jstate
 		key_conflict(j, e);
 		return;
 	}
-	if (is_create && reply->http_status == 403)
-		j->env->forbidden(j->env->owner, &j->item, e);
+	if (is_create && (reply->http_status == 403 || reply->http_status == 404) &&
+	    j->env->forbidden(j->env->owner, &j->item, e)) {
+		fb_job_finish(j, FB_STATUS_SKIPPED, e); /* maybe the batch's: a re-run tries it */
+		return;
+	}
 	if (e->kind == FB_KIND_BATCH) {
 		j->env->batch_error(j->env->owner, e);
 		/* A create refused for the whole batch started nothing: the item was skipped. */

@@ -68,8 +68,13 @@ struct fb_job_env {
 	void (*done)(void *owner, struct fb_job *job, int rc, const struct fb_err *err);
 	/* An answer says no further item can succeed (401, 402): stop admitting. */
 	void (*batch_error)(void *owner, const struct fb_err *err);
-	/* A create was refused 403: the owner stops sending what needs that scope. */
-	void (*forbidden)(void *owner, const struct fb_item *it, const struct fb_err *err);
+	/*
+	 * A create or upload was refused 403 or 404: the owner may stop sending
+	 * what needs that scope, or stop the batch (guard.h). Returns 1 when
+	 * the refusal may be the batch's rather than the item's (nothing was
+	 * accepted yet): the item is then skipped, so a re-run tries it again.
+	 */
+	int (*forbidden)(void *owner, const struct fb_item *it, const struct fb_err *err);
 	/* Claims run_id for this job: 1 if it was free, 0 if another item holds it. */
 	int (*claim)(void *owner, const char *run_id);
 	/* Whether another item of this invocation holds run_id. */

@@ -89,6 +89,11 @@ static void on_upload(void *ud, const struct fb_upload_reply *r)
 		fb_job_finish(j, FB_STATUS_SKIPPED, &e);
 		return;
 	}
+	if ((r->http_status == 403 || r->http_status == 404) &&
+	    j->env->forbidden(j->env->owner, &j->item, &e)) {
+		fb_job_finish(j, FB_STATUS_SKIPPED, &e); /* maybe the batch's: a re-run tries it */
+		return;
+	}
 	fb_job_fail(j, &e);
 }
 

@@ -139,7 +139,13 @@ static void test_forbidden_technique_fails_fast(void **state)
 	assert_int_equal(r.status, 1);
 	struct e2e_lines l = e2e_world_results(w);
 	assert_int_equal(e2e_count_status(&l, "completed"), 3);
-	assert_int_equal(e2e_count_status(&l, "failed"), 3);
+	/*
+	 * a was refused before the API had accepted anything: the refusal might
+	 * have been the whole batch's, so a is skipped (a re-run tries it again);
+	 * c and e fail without being sent.
+	 */
+	assert_string_equal(e2e_str(e2e_find(&l, "a"), "status", NULL), "skipped");
+	assert_int_equal(e2e_count_status(&l, "failed"), 2);
 	const char *ids[] = {"a", "c", "e"};
 	for (int i = 0; i < 3; i++)
 		assert_string_equal(e2e_str(e2e_find(&l, ids[i]), "error", "code", NULL),
@@ -151,6 +157,62 @@ static void test_forbidden_technique_fails_fast(void **state)
 	e2e_run_free(&r);
 }
 
+/* Lines of text that contain what. */
+static int count_lines_with(const char *text, const char *what)
+{
+	int n = 0;
+	for (const char *p = text; p && (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+/*
+ * A wrong workspace, or a technique that does not exist: the API refuses
+ * every row alike. The batch stops after a few creates, with one message,
+ * every row skipped (a re-run tries them), and the batch's exit status.
+ */
+static void test_refused_batch_stops_once(void **state)
+{
+	struct e2e_world *w = start(state, "--run-time 200ms");
+	write_manifest(w, 2000);
+	const char *cases[][2] = {
+	    {"--technique-id tech_cctv-cam --workspace ws_nowhere --out out1", "Workspace"},
+	    {"--technique no-such-technique --out out2", "no-such-technique"},
+	};
+	long long creates_before = 0;
+	for (int c = 0; c < 2; c++) {
+		char args[512];
+		snprintf(args, sizeof(args), "m.csv %s", cases[c][0]);
+		struct e2e_run r = fb(w, args);
+		if (r.status != 3)
+			print_error("%s: exit %d; stderr:\n%s\n", cases[c][0], r.status, r.err);
+		assert_int_equal(r.status, 3);
+		assert_int_equal(count_lines_with(r.err, "error:"), 1);
+		assert_int_equal(count_lines_with(r.err, "warning:"), 0);
+		assert_non_null(strstr(r.err, cases[c][1]));
+		assert_non_null(strstr(r.err, "Check the workspace"));
+		yajl_val st = e2e_sim_get_json(&w->sim, "/_sim/stats");
+		long long creates = e2e_num(st, "creates", NULL);
+		yajl_tree_free(st);
+		print_message("%s: %lld creates for 2000 rows\n", cases[c][0],
+			      creates - creates_before);
+		assert_true(creates - creates_before <= 20);
+		creates_before = creates;
+		char path[16];
+		snprintf(path, sizeof(path), "out%d", c + 1);
+		char *rp = tu_path(w->dir, path), *rec = tu_path(rp, "results.jsonl");
+		char *text = tu_read_file(rec, NULL);
+		struct e2e_lines l = e2e_parse_jsonl(text);
+		assert_int_equal(l.n, 2000);
+		assert_int_equal(e2e_count_status(&l, "skipped"), 2000);
+		e2e_lines_free(&l);
+		free(text);
+		free(rec);
+		free(rp);
+		e2e_run_free(&r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +220,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_storm_conflict_mode, e2e_world_teardown),
 	    cmocka_unit_test_teardown(test_credits_run_out_then_resume, e2e_world_teardown),
 	    cmocka_unit_test_teardown(test_forbidden_technique_fails_fast, e2e_world_teardown),
+	    cmocka_unit_test_teardown(test_refused_batch_stops_once, e2e_world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
