@@ -5,6 +5,7 @@
 #include "guard.h"
 #include "idemkey.h"
 #include "intake.h"
+#include "progress.h"
 #include "ratelimit.h"
 #include "timers.h"
 #include "upkeep.h"
@@ -247,17 +248,26 @@ static void admit(struct batch *b)
 
 static void progress(struct batch *b, int force)
 {
-	uint64_t now = fb_clock_now_ms(b->clock);
-	if (!force && now - b->last_progress_ms < 200)
-		return;
-	b->last_progress_ms = now;
 	const struct fb_summary *s = b->sum;
-	fb_log_progress(b->log,
-			"%llu done (%llu completed, %llu failed, %llu invalid) · %zu in flight",
-			(unsigned long long)(s->completed + s->failed + s->invalid + s->skipped +
-					     s->unresolved),
-			(unsigned long long)s->completed, (unsigned long long)s->failed,
-			(unsigned long long)s->invalid, b->active);
+	uint64_t now = fb_clock_now_ms(b->clock);
+	struct fb_progress_snap snap = {
+	    .now_ms = now,
+	    .read = s->items,
+	    .total = b->cfg->total > s->items ? b->cfg->total : 0,
+	    .done_before = s->done_before,
+	    .completed = s->completed,
+	    .failed = s->failed,
+	    .invalid = s->invalid,
+	    .skipped = s->skipped + s->unresolved,
+	    .in_flight = b->active,
+	    .cost = s->cost,
+	    .max_cost = b->cfg->max_cost,
+	    .throttled_ms = fb_ratelimit_throttled_ms(b->rl, now),
+	};
+	/* A stream's total is what was read; a file's, what it holds (or more, when it grew). */
+	if (b->cfg->total && !snap.total)
+		snap.total = s->items;
+	fb_progress_update(b->cfg->progress, &snap, force);
 }
 
 static void fire_timers(struct batch *b)
@@ -416,6 +426,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 		}
 		progress(&b, 0);
 	}
+	progress(&b, 1);
 	fb_log_progress_done(log);
 	fb_intake_free(b.in);
 	upkeep(&b, 1);

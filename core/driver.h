@@ -21,6 +21,8 @@
 #include <signal.h>
 #include <stdint.h>
 
+struct fb_progress;
+
 struct fb_driver_config {
 	unsigned concurrency;		     /* runs in flight at most (>= 1) */
 	struct fb_resolve_defaults defaults; /* kind and fields for items that name none */
@@ -44,6 +46,9 @@ struct fb_driver_config {
 	 * limit), and whenever *roll changes (a signal handler's counter; NULL: never). */
 	uint64_t roll_bytes, roll_ms;
 	const volatile sig_atomic_t *roll;
+	/* Borrowed, or NULL: what the batch shows while it runs (progress.h). */
+	struct fb_progress *progress;
+	uint64_t total; /* items the manifest holds, when known (a file, a folder); 0: a stream */
 };
 
 struct fb_summary {

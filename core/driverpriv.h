@@ -37,7 +37,6 @@ struct batch {
 	int eof;
 	int fatal; /* a result could not be written, or the manifest broke */
 	struct fb_err fatal_err;
-	uint64_t last_progress_ms;
 	struct fb_ratelimit *rl;
 	struct fb_guard *guard;
 	struct fb_assets *assets;

@@ -70,6 +70,16 @@ void fb_log_progress(struct fb_log *l, const char *fmt, ...)
 	l->progress_shown = 1;
 }
 
+void fb_log_line(struct fb_log *l, const char *text, size_t len)
+{
+	if (!l)
+		return;
+	clear_progress(l);
+	fwrite(text, 1, len, l->f);
+	fputc('\n', l->f);
+	fflush(l->f);
+}
+
 void fb_log_progress_done(struct fb_log *l)
 {
 	if (l) {

@@ -27,6 +27,8 @@ int fb_log_enabled(const struct fb_log *l, enum fb_log_level level);
 
 /* Replaces the progress line (no-op when progress is off). */
 void fb_log_progress(struct fb_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes text (len bytes, no newline) as a line of its own, as is, at any level. */
+void fb_log_line(struct fb_log *l, const char *text, size_t len);
 /* Clears the progress line, so a summary starts on a clean line. */
 void fb_log_progress_done(struct fb_log *l);
 /* The stream, for a summary block written as is. */

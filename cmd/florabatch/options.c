@@ -60,6 +60,7 @@ enum {
 	OPT_ARCHIVE_FORMAT,
 	OPT_OUTPUTS_DIR,
 	OPT_KEEP_ORDER,
+	OPT_PROGRESS,
 	OPT_ROLL,
 	OPT_SIM_OUTPUT_BYTES,
 };
@@ -117,6 +118,7 @@ static const struct option long_opts[] = {
     {"outputs-dir", required_argument, NULL, OPT_OUTPUTS_DIR},
     {"grace", required_argument, NULL, OPT_GRACE},
     {"keep-order", no_argument, NULL, OPT_KEEP_ORDER},
+    {"progress", required_argument, NULL, OPT_PROGRESS},
     {"roll", required_argument, NULL, OPT_ROLL},
     {"sim-output-bytes", required_argument, NULL, OPT_SIM_OUTPUT_BYTES},
     {NULL, 0, NULL, 0},
@@ -186,6 +188,10 @@ void fb_run_usage(FILE *f)
 	    "  --retries N             retries per request on retryable errors (default 5)\n"
 	    "  --seed N                seed for retry and poll jitter\n"
 	    "  --quiet | --verbose     only errors | also debug messages\n"
+	    "  --progress MODE         auto (default: a line redrawn 4 times a second on a\n"
+	    "                          terminal, nothing otherwise), bar, jsonl (a JSON\n"
+	    "                          object a second on standard error, for dashboards)\n"
+	    "                          or none; NO_COLOR and TERM=dumb are respected\n"
 	    "\n",
 	    f);
 	fputs("Simulator (--transport sim):\n"
@@ -409,6 +415,12 @@ static int one(struct run_opts *o, int c, const char *arg)
 		return fb_args_duration_ms("florabatch", "--grace", arg, &o->drv.grace_ms);
 	case OPT_KEEP_ORDER:
 		o->keep_order = 1;
+		return 0;
+	case OPT_PROGRESS:
+		if (strcmp(arg, "auto") && strcmp(arg, "bar") && strcmp(arg, "jsonl") &&
+		    strcmp(arg, "none"))
+			return bad_choice("--progress", arg, "auto, bar, jsonl or none");
+		o->progress = arg;
 		return 0;
 	case OPT_ROLL:
 		return parse_roll(o, arg);

@@ -25,6 +25,7 @@ struct run_opts {
 	int keep_order; /* --keep-order: standard output's lines in input order */
 	int fresh;
 	int quiet, verbose;
+	const char *progress; /* --progress: auto (NULL), bar, jsonl, none */
 	struct fb_driver_config drv;
 	/* http */
 	const char *base_url;	  /* --base-url, else FLORA_BASE_URL, else the API's */

@@ -11,6 +11,8 @@
 #include "driver.h"
 #include "journal.h"
 #include "precheck.h"
+#include "progress.h"
+#include "rowcount.h"
 #include "statcache.h"
 #include "log.h"
 #include "manifest.h"
@@ -285,11 +287,20 @@ int fb_cmd_run(int argc, char **argv)
 		      stderr);
 		return FB_EXIT_USAGE;
 	}
+	/* --progress auto: the line on a terminal that can redraw it; --quiet: nothing unasked. */
+	const char *term = getenv("TERM");
+	enum fb_progress_mode pmode = FB_PROGRESS_NONE;
+	if (!o.quiet || o.progress)
+		fb_progress_mode_parse(o.progress ? o.progress : "auto", isatty(STDERR_FILENO),
+				       term, &pmode);
+	int color = pmode == FB_PROGRESS_BAR && isatty(STDERR_FILENO) && !getenv("NO_COLOR") &&
+		    !(term && !strcmp(term, "dumb"));
 	struct fb_log *log = fb_log_new(stderr,
 					o.quiet	    ? FB_LOG_ERROR
 					: o.verbose ? FB_LOG_DEBUG
 						    : FB_LOG_WARN,
-					!o.quiet && isatty(STDERR_FILENO));
+					pmode == FB_PROGRESS_BAR);
+	struct fb_progress *prog = NULL;
 	struct fb_err err = {0};
 	int code = FB_EXIT_IO;
 	struct fb_manifest *m = NULL;
@@ -343,6 +354,16 @@ int fb_cmd_run(int argc, char **argv)
 		code = FB_EXIT_USAGE;
 		goto out;
 	}
+	/* The progress line's total: a folder's images, or a file's rows (a stream has none). */
+	struct stat mst;
+	if (pmode != FB_PROGRESS_NONE && is_dir)
+		o.drv.total = fb_manifest_dir_stats(m)->images;
+	else if (pmode != FB_PROGRESS_NONE && !from_stdin && stat(o.input, &mst) == 0 &&
+		 S_ISREG(mst.st_mode) && fb_rowcount(o.input, fb_manifest_format(m), &o.drv.total))
+		o.drv.total = 0;
+	if (!(prog = fb_progress_new(pmode, log, color, fb_clock_now_ms(clock))))
+		goto out;
+	o.drv.progress = prog;
 	int lock = fb_outdir_lock(o.out_dir);
 	if (lock < 0) {
 		code = lock == -FB_EXIT_LOCKED ? FB_EXIT_LOCKED : FB_EXIT_IO;
@@ -449,6 +470,7 @@ out:
 	fb_transport_free(t);
 	fb_manifest_free(m);
 	fb_statcache_free(cache); /* after the reader that borrowed it */
+	fb_progress_free(prog);
 	fb_clock_free(clock);
 	fb_log_free(log);
 	free(results);
