@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config git ca-certificates
 libcurl4-openssl-dev libyajl-dev libarchive-dev libssl-dev libzstd-dev
-libcmocka-dev libmicrohttpd-dev zlib1g-dev zstd"
+libcmocka-dev libmicrohttpd-dev zlib1g-dev zstd jq"
 
 missing=""
 for p in $PKGS; do
