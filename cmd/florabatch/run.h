@@ -8,7 +8,8 @@ enum {
 	FB_EXIT_OK = 0,	     /* every item completed */
 	FB_EXIT_PARTIAL = 1, /* some item failed, was invalid, skipped or unresolved */
 	FB_EXIT_USAGE = 2,   /* bad options, or a manifest that cannot be read */
-	FB_EXIT_AUTH = 3,    /* the API refused the key: the batch stopped at once */
+	FB_EXIT_AUTH =
+	    3, /* the API refused the batch (the key; a workspace or technique refused alike) */
 	FB_EXIT_IO = 4,	     /* results or archive could not be written; internal error */
 	FB_EXIT_CREDITS = 5, /* out of credits: no new runs; the ones in flight were collected */
 	FB_EXIT_BUDGET = 6,  /* --max-cost reached: no new runs */
