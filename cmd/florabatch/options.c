@@ -61,6 +61,7 @@ enum {
 	OPT_OUTPUTS_DIR,
 	OPT_KEEP_ORDER,
 	OPT_PROGRESS,
+	OPT_SUMMARY,
 	OPT_ROLL,
 	OPT_SIM_OUTPUT_BYTES,
 };
@@ -119,6 +120,7 @@ static const struct option long_opts[] = {
     {"grace", required_argument, NULL, OPT_GRACE},
     {"keep-order", no_argument, NULL, OPT_KEEP_ORDER},
     {"progress", required_argument, NULL, OPT_PROGRESS},
+    {"summary", required_argument, NULL, OPT_SUMMARY},
     {"roll", required_argument, NULL, OPT_ROLL},
     {"sim-output-bytes", required_argument, NULL, OPT_SIM_OUTPUT_BYTES},
     {NULL, 0, NULL, 0},
@@ -192,6 +194,8 @@ void fb_run_usage(FILE *f)
 	    "                          terminal, nothing otherwise), bar, jsonl (a JSON\n"
 	    "                          object a second on standard error, for dashboards)\n"
 	    "                          or none; NO_COLOR and TERM=dumb are respected\n"
+	    "  --summary HOW           the summary at the end: block (default on a terminal),\n"
+	    "                          line (default in a pipe or under cron) or none\n"
 	    "\n",
 	    f);
 	fputs("Simulator (--transport sim):\n"
@@ -421,6 +425,11 @@ static int one(struct run_opts *o, int c, const char *arg)
 		    strcmp(arg, "none"))
 			return bad_choice("--progress", arg, "auto, bar, jsonl or none");
 		o->progress = arg;
+		return 0;
+	case OPT_SUMMARY:
+		if (strcmp(arg, "block") && strcmp(arg, "line") && strcmp(arg, "none"))
+			return bad_choice("--summary", arg, "block, line or none");
+		o->summary = arg;
 		return 0;
 	case OPT_ROLL:
 		return parse_roll(o, arg);

@@ -26,6 +26,8 @@ struct run_opts {
 	int fresh;
 	int quiet, verbose;
 	const char *progress; /* --progress: auto (NULL), bar, jsonl, none */
+	const char
+	    *summary; /* --summary: NULL (block on a terminal, else line), block, line, none */
 	struct fb_driver_config drv;
 	/* http */
 	const char *base_url;	  /* --base-url, else FLORA_BASE_URL, else the API's */

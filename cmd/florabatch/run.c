@@ -205,6 +205,37 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 		    strcmp(results, "-") ? results : "<results>");
 }
 
+/* The summary in one line, for cron's mail and a pipeline's log. */
+static void print_summary_line(FILE *f, const struct fb_summary *s, const char *results,
+			       const char *archive, uint64_t wall_ms, int code)
+{
+	char bytes[32], last[4096] = "";
+	human_bytes(bytes, sizeof(bytes), s->output_bytes);
+	if (archive && s->volumes && fb_volumes_path(archive, s->volume_count, last, sizeof(last)))
+		last[0] = '\0';
+	fprintf(f,
+		"florabatch: %s: %llu items in %.1f s: %llu completed, %llu failed, %llu invalid, "
+		"%llu skipped",
+		s->stopped ? "batch STOPPED" : "batch finished", (unsigned long long)s->items,
+		wall_ms / 1000.0, (unsigned long long)s->completed, (unsigned long long)s->failed,
+		(unsigned long long)s->invalid, (unsigned long long)s->skipped);
+	if (s->unresolved)
+		fprintf(f, ", %llu unresolved", (unsigned long long)s->unresolved);
+	if (s->done_before)
+		fprintf(f, ", %llu done before", (unsigned long long)s->done_before);
+	fprintf(f, "; %llu runs", (unsigned long long)s->runs);
+	if (s->costed)
+		fprintf(f, "; $%.3f charged", s->cost);
+	if (s->throttled_ms)
+		fprintf(f, "; throttled %.1f s by 429s", s->throttled_ms / 1000.0);
+	fprintf(f, "; %llu outputs (%s)%s%s; results %s", (unsigned long long)s->outputs, bytes,
+		last[0] ? " in " : "", last, results);
+	if (s->stopped)
+		fprintf(f, "; stopped: %s%s%s", s->stop_err.api_code,
+			s->stop_err.api_code[0] ? ": " : "", s->stop_err.msg);
+	fprintf(f, "; exit %d\n", code);
+}
+
 static int exit_code(const struct fb_summary *s)
 {
 	if (s->stopped)
@@ -445,11 +476,6 @@ int fb_cmd_run(int argc, char **argv)
 	if (nothing_new && !o.quiet && isatty(STDERR_FILENO))
 		fprintf(stderr, "florabatch: nothing new: all %llu items were done before\n",
 			(unsigned long long)sum.items);
-	if (!o.quiet && !nothing_new) {
-		print_summary(stderr, &sum, results, archive, wall);
-		if (fb_manifest_dir_stats(m))
-			print_walk(stderr, fb_manifest_dir_stats(m), cache);
-	}
 	if (rc == FB_EPARSE)
 		code = FB_EXIT_USAGE; /* the manifest broke part-way: a manifest error */
 	else
@@ -457,6 +483,15 @@ int fb_cmd_run(int argc, char **argv)
 		       : sum.interrupted ? 128 + stop_signal
 		       : sum.reader_gone ? FB_EXIT_PIPE
 					 : exit_code(&sum);
+	/* The block on a terminal; one line in a pipe or under cron (or as --summary says). */
+	const char *how = o.summary ? o.summary : isatty(STDERR_FILENO) ? "block" : "line";
+	if (!o.quiet && !nothing_new && !strcmp(how, "block")) {
+		print_summary(stderr, &sum, results, archive, wall);
+		if (fb_manifest_dir_stats(m))
+			print_walk(stderr, fb_manifest_dir_stats(m), cache);
+	} else if (!o.quiet && !nothing_new && !strcmp(how, "line")) {
+		print_summary_line(stderr, &sum, results, archive, wall, code);
+	}
 out:
 	if (c)
 		fb_collector_close(c, NULL, NULL);

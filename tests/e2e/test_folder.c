@@ -37,7 +37,8 @@ static struct e2e_run cron(struct e2e_world *w)
 	char cmd[2048];
 	snprintf(cmd, sizeof(cmd),
 		 "cd '%s' && env FLORA_API_KEY=" KEY " '%s' run photos --transport http --base-url "
-		 "%s --technique cctv-cam --workspace ws_accept --out out --poll-interval 200ms",
+		 "%s --technique cctv-cam --workspace ws_accept --out out --poll-interval 200ms "
+		 "--summary block",
 		 w->dir, tu_env("FB_BIN"), w->sim.base);
 	struct e2e_run r = {0};
 	r.status = tu_run(cmd, &r.out, &r.err);

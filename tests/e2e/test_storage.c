@@ -60,8 +60,8 @@ static void test_large_outputs_stream_to_disk(void **state)
 {
 	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 300ms --output-bytes 16M");
 	write_manifest(w, "big", 8);
-	struct e2e_run r =
-	    e2e_world_run(w, KEY, "m.csv --technique cctv-cam --out out --concurrency 8");
+	struct e2e_run r = e2e_world_run(
+	    w, KEY, "m.csv --technique cctv-cam --out out --concurrency 8 --summary block");
 	if (r.status)
 		print_error("exit %d: %s\n", r.status, r.err);
 	assert_int_equal(r.status, 0);
@@ -182,8 +182,8 @@ static void test_full_disk_then_room_again(void **state)
 	struct e2e_lines l = e2e_world_results(w);
 	assert_true(l.n < 8);
 	e2e_lines_free(&l);
-	struct e2e_run r =
-	    e2e_world_run(w, KEY, "m.csv --technique cctv-cam --out out --concurrency 8");
+	struct e2e_run r = e2e_world_run(
+	    w, KEY, "m.csv --technique cctv-cam --out out --concurrency 8 --summary block");
 	if (r.status)
 		print_error("the run with room again: exit %d: %s\n", r.status, r.err);
 	assert_int_equal(r.status, 0);
@@ -360,7 +360,7 @@ static void test_sim_keeps_no_uploaded_bytes(void **state)
 	free(bytes);
 	struct e2e_run r =
 	    e2e_florabatch(dir, "run imgs --technique cctv-cam --workspace ws_accept "
-				"--out out --sim-clock virtual --concurrency 32");
+				"--out out --sim-clock virtual --concurrency 32 --summary block");
 	if (r.status)
 		print_error("exit %d: %s\n", r.status, r.err);
 	assert_int_equal(r.status, 0);
