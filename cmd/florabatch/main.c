@@ -11,6 +11,7 @@
 static void usage(FILE *f)
 {
 	fputs("Usage: florabatch run [OPTIONS] [INPUT]\n"
+	      "       florabatch validate [OPTIONS] [INPUT]   (run --dry-run)\n"
 	      "       florabatch status [--json] [DIR]\n"
 	      "       florabatch pack [--to FILE] [DIR]\n"
 	      "       florabatch --help | --version\n"
@@ -57,6 +58,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return fb_cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "validate"))
+		return fb_cmd_run(argc - 1, argv + 1); /* run --dry-run */
 	if (!strcmp(argv[1], "status"))
 		return fb_cmd_status(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "pack"))

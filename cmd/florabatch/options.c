@@ -62,6 +62,7 @@ enum {
 	OPT_KEEP_ORDER,
 	OPT_PROGRESS,
 	OPT_SUMMARY,
+	OPT_DRY_RUN,
 	OPT_ROLL,
 	OPT_SIM_OUTPUT_BYTES,
 };
@@ -121,6 +122,7 @@ static const struct option long_opts[] = {
     {"keep-order", no_argument, NULL, OPT_KEEP_ORDER},
     {"progress", required_argument, NULL, OPT_PROGRESS},
     {"summary", required_argument, NULL, OPT_SUMMARY},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"roll", required_argument, NULL, OPT_ROLL},
     {"sim-output-bytes", required_argument, NULL, OPT_SIM_OUTPUT_BYTES},
     {NULL, 0, NULL, 0},
@@ -194,6 +196,11 @@ void fb_run_usage(FILE *f)
 	    "                          terminal, nothing otherwise), bar, jsonl (a JSON\n"
 	    "                          object a second on standard error, for dashboards)\n"
 	    "                          or none; NO_COLOR and TERM=dumb are respected\n"
+	    "  --dry-run               read the whole manifest and check every row against its\n"
+	    "                          technique's inputs; say which rows are new, done or\n"
+	    "                          invalid, the cost and the time; create, upload and\n"
+	    "                          write nothing (exit 0 clean, 2 invalid rows); the\n"
+	    "                          same as `florabatch validate`\n"
 	    "  --summary HOW           the summary at the end: block (default on a terminal),\n"
 	    "                          line (default in a pipe or under cron) or none\n"
 	    "\n",
@@ -425,6 +432,9 @@ static int one(struct run_opts *o, int c, const char *arg)
 		    strcmp(arg, "none"))
 			return bad_choice("--progress", arg, "auto, bar, jsonl or none");
 		o->progress = arg;
+		return 0;
+	case OPT_DRY_RUN:
+		o->dry_run = 1;
 		return 0;
 	case OPT_SUMMARY:
 		if (strcmp(arg, "block") && strcmp(arg, "line") && strcmp(arg, "none"))

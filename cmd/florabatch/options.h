@@ -24,6 +24,7 @@ struct run_opts {
 	const char *outputs_dir;
 	int keep_order; /* --keep-order: standard output's lines in input order */
 	int fresh;
+	int dry_run; /* --dry-run, or `florabatch validate`: plan, spend nothing (plan.h) */
 	int quiet, verbose;
 	const char *progress; /* --progress: auto (NULL), bar, jsonl, none */
 	const char

@@ -10,6 +10,7 @@
 #include "dirreader.h"
 #include "driver.h"
 #include "journal.h"
+#include "plan.h"
 #include "precheck.h"
 #include "progress.h"
 #include "rowcount.h"
@@ -308,6 +309,8 @@ int fb_cmd_run(int argc, char **argv)
 	struct run_opts o;
 	if (fb_options_parse(argc, argv, &o))
 		return FB_EXIT_USAGE;
+	if (!strcmp(argv[0], "validate"))
+		o.dry_run = 1; /* the same check under its own name */
 	if (!o.drv.seed)
 		o.drv.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 
@@ -383,6 +386,10 @@ int fb_cmd_run(int argc, char **argv)
 		   : fb_manifest_open(&m, o.input, o.format, &err)) {
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 		code = FB_EXIT_USAGE;
+		goto out;
+	}
+	if (o.dry_run) {
+		code = fb_cmd_plan(&o, m, t, log);
 		goto out;
 	}
 	/* The progress line's total: a folder's images, or a file's rows (a stream has none). */
