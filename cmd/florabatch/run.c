@@ -150,9 +150,6 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 	if (s->done_before)
 		fprintf(f, "  earlier   %llu items were done by an earlier run of this batch\n",
 			(unsigned long long)s->done_before);
-	if (s->resumed)
-		fprintf(f, "  resumed   %llu runs created earlier, picked up by id\n",
-			(unsigned long long)s->resumed);
 	if (s->reader_gone)
 		fprintf(f,
 			"  stopped   the reader of standard output went away: no new runs; %llu "
@@ -174,7 +171,12 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 			s->stop_err.api_code[0] ? ": " : "", s->stop_err.msg,
 			fb_err_hint(&s->stop_err) ? fb_err_hint(&s->stop_err)
 						  : "see the skipped items' error in the results");
-	fprintf(f, "  runs      %llu created\n", (unsigned long long)s->runs);
+	/* Runs an earlier invocation made and this one picked up by id are no new cost. */
+	fprintf(f, "  runs      %llu created", (unsigned long long)s->runs);
+	if (s->resumed)
+		fprintf(f, ", %llu resumed from an earlier invocation",
+			(unsigned long long)s->resumed);
+	fputc('\n', f);
 	fprintf(f, "  outputs   %llu %s, %s\n", (unsigned long long)s->outputs,
 		archive ? "archived" : "kept as files", bytes);
 	if (s->costed)
