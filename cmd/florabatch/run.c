@@ -369,6 +369,11 @@ int fb_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	fb_journal_set_clock(journal, clock);
+	/* When this invocation started and ended, for `florabatch status`. */
+	if (fb_journal_note_start(journal, (long)getpid(), &err)) {
+		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
+		goto out;
+	}
 	o.drv.journal = journal;
 	o.drv.policy.workspace_id = o.drv.defaults.workspace_id;
 	struct fb_collector_config cc = {
@@ -441,6 +446,10 @@ int fb_cmd_run(int argc, char **argv)
 out:
 	if (c)
 		fb_collector_close(c, NULL, NULL);
+	if (journal && fb_journal_note_end(journal, code, &err) && code == FB_EXIT_OK) {
+		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
+		code = FB_EXIT_IO;
+	}
 	if (journal && fb_journal_close(journal, &err) && code == FB_EXIT_OK) {
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 		code = FB_EXIT_IO;
