@@ -290,6 +290,34 @@ int fb_api_list_call(const struct fb_list_query *q, struct fb_api_call *call, st
 	return 0;
 }
 
+/* ---- the technique catalog ---- */
+
+int fb_api_techniques_call(const struct fb_catalog_query *q, struct fb_api_call *call,
+			   struct fb_err *err)
+{
+	fb_buf_reset(&call->path);
+	fb_buf_reset(&call->body);
+	call->method = "GET";
+	call->idem_key = NULL;
+	if (!q || (q->technique && !*q->technique))
+		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH, "techniques: no technique named");
+	if (q->technique)
+		return fb_buf_adds(&call->path, "/techniques/") ||
+			       fb_api_add_segment(&call->path, q->technique)
+			   ? oom(err)
+			   : 0;
+	if (q->limit > LIST_LIMIT_MAX)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
+				  "techniques: a page holds at most %u, not %u", LIST_LIMIT_MAX,
+				  q->limit);
+	if (fb_buf_addf(&call->path, "/techniques?limit=%u",
+			q->limit ? q->limit : LIST_LIMIT_MAX) ||
+	    add_param(&call->path, "query", q->query) ||
+	    add_param(&call->path, "cursor", q->cursor))
+		return oom(err);
+	return 0;
+}
+
 /* ---- assets ---- */
 
 int fb_api_asset_reserve_call(const struct fb_upload_request *req, struct fb_api_call *call,

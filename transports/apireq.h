@@ -58,6 +58,16 @@ int fb_api_poll_call(const struct fb_run_ref *ref, struct fb_api_call *call, str
 int fb_api_list_call(const struct fb_list_query *q, struct fb_api_call *call, struct fb_err *err);
 
 /*
+ * The technique catalog (CONTRACT.md section 4): GET /techniques/{technique}
+ * (the slug or id percent-encoded) when q->technique is set, else GET
+ * /techniques?limit=N[&query=][&cursor=] (limit 0 means 100). 0, or
+ * FB_EINVAL (an empty technique, a limit over 100) / FB_ENOMEM with err
+ * set. call is reset first; release it with fb_api_call_release.
+ */
+int fb_api_techniques_call(const struct fb_catalog_query *q, struct fb_api_call *call,
+			   struct fb_err *err);
+
+/*
  * The asset routes (CONTRACT.md section 5). The reservation: POST /assets
  * with {"source":"signed-url","workspace_id"[,"file_name"][,"content_type"]}
  * and the key in the Idempotency-Key header only (the body allows no other

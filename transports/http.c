@@ -201,6 +201,12 @@ static int http_upload_asset(struct fb_transport *t, const struct fb_upload_requ
 	return rc;
 }
 
+static int http_get_techniques(struct fb_transport *t, const struct fb_catalog_query *q,
+			       fb_catalog_cb cb, void *ud, struct fb_err *err)
+{
+	return fb_http_catalog_start((struct fb_http *)t, q, cb, ud, err);
+}
+
 /* Takes q off the books before its callback, which may start requests. */
 static void finish(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 {
@@ -406,6 +412,7 @@ static const struct fb_transport_ops http_ops = {
     .fetch_from = http_fetch_from,
     .list_runs = http_list_runs,
     .upload_asset = http_upload_asset,
+    .get_techniques = http_get_techniques,
     .step = http_step,
     .watch = http_watch,
     .pending = http_pending,

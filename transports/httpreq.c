@@ -82,6 +82,7 @@ struct fb_http_req *fb_http_req_get(struct fb_http *h, struct fb_err *err)
 	q->got = q->skip = 0;
 	q->reply = NULL;
 	q->list = NULL;
+	q->catalog = NULL;
 	q->data = NULL;
 	q->done = NULL;
 	q->ud = NULL;
@@ -454,6 +455,12 @@ static void log_failure(struct fb_http *h, const struct fb_err *err)
 	fb_log_msg(h->log, FB_LOG_DEBUG, "http: %s", err->msg);
 }
 
+void fb_http_req_failed(struct fb_http *h, struct fb_err *err, const char *request_id)
+{
+	add_request_id(err, request_id);
+	log_failure(h, err);
+}
+
 /* What went wrong when libcurl gave up, our own aborts first. */
 static void transfer_error(struct fb_http_req *q, CURLcode res, struct fb_err *err)
 {
@@ -476,7 +483,7 @@ static void transfer_error(struct fb_http_req *q, CURLcode res, struct fb_err *e
  * What every API answer shares: its status, request-id and Retry-After.
  * 1 when a 2xx body waits to be parsed; 0 when err says what went wrong.
  */
-static int answer_head(struct fb_http_req *q, CURLcode res, int *status, const char **rid,
+int fb_http_req_answer(struct fb_http_req *q, CURLcode res, int *status, const char **rid,
 		       long *retry_after_ms, struct fb_err *err)
 {
 	long st = 0;
@@ -502,7 +509,7 @@ static void finish_api(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 	r.run.progress = -1;
 	r.run.estimated_seconds = -1;
 	r.run.created_at = -1;
-	if (answer_head(q, res, &r.http_status, &r.request_id, &r.retry_after_ms, &r.err)) {
+	if (fb_http_req_answer(q, res, &r.http_status, &r.request_id, &r.retry_after_ms, &r.err)) {
 		r.ok = !fb_api_parse_run(fb_buf_str(&q->resp), q->resp.len, &r.run, &r.err);
 		if (!r.ok) {
 			r.err.http_status = r.http_status;
@@ -522,7 +529,7 @@ static void finish_list(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 	struct fb_list_reply r;
 	char *cursor = NULL;
 	memset(&r, 0, sizeof(r));
-	if (answer_head(q, res, &r.http_status, &r.request_id, &r.retry_after_ms, &r.err)) {
+	if (fb_http_req_answer(q, res, &r.http_status, &r.request_id, &r.retry_after_ms, &r.err)) {
 		r.ok = !fb_api_parse_list(fb_buf_str(&q->resp), q->resp.len, q->list_kind, &r.runs,
 					  &r.nruns, &cursor, &r.err);
 		if (!r.ok)
@@ -580,6 +587,8 @@ void fb_http_req_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 		finish_fetch(h, q, res);
 	else if (q->list)
 		finish_list(h, q, res);
+	else if (q->catalog)
+		fb_http_catalog_finish(h, q, res);
 	else
 		finish_api(h, q, res);
 }

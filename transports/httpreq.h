@@ -27,6 +27,8 @@ struct fb_http_req {
 	fb_reply_cb reply; /* a create or poll; else list for a list page */
 	fb_list_cb list;
 	enum fb_job_kind list_kind; /* which list's answer to expect */
+	fb_catalog_cb catalog;	    /* else the technique catalog (httpcatalog.c) */
+	int catalog_one;	    /* its answer is one technique, not a page */
 	fb_fetch_data_cb data;
 	fb_fetch_done_cb done;
 	void *ud;
@@ -117,6 +119,23 @@ int fb_http_upload_wake(struct fb_http *h);
 
 /* Fires q's callback for its finished transfer (res: libcurl's result). */
 void fb_http_req_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res);
+/*
+ * What every API answer shares: its status, request-id and Retry-After.
+ * 1 when a 2xx body waits in q->resp to be parsed; 0 when err says what
+ * went wrong (then pass it to fb_http_req_failed).
+ */
+int fb_http_req_answer(struct fb_http_req *q, CURLcode res, int *status, const char **rid,
+		       long *retry_after_ms, struct fb_err *err);
+/* A failed answer's error: the request-id added to its message, and logged. */
+void fb_http_req_failed(struct fb_http *h, struct fb_err *err, const char *request_id);
+
+/* ---- the technique catalog (httpcatalog.c) ---- */
+
+/* Starts a catalog request: 0, or a negative FB_E* with err (cb never fires). */
+int fb_http_catalog_start(struct fb_http *h, const struct fb_catalog_query *query, fb_catalog_cb cb,
+			  void *ud, struct fb_err *err);
+/* Parses q's answer and fires its callback. */
+void fb_http_catalog_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res);
 
 /* Back to the free list (or freed when it is full). q must be out of the multi. */
 void fb_http_req_recycle(struct fb_http *h, struct fb_http_req *q);

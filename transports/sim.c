@@ -16,6 +16,7 @@
  */
 #include "sim.h"
 #include "api.h"
+#include "apijson.h"
 #include "timers.h"
 #include "upload.h"
 
@@ -33,6 +34,8 @@ struct job {
 	fb_reply_cb reply;	/* a create or poll; else a list; else a fetch */
 	fb_list_cb list;
 	enum fb_job_kind list_kind; /* which list's answer to expect */
+	fb_catalog_cb catalog;	    /* else the technique catalog: one, or a page */
+	int catalog_one;
 	fb_fetch_data_cb data;
 	fb_fetch_done_cb done;
 	uint64_t from; /* a resumed download: the bytes before it are had already */
@@ -79,6 +82,7 @@ static int start_call(struct sim *s, const struct fb_simcall *call, struct job *
 		fb_simresp_release(&j->resp);
 		j->reply = NULL;
 		j->list = NULL;
+		j->catalog = NULL;
 		j->done = NULL;
 		j->up = NULL; /* still the caller's */
 		s->dead++;
@@ -150,6 +154,22 @@ static int sim_list_runs(struct fb_transport *t, const struct fb_list_query *q, 
 	return rc;
 }
 
+static int sim_get_techniques(struct fb_transport *t, const struct fb_catalog_query *q,
+			      fb_catalog_cb cb, void *ud, struct fb_err *err)
+{
+	if (!q || !cb)
+		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
+				  "techniques: no query or callback");
+	struct fb_api_call call = FB_API_CALL_INIT;
+	struct job proto = {.catalog = cb, .catalog_one = q->technique != NULL, .ud = ud};
+	int rc = fb_api_techniques_call(q, &call, err);
+	if (!rc)
+		rc = start((struct sim *)t, call.method, fb_buf_str(&call.path), NULL, NULL, &proto,
+			   err);
+	fb_api_call_release(&call);
+	return rc;
+}
+
 static int sim_fetch(struct fb_transport *t, const char *url, fb_fetch_data_cb data,
 		     fb_fetch_done_cb done, void *ud, struct fb_err *err)
 {
@@ -183,32 +203,36 @@ static int is_reset(const struct fb_simresp *a)
 	return a->fault == FB_SIM_FAULT_RESET_BEFORE || a->fault == FB_SIM_FAULT_RESET_AFTER;
 }
 
+/* What every API answer shares: 1 when a 2xx body waits to be parsed, else err is set. */
+static int answer_head(const struct fb_simresp *a, int *status, const char **rid,
+		       long *retry_after_ms, struct fb_err *err)
+{
+	*retry_after_ms = -1;
+	if (is_reset(a)) {
+		set_reset(a, err);
+		return 0;
+	}
+	*status = a->status;
+	*rid = a->request_id;
+	*retry_after_ms = a->retry_after_s >= 0 ? a->retry_after_s * 1000 : -1;
+	if (a->status >= 200 && a->status < 300)
+		return 1;
+	fb_api_parse_error(a->status, fb_buf_str(&a->body), a->body.len, a->request_id, err);
+	return 0;
+}
+
 static void fire_reply(struct job *j)
 {
 	const struct fb_simresp *a = &j->resp;
 	struct fb_reply r;
 	memset(&r, 0, sizeof(r));
-	r.retry_after_ms = -1;
-	r.run.progress = -1;
-	r.run.estimated_seconds = -1;
-	r.run.created_at = -1;
-	if (is_reset(a)) {
-		set_reset(a, &r.err);
-		j->reply(j->ud, &r);
-		return;
-	}
-	r.http_status = a->status;
-	r.request_id = a->request_id;
-	r.retry_after_ms = a->retry_after_s >= 0 ? a->retry_after_s * 1000 : -1;
-	if (a->status >= 200 && a->status < 300) {
+	fb_apijson_run_init(&r.run);
+	if (answer_head(a, &r.http_status, &r.request_id, &r.retry_after_ms, &r.err)) {
 		r.ok = fb_api_parse_run(fb_buf_str(&a->body), a->body.len, &r.run, &r.err) == 0;
 		if (!r.ok) {
 			r.err.http_status = a->status;
 			fb_run_info_release(&r.run); /* nothing half-parsed reaches the callback */
 		}
-	} else {
-		fb_api_parse_error(a->status, fb_buf_str(&a->body), a->body.len, a->request_id,
-				   &r.err);
 	}
 	j->reply(j->ud, &r);
 	fb_run_info_release(&r.run);
@@ -220,28 +244,29 @@ static void fire_list(struct job *j)
 	struct fb_list_reply r;
 	char *cursor = NULL;
 	memset(&r, 0, sizeof(r));
-	r.retry_after_ms = -1;
-	if (is_reset(a)) {
-		set_reset(a, &r.err);
-		j->list(j->ud, &r);
-		return;
-	}
-	r.http_status = a->status;
-	r.request_id = a->request_id;
-	r.retry_after_ms = a->retry_after_s >= 0 ? a->retry_after_s * 1000 : -1;
-	if (a->status >= 200 && a->status < 300) {
+	if (answer_head(a, &r.http_status, &r.request_id, &r.retry_after_ms, &r.err)) {
 		r.ok = fb_api_parse_list(fb_buf_str(&a->body), a->body.len, j->list_kind, &r.runs,
 					 &r.nruns, &cursor, &r.err) == 0;
 		if (!r.ok)
 			r.err.http_status = a->status;
 		r.next_cursor = cursor;
-	} else {
-		fb_api_parse_error(a->status, fb_buf_str(&a->body), a->body.len, a->request_id,
-				   &r.err);
 	}
 	j->list(j->ud, &r);
 	fb_run_list_free(r.runs, r.nruns);
 	free(cursor);
+}
+
+static void fire_catalog(struct job *j)
+{
+	const struct fb_simresp *a = &j->resp;
+	struct fb_catalog_reply r;
+	struct fb_api_catalog keep;
+	memset(&r, 0, sizeof(r));
+	memset(&keep, 0, sizeof(keep));
+	if (answer_head(a, &r.http_status, &r.request_id, &r.retry_after_ms, &r.err))
+		fb_api_catalog_parse(fb_buf_str(&a->body), a->body.len, j->catalog_one, &r, &keep);
+	j->catalog(j->ud, &r);
+	fb_api_catalog_release(&r, &keep);
 }
 
 static void fire_fetch(struct job *j)
@@ -440,6 +465,9 @@ static int fire_due(struct sim *s)
 		} else if (j->list) {
 			fire_list(j);
 			fired++;
+		} else if (j->catalog) {
+			fire_catalog(j);
+			fired++;
 		} else if (j->done) {
 			fire_fetch(j);
 			fired++;
@@ -511,6 +539,7 @@ static const struct fb_transport_ops sim_ops = {
     .fetch_from = sim_fetch_from,
     .list_runs = sim_list_runs,
     .upload_asset = sim_upload_asset,
+    .get_techniques = sim_get_techniques,
     .step = sim_step,
     .watch = sim_watch,
     .pending = sim_pending,

@@ -1,4 +1,7 @@
-/* transport: what every transport shares: run status names, run info and run list lifetime. */
+/*
+ * transport: what every transport shares: run status names, the lifetime of
+ * run info, run lists and techniques.
+ */
 #include "transport.h"
 
 #include <stdlib.h>
@@ -43,4 +46,32 @@ void fb_run_list_free(struct fb_run_info *runs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		fb_run_info_release(&runs[i]);
 	free(runs);
+}
+
+static void fields_free(struct fb_technique_field *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(f[i].id);
+		free(f[i].name);
+		free(f[i].type);
+		free(f[i].description);
+	}
+	free(f);
+}
+
+void fb_technique_release(struct fb_technique *t)
+{
+	free(t->technique_id);
+	free(t->name);
+	free(t->description);
+	fields_free(t->inputs, t->ninputs);
+	fields_free(t->outputs, t->noutputs);
+	memset(t, 0, sizeof(*t));
+}
+
+void fb_technique_list_free(struct fb_technique *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fb_technique_release(&list[i]);
+	free(list);
 }

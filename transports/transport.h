@@ -165,6 +165,50 @@ struct fb_upload_reply {
 };
 typedef void (*fb_upload_cb)(void *ud, const struct fb_upload_reply *reply);
 
+/* One input or output a technique declares. All strings owned; NULL when absent. */
+struct fb_technique_field {
+	char *id;   /* never NULL: what a run's inputs[].id names */
+	char *name; /* for people */
+	char *type; /* imageUrl, videoUrl, audioUrl, text, documentUrl, as the API says */
+	char *description;
+	int required; /* inputs: 0 when the API marks it optional */
+};
+
+/* A Technique (CONTRACT.md section 4). All strings owned; NULL when absent. */
+struct fb_technique {
+	char *technique_id; /* never NULL: tech_..., or as the API gives it */
+	char *name;
+	char *description;
+	int has_cost;
+	double run_cost; /* USD per run, when has_cost */
+	struct fb_technique_field *inputs, *outputs;
+	size_t ninputs, noutputs;
+};
+void fb_technique_release(struct fb_technique *t);
+/* Releases list[0..n) and frees the array. list may be NULL. */
+void fb_technique_list_free(struct fb_technique *list, size_t n);
+
+/* Which part of the technique catalog to read. Strings borrowed for the starting call only. */
+struct fb_catalog_query {
+	const char *technique; /* a slug or tech_ id: that technique; NULL: a page of the list */
+	const char *query;     /* the list: the API's search filter, or NULL */
+	const char *cursor; /* the list: the previous page's next_cursor, or NULL for the first */
+	unsigned limit;	    /* the list: 1-100 techniques a page; 0 means 100 */
+};
+
+/* What a catalog callback receives. Borrowed until the callback returns. */
+struct fb_catalog_reply {
+	int ok; /* 1: a 2xx whose body parsed */
+	int http_status;
+	const char *request_id;
+	long retry_after_ms;
+	struct fb_err err;		 /* when !ok: 404 for an unknown technique, with its kind */
+	struct fb_technique *techniques; /* when ok: the one asked for, or the page's */
+	size_t ntechniques;
+	const char *next_cursor; /* the list: NULL on the last page */
+};
+typedef void (*fb_catalog_cb)(void *ud, const struct fb_catalog_reply *reply);
+
 struct fb_transport;
 
 struct fb_transport_ops {
@@ -192,6 +236,19 @@ struct fb_transport_ops {
 	/* An asset upload; FB_EIO (kind ITEM) when the file cannot be read. May be NULL. */
 	int (*upload_asset)(struct fb_transport *t, const struct fb_upload_request *req,
 			    fb_upload_cb cb, void *ud, struct fb_err *err);
+	/*
+	 * The technique catalog: with q->technique, GET /techniques/{technique}
+	 * and a reply holding that one technique (a 404 when there is none);
+	 * without, one page of GET /techniques and its next cursor. As every
+	 * slot: 0 means cb fires exactly once, later, from step(); a negative
+	 * return (FB_EINVAL for a limit over 100 or an empty technique,
+	 * FB_ENOMEM) means it never fires. The techniques and the cursor the
+	 * reply holds are the transport's, freed when cb returns: copy what
+	 * you keep. No retries: a retryable error reaches cb with its kind.
+	 * May be NULL.
+	 */
+	int (*get_techniques)(struct fb_transport *t, const struct fb_catalog_query *q,
+			      fb_catalog_cb cb, void *ud, struct fb_err *err);
 	/*
 	 * Drives I/O and fires due callbacks; waits at most timeout_ms when
 	 * there is nothing to do yet (letting the clock pass). Returns the
@@ -256,6 +313,16 @@ static inline int fb_transport_upload_asset(struct fb_transport *t,
 		return fb_err_set(err, FB_EUNSUPP, FB_KIND_ITEM,
 				  "the %s transport cannot upload assets", t->ops->name);
 	return t->ops->upload_asset(t, req, cb, ud, err);
+}
+static inline int fb_transport_get_techniques(struct fb_transport *t,
+					      const struct fb_catalog_query *q, fb_catalog_cb cb,
+					      void *ud, struct fb_err *err)
+{
+	if (!t->ops->get_techniques)
+		return fb_err_set(err, FB_EUNSUPP, FB_KIND_BATCH,
+				  "the %s transport cannot read the technique catalog",
+				  t->ops->name);
+	return t->ops->get_techniques(t, q, cb, ud, err);
 }
 static inline int fb_transport_step(struct fb_transport *t, uint64_t timeout_ms)
 {
