@@ -99,7 +99,7 @@ static void job_done(void *owner, struct fb_job *job, int rc, const struct fb_er
 	}
 	if (rc >= 0) /* an item whose line could not be written is counted by the next run */
 		count(b->sum, fb_job_status(job));
-	b->sum->runs += fb_job_attempts(job);
+	b->sum->runs += fb_job_runs_made(job);
 	if (has_cost) {
 		b->sum->cost += cost;
 		b->sum->costed++;
@@ -433,8 +433,10 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	/* Interrupted: what is still in flight gets no line; the journal knows its runs. */
 	sum->abandoned = b.nlive;
 	sum->journal_syncs = cfg->journal ? fb_journal_syncs(cfg->journal) : 0;
-	for (size_t i = 0; i < b.nlive; i++)
+	for (size_t i = 0; i < b.nlive; i++) {
+		sum->runs += fb_job_runs_made(b.live[i]); /* made, though their lines are not */
 		fb_job_free(b.live[i]);
+	}
 	free(b.live);
 	if (!rc && b.fatal) {
 		if (err)

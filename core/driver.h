@@ -54,7 +54,9 @@ struct fb_driver_config {
 struct fb_summary {
 	uint64_t items; /* result lines the batch accounts for */
 	uint64_t completed, failed, invalid, skipped, unresolved;
-	uint64_t runs;			/* runs created or adopted */
+	/* Runs this invocation made (created, or found after a lost create answer), those
+	 * of items left in flight included; the runs of `resumed` are not among them. */
+	uint64_t runs;
 	uint64_t outputs, output_bytes; /* filled by the caller from the collector's close */
 	uint64_t volumes;		/* archive volumes finished by this invocation (likewise) */
 	unsigned volume_count;		/* ... and in all */

@@ -3,6 +3,7 @@
 #include "hashset.h"
 #include "idemkey.h"
 #include "json.h"
+#include "spillset.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -38,20 +39,62 @@ static int each_line(const char *path, int (*fn)(void *ud, yajl_val v), void *ud
 	}
 	free(line);
 	fclose(f);
-	return rc == FB_ENOMEM ? fb_err_set(err, rc, FB_KIND_BATCH, "out of memory") : rc;
+	if (rc == FB_ENOMEM)
+		return fb_err_set(err, rc, FB_KIND_BATCH, "out of memory");
+	if (rc == FB_EIO)
+		return fb_err_set(err, rc, FB_KIND_BATCH,
+				  "cannot write a temporary file (TMPDIR) while reading %s", path);
+	return rc;
 }
 
+/*
+ * Keys as 64-bit hashes in spillsets, so memory stays bounded however long
+ * the record and the journal are: ended, the keys of runs a line ends;
+ * open and made, the journal's keys without such a line (any record, a run
+ * record).
+ */
 struct ctx {
 	struct fb_folder_state *st;
-	struct fb_hashset open;	 /* the journal's keys */
-	struct fb_hashset ended; /* those of them with a line (both as small as the journal) */
+	struct fb_spillset ended, open, made;
 };
 
-static int journal_line(void *ud, yajl_val v)
+/* Copies at most max bytes of s into out (max + 4 bytes), cut on a character, "..." marking it. */
+static void clip(char *out, size_t max, const char *s)
 {
-	struct ctx *c = ud;
-	const char *key = fb_json_get_str(v, "key");
-	return key && fb_hashset_add(&c->open, key) < 0 ? FB_ENOMEM : 0;
+	size_t n = strlen(s), i = 0;
+	while (i < n) {
+		int valid;
+		size_t k = fb_json_utf8_next(s + i, n - i, &valid);
+		if (i + k > max)
+			break;
+		i += k;
+	}
+	memcpy(out, s, i);
+	strcpy(out + i, i < n ? "..." : "");
+}
+
+/* Counts a failed line, under its error.code; the table is fixed, the rest go together. */
+static void count_code(struct fb_folder_state *st, yajl_val line)
+{
+	yajl_val e = fb_json_get(line, "error");
+	const char *code = fb_json_get_str(e, "code"), *msg = fb_json_get_str(e, "message");
+	char c[FB_FOLDER_CODE_MAX + 4];
+	clip(c, FB_FOLDER_CODE_MAX, code && *code ? code : "(none)");
+	unsigned i = 0;
+	st->failed++;
+	while (i < st->ncodes && strcmp(st->codes[i].code, c))
+		i++;
+	if (i == st->ncodes) {
+		if (i == FB_FOLDER_CODES) {
+			st->other_codes++;
+			return;
+		}
+		snprintf(st->codes[i].code, sizeof(st->codes[i].code), "%s", c);
+		st->ncodes++;
+	}
+	st->codes[i].count++;
+	if (msg)
+		clip(st->codes[i].example, FB_FOLDER_EXAMPLE_MAX, msg);
 }
 
 static int result_line(void *ud, yajl_val v)
@@ -65,7 +108,7 @@ static int result_line(void *ud, yajl_val v)
 	else if (!strcmp(s, "completed"))
 		st->completed++;
 	else if (!strcmp(s, "failed"))
-		st->failed++;
+		count_code(st, v);
 	else if (!strcmp(s, "invalid"))
 		st->invalid++;
 	else if (!strcmp(s, "skipped"))
@@ -87,20 +130,64 @@ static int result_line(void *ud, yajl_val v)
 		if (!fb_json_get_i64(outs->u.array.values[i], "bytes", &b) && b > 0)
 			st->output_bytes += (uint64_t)b;
 	}
-	/* A line that is not provisional ends its key's run in the journal. */
+	/* A line that is not provisional ends its key's runs in the journal. */
 	const char *key = fb_json_get_str(v, "idempotency_key");
 	if (!key || !s || !strcmp(s, "skipped") || !strcmp(s, "unresolved"))
 		return 0;
-	/* Its runs: one per attempt, each under its own key (the first is the item's). */
+	/* One run per attempt, each under its own key (the first is the item's, which a
+	 * create refused outright also journaled). */
 	int64_t attempts = 1;
 	fb_json_get_i64(v, "attempts", &attempts);
-	for (int64_t n = 1; n <= attempts && n <= 64; n++) {
+	attempts = attempts < 1 ? 1 : attempts > 64 ? 64 : attempts;
+	for (int64_t n = 1; n <= attempts; n++) {
 		char k[FB_IDEMKEY_LEN + 1];
 		if (fb_idemkey_attempt(key, (unsigned)n, k))
 			return FB_ENOMEM;
-		if (fb_hashset_has(&c->open, k) && fb_hashset_add(&c->ended, k) < 0)
-			return FB_ENOMEM;
+		int rc = fb_spillset_add(&c->ended, fb_hashset_hash(k));
+		if (rc < 0)
+			return rc;
 	}
+	return 0;
+}
+
+/* An invocation record: the latest start, and the end that follows it. */
+static void invocation(struct fb_folder_state *st, yajl_val v)
+{
+	const char *phase = fb_json_get_str(v, "phase");
+	int64_t at = 0, n = 0;
+	if (!phase || fb_json_get_i64(v, "at", &at) || at <= 0)
+		return;
+	if (!strcmp(phase, "start")) {
+		st->started_at = (uint64_t)at;
+		st->started_pid = !fb_json_get_i64(v, "pid", &n) ? (long)n : 0;
+		st->ended_at = 0;
+	} else if (!strcmp(phase, "end")) {
+		st->ended_at = (uint64_t)at;
+		st->exit_code = !fb_json_get_i64(v, "exit", &n) ? (int)n : -1;
+	}
+}
+
+static int journal_line(void *ud, yajl_val v)
+{
+	struct ctx *c = ud;
+	const char *key = fb_json_get_str(v, "key"), *t = fb_json_get_str(v, "t");
+	if (!key) {
+		if (t && !strcmp(t, "invocation"))
+			invocation(c->st, v);
+		return 0;
+	}
+	uint64_t h = fb_hashset_hash(key);
+	int rc = fb_spillset_has(&c->ended, h);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	if ((rc = fb_spillset_add(&c->open, h)) < 0)
+		return rc;
+	c->st->open_runs += (uint64_t)rc;
+	if (!t || strcmp(t, "run") || !fb_json_get_str(v, "run"))
+		return 0;
+	if ((rc = fb_spillset_add(&c->made, h)) < 0)
+		return rc;
+	c->st->in_flight += (uint64_t)rc;
 	return 0;
 }
 
@@ -145,27 +232,42 @@ static pid_t holder(const char *dir)
 	return who;
 }
 
+static int by_count(const void *a, const void *b)
+{
+	const struct fb_folder_code *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return strcmp(x->code, y->code);
+}
+
 int fb_folder_state_read(const char *dir, struct fb_folder_state *st, struct fb_err *err)
 {
 	struct stat sb;
 	memset(st, 0, sizeof(*st));
+	st->exit_code = -1;
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", dir,
 				  errno && stat(dir, &sb) != 0 ? strerror(errno) : "not a folder");
-	struct ctx c = {.st = st, .open = FB_HASHSET_INIT, .ended = FB_HASHSET_INIT};
+	struct ctx c = {.st = st};
 	char path[4096];
-	int exists, rc;
-	snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
-	rc = each_line(path, journal_line, &c, &exists, err);
+	int exists, rc = 0;
+	if (fb_spillset_init(&c.ended, NULL) || fb_spillset_init(&c.open, NULL) ||
+	    fb_spillset_init(&c.made, NULL))
+		rc = fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	/* The record first: a run whose line lands between the two reads counts as in flight. */
 	snprintf(path, sizeof(path), "%s/results.jsonl", dir);
 	if (!rc)
 		rc = each_line(path, result_line, &c, &st->has_record, err);
+	snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
+	if (!rc)
+		rc = each_line(path, journal_line, &c, &exists, err);
 	snprintf(path, sizeof(path), "%s/volumes.jsonl", dir);
 	if (!rc)
 		rc = each_line(path, volume_line, &c, &exists, err);
-	st->open_runs = c.open.len - c.ended.len;
-	fb_hashset_release(&c.open);
-	fb_hashset_release(&c.ended);
+	fb_spillset_release(&c.ended);
+	fb_spillset_release(&c.open);
+	fb_spillset_release(&c.made);
+	qsort(st->codes, st->ncodes, sizeof(st->codes[0]), by_count);
 	st->holder = holder(dir);
 	return rc;
 }

@@ -4,7 +4,8 @@
  * past. Kept: the records of keys an earlier invocation left unfinished,
  * of keys in flight, and every record younger than the longest
  * idempotency window the contract gives (24 h), within which an answer
- * about an old key may still come. The new file is written beside the old
+ * about an old key may still come; and this invocation's own invocation
+ * record (when it started), not earlier invocations'. The new file is written beside the old
  * one, made durable and renamed over it, so a crash leaves one or the other.
  */
 #include "journal.h"
@@ -32,10 +33,13 @@ static int keeps(const char *line, size_t len, int earlier, uint64_t now_ms,
 	copy[len] = '\0';
 	yajl_val v =
 	    fb_json_depth_ok(copy, len, 4) ? yajl_tree_parse(copy, ebuf, sizeof(ebuf)) : NULL;
-	const char *key = fb_json_get_str(v, "key");
+	const char *key = fb_json_get_str(v, "key"), *t = fb_json_get_str(v, "t");
 	int64_t at = 0;
 	int stays = 0;
-	if (key) {
+	if (!key && t && !strcmp(t, "invocation")) {
+		/* When this invocation started, for status; earlier ones' are history. */
+		stays = !earlier;
+	} else if (key) {
 		if (earlier)
 			stays = !keep->done_before(keep->ud, key);
 		else

@@ -101,6 +101,11 @@ unsigned fb_job_attempts(const struct fb_job *j)
 	return j->attempts;
 }
 
+unsigned fb_job_runs_made(const struct fb_job *j)
+{
+	return j->attempts - (j->resumed && j->attempts > 0);
+}
+
 uint64_t fb_job_now(struct fb_job *j)
 {
 	return fb_clock_now_ms(j->env->clock);
@@ -544,6 +549,7 @@ void fb_job_resume(struct fb_job *j, const char *run_id, const char *poll_url)
 	struct fb_err e = {0};
 	j->submitted_wall = fb_clock_wall_ms(j->env->clock);
 	j->created_ms = fb_job_now(j);
+	j->resumed = 1; /* before the adopt that counts it among the attempts */
 	if (fb_job_adopt(j, run_id, poll_url)) {
 		fb_err_set(&e, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 		fb_job_finish(j, FB_STATUS_FAILED, &e);

@@ -135,6 +135,12 @@ int fb_job_cost(const struct fb_job *j, double *cost);
 const struct fb_item *fb_job_item(const struct fb_job *j);
 /* Runs created or adopted for the item. */
 unsigned fb_job_attempts(const struct fb_job *j);
+/*
+ * Of those, the runs this invocation made (created, or found after a lost
+ * create answer): the run fb_job_resume picked up from an earlier
+ * invocation is not one.
+ */
+unsigned fb_job_runs_made(const struct fb_job *j);
 /* The create's quote for the current run (budget accounting), if one came. */
 int fb_job_quote(const struct fb_job *j, double *quote);
 

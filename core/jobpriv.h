@@ -35,6 +35,7 @@ struct fb_job {
 	unsigned req_retries; /* retries of the request now pending */
 	unsigned req_429s;    /* 429s of the request now pending */
 	unsigned attempts;    /* runs created or adopted for this item */
+	int resumed;	      /* its first run came from an earlier invocation (fb_job_resume) */
 	unsigned reruns;      /* runs re-created after a retryable failure */
 	unsigned polls;
 	int direct;	 /* the poller handed the run back: the next check is a GET of its own */

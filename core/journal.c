@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int str_ok(const char *s, int may_be_empty)
@@ -278,6 +279,42 @@ out:
 		return fb_err_set(err, rc, FB_KIND_BATCH, "cannot build a journal record for %s",
 				  key);
 	return 0;
+}
+
+/* An invocation record in j->rec: {"t":"invocation","phase":phase,name:value,"at":now}. */
+static int build_invocation(struct fb_journal *j, const char *phase, const char *name,
+			    int64_t value, struct fb_err *err)
+{
+	yajl_gen g = j->gen;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t at = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	yajl_gen_reset(g, NULL);
+	yajl_gen_clear(g);
+	fb_buf_reset(&j->rec);
+	int rc = fb_json_gen_status(yajl_gen_map_open(g)) || fb_json_gen_key(g, "t") ||
+		 fb_json_gen_str(g, "invocation") || fb_json_gen_key(g, "phase") ||
+		 fb_json_gen_str(g, phase) || fb_json_gen_key(g, name) ||
+		 fb_json_gen_i64(g, value) || fb_json_gen_key(g, "at") || fb_json_gen_u64(g, at) ||
+		 fb_json_gen_status(yajl_gen_map_close(g)) || fb_json_gen_take(g, &j->rec) ||
+		 fb_buf_addc(&j->rec, '\n');
+	return rc ? fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory") : 0;
+}
+
+int fb_journal_note_start(struct fb_journal *j, long pid, struct fb_err *err)
+{
+	if (j->failed)
+		return failed(j, err);
+	int rc = build_invocation(j, "start", "pid", pid, err);
+	return rc ? rc : append(j, err);
+}
+
+int fb_journal_note_end(struct fb_journal *j, int exit_code, struct fb_err *err)
+{
+	if (j->failed)
+		return failed(j, err);
+	int rc = build_invocation(j, "end", "exit", exit_code, err);
+	return rc ? rc : append(j, err);
 }
 
 static int bad_arg(struct fb_err *err, const char *what)

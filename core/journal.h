@@ -9,6 +9,10 @@
  *
  * Records: {"t":"create","key":K}  a create with key K is about to be sent
  *          {"t":"run","key":K,"run":R[,"poll":URL]}  key K made run R
+ *          {"t":"invocation","phase":"start","pid":P,"at":MS}  an invocation took
+ *          the folder; {"t":"invocation","phase":"end","exit":CODE,"at":MS} it left
+ *          it (one killed leaves no end). They carry no key, so replay passes them
+ *          over (as every version has); they are for `florabatch status`.
  *
  * Memory: the map that answers fb_journal_run_of and create_sent holds
  * what the file held when it was opened (an earlier invocation's records:
@@ -64,6 +68,16 @@ int fb_journal_note_run(struct fb_journal *j, const char *key, const char *run_i
 			const char *poll_url, struct fb_err *err);
 
 /*
+ * Queues an invocation record (see above): start with the process id,
+ * end with the exit status. Their "at" is the real wall clock (unix ms),
+ * whatever clock the batch runs on: they say when to a person. Compaction
+ * keeps this invocation's and drops earlier ones'. 0, or FB_EIO/FB_ENOMEM
+ * with err, as the other notes.
+ */
+int fb_journal_note_start(struct fb_journal *j, long pid, struct fb_err *err);
+int fb_journal_note_end(struct fb_journal *j, int exit_code, struct fb_err *err);
+
+/*
  * Writes every record queued so far in one write(2) and makes them durable
  * (fdatasync); does nothing when nothing was queued since the last sync.
  * 0, or FB_EIO with err.
@@ -110,8 +124,9 @@ struct fb_journal_keep {
 
 /*
  * Rewrites the file without the records no later invocation needs (see
- * jcompact.c): earlier keys done_before says are done, and this
- * invocation's records older than 24 h whose key is not live. The map of
+ * jcompact.c): earlier keys done_before says are done, this invocation's
+ * records older than 24 h whose key is not live, and earlier invocations'
+ * invocation records (this one's stay, so status can say when it started). The map of
  * earlier keys is kept as it is. 0, or a negative FB_E* with err: the old
  * file then stays in use, unless it could not be opened again (the
  * journal is then failed).

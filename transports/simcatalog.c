@@ -321,6 +321,8 @@ int fb_simcat_list(struct fb_simmodel *m, const struct fb_simquery *q, struct fb
 	int rc = 0;
 	if (fb_sim_limit(resp, fb_simquery_get(q, "limit"), &limit, &rc))
 		return rc;
+	if (m->cfg.page_cap && limit > m->cfg.page_cap)
+		limit = m->cfg.page_cap; /* a short page, as run lists give: the cursor goes on */
 	const char *ws = fb_simquery_get(q, "workspace_id"), *query = fb_simquery_get(q, "query");
 	const char *cursor = fb_simquery_get(q, "cursor");
 	if (ws && *ws && !fb_simreq_has_prefix(ws, "ws_"))

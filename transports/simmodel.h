@@ -60,7 +60,8 @@ struct fb_simmodel_config {
 	/* The lists show a run as it was this long ago: a finished run stays "running"
 	 * there for list_lag_ms after a GET would show it finished. 0: none. */
 	uint64_t list_lag_ms;
-	/* 1..100: list pages hold at most this many runs whatever limit asks; 0: 100. */
+	/* 1..100: list pages hold at most this many runs (or techniques) whatever limit
+	 * asks; 0: 100. */
 	unsigned page_cap;
 	double fail_rate;	  /* 0..1: share of runs that end failed */
 	unsigned outputs_per_run; /* 0 means 1 */

@@ -2,6 +2,7 @@
 #include "pack.h"
 #include "run.h"
 #include "status.h"
+#include "techniques.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -13,14 +14,21 @@ static void usage(FILE *f)
 	fputs("Usage: florabatch run [OPTIONS] [INPUT]\n"
 	      "       florabatch validate [OPTIONS] [INPUT]   (run --dry-run)\n"
 	      "       florabatch status [--json] [DIR]\n"
+	      "       florabatch techniques [OPTIONS] [TECHNIQUE]\n"
 	      "       florabatch pack [--to FILE] [DIR]\n"
 	      "       florabatch --help | --version\n"
 	      "\n"
 	      "Runs thousands of FLORA technique runs from one manifest (CSV or JSONL, a file or\n"
 	      "standard input), archives every output into a tarball and writes one JSON result\n"
-	      "line per item. 'florabatch run --help' lists the options; 'florabatch status\n"
-	      "--help' says what status reports of an output folder; 'florabatch pack' merges\n"
-	      "a folder's archive volumes into one file.\n",
+	      "line per item.\n"
+	      "\n"
+	      "  run         a batch; 'florabatch run --help' lists the options\n"
+	      "  status      what an output folder holds: items, failures, runs in flight, the\n"
+	      "              last invocation, money spent (even while a batch runs there)\n"
+	      "  techniques  the API's techniques, or one technique's inputs, outputs and cost\n"
+	      "  pack        a folder's archive volumes merged into one file\n"
+	      "\n"
+	      "'florabatch COMMAND --help' says more of each.\n",
 	      f);
 }
 
@@ -48,6 +56,8 @@ int main(int argc, char **argv)
 			fb_status_usage(stdout);
 		else if (argc > 2 && !strcmp(argv[2], "pack"))
 			fb_pack_usage(stdout);
+		else if (argc > 2 && !strcmp(argv[2], "techniques"))
+			fb_techniques_usage(stdout);
 		else
 			usage(stdout);
 		return FB_EXIT_OK;
@@ -64,6 +74,8 @@ int main(int argc, char **argv)
 		return fb_cmd_status(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "pack"))
 		return fb_cmd_pack(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "techniques"))
+		return fb_cmd_techniques(argc - 1, argv + 1);
 	fprintf(stderr, "florabatch: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return FB_EXIT_USAGE;

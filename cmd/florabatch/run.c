@@ -1,7 +1,7 @@
 /* run: the `florabatch run` subcommand: options in, a batch run, a summary and an exit code out. */
 #include "run.h"
 #include "volumes.h"
-#include "apikey.h"
+#include "connect.h"
 #include "options.h"
 #include "outdir.h"
 
@@ -17,7 +17,6 @@
 #include "statcache.h"
 #include "log.h"
 #include "manifest.h"
-#include "http.h"
 #include "sim.h"
 
 #include <errno.h>
@@ -153,9 +152,6 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 	if (s->done_before)
 		fprintf(f, "  earlier   %llu items were done by an earlier run of this batch\n",
 			(unsigned long long)s->done_before);
-	if (s->resumed)
-		fprintf(f, "  resumed   %llu runs created earlier, picked up by id\n",
-			(unsigned long long)s->resumed);
 	if (s->reader_gone)
 		fprintf(f,
 			"  stopped   the reader of standard output went away: no new runs; %llu "
@@ -177,7 +173,12 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 			s->stop_err.api_code[0] ? ": " : "", s->stop_err.msg,
 			fb_err_hint(&s->stop_err) ? fb_err_hint(&s->stop_err)
 						  : "see the skipped items' error in the results");
-	fprintf(f, "  runs      %llu created\n", (unsigned long long)s->runs);
+	/* Runs an earlier invocation made and this one picked up by id are no new cost. */
+	fprintf(f, "  runs      %llu created", (unsigned long long)s->runs);
+	if (s->resumed)
+		fprintf(f, ", %llu resumed from an earlier invocation",
+			(unsigned long long)s->resumed);
+	fputc('\n', f);
 	fprintf(f, "  outputs   %llu %s, %s\n", (unsigned long long)s->outputs,
 		archive ? "archived" : "kept as files", bytes);
 	if (s->costed)
@@ -251,56 +252,20 @@ static int exit_code(const struct fb_summary *s)
 	return FB_EXIT_OK;
 }
 
-/* "scheme://host[:port]" of url into out (empty when url has no such prefix). */
-static void origin_of(const char *url, char *out, size_t n)
-{
-	const char *p = strstr(url, "://");
-	size_t len =
-	    p ? (size_t)(strchr(p + 3, '/') ? strchr(p + 3, '/') - url : (long)strlen(url)) : 0;
-	snprintf(out, n, "%.*s", (int)len, url);
-}
-
-static int open_http(struct run_opts *o, struct fb_log *log, struct fb_transport **t)
-{
-	char key[1024];
-	struct fb_err err = {0};
-	if (fb_apikey_load(o->api_key_file, key, sizeof(key)))
-		return -1;
-	const char *base = o->base_url ? o->base_url : getenv("FLORA_BASE_URL");
-	if (o->insecure)
-		fb_log_msg(log, FB_LOG_WARN,
-			   "--insecure: TLS certificates are not checked; use it only for a "
-			   "test server of your own");
-	origin_of(base && *base ? base : FB_HTTP_DEFAULT_BASE_URL, o->api_origin,
-		  sizeof(o->api_origin));
-	o->drv.policy.api_origin = o->api_origin;
-	struct fb_http_config hc = {
-	    .base_url = base && *base ? base : NULL,
-	    .api_key = key,
-	    .insecure = o->insecure,
-	    .max_output_bytes = o->drv.policy.max_output_bytes,
-	    .log = log,
-	};
-	int rc = fb_http_transport_new(t, &hc, &err);
-	memset(key, 0, sizeof(key)); /* the transport keeps its own copy */
-	if (rc) {
-		fprintf(stderr, "florabatch: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
 static int open_transport(struct run_opts *o, struct fb_clock *clock, struct fb_log *log,
 			  struct fb_transport **t)
 {
-	struct fb_err err = {0};
-	if (!strcmp(o->transport, "http"))
-		return open_http(o, log, t);
-	o->drv.policy.api_origin = "sim://api";
-	if (fb_sim_transport_new(t, &o->sim, clock, &err)) {
-		fprintf(stderr, "florabatch: simulator: %s\n", err.msg);
+	struct fb_connect c = {
+	    .transport = o->transport,
+	    .base_url = o->base_url,
+	    .api_key_file = o->api_key_file,
+	    .insecure = o->insecure,
+	    .max_output_bytes = o->drv.policy.max_output_bytes,
+	    .sim = &o->sim,
+	};
+	if (fb_connect_open(&c, clock, log, o->api_origin, sizeof(o->api_origin), t))
 		return -1;
-	}
+	o->drv.policy.api_origin = o->api_origin;
 	return 0;
 }
 
@@ -426,6 +391,11 @@ int fb_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	fb_journal_set_clock(journal, clock);
+	/* When this invocation started and ended, for `florabatch status`. */
+	if (fb_journal_note_start(journal, (long)getpid(), &err)) {
+		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
+		goto out;
+	}
 	o.drv.journal = journal;
 	o.drv.policy.workspace_id = o.drv.defaults.workspace_id;
 	struct fb_collector_config cc = {
@@ -502,6 +472,10 @@ int fb_cmd_run(int argc, char **argv)
 out:
 	if (c)
 		fb_collector_close(c, NULL, NULL);
+	if (journal && fb_journal_note_end(journal, code, &err) && code == FB_EXIT_OK) {
+		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
+		code = FB_EXIT_IO;
+	}
 	if (journal && fb_journal_close(journal, &err) && code == FB_EXIT_OK) {
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 		code = FB_EXIT_IO;

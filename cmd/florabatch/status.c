@@ -10,22 +10,108 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 void fb_status_usage(FILE *f)
 {
 	fputs("Usage: florabatch status [--json] [DIR]\n"
 	      "\n"
-	      "Says what the output folder DIR (default florabatch-out) holds: the items with\n"
-	      "a result line and how they ended, the money charged, the runs created that\n"
-	      "have no line yet, the archive's volumes, and whether an invocation is working\n"
-	      "in it now. It reads the folder without locking it, so it works while a batch\n"
-	      "or a never-ending stream runs there.\n"
+	      "Says what the output folder DIR (default florabatch-out) holds. It reads the\n"
+	      "folder without locking or writing it, so it works while a batch or a never-\n"
+	      "ending stream runs there, and a line at a time: its memory stays small however\n"
+	      "long results.jsonl and journal.jsonl are.\n"
 	      "\n"
-	      "  --json                  one JSON object instead of text\n"
+	      "  state      running (with the pid of the invocation that holds the folder's\n"
+	      "             lock: another invocation would exit 75) or idle\n"
+	      "  last run   when the last invocation started and ended, and its exit status;\n"
+	      "             \"no end on record\" when it was killed or the machine stopped\n"
+	      "             (folders written before florabatch recorded this say \"not on\n"
+	      "             record\")\n"
+	      "  items      result lines by status: completed, failed, invalid, skipped,\n"
+	      "             unresolved\n"
+	      "  in flight  runs the journal says were created whose items have no line yet:\n"
+	      "             in flight while an invocation runs, else left by one that stopped\n"
+	      "             (the next picks them up by id, never creating them again); and\n"
+	      "             creates sent whose answer is not on record\n"
+	      "  failed     failed lines by error.code, the most frequent first (32 codes at\n"
+	      "             most; the rest are counted together), each with the message of\n"
+	      "             its latest line\n"
+	      "  spent      the sum of the lines' charged_cost, in USD\n"
+	      "  outputs    outputs of completed lines and their size\n"
+	      "  archive    the archive's volumes, and completed lines not in one yet\n"
+	      "\n"
+	      "  --json     one JSON object instead of text, for scripts: running, pid, lines,\n"
+	      "             completed, failed, invalid, skipped, unresolved, in_flight,\n"
+	      "             open_runs (in_flight plus creates with no answer on record),\n"
+	      "             charged_cost, failures ([{code, count, example}], as above),\n"
+	      "             failures_other_codes, last_invocation ({started_at, pid, ended_at,\n"
+	      "             exit}: times in unix ms, ended_at and exit null while it runs or\n"
+	      "             when it left no end; null when none is on record), outputs,\n"
+	      "             output_bytes, volumes, volume_lines, latest_volume\n"
 	      "\n"
 	      "Exit status: 0 the folder was read; 2 usage error, or DIR is not a readable\n"
-	      "folder.\n",
+	      "folder; 4 the answer could not be written.\n",
 	      f);
+}
+
+/* A point in time for a person: local time, with its offset. */
+static void when(char *buf, size_t n, uint64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S %z", &tm))
+		snprintf(buf, n, "%llu ms", (unsigned long long)ms);
+}
+
+/* A span of time for a person: 42 s, 5 min 8 s, 3 h 2 min. */
+static void span(char *buf, size_t n, uint64_t ms)
+{
+	unsigned long long s = ms / 1000;
+	if (s < 60)
+		snprintf(buf, n, "%llu s", s);
+	else if (s < 3600)
+		snprintf(buf, n, "%llu min %llu s", s / 60, s % 60);
+	else
+		snprintf(buf, n, "%llu h %llu min", s / 3600, s / 60 % 60);
+}
+
+static void last_run(FILE *f, const struct fb_folder_state *st)
+{
+	char start[64], end[64], took[64];
+	if (!st->started_at) {
+		fprintf(f, "  last run  not on record\n");
+		return;
+	}
+	when(start, sizeof(start), st->started_at);
+	fprintf(f, "  last run  started %s (pid %ld)\n            ", start, st->started_pid);
+	if (st->ended_at) {
+		when(end, sizeof(end), st->ended_at);
+		span(took, sizeof(took),
+		     st->ended_at > st->started_at ? st->ended_at - st->started_at : 0);
+		fprintf(f, "ended %s, after %s, exit %d\n", end, took, st->exit_code);
+	} else if (st->holder) {
+		fprintf(f, "still running\n");
+	} else {
+		fprintf(f, "no end on record: it was killed, or the machine stopped\n");
+	}
+}
+
+static void failures(FILE *f, const struct fb_folder_state *st)
+{
+	int cw = 0, nw = 1;
+	for (unsigned i = 0; i < st->ncodes; i++) {
+		int n = (int)strlen(st->codes[i].code),
+		    d = snprintf(NULL, 0, "%llu", (unsigned long long)st->codes[i].count);
+		cw = n > cw ? n : cw;
+		nw = d > nw ? d : nw;
+	}
+	for (unsigned i = 0; i < st->ncodes; i++)
+		fprintf(f, "  %-9s %*llu %-*s  %s\n", i ? "" : "failed", nw,
+			(unsigned long long)st->codes[i].count, cw, st->codes[i].code,
+			st->codes[i].example);
+	if (st->other_codes)
+		fprintf(f, "  %-9s %*llu in other codes\n", "", nw,
+			(unsigned long long)st->other_codes);
 }
 
 static void human(FILE *f, const char *dir, const struct fb_folder_state *st)
@@ -35,6 +121,7 @@ static void human(FILE *f, const char *dir, const struct fb_folder_state *st)
 		fprintf(f, "  state     running (pid %ld holds the folder)\n", (long)st->holder);
 	else
 		fprintf(f, "  state     idle\n");
+	last_run(f, st);
 	fprintf(f,
 		"  items     %llu with a line: %llu completed, %llu failed, %llu invalid, %llu "
 		"skipped",
@@ -44,11 +131,16 @@ static void human(FILE *f, const char *dir, const struct fb_folder_state *st)
 	if (st->unresolved)
 		fprintf(f, ", %llu unresolved", (unsigned long long)st->unresolved);
 	fputc('\n', f);
-	fprintf(f, "  open      %llu runs created with no line yet%s\n",
-		(unsigned long long)st->open_runs,
-		!st->open_runs ? ""
-		: st->holder   ? " (in flight)"
+	fprintf(f, "  in flight %llu runs created with no line yet%s",
+		(unsigned long long)st->in_flight,
+		!st->in_flight ? ""
+		: st->holder   ? ""
 			       : " (the next invocation picks them up by id)");
+	if (st->open_runs > st->in_flight)
+		fprintf(f, "; %llu creates sent with no answer on record",
+			(unsigned long long)(st->open_runs - st->in_flight));
+	fputc('\n', f);
+	failures(f, st);
 	fprintf(f, "  spent     $%.3f charged (%llu lines report a cost)\n", st->cost,
 		(unsigned long long)st->costed);
 	fprintf(f, "  outputs   %llu of completed lines, %.1f MiB\n",
@@ -65,27 +157,56 @@ static void human(FILE *f, const char *dir, const struct fb_folder_state *st)
 		fprintf(f, "  archive   no volume yet\n");
 }
 
+#define U(k, v) (fb_json_gen_key(g, k) || fb_json_gen_u64(g, (uint64_t)(v)))
+
+static int json_failures(yajl_gen g, const struct fb_folder_state *st)
+{
+	int rc = fb_json_gen_key(g, "failures") || fb_json_gen_status(yajl_gen_array_open(g));
+	for (unsigned i = 0; !rc && i < st->ncodes; i++)
+		rc = fb_json_gen_status(yajl_gen_map_open(g)) || fb_json_gen_key(g, "code") ||
+		     fb_json_gen_str(g, st->codes[i].code) || U("count", st->codes[i].count) ||
+		     fb_json_gen_key(g, "example") || fb_json_gen_str(g, st->codes[i].example) ||
+		     fb_json_gen_status(yajl_gen_map_close(g));
+	return rc || fb_json_gen_status(yajl_gen_array_close(g)) ||
+	       U("failures_other_codes", st->other_codes);
+}
+
+static int json_last_run(yajl_gen g, const struct fb_folder_state *st)
+{
+	int rc = fb_json_gen_key(g, "last_invocation");
+	if (rc || !st->started_at)
+		return rc || fb_json_gen_status(yajl_gen_null(g));
+	rc = fb_json_gen_status(yajl_gen_map_open(g)) || U("started_at", st->started_at) ||
+	     fb_json_gen_key(g, "pid") || fb_json_gen_i64(g, st->started_pid) ||
+	     fb_json_gen_key(g, "ended_at");
+	if (!rc && st->ended_at)
+		rc = fb_json_gen_u64(g, st->ended_at) || fb_json_gen_key(g, "exit") ||
+		     fb_json_gen_i64(g, st->exit_code);
+	else if (!rc)
+		rc = fb_json_gen_status(yajl_gen_null(g)) || fb_json_gen_key(g, "exit") ||
+		     fb_json_gen_status(yajl_gen_null(g));
+	return rc || fb_json_gen_status(yajl_gen_map_close(g));
+}
+
 static int as_json(FILE *f, const struct fb_folder_state *st)
 {
 	yajl_gen g = fb_json_gen_new();
 	struct fb_buf out = FB_BUF_INIT;
 	int rc = g ? 0 : -1;
-#define U(k, v) (fb_json_gen_key(g, k) || fb_json_gen_u64(g, (uint64_t)(v)))
 	if (!rc)
 		rc = fb_json_gen_status(yajl_gen_map_open(g)) || fb_json_gen_key(g, "running") ||
 		     fb_json_gen_status(yajl_gen_bool(g, st->holder != 0)) ||
 		     U("pid", st->holder) || U("lines", st->lines) ||
 		     U("completed", st->completed) || U("failed", st->failed) ||
 		     U("invalid", st->invalid) || U("skipped", st->skipped) ||
-		     U("unresolved", st->unresolved) || U("open_runs", st->open_runs) ||
-		     fb_json_gen_key(g, "charged_cost") ||
-		     fb_json_gen_double(g, round(st->cost * 1e6) / 1e6) ||
-		     U("outputs", st->outputs) || U("output_bytes", st->output_bytes) ||
-		     U("volumes", st->volumes) || U("volume_lines", st->volume_lines) ||
-		     fb_json_gen_key(g, "latest_volume") ||
+		     U("unresolved", st->unresolved) || U("in_flight", st->in_flight) ||
+		     U("open_runs", st->open_runs) || fb_json_gen_key(g, "charged_cost") ||
+		     fb_json_gen_double(g, round(st->cost * 1e6) / 1e6) || json_failures(g, st) ||
+		     json_last_run(g, st) || U("outputs", st->outputs) ||
+		     U("output_bytes", st->output_bytes) || U("volumes", st->volumes) ||
+		     U("volume_lines", st->volume_lines) || fb_json_gen_key(g, "latest_volume") ||
 		     fb_json_gen_str(g, st->volumes ? st->last_volume : NULL) ||
 		     fb_json_gen_status(yajl_gen_map_close(g)) || fb_json_gen_take(g, &out);
-#undef U
 	if (!rc)
 		fprintf(f, "%s\n", out.ptr);
 	fb_buf_release(&out);
@@ -93,6 +214,8 @@ static int as_json(FILE *f, const struct fb_folder_state *st)
 		yajl_gen_free(g);
 	return rc;
 }
+
+#undef U
 
 int fb_cmd_status(int argc, char **argv)
 {
@@ -123,6 +246,8 @@ int fb_cmd_status(int argc, char **argv)
 			"there yet\n",
 			dir);
 	if (json ? as_json(stdout, &st) : (human(stdout, dir, &st), 0))
+		return FB_EXIT_IO;
+	if (fflush(stdout) != 0)
 		return FB_EXIT_IO;
 	return FB_EXIT_OK;
 }

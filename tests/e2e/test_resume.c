@@ -329,6 +329,70 @@ static void test_sigint_mid_batch_then_resume(void **state)
 	stop_then_resume(state, SIGINT, 30);
 }
 
+/* The summary's "runs" line: runs created and, when there are any, resumed. */
+static void summary_runs(const char *err, long long *created, long long *resumed, const char *when)
+{
+	const char *p = strstr(err, "\n  runs ");
+	*created = *resumed = -1;
+	if (p && sscanf(p, "\n  runs %lld created", created) == 1) {
+		const char *eol = strchr(p + 1, '\n');
+		const char *r = strstr(p, " created, ");
+		*resumed = 0;
+		if (r && (!eol || r < eol) &&
+		    sscanf(r, " created, %lld resumed from an earlier invocation", resumed) != 1)
+			*resumed = -1;
+	}
+	if (*created < 0 || *resumed < 0)
+		print_error("%s: no \"runs N created[, M resumed ...]\" line in the summary:\n%s\n",
+			    when, err);
+	assert_true(*created >= 0 && *resumed >= 0);
+}
+
+/*
+ * A batch stopped while its runs are in flight says it created them; the
+ * re-run says it resumed them from the earlier invocation and created only
+ * the rest, exactly as florasim counts the runs it made.
+ */
+static void test_summary_tells_created_from_resumed(void **state)
+{
+	struct world *w = start(state, "--run-time 3s --run-time-sigma 0");
+	write_manifest(w, 16);
+	const char *extra = "--concurrency 10 --grace 200ms";
+	fb_start(w, extra, "stopped");
+	wait_for_runs(w, 10, 1, "stopped");
+	e2e_sleep_ms(300); /* the create answers reach florabatch and its journal */
+	kill(w->pid, SIGTERM);
+	assert_int_equal(fb_wait(w, 5000, "of SIGTERM with --grace 200ms"), 143);
+	char *err = read_log(w, "stopped.err");
+	long long created, resumed, made1 = stat_of(w, "runs_created");
+	summary_runs(err, &created, &resumed, "the stopped invocation");
+	if (created != made1 || resumed != 0)
+		print_error("stopped: the summary says %lld created, %lld resumed; florasim made "
+			    "%lld\n%s\n",
+			    created, resumed, made1, err);
+	assert_int_equal(made1, 10); /* runs take 3 s: none finished, none more admitted */
+	assert_int_equal(created, made1);
+	assert_int_equal(resumed, 0);
+	free(err);
+	struct e2e_lines l = results(w, NULL);
+	long long lines1 = (long long)l.n;
+	e2e_lines_free(&l);
+
+	struct e2e_run r = fb(w, extra);
+	assert_finished(w, &r, 16, "the re-run");
+	summary_runs(r.err, &created, &resumed, "the re-run");
+	long long made = stat_of(w, "runs_created");
+	if (created != made - made1 || resumed != made1 - lines1)
+		print_error("re-run: the summary says %lld created, %lld resumed; florasim made "
+			    "%lld more, %lld runs had no line\n%s\n",
+			    created, resumed, made - made1, made1 - lines1, r.err);
+	assert_int_equal(created, made - made1);
+	assert_int_equal(resumed, made1 - lines1);
+	assert_true(resumed > 0);
+	assert_one_run_per_item(w, 16, "the re-run");
+	e2e_run_free(&r);
+}
+
 /* Runs are slow and the grace long: only the second Ctrl-C makes it stop at once. */
 static void test_second_sigint_exits_at_once(void **state)
 {
@@ -569,6 +633,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_sigterm_mid_batch_then_resume, teardown),
 	    cmocka_unit_test_teardown(test_sigint_mid_batch_then_resume, teardown),
 	    cmocka_unit_test_teardown(test_second_sigint_exits_at_once, teardown),
+	    cmocka_unit_test_teardown(test_summary_tells_created_from_resumed, teardown),
 	    cmocka_unit_test_teardown(test_torn_journal_and_results_tails, teardown),
 	    cmocka_unit_test_teardown(test_fresh_starts_over, teardown),
 	    cmocka_unit_test_teardown(test_rerun_of_finished_batch_does_nothing, teardown),

@@ -98,10 +98,61 @@ static void test_keeps_what_a_next_invocation_needs(void **state)
 	free(dir);
 }
 
+static size_t count_in(const char *path, const char *needle)
+{
+	char *text = tu_read_file(path, NULL);
+	size_t n = 0;
+	for (const char *p = text; p && (p = strstr(p, needle)); p++)
+		n++;
+	free(text);
+	return n;
+}
+
+/* Invocation records: this invocation's start stays for status, earlier ones' go. */
+static void test_invocation_records(void **state)
+{
+	(void)state;
+	char *dir = tu_tmpdir(), *path = tu_path(dir, "journal.jsonl");
+	struct fb_clock *clock = fb_clock_virtual_new(0);
+	struct fb_err e = {0};
+	struct fb_journal *j;
+	struct fb_journal_keep keep = {.done_before = done_before, .live = live};
+	live_key = done_key = NULL;
+	assert_int_equal(fb_journal_open(&j, path, &e), 0);
+	fb_journal_set_clock(j, clock);
+	assert_int_equal(fb_journal_note_start(j, 4242, &e), 0);
+	note(j, "fb1-first", "run_1");
+	assert_int_equal(fb_journal_compact(j, &keep, fb_clock_wall_ms(clock), &e), 0);
+	assert_int_equal(count_in(path, "\"phase\":\"start\",\"pid\":4242,\"at\":"), 1);
+	assert_int_equal(fb_journal_note_end(j, 1, &e), 0);
+	assert_int_equal(fb_journal_close(j, &e), 0);
+	assert_int_equal(count_in(path, "\"phase\":\"end\",\"exit\":1,\"at\":"), 1);
+
+	/* The next invocation replays past them and keeps only its own. */
+	assert_int_equal(fb_journal_open(&j, path, &e), 0);
+	fb_journal_set_clock(j, clock);
+	assert_string_equal(fb_journal_run_of(j, "fb1-first", NULL), "run_1");
+	assert_int_equal(fb_journal_note_start(j, 4343, &e), 0);
+	assert_int_equal(fb_journal_compact(j, &keep, fb_clock_wall_ms(clock), &e), 0);
+	assert_int_equal(count_in(path, "\"t\":\"invocation\""), 1);
+	assert_int_equal(count_in(path, "\"pid\":4343"), 1);
+	assert_string_equal(fb_journal_run_of(j, "fb1-first", NULL), "run_1");
+	assert_int_equal(fb_journal_close(j, &e), 0);
+	assert_int_equal(fb_journal_open(&j, path, &e), 0);
+	assert_string_equal(fb_journal_run_of(j, "fb1-first", NULL), "run_1");
+	assert_int_equal(fb_journal_close(j, &e), 0);
+
+	fb_clock_free(clock);
+	tu_rmrf(dir);
+	free(path);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_keeps_what_a_next_invocation_needs),
+	    cmocka_unit_test(test_invocation_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
