@@ -161,13 +161,21 @@ static void test_status_of_a_folder_with_a_history(void **state)
 				     "mugshot");
 	w->slow = e2e_florasim_start("--api-key " KEY " --quiet --run-time 60s");
 
-	/* Three complete; two are refused (403 forbidden): exit 1. */
+	/*
+	 * Three complete; then, once the API has accepted a create, two are
+	 * refused (403 forbidden: refused before any acceptance they would be
+	 * skipped, as maybe the whole batch's refusal): exit 1.
+	 */
 	manifest(w, "a.csv", "ok", 3, "cctv-cam");
-	manifest(w, "b.csv", "no", 2, "mugshot");
+	static const char b[] = "id,technique,input_image:imageUrl\n"
+				"yes1,cctv-cam,https://storage.googleapis.com/b/yes1.jpg\n"
+				"no1,mugshot,https://storage.googleapis.com/b/no1.jpg\n"
+				"no2,mugshot,https://storage.googleapis.com/b/no2.jpg\n";
+	free(tu_write_file(w->dir, "b.csv", b, sizeof(b) - 1));
 	struct e2e_run r = fb(w, &w->fast, "a.csv");
 	assert_int_equal(r.status, 0);
 	e2e_run_free(&r);
-	r = fb(w, &w->fast, "b.csv");
+	r = fb(w, &w->fast, "b.csv --concurrency 1");
 	assert_int_equal(r.status, 1);
 	e2e_run_free(&r);
 	/* Two outlive --run-timeout (code timeout). */
@@ -177,7 +185,7 @@ static void test_status_of_a_folder_with_a_history(void **state)
 	e2e_run_free(&r);
 
 	yajl_val st = status_json(w);
-	assert_int_equal(e2e_num(st, "completed", NULL), 3);
+	assert_int_equal(e2e_num(st, "completed", NULL), 4);
 	assert_int_equal(e2e_num(st, "failed", NULL), 4);
 	assert_int_equal(e2e_num(st, "in_flight", NULL), 0);
 	const char *ex;
@@ -225,7 +233,7 @@ static void test_status_of_a_folder_with_a_history(void **state)
 	assert_int_equal(e2e_num(st, "last_invocation", "pid", NULL), w->pid);
 	assert_true(is_null(st, "last_invocation", "ended_at"));
 	assert_true(is_null(st, "last_invocation", "exit"));
-	assert_int_equal(e2e_num(st, "completed", NULL), 3);
+	assert_int_equal(e2e_num(st, "completed", NULL), 4);
 	yajl_tree_free(st);
 	text = status(w, 0);
 	has(text, "state     running (pid");
@@ -243,7 +251,7 @@ static void test_status_of_a_folder_with_a_history(void **state)
 	assert_int_equal(e2e_num(st, "in_flight", NULL), 3);
 	assert_int_equal(e2e_num(st, "last_invocation", "pid", NULL), pid);
 	assert_true(is_null(st, "last_invocation", "ended_at"));
-	assert_int_equal(e2e_num(st, "lines", NULL), 7);
+	assert_int_equal(e2e_num(st, "lines", NULL), 8);
 	const char *cost[] = {"charged_cost", NULL};
 	yajl_val c = yajl_tree_get(st, cost, yajl_t_number);
 	assert_non_null(c);
