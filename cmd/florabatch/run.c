@@ -225,7 +225,9 @@ static void print_summary_line(FILE *f, const struct fb_summary *s, const char *
 		fprintf(f, ", %llu unresolved", (unsigned long long)s->unresolved);
 	if (s->done_before)
 		fprintf(f, ", %llu done before", (unsigned long long)s->done_before);
-	fprintf(f, "; %llu runs", (unsigned long long)s->runs);
+	fprintf(f, "; %llu runs created", (unsigned long long)s->runs);
+	if (s->resumed)
+		fprintf(f, ", %llu resumed", (unsigned long long)s->resumed);
 	if (s->costed)
 		fprintf(f, "; $%.3f charged", s->cost);
 	if (s->throttled_ms)

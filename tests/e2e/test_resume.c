@@ -357,7 +357,7 @@ static void test_summary_tells_created_from_resumed(void **state)
 {
 	struct world *w = start(state, "--run-time 3s --run-time-sigma 0");
 	write_manifest(w, 16);
-	const char *extra = "--concurrency 10 --grace 200ms";
+	const char *extra = "--concurrency 10 --grace 200ms --summary block";
 	fb_start(w, extra, "stopped");
 	wait_for_runs(w, 10, 1, "stopped");
 	e2e_sleep_ms(300); /* the create answers reach florabatch and its journal */
