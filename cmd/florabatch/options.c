@@ -33,7 +33,6 @@ enum {
 	OPT_SEED,
 	OPT_QUIET,
 	OPT_VERBOSE,
-	OPT_HELP,
 	OPT_SIM_RUN_TIME,
 	OPT_SIM_FAIL,
 	OPT_SIM_LATENCY,
@@ -93,7 +92,7 @@ static const struct option long_opts[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
-    {"help", no_argument, NULL, OPT_HELP},
+    {"help", no_argument, NULL, 'h'},
     {"sim-run-time", required_argument, NULL, OPT_SIM_RUN_TIME},
     {"sim-fail-rate", required_argument, NULL, OPT_SIM_FAIL},
     {"sim-latency", required_argument, NULL, OPT_SIM_LATENCY},
@@ -343,7 +342,7 @@ static int one(struct run_opts *o, int c, const char *arg)
 	case OPT_VERBOSE:
 		o->verbose = 1;
 		return 0;
-	case OPT_HELP:
+	case 'h':
 		fb_run_usage(stdout);
 		exit(0);
 	case OPT_SIM_RUN_TIME:
@@ -515,10 +514,13 @@ int fb_options_parse(int argc, char **argv, struct run_opts *o)
 	    .sim = {.model = {.seed = 1, .run_ms = 2000, .outputs_per_run = 1}, .latency_ms = 20},
 	};
 	optind = 1;
+	opterr = 0; /* its messages would name "run"; ours name the program */
 	for (;;) {
-		int c = getopt_long(argc, argv, "", long_opts, NULL);
+		int c = getopt_long(argc, argv, "h", long_opts, NULL);
 		if (c == -1)
 			break;
+		if (c == '?')
+			fb_args_getopt_error("florabatch run", argc, argv, optind, optopt);
 		if (one(o, c, optarg))
 			return -1;
 	}
