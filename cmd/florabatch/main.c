@@ -13,14 +13,15 @@ static void usage(FILE *f)
 	fputs("Usage: florabatch run [OPTIONS] [INPUT]\n"
 	      "       florabatch validate [OPTIONS] [INPUT]   (run --dry-run)\n"
 	      "       florabatch status [--json] [DIR]\n"
-	      "       florabatch pack [--to FILE] [DIR]\n"
+	      "       florabatch pack [--to FILE] [--archive-format F] [DIR]\n"
 	      "       florabatch --help | --version\n"
 	      "\n"
-	      "Runs thousands of FLORA technique runs from one manifest (CSV or JSONL, a file or\n"
-	      "standard input), archives every output into a tarball and writes one JSON result\n"
-	      "line per item. 'florabatch run --help' lists the options; 'florabatch status\n"
-	      "--help' says what status reports of an output folder; 'florabatch pack' merges\n"
-	      "a folder's archive volumes into one file.\n",
+	      "Runs thousands of FLORA technique runs from one manifest (CSV or JSONL, a file,\n"
+	      "a folder of images or standard input), archives every output into a tarball\n"
+	      "and writes one JSON result line per item. 'florabatch run --help' lists the\n"
+	      "options and exit statuses; 'florabatch status --help' says what status reports\n"
+	      "of an output folder; 'florabatch pack --help', how pack merges a folder's\n"
+	      "archive volumes into one file. The manual: man florabatch.\n",
 	      f);
 }
 

@@ -35,7 +35,7 @@ void fb_status_usage(FILE *f)
 	      "  -h, --help              this text\n"
 	      "\n"
 	      "Exit status: 0 the folder was read; 2 usage error, or DIR is not a readable\n"
-	      "folder.\n",
+	      "folder; 4 the report could not be written.\n",
 	      f);
 }
 
