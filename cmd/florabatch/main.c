@@ -1,6 +1,7 @@
 /* florabatch: the command line's entry point: subcommand dispatch, --help, --version. */
 #include "pack.h"
 #include "run.h"
+#include "runhelp.h"
 #include "status.h"
 
 #include <signal.h>
@@ -43,7 +44,7 @@ int main(int argc, char **argv)
 		return FB_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		if (argc > 2 && !strcmp(argv[2], "run"))
+		if (argc > 2 && (!strcmp(argv[2], "run") || !strcmp(argv[2], "validate")))
 			fb_run_usage(stdout);
 		else if (argc > 2 && !strcmp(argv[2], "status"))
 			fb_status_usage(stdout);
