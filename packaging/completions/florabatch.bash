@@ -2,19 +2,20 @@
 #
 # The option lists are the getopt_long tables of cmd/florabatch (options.c
 # for run, status.c, pack.c), split into options that take a value and
-# options that do not: tests/docs/check-docs.sh fails when they differ.
+# options that do not (validate takes run's): tests/docs/check-docs.sh
+# fails when they differ.
 
 _florabatch_run_valued='--technique --technique-id --generation --workspace
 --project --model --generation-route --format --namespace --input-id --glob
 --out --results --archive --archive-format --outputs-dir --roll
 --max-output-bytes --transport --base-url --api-key-file --concurrency
---poll-interval --poll-mode --grace --seed --progress --retries --backoff-base
+--poll-interval --poll-mode --grace --seed --progress --summary --retries --backoff-base
 --backoff-cap --rate --burst --retry-failed --run-timeout --max-cost
 --sim-run-time --sim-fail-rate --sim-latency --sim-outputs --sim-output-bytes
 --sim-estimate --sim-run-time-sigma --sim-list-lag --sim-page-cap --sim-seed
 --sim-clock'
 _florabatch_run_flags='--strict --hidden --keep-order --fresh --insecure
---quiet --verbose --recreate-unresolved -h --help'
+--quiet --verbose --dry-run --recreate-unresolved -h --help'
 _florabatch_status_valued=''
 _florabatch_status_flags='--json -h --help'
 _florabatch_pack_valued='--to --archive-format'
@@ -26,15 +27,16 @@ _florabatch()
 	_init_completion -s || return
 
 	if ((cword == 1)); then
-		COMPREPLY=($(compgen -W 'run status pack help --help --version' -- "$cur"))
+		COMPREPLY=($(compgen -W 'run validate status pack help --help --version' -- "$cur"))
 		return
 	fi
 	local cmd=${words[1]}
 	case $cmd in
 	help | --help | -h)
-		((cword == 2)) && COMPREPLY=($(compgen -W 'run status pack' -- "$cur"))
+		((cword == 2)) && COMPREPLY=($(compgen -W 'run validate status pack' -- "$cur"))
 		return
 		;;
+	validate) cmd=run ;; # run --dry-run: the same options
 	run | status | pack) ;;
 	*) return ;;
 	esac
@@ -75,6 +77,10 @@ _florabatch()
 		;;
 	--progress)
 		COMPREPLY=($(compgen -W 'auto bar jsonl none' -- "$cur"))
+		return
+		;;
+	--summary)
+		COMPREPLY=($(compgen -W 'block line none' -- "$cur"))
 		return
 		;;
 	--out | --outputs-dir)

@@ -62,6 +62,11 @@ for o in $(grep -o '"--[a-z0-9][a-z0-9-]*"' "$src/cmd/florasim/flags.c" | tr -d 
 		fail "florasim: flags.c compares \"$o\" but no table (switches, valued, shares) holds it"
 done
 
+# florabatch's subcommands, as main.c dispatches them.
+subcommands=$(grep -oE 'strcmp\(argv\[1\], "[a-z]+"\)' "$src/cmd/florabatch/main.c" |
+	sed -E 's/.*"([a-z]+)".*/\1/' | grep -vx help | sort -u)
+echo "$subcommands" | grep -qx run || fail "main.c: no subcommand \"run\" found"
+
 # --- help ------------------------------------------------------------------
 
 "$fb" run --help >"$tmp/run.help" || fail "florabatch run --help failed"
@@ -76,6 +81,10 @@ help_terms() {
 		grep -oE '(^|[ ,|])--?[A-Za-z0-9][A-Za-z0-9-]*' | sed -E 's/^[ ,|]//' | sort -u
 }
 
+"$fb" --help >"$tmp/top.help" || fail "florabatch --help failed"
+for sc in $subcommands; do
+	grep -qE "^ *(Usage: )?florabatch $sc " "$tmp/top.help" || fail "florabatch --help does not show $sc"
+done
 for cmd in run status pack florasim; do
 	name="florabatch $cmd --help"
 	[ "$cmd" = florasim ] && name="florasim --help"
@@ -124,6 +133,10 @@ for page in "$fbman" "$fsman"; do
 	done
 done
 grep -qx "# FILES" "$fbman" || fail "florabatch.1.scd: no \"# FILES\" section"
+for sc in $subcommands; do
+	section "$fbman" '^# SYNOPSIS' | grep -q "^\*florabatch $sc\*" ||
+		fail "florabatch.1.scd: the SYNOPSIS does not show $sc"
+done
 if command -v scdoc >/dev/null; then
 	for page in "$fbman" "$fsman"; do
 		scdoc <"$page" >/dev/null || fail "scdoc cannot render $(basename "$page")"
@@ -193,6 +206,10 @@ for cmd in run status pack florasim; do
 		fail "$(basename "$file"): $cmd's options differ from the parser's (- parser, + completion):
 $(tail -n +3 "$tmp/diff" | grep '^[-+]')"
 done
+# Each subcommand is in zsh's list (bash's answer is checked below).
+for sc in $subcommands; do
+	grep -qE "^[[:space:]]*'$sc:" "$comp/_florabatch" || fail "_florabatch does not offer the subcommand $sc"
+done
 # zsh: the specs of each _arguments, one a line; NAME= takes a value.
 zsh_specs() {
 	awk -v fn="$2" 'fn == "" || $0 ~ "^" fn "\\(\\) \\{" { s = 1 } s && /^\}/ { s = 0 } s' "$1" |
@@ -220,6 +237,7 @@ if [ -r "$bc" ]; then
 		echo "$*|${COMPREPLY[*]}"
 	}
 	F=_florabatch
+	c florabatch ""
 	c florabatch r
 	c florabatch run --technique-
 	c florabatch run --transport ""
@@ -231,6 +249,7 @@ if [ -r "$bc" ]; then
 	c florasim --fault-s
 	c florasim --casing c' _ "$bc" "$comp/florabatch.bash" "$comp/florasim.bash" >"$tmp/answers" 2>&1
 	cat >"$tmp/expected" <<-'EOF'
+		florabatch |run validate status pack help --help --version
 		florabatch r|run
 		florabatch run --technique-|--technique-id
 		florabatch run --transport |sim http
@@ -244,6 +263,10 @@ if [ -r "$bc" ]; then
 	diff -u "$tmp/expected" "$tmp/answers" >"$tmp/diff" ||
 		fail "the bash completions answer otherwise than expected (- expected, + answered):
 $(tail -n +3 "$tmp/diff" | grep '^[-+]')"
+	for sc in $subcommands; do
+		grep "^florabatch |" "$tmp/answers" | cut -d'|' -f2 | tr ' ' '\n' | grep -qx "$sc" ||
+			fail "florabatch.bash does not offer the subcommand $sc"
+	done
 fi
 
 if [ "$fails" -gt 0 ]; then
