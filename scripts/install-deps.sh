@@ -1,12 +1,14 @@
 #!/bin/sh
-# Installs the Debian packages florabatch needs to build, test and benchmark.
+# Installs the Debian packages florabatch needs to build, test and benchmark
+# (scdoc builds the man pages; bash-completion and zsh check the completions).
 # The one place that names them; README's set-up command and .ci/run call it.
 # Installs only what is missing, so a second run costs nothing.
 set -eu
 
 PKGS="build-essential cmake pkg-config git ca-certificates
 libcurl4-openssl-dev libyajl-dev libarchive-dev libssl-dev libzstd-dev
-libcmocka-dev libmicrohttpd-dev zlib1g-dev zstd jq"
+libcmocka-dev libmicrohttpd-dev zlib1g-dev zstd jq
+scdoc bash-completion zsh"
 
 missing=""
 for p in $PKGS; do

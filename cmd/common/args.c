@@ -99,3 +99,16 @@ int fb_args_double(const char *prog, const char *opt, const char *s, double min,
 	*out = v;
 	return 0;
 }
+
+void fb_args_getopt_error(const char *prog, int argc, char **argv, int optind, int optopt)
+{
+	const char *a = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	/* getopt_long sets optopt to a long option's value when it knows the option. */
+	const char *eq = strchr(a, '=');
+	if (optopt && !strncmp(a, "--", 2) && eq)
+		fprintf(stderr, "%s: %.*s takes no value\n", prog, (int)(eq - a), a);
+	else if (optopt && !strncmp(a, "--", 2))
+		fprintf(stderr, "%s: %s needs a value\n", prog, a);
+	else
+		fprintf(stderr, "%s: unknown option \"%s\"\n", prog, a);
+}

@@ -19,4 +19,11 @@ int fb_args_size(const char *prog, const char *opt, const char *s, uint64_t *out
 int fb_args_double(const char *prog, const char *opt, const char *s, double min, double max,
 		   double *out);
 
+/*
+ * After getopt_long returned '?' (with opterr set to 0): says on stderr
+ * what was wrong with the argument it stopped at (an unknown option, a
+ * missing value, a value given to an option that takes none), naming prog.
+ */
+void fb_args_getopt_error(const char *prog, int argc, char **argv, int optind, int optopt);
+
 #endif

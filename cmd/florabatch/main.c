@@ -1,6 +1,7 @@
 /* florabatch: the command line's entry point: subcommand dispatch, --help, --version. */
 #include "pack.h"
 #include "run.h"
+#include "runhelp.h"
 #include "status.h"
 #include "techniques.h"
 
@@ -15,20 +16,21 @@ static void usage(FILE *f)
 	      "       florabatch validate [OPTIONS] [INPUT]   (run --dry-run)\n"
 	      "       florabatch status [--json] [DIR]\n"
 	      "       florabatch techniques [OPTIONS] [TECHNIQUE]\n"
-	      "       florabatch pack [--to FILE] [DIR]\n"
+	      "       florabatch pack [--to FILE] [--archive-format F] [DIR]\n"
 	      "       florabatch --help | --version\n"
 	      "\n"
-	      "Runs thousands of FLORA technique runs from one manifest (CSV or JSONL, a file or\n"
-	      "standard input), archives every output into a tarball and writes one JSON result\n"
-	      "line per item.\n"
+	      "Runs thousands of FLORA technique runs from one manifest (CSV or JSONL, a file,\n"
+	      "a folder of images or standard input), archives every output into a tarball\n"
+	      "and writes one JSON result line per item.\n"
 	      "\n"
-	      "  run         a batch; 'florabatch run --help' lists the options\n"
+	      "  run         a batch; 'florabatch run --help' lists the options and exit statuses\n"
+	      "  validate    the batch previewed: rows checked, cost and time; nothing spent\n"
 	      "  status      what an output folder holds: items, failures, runs in flight, the\n"
 	      "              last invocation, money spent (even while a batch runs there)\n"
 	      "  techniques  the API's techniques, or one technique's inputs, outputs and cost\n"
 	      "  pack        a folder's archive volumes merged into one file\n"
 	      "\n"
-	      "'florabatch COMMAND --help' says more of each.\n",
+	      "'florabatch COMMAND --help' says more of each; the manual: man florabatch.\n",
 	      f);
 }
 
@@ -50,7 +52,7 @@ int main(int argc, char **argv)
 		return FB_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		if (argc > 2 && !strcmp(argv[2], "run"))
+		if (argc > 2 && (!strcmp(argv[2], "run") || !strcmp(argv[2], "validate")))
 			fb_run_usage(stdout);
 		else if (argc > 2 && !strcmp(argv[2], "status"))
 			fb_status_usage(stdout);

@@ -1,6 +1,7 @@
 /* options: parsing and checking of `florabatch run` options. */
 #include "options.h"
 #include "outdir.h"
+#include "runhelp.h"
 #include "args.h"
 
 #include <getopt.h>
@@ -33,7 +34,6 @@ enum {
 	OPT_SEED,
 	OPT_QUIET,
 	OPT_VERBOSE,
-	OPT_HELP,
 	OPT_SIM_RUN_TIME,
 	OPT_SIM_FAIL,
 	OPT_SIM_LATENCY,
@@ -93,7 +93,7 @@ static const struct option long_opts[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
-    {"help", no_argument, NULL, OPT_HELP},
+    {"help", no_argument, NULL, 'h'},
     {"sim-run-time", required_argument, NULL, OPT_SIM_RUN_TIME},
     {"sim-fail-rate", required_argument, NULL, OPT_SIM_FAIL},
     {"sim-latency", required_argument, NULL, OPT_SIM_LATENCY},
@@ -127,108 +127,6 @@ static const struct option long_opts[] = {
     {"sim-output-bytes", required_argument, NULL, OPT_SIM_OUTPUT_BYTES},
     {NULL, 0, NULL, 0},
 };
-
-void fb_run_usage(FILE *f)
-{
-	fputs(
-	    "Usage: florabatch run [OPTIONS] [INPUT]\n"
-	    "\n"
-	    "Starts one FLORA run per manifest item, polls each to the end, archives\n"
-	    "every output and writes one JSON result line per item. INPUT is a .csv or\n"
-	    ".jsonl manifest; '-' or nothing reads standard input.\n"
-	    "\n"
-	    "What to run (a manifest row may name its own; these are for rows that do not):\n"
-	    "  --technique SLUG        a technique by slug (POST /techniques/SLUG/runs)\n"
-	    "  --technique-id ID       a technique by tech_ id (POST /runs/technique); needs "
-	    "--workspace\n"
-	    "  --generation TYPE       a generation: image, video, audio or text; needs "
-	    "--workspace,\n"
-	    "                          --project, and a prompt column or field\n"
-	    "  --workspace WS          the ws_ workspace id\n"
-	    "  --project PRJ           the prj_ project id (generations)\n"
-	    "  --model MODEL           the generation model (optional)\n"
-	    "  --generation-route R    generate (POST /generate, default) or runs (POST "
-	    "/runs/generation)\n"
-	    "  --format csv|jsonl      manifest format when the name or content does not tell\n"
-	    "  --strict                refuse the whole batch if any row of a file is invalid\n"
-	    "  --namespace NS          mixed into every idempotency key (re-run on purpose)\n"
-	    "\n"
-	    "Where results go:\n"
-	    "  --out DIR               folder for results.jsonl and outputs.tar.gz (default "
-	    "florabatch-out)\n"
-	    "  --results FILE|-        results JSONL elsewhere; '-' streams it to standard output\n"
-	    "                          as items end (the folder keeps results.jsonl too)\n"
-	    "  --keep-order            with --results -: lines in input order (GNU parallel's "
-	    "-k),\n"
-	    "                          through a window of 4 x --concurrency items\n"
-	    "  --archive FILE|none     outputs archive elsewhere, or none; each invocation\n"
-	    "                          that adds outputs writes the next volume\n"
-	    "                          (outputs.tar.gz, outputs.0002.tar.gz, ...); with none,\n"
-	    "                          --outputs-dir's files are the one copy, and without\n"
-	    "                          it outputs are checked and not kept\n"
-	    "  --outputs-dir DIR       also keep every output as a plain file,\n"
-	    "                          DIR/<item-id>/<output-id>.<ext>\n"
-	    "  --roll SIZE|DURATION    also start a new volume once SIZE of outputs (500M, 2G)\n"
-	    "                          or DURATION (30m, 1h) has passed, and on SIGUSR1, so a\n"
-	    "                          long stream's outputs can be picked up as it runs;\n"
-	    "                          give both to roll on whichever comes first\n"
-	    "  --max-output-bytes N    largest output accepted (default 512M)\n"
-	    "\n",
-	    f);
-	fputs(
-	    "How it runs:\n"
-	    "  --transport sim|http    sim: the built-in simulator (default); http: the FLORA API\n"
-	    "  --base-url URL          the API (default $FLORA_BASE_URL, else "
-	    "https://app.flora.ai/api/v1)\n"
-	    "  --api-key-file FILE     read the API key from FILE (default: $FLORA_API_KEY)\n"
-	    "  --insecure              skip TLS verification: only for a test server of your own\n"
-	    "  --concurrency N         runs in flight at once (default 16)\n"
-	    "  --poll-interval DUR     fixed poll interval (default: the API's estimate, then 2-5 "
-	    "s)\n"
-	    "  --poll-mode list|get    list (default): runs that are due are checked together,\n"
-	    "                          100 to a list page (GET /technique-runs, /generations),\n"
-	    "                          each falling back to its own GET when no page shows it\n"
-	    "                          in time; get: one GET per run per check\n"
-	    "  --retries N             retries per request on retryable errors (default 5)\n"
-	    "  --seed N                seed for retry and poll jitter\n"
-	    "  --quiet | --verbose     only errors | also debug messages\n"
-	    "  --progress MODE         auto (default: a line redrawn 4 times a second on a\n"
-	    "                          terminal, nothing otherwise), bar, jsonl (a JSON\n"
-	    "                          object a second on standard error, for dashboards)\n"
-	    "                          or none; NO_COLOR and TERM=dumb are respected\n"
-	    "  --dry-run               read the whole manifest and check every row against its\n"
-	    "                          technique's inputs; say which rows are new, done or\n"
-	    "                          invalid, the cost and the time; create, upload and\n"
-	    "                          write nothing (exit 0 clean, 2 invalid rows); the\n"
-	    "                          same as `florabatch validate`\n"
-	    "  --summary HOW           the summary at the end: block (default on a terminal),\n"
-	    "                          line (default in a pipe or under cron) or none\n"
-	    "\n",
-	    f);
-	fputs("Simulator (--transport sim):\n"
-	      "  --sim-run-time DUR      how long each run takes (default 2s)\n"
-	      "  --sim-fail-rate P       share of runs that fail, 0 to 1 (default 0)\n"
-	      "  --sim-latency DUR       answer latency per request (default 20ms)\n"
-	      "  --sim-outputs N         outputs per completed run (default 1)\n"
-	      "  --sim-output-bytes SIZE each output padded to SIZE bytes (64k, 50M, 2G)\n"
-	      "  --sim-estimate E        estimated_seconds in create answers: absent (default,\n"
-	      "                          as the contract gives), exact or wrong (x3 or /3)\n"
-	      "  --sim-run-time-sigma S  run times log-normal around --sim-run-time (default 0)\n"
-	      "  --sim-list-lag DUR      lists show runs as they were DUR ago (default 0)\n"
-	      "  --sim-page-cap N        list pages hold at most N runs (default 100)\n"
-	      "  --sim-seed N            the simulator's seed (default 1)\n"
-	      "  --sim-clock real|virtual  virtual time jumps instead of waiting (tests, "
-	      "benchmarks)\n"
-	      "\n"
-	      "Durations: 500ms, 2s, 1.5m, 1h, 1d or a number of seconds.\n"
-	      "Signals: SIGINT or SIGTERM stop new runs and give those in flight --grace to\n"
-	      "finish (a second SIGINT leaves at once); SIGUSR1 starts a new archive volume.\n"
-	      "Exit status: 0 every item completed; 1 some item failed, was invalid or skipped;\n"
-	      "2 usage or manifest error; 3 the API stopped the batch (key, credits); 4 output I/O "
-	      "error;\n"
-	      "141 the reader of --results - went away (the runs created were collected).\n",
-	      f);
-}
 
 static int bad_choice(const char *opt, const char *v, const char *expected)
 {
@@ -343,7 +241,7 @@ static int one(struct run_opts *o, int c, const char *arg)
 	case OPT_VERBOSE:
 		o->verbose = 1;
 		return 0;
-	case OPT_HELP:
+	case 'h':
 		fb_run_usage(stdout);
 		exit(0);
 	case OPT_SIM_RUN_TIME:
@@ -515,10 +413,13 @@ int fb_options_parse(int argc, char **argv, struct run_opts *o)
 	    .sim = {.model = {.seed = 1, .run_ms = 2000, .outputs_per_run = 1}, .latency_ms = 20},
 	};
 	optind = 1;
+	opterr = 0; /* its messages would name "run"; ours name the program */
 	for (;;) {
-		int c = getopt_long(argc, argv, "", long_opts, NULL);
+		int c = getopt_long(argc, argv, "h", long_opts, NULL);
 		if (c == -1)
 			break;
+		if (c == '?')
+			fb_args_getopt_error("florabatch run", argc, argv, optind, optopt);
 		if (one(o, c, optarg))
 			return -1;
 	}

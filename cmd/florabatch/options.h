@@ -42,6 +42,5 @@ struct run_opts {
 
 /* Fills o with the defaults, then the command line. 0, or -1 after a message on stderr. */
 int fb_options_parse(int argc, char **argv, struct run_opts *o);
-void fb_run_usage(FILE *f);
 
 #endif

@@ -6,8 +6,19 @@
 #include "fbarchive.h"
 #include "volpack.h"
 
+#include "args.h"
+
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Every option of `florabatch pack`: the help, the man page and the completions follow it. */
+static const struct option long_opts[] = {
+    {"to", required_argument, NULL, 't'},
+    {"archive-format", required_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
 
 void fb_pack_usage(FILE *f)
 {
@@ -22,6 +33,7 @@ void fb_pack_usage(FILE *f)
 	      "  --to FILE               the packed archive (default DIR/outputs-all.tar.gz)\n"
 	      "  --archive-format F      the volumes' format and the packed one's: tar.gz\n"
 	      "                          (default), tar.zst or tar\n"
+	      "  -h, --help              this text\n"
 	      "\n"
 	      "Exit status: 0 packed; 2 usage error, or no finished volume; 4 a volume\n"
 	      "cannot be read whole, or the packed file cannot be written.\n",
@@ -32,25 +44,34 @@ int fb_cmd_pack(int argc, char **argv)
 {
 	const char *dir = NULL, *to = NULL;
 	enum fb_archive_format fmt = FB_ARCHIVE_TGZ;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+		if (c == 'h') {
 			fb_pack_usage(stdout);
 			return FB_EXIT_OK;
-		} else if (!strcmp(argv[i], "--to") && i + 1 < argc) {
-			to = argv[++i];
-		} else if (!strcmp(argv[i], "--archive-format") && i + 1 < argc) {
-			if (fb_archive_format_parse(argv[++i], &fmt)) {
+		} else if (c == 't') {
+			to = optarg;
+		} else if (c == 'f') {
+			if (fb_archive_format_parse(optarg, &fmt)) {
 				fprintf(stderr,
 					"florabatch pack: --archive-format: invalid value "
 					"\"%s\" (expected tar.gz, tar.zst or tar)\n",
-					argv[i]);
+					optarg);
 				return FB_EXIT_USAGE;
 			}
-		} else if (fb_outdir_arg("pack", argv[i], &dir)) {
-			fb_pack_usage(stderr);
+		} else {
+			fb_args_getopt_error("florabatch pack", argc, argv, optind, optopt);
+			fputs("Try 'florabatch pack --help'.\n", stderr);
 			return FB_EXIT_USAGE;
 		}
 	}
+	for (int i = optind; i < argc; i++)
+		if (fb_outdir_arg("pack", argv[i], &dir)) {
+			fb_pack_usage(stderr);
+			return FB_EXIT_USAGE;
+		}
 	if (!dir)
 		dir = FB_OUTDIR_DEFAULT;
 	const char *ext = fb_archive_format_ext(fmt);

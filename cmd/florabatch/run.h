@@ -19,6 +19,5 @@ enum {
 };
 
 int fb_cmd_run(int argc, char **argv);
-void fb_run_usage(FILE *f); /* options.c */
 
 #endif

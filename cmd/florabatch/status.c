@@ -7,10 +7,20 @@
 #include "folderstate.h"
 #include "json.h"
 
+#include "args.h"
+
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+/* Every option of `florabatch status`: the help, the man page and the completions follow it. */
+static const struct option long_opts[] = {
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
 
 void fb_status_usage(FILE *f)
 {
@@ -48,6 +58,7 @@ void fb_status_usage(FILE *f)
 	      "             exit}: times in unix ms, ended_at and exit null while it runs or\n"
 	      "             when it left no end; null when none is on record), outputs,\n"
 	      "             output_bytes, volumes, volume_lines, latest_volume\n"
+	      "  -h, --help this text\n"
 	      "\n"
 	      "Exit status: 0 the folder was read; 2 usage error, or DIR is not a readable\n"
 	      "folder; 4 the answer could not be written.\n",
@@ -220,18 +231,26 @@ static int as_json(FILE *f, const struct fb_folder_state *st)
 int fb_cmd_status(int argc, char **argv)
 {
 	const char *dir = NULL;
-	int json = 0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+	int json = 0, c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+		if (c == 'h') {
 			fb_status_usage(stdout);
 			return FB_EXIT_OK;
-		} else if (!strcmp(argv[i], "--json")) {
+		} else if (c == 'j') {
 			json = 1;
-		} else if (fb_outdir_arg("status", argv[i], &dir)) {
-			fb_status_usage(stderr);
+		} else {
+			fb_args_getopt_error("florabatch status", argc, argv, optind, optopt);
+			fputs("Try 'florabatch status --help'.\n", stderr);
 			return FB_EXIT_USAGE;
 		}
 	}
+	for (int i = optind; i < argc; i++)
+		if (fb_outdir_arg("status", argv[i], &dir)) {
+			fb_status_usage(stderr);
+			return FB_EXIT_USAGE;
+		}
 	if (!dir)
 		dir = FB_OUTDIR_DEFAULT;
 	struct fb_folder_state st;

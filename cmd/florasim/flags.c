@@ -156,6 +156,10 @@ static const struct share_flag shares[] = {
     SHARE("--fault-slow", fault_slow_rate),
 };
 
+/* The flags without a value; --help and --version end the parse. */
+static const char *const switches[] = {"-h", "--help", "--version", "--quiet", "--hostile-names"};
+
+/* The flags that take a value besides the shares. */
 static const char *const valued[] = {
     "--port",	     "--seed",	       "--run-time",	"--latency",	 "--outputs",
     "--casing",	     "--duplicates",   "--api-key",	"--credits",	 "--forbidden",
@@ -188,6 +192,14 @@ static int latency(const char *opt, const char *v, struct fs_flags *o)
 		return 2;
 	if (o->latency_max_ms < o->latency_ms)
 		return bad(opt, v, "a range whose first end is the smaller, such as 0-300ms");
+	return 0;
+}
+
+static int is_switch(const char *name)
+{
+	for (size_t i = 0; i < sizeof(switches) / sizeof(switches[0]); i++)
+		if (!strcmp(name, switches[i]))
+			return 1;
 	return 0;
 }
 
@@ -302,20 +314,19 @@ int fs_flags_parse(int argc, char **argv, struct fs_flags *o)
 		o->model.api_key = env_key;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fs_flags_usage(stdout);
-			return 1;
-		}
-		if (!strcmp(a, "--version")) {
-			printf("florasim %s\n", FB_VERSION);
-			return 1;
-		}
-		if (!strcmp(a, "--quiet")) {
-			o->quiet = 1;
-			continue;
-		}
-		if (!strcmp(a, "--hostile-names")) {
-			o->model.hostile_names = 1;
+		if (is_switch(a)) {
+			if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+				fs_flags_usage(stdout);
+				return 1;
+			}
+			if (!strcmp(a, "--version")) {
+				printf("florasim %s\n", FB_VERSION);
+				return 1;
+			}
+			if (!strcmp(a, "--quiet"))
+				o->quiet = 1;
+			else
+				o->model.hostile_names = 1;
 			continue;
 		}
 		if (strncmp(a, "--", 2) || !a[2]) {
@@ -335,6 +346,10 @@ int fs_flags_parse(int argc, char **argv, struct fs_flags *o)
 			memcpy(name, a, n);
 			name[n] = 0;
 			v = eq + 1;
+			if (is_switch(name)) {
+				fprintf(stderr, "florasim: %s takes no value\n", name);
+				return 2;
+			}
 		} else {
 			snprintf(name, sizeof(name), "%s", a);
 			if (i + 1 >= argc) {
