@@ -50,6 +50,7 @@ void fb_techniques_usage(FILE *f)
 	    "https://app.flora.ai/api/v1)\n"
 	    "  --api-key-file FILE     read the API key from FILE (default: $FLORA_API_KEY)\n"
 	    "  --insecure              skip TLS verification: only for a test server of your own\n"
+	    "  -h, --help              this text\n"
 	    "\n"
 	    "A request the API may answer better later (429, 5xx, a dropped connection) is\n"
 	    "tried up to 5 times, waiting as the API says.\n"

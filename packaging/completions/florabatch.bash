@@ -1,7 +1,7 @@
 # bash completion for florabatch(1)                        -*- shell-script -*-
 #
 # The option lists are the getopt_long tables of cmd/florabatch (options.c
-# for run, status.c, pack.c), split into options that take a value and
+# for run, status.c, pack.c, techniques.c), split into options that take a value and
 # options that do not (validate takes run's): tests/docs/check-docs.sh
 # fails when they differ.
 
@@ -20,6 +20,8 @@ _florabatch_status_valued=''
 _florabatch_status_flags='--json -h --help'
 _florabatch_pack_valued='--to --archive-format'
 _florabatch_pack_flags='-h --help'
+_florabatch_techniques_valued='--query --transport --base-url --api-key-file'
+_florabatch_techniques_flags='--json --insecure -h --help'
 
 _florabatch()
 {
@@ -27,17 +29,17 @@ _florabatch()
 	_init_completion -s || return
 
 	if ((cword == 1)); then
-		COMPREPLY=($(compgen -W 'run validate status pack help --help --version' -- "$cur"))
+		COMPREPLY=($(compgen -W 'run validate status techniques pack help --help --version' -- "$cur"))
 		return
 	fi
 	local cmd=${words[1]}
 	case $cmd in
 	help | --help | -h)
-		((cword == 2)) && COMPREPLY=($(compgen -W 'run validate status pack' -- "$cur"))
+		((cword == 2)) && COMPREPLY=($(compgen -W 'run validate status techniques pack' -- "$cur"))
 		return
 		;;
 	validate) cmd=run ;; # run --dry-run: the same options
-	run | status | pack) ;;
+	run | status | pack | techniques) ;;
 	*) return ;;
 	esac
 

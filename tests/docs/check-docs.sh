@@ -44,12 +44,13 @@ florasim_options() {
 getopt_options "$src/cmd/florabatch/options.c" | sort -u >"$tmp/run"
 getopt_options "$src/cmd/florabatch/status.c" | sort -u >"$tmp/status"
 getopt_options "$src/cmd/florabatch/pack.c" | sort -u >"$tmp/pack"
+getopt_options "$src/cmd/florabatch/techniques.c" | sort -u >"$tmp/techniques"
 florasim_options | sort -u >"$tmp/florasim"
 
 # The extraction must find the tables: a parser has options, and at least
 # the ones below (a table renamed or reshaped must fail here, not pass empty).
 for want in "run --technique value" "run --fresh flag" "run -h flag" "status --json flag" \
-	"pack --to value" "florasim --fault-5xx value" "florasim --quiet flag" \
+	"pack --to value" "techniques --query value" "florasim --fault-5xx value" "florasim --quiet flag" \
 	"florasim --port value"; do
 	set -- $want
 	grep -qx -- "$2 $3" "$tmp/$1" || fail "$1: no \"$2\" ($3) found in its table: is the table still where this script looks?"
@@ -72,6 +73,7 @@ echo "$subcommands" | grep -qx run || fail "main.c: no subcommand \"run\" found"
 "$fb" run --help >"$tmp/run.help" || fail "florabatch run --help failed"
 "$fb" status --help >"$tmp/status.help" || fail "florabatch status --help failed"
 "$fb" pack --help >"$tmp/pack.help" || fail "florabatch pack --help failed"
+"$fb" techniques --help >"$tmp/techniques.help" || fail "florabatch techniques --help failed"
 "$fs" --help >"$tmp/florasim.help" || fail "florasim --help failed"
 
 # The options a help text defines: the terms of its lines that start with
@@ -85,7 +87,7 @@ help_terms() {
 for sc in $subcommands; do
 	grep -qE "^ *(Usage: )?florabatch $sc " "$tmp/top.help" || fail "florabatch --help does not show $sc"
 done
-for cmd in run status pack florasim; do
+for cmd in run status pack techniques florasim; do
 	name="florabatch $cmd --help"
 	[ "$cmd" = florasim ] && name="florasim --help"
 	help_terms "$tmp/$cmd.help" >"$tmp/$cmd.terms"
@@ -112,8 +114,9 @@ section() {
 section "$fbman" '^# OPTIONS' | awk '/^## Options of status/ { exit } 1' >"$tmp/run.man"
 section "$fbman" '^## Options of status' >"$tmp/status.man"
 section "$fbman" '^## Options of pack' >"$tmp/pack.man"
+section "$fbman" '^## Options of techniques' >"$tmp/techniques.man"
 section "$fsman" '^# OPTIONS' >"$tmp/florasim.man"
-for cmd in run status pack florasim; do
+for cmd in run status pack techniques florasim; do
 	page=florabatch.1.scd
 	[ "$cmd" = florasim ] && page=florasim.1.scd
 	[ -s "$tmp/$cmd.man" ] || fail "$page: no OPTIONS section for $cmd"
@@ -196,7 +199,7 @@ done
 
 comp=$src/packaging/completions
 # bash: the lists the completion functions offer, split as the tables are.
-for cmd in run status pack florasim; do
+for cmd in run status pack techniques florasim; do
 	if [ "$cmd" = florasim ]; then file=$comp/florasim.bash var=_florasim; else
 		file=$comp/florabatch.bash var=_florabatch_$cmd; fi
 	bash -n "$file" || fail "$file: not valid bash"
@@ -217,7 +220,7 @@ zsh_specs() {
 		sed -E "s/^[[:space:]]*'(\([^)]*\))?\*?//; s/\[\$//" |
 		sed -E 's/=$/ value/; t; s/$/ flag/' | sort -u
 }
-for cmd in run status pack florasim; do
+for cmd in run status pack techniques florasim; do
 	if [ "$cmd" = florasim ]; then file=$comp/_florasim fn=""; else
 		file=$comp/_florabatch fn=_florabatch_$cmd; fi
 	if command -v zsh >/dev/null; then zsh -n "$file" || fail "$file: not valid zsh"; fi
@@ -249,7 +252,7 @@ if [ -r "$bc" ]; then
 	c florasim --fault-s
 	c florasim --casing c' _ "$bc" "$comp/florabatch.bash" "$comp/florasim.bash" >"$tmp/answers" 2>&1
 	cat >"$tmp/expected" <<-'EOF'
-		florabatch |run validate status pack help --help --version
+		florabatch |run validate status techniques pack help --help --version
 		florabatch r|run
 		florabatch run --technique-|--technique-id
 		florabatch run --transport |sim http
