@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "args.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -24,41 +25,40 @@
 
 void fb_techniques_usage(FILE *f)
 {
-	fputs(
-	    "Usage: florabatch techniques [OPTIONS] [TECHNIQUE]\n"
-	    "\n"
-	    "Without TECHNIQUE: the techniques the API offers (GET /techniques, every page):\n"
-	    "each one's id, run cost, name and description. With TECHNIQUE (a slug such as\n"
-	    "cctv-cam, or its tech_ id): that technique (GET /techniques/TECHNIQUE): its run\n"
-	    "cost, its inputs (id, type, required or not), its outputs, and the header of a\n"
-	    "CSV manifest that gives it every input. The list may show no inputs and a cost\n"
-	    "of 0 for every technique (the API's own example does): ask for one technique\n"
-	    "to see what its runs take and cost.\n"
-	    "\n"
-	    "On a terminal it prints a table. Otherwise (a pipe, a file), or with --json, it\n"
-	    "prints JSON lines, one object per technique: {technique_id, name, description,\n"
-	    "run_cost} for the list (run_cost null when the API gives none), and for one\n"
-	    "technique the same with inputs and outputs, arrays of {id, name, type,\n"
-	    "required, description} (outputs without required). For example:\n"
-	    "  florabatch techniques --transport http cctv-cam | jq -r '.inputs[].id'\n"
-	    "\n"
-	    "  --json                  JSON lines even on a terminal\n"
-	    "  --query TEXT            only the techniques the API finds for TEXT\n"
-	    "  --transport sim|http    sim: the built-in simulator's catalog (default);\n"
-	    "                          http: the FLORA API\n"
-	    "  --base-url URL          the API (default $FLORA_BASE_URL, else "
-	    "https://app.flora.ai/api/v1)\n"
-	    "  --api-key-file FILE     read the API key from FILE (default: $FLORA_API_KEY)\n"
-	    "  --insecure              skip TLS verification: only for a test server of your own\n"
-	    "  -h, --help              this text\n"
-	    "\n"
-	    "A request the API may answer better later (429, 5xx, a dropped connection) is\n"
-	    "tried up to 5 times, waiting as the API says.\n"
-	    "Exit status: 0 shown; 1 the API has no such technique (404); 2 usage error;\n"
-	    "3 the API refused the key (401); 4 the API could not be reached or its answer\n"
-	    "read, or standard output could not be written; 141 the reader of standard\n"
-	    "output went away.\n",
-	    f);
+	fputs("Usage: florabatch techniques [OPTIONS] [TECHNIQUE]\n"
+	      "\n"
+	      "Without TECHNIQUE: the techniques the API offers (GET /techniques, every page):\n"
+	      "each one's id, run cost, name and description. With TECHNIQUE (a slug such as\n"
+	      "cctv-cam, or its tech_ id): that technique (GET /techniques/TECHNIQUE): its run\n"
+	      "cost, its inputs (id, type, required or not), its outputs, and the header of a\n"
+	      "CSV manifest that gives it every input. The list may show no inputs and a cost\n"
+	      "of 0 for every technique (the API's own example does): ask for one technique\n"
+	      "to see what its runs take and cost.\n"
+	      "\n"
+	      "On a terminal it prints a table. Otherwise (a pipe, a file), or with --json, it\n"
+	      "prints JSON lines, one object per technique: {technique_id, name, description,\n"
+	      "run_cost} for the list (run_cost null when the API gives none), and for one\n"
+	      "technique the same with inputs and outputs, arrays of {id, name, type,\n"
+	      "required, description} (outputs without required). For example:\n"
+	      "  florabatch techniques --transport http cctv-cam | jq -r '.inputs[].id'\n"
+	      "\n"
+	      "  --json                  JSON lines even on a terminal\n"
+	      "  --query TEXT            only the techniques the API finds for TEXT\n"
+	      "  --transport sim|http    sim: the built-in simulator's catalog (default);\n"
+	      "                          http: the FLORA API\n"
+	      "  --base-url URL          the API (default $FLORA_BASE_URL, else\n"
+	      "                          https://app.flora.ai/api/v1)\n"
+	      "  --api-key-file FILE     read the API key from FILE (default: $FLORA_API_KEY)\n"
+	      "  --insecure              skip TLS checks: only for a test server of your own\n"
+	      "  -h, --help              this text\n"
+	      "\n"
+	      "A request the API may answer better later (429, 5xx, a dropped connection) is\n"
+	      "tried up to 5 times, waiting as the API says.\n"
+	      "Exit status: 0 shown; 1 the API has no such technique (404); 2 usage error;\n"
+	      "3 the API refused the key (401); 4 the API could not be reached or its answer\n"
+	      "read, or standard output could not be written; 141 the reader of standard\n"
+	      "output went away.\n",
+	      f);
 }
 
 struct opts {
@@ -82,6 +82,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	};
 	*o = (struct opts){.transport = "sim"};
 	optind = 1;
+	opterr = 0; /* its messages would name "techniques"; ours name the program */
 	for (int c; (c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1;) {
 		switch (c) {
 		case O_JSON:
@@ -113,6 +114,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_HELP:
 			return 1;
 		default:
+			fb_args_getopt_error("florabatch techniques", argc, argv, optind, optopt);
 			fputs("Try 'florabatch techniques --help'.\n", stderr);
 			return -1;
 		}

@@ -1,9 +1,9 @@
 # bash completion for florabatch(1)                        -*- shell-script -*-
 #
 # The option lists are the getopt_long tables of cmd/florabatch (options.c
-# for run, status.c, pack.c, techniques.c), split into options that take a value and
-# options that do not (validate takes run's): tests/docs/check-docs.sh
-# fails when they differ.
+# for run, status.c, pack.c, techniques.c), split into options that take a
+# value and options that do not (validate takes run's):
+# tests/docs/check-docs.sh fails when they differ.
 
 _florabatch_run_valued='--technique --technique-id --generation --workspace
 --project --model --generation-route --format --namespace --input-id --glob
@@ -108,12 +108,12 @@ _florabatch()
 		COMPREPLY=($(compgen -W "${!valued} ${!flags}" -- "$cur"))
 		return
 	fi
-	# run takes a manifest (a file, a folder or -); status and pack an output folder.
-	if [[ $cmd == run ]]; then
-		_filedir
-	else
-		_filedir -d
-	fi
+	# run takes a manifest (a file, a folder or -); status and pack an output
+	# folder; techniques a technique's slug or id, which only the API knows.
+	case $cmd in
+	run) _filedir ;;
+	status | pack) _filedir -d ;;
+	esac
 } &&
 	complete -F _florabatch florabatch
 

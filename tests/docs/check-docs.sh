@@ -25,7 +25,7 @@ trap 'rm -rf "$tmp"' EXIT
 # A getopt_long table (static const struct option long_opts[]) and the short
 # options of its getopt_long call.
 getopt_options() {
-	awk '/struct option long_opts\[\] = \{/ { t = 1; next } t && /^\};/ { t = 0 } t' "$1" |
+	awk '/struct option long_opts\[\] = \{/ { t = 1; next } t && /^[[:space:]]*\};/ { t = 0 } t' "$1" |
 		sed -n 's/.*{"\([A-Za-z0-9-]*\)", *\([a-z_]*\),.*/--\1 \2/p' |
 		sed 's/ no_argument$/ flag/; s/ [a-z]*_argument$/ value/'
 	sed -n 's/.*getopt_long(argc, argv, "\([^"]*\)".*/\1/p' "$1" |
@@ -111,7 +111,7 @@ section() {
 		!s && $0 ~ start { s = 1; slvl = match($0, / /) - 1; next }
 		s' "$1"
 }
-section "$fbman" '^# OPTIONS' | awk '/^## Options of status/ { exit } 1' >"$tmp/run.man"
+section "$fbman" '^# OPTIONS' | awk '/^## Options of / { exit } 1' >"$tmp/run.man"
 section "$fbman" '^## Options of status' >"$tmp/status.man"
 section "$fbman" '^## Options of pack' >"$tmp/pack.man"
 section "$fbman" '^## Options of techniques' >"$tmp/techniques.man"
@@ -164,8 +164,8 @@ codes=$(
 	{
 		# (an enumerator's value may be on the next line: the headers are read as one)
 		cat "$src"/cmd/florabatch/*.h | tr '\n' ' ' |
-			grep -oE 'FB_EXIT_[A-Z]+[[:space:]]*=[[:space:]]*[0-9]+' | grep -oE '[0-9]+$'
-		grep -hoE '#define FB_EXIT_[A-Z]+ +[0-9]+' "$src"/cmd/florabatch/*.h | grep -oE '[0-9]+$'
+			grep -oE 'FB_EXIT_[A-Z_]+[[:space:]]*=[[:space:]]*[0-9]+' | grep -oE '[0-9]+$'
+		grep -hoE '#define FB_EXIT_[A-Z_]+ +[0-9]+' "$src"/cmd/florabatch/*.h | grep -oE '[0-9]+$'
 		if grep -q '128 + stop_signal' "$src/cmd/florabatch/run.c"; then
 			for sig in $(grep -oE 'sigaction\(SIG[A-Z0-9]+, &sa' "$src/cmd/florabatch/run.c" |
 				grep -oE 'SIG[A-Z0-9]+' | grep -v SIGUSR); do
@@ -276,5 +276,5 @@ if [ "$fails" -gt 0 ]; then
 	echo "check-docs: $fails problems" >&2
 	exit 1
 fi
-echo "check-docs: $(cat "$tmp/run" "$tmp/status" "$tmp/pack" "$tmp/florasim" | wc -l) options and" \
+echo "check-docs: $(cat "$tmp"/{run,status,pack,techniques,florasim} | wc -l) options and" \
 	"$(echo $codes | wc -w) exit statuses documented everywhere"
