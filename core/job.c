@@ -16,6 +16,12 @@
 
 /* An estimate is a hint from outside: past five minutes it is taken as five minutes. */
 #define MAX_HINT_S 300
+/*
+ * However long the estimate, the first check comes within the contract's
+ * polling window (every 2-5 s): a run may end long before a hint says, and
+ * a hostile hint (30 days) must not park it.
+ */
+#define FIRST_CHECK_MAX_S 5
 
 struct fb_job *fb_job_new(struct fb_item *item, const char *key, const struct fb_job_env *env)
 {
@@ -242,7 +248,8 @@ void fb_job_schedule_poll(struct fb_job *j, long estimated_seconds)
 		return;
 	}
 	if (!p->poll_interval_ms && j->polls == 0 && estimated_seconds >= 0)
-		d = (uint64_t)(estimated_seconds > MAX_HINT_S ? MAX_HINT_S : estimated_seconds) *
+		d = (uint64_t)(estimated_seconds > FIRST_CHECK_MAX_S ? FIRST_CHECK_MAX_S
+								     : estimated_seconds) *
 		    1000;
 	else
 		d = pace(j);

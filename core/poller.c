@@ -11,12 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NO_SLOT	      UINT32_MAX
-#define GET_WINS_OFF  4	    /* GETs in a row that found what no sweep showed: lists off */
-#define UNKNOWN_FB    30000 /* ms before a GET, while nothing is learned or hinted */
-#define HINT_WISH_MAX 30000 /* an unproven estimate delays sweeps this long at most */
-#define TOKENS_MAX    1000  /* pages saved up, at most */
-#define PROBE_MS      4000  /* before anything is learned, the oldest run is asked after */
+#define NO_SLOT	     UINT32_MAX
+#define GET_WINS_OFF 4	   /* GETs in a row that found what no sweep showed: lists off */
+#define UNKNOWN_FB   30000 /* ms before a GET, while nothing is learned or hinted */
+/* An unproven estimate delays sweeps this long at most: the contract's polling window. */
+#define HINT_WISH_MAX 5000
+#define TOKENS_MAX    1000 /* pages saved up, at most */
+#define PROBE_MS      4000 /* before anything is learned, the oldest run is asked after */
 
 uint64_t fb_poll_now(struct fb_poller *p)
 {

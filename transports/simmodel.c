@@ -77,11 +77,11 @@ static int split_forbidden(struct fb_simmodel *m, const char *list)
 	}
 }
 
-static const char *const estimate_names[] = {"absent", "exact", "wrong"};
+static const char *const estimate_names[] = {"absent", "exact", "wrong", "huge"};
 
 int fb_sim_estimate_parse(const char *s, enum fb_sim_estimate *out)
 {
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (!strcmp(s, estimate_names[i])) {
 			*out = (enum fb_sim_estimate)i;
 			return 0;
@@ -91,7 +91,7 @@ int fb_sim_estimate_parse(const char *s, enum fb_sim_estimate *out)
 
 const char *fb_sim_estimate_name(enum fb_sim_estimate e)
 {
-	return (unsigned)e < 3 ? estimate_names[e] : "?";
+	return (unsigned)e < 4 ? estimate_names[e] : "?";
 }
 
 int fb_simmodel_new(struct fb_simmodel **out, const struct fb_simmodel_config *cfg,

@@ -35,11 +35,12 @@ enum fb_sim_casing { FB_SIM_SNAKE = 0, FB_SIM_CAMEL, FB_SIM_MIXED };
 enum fb_sim_dup { FB_SIM_DUP_REPLAY = 0, FB_SIM_DUP_CONFLICT };
 /*
  * The create answer's estimated_seconds, which the contract leaves open:
- * absent (the nested RunStatus has none, RunCreated says null), exact, or
- * wrong (three times too high for some runs, a third for others).
+ * absent (the nested RunStatus has none, RunCreated says null), exact,
+ * wrong (three times too high for some runs, a third for others), or huge
+ * (30 days, whatever the run: a hostile hint a client must not wait out).
  */
-enum fb_sim_estimate { FB_SIM_EST_ABSENT = 0, FB_SIM_EST_EXACT, FB_SIM_EST_WRONG };
-/* "absent", "exact" or "wrong" into *out: 0, or FB_EINVAL for another word. */
+enum fb_sim_estimate { FB_SIM_EST_ABSENT = 0, FB_SIM_EST_EXACT, FB_SIM_EST_WRONG, FB_SIM_EST_HUGE };
+/* "absent", "exact", "wrong" or "huge" into *out: 0, or FB_EINVAL for another word. */
 int fb_sim_estimate_parse(const char *s, enum fb_sim_estimate *out);
 const char *fb_sim_estimate_name(enum fb_sim_estimate e);
 

@@ -228,12 +228,14 @@ unsigned fb_simruns_key_runs(const struct fb_simmodel *m, const struct fb_simrun
 /*
  * The estimate an answer carries (--estimate): -1 for none; exact, what is
  * left of the run (all of it for the create's own answer); wrong, that
- * times three or divided by three, by the run.
+ * times three or divided by three, by the run; huge, 30 days.
  */
 static long estimate(const struct fb_simmodel *m, const struct fb_simrun *r, int fresh)
 {
 	if (m->cfg.estimate == FB_SIM_EST_ABSENT)
 		return -1;
+	if (m->cfg.estimate == FB_SIM_EST_HUGE)
+		return 30L * 24 * 3600;
 	long s = fresh ? (long)((r->run_ms + 999) / 1000) : remaining_seconds(m, r);
 	if (m->cfg.estimate == FB_SIM_EST_WRONG) {
 		/* By the key, as every outcome: a rerun of a batch is misled the same way. */

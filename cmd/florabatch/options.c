@@ -264,7 +264,7 @@ static int one(struct run_opts *o, int c, const char *arg)
 		return 0;
 	case OPT_SIM_ESTIMATE:
 		if (fb_sim_estimate_parse(arg, &o->sim.model.estimate))
-			return bad_choice("--sim-estimate", arg, "absent, exact or wrong");
+			return bad_choice("--sim-estimate", arg, "absent, exact, wrong or huge");
 		return 0;
 	case OPT_SIM_SIGMA:
 		return fb_args_double("florabatch", "--sim-run-time-sigma", arg, 0, 3,

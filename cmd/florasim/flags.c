@@ -44,7 +44,8 @@ static const char *const usage[] = {
     "                        number of runs meet the same times)\n"
     "  --estimate E          estimated_seconds in create answers: absent (default:\n"
     "                        RunCreated says null, the nested RunStatus has none, as\n"
-    "                        the contract gives), exact, or wrong (x3 or /3 by run)\n"
+    "                        the contract gives), exact, wrong (x3 or /3 by run), or\n"
+    "                        huge (30 days: a hint no client should wait out)\n"
     "  --list-lag DUR        lists show runs as they were DUR ago: a finished run\n"
     "                        stays running there that long after a GET shows it\n"
     "                        finished (default 0)\n"
@@ -244,7 +245,7 @@ static int parse_one(const char *opt, const char *v, struct fs_flags *o)
 		m->run_time_by_order = !strcmp(v, "order");
 	} else if (!strcmp(opt, "--estimate")) {
 		if (fb_sim_estimate_parse(v, &m->estimate))
-			return bad(opt, v, "absent, exact or wrong");
+			return bad(opt, v, "absent, exact, wrong or huge");
 	} else if (!strcmp(opt, "--list-lag")) {
 		return duration_ms(opt, v, &m->list_lag_ms);
 	} else if (!strcmp(opt, "--page-cap")) {

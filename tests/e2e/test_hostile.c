@@ -111,11 +111,44 @@ static void test_hostile_names_tar_gz(void **state)
 	run_format(state, "tar.gz", "out/outputs.tar.gz");
 }
 
+/*
+ * A create answer that says the run takes 30 days (estimated_seconds
+ * 2592000): a hint, never a reason to park the run. Runs of 300 ms end
+ * within the contract's polling window, through the lists and by GET.
+ */
+static void test_huge_estimate_does_not_stall(void **state)
+{
+	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 300ms --estimate huge");
+	char text[1024];
+	size_t len = (size_t)sprintf(text, "id,input_image\n");
+	for (int i = 0; i < 6; i++)
+		len += (size_t)sprintf(text + len, "h%d,https://storage.googleapis.com/b/%d.png\n",
+				       i, i);
+	free(tu_write_file(w->dir, "m.csv", text, len));
+	const char *modes[] = {"list", "get"};
+	for (int i = 0; i < 2; i++) {
+		char args[256];
+		snprintf(args, sizeof(args),
+			 "m.csv --technique cctv-cam --out out-%s --poll-mode %s --namespace %s",
+			 modes[i], modes[i], modes[i]);
+		long long t0 = e2e_now_ms();
+		struct e2e_run r = e2e_world_run(w, KEY, args);
+		double secs = (double)(e2e_now_ms() - t0) / 1000.0;
+		print_message("--poll-mode %s: %.1f s\n", modes[i], secs);
+		if (r.status)
+			print_error("exit %d: %s\n", r.status, r.err);
+		assert_int_equal(r.status, 0);
+		assert_true(secs < 12); /* before: 30 s by the lists, 300 s by GET */
+		e2e_run_free(&r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_hostile_names_tar_zst, e2e_world_teardown),
 	    cmocka_unit_test_teardown(test_hostile_names_tar_gz, e2e_world_teardown),
+	    cmocka_unit_test_teardown(test_huge_estimate_does_not_stall, e2e_world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

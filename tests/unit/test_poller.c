@@ -127,7 +127,8 @@ static void test_few_runs_poll_themselves(void **s)
 	struct outcome o = run(&w, m);
 	assert_int_equal(o.sum.completed, 3);
 	assert_int_equal(o.tap.lists, 0);
-	assert_int_equal(o.tap.gets, 3);
+	/* The first check within the contract's 5 s whatever the estimate, then the pace. */
+	assert_in_range(o.tap.gets, 3, 12);
 	free(m);
 }
 
