@@ -70,6 +70,11 @@ int fb_http_transport_new(struct fb_transport **out, const struct fb_http_config
  * as is rather than a path under the base URL.
  */
 int fb_http_is_absolute(const char *s);
+/*
+ * Whether s names a place other than a path on the API's host: a scheme
+ * ("file:", "ftp:", "gopher:", any RFC 3986 scheme) or a network path ("//host").
+ */
+int fb_http_names_elsewhere(const char *s);
 
 /*
  * Appends to out the URL a request path goes to: an absolute URL as is; a

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <math.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -17,6 +18,21 @@
 int fb_http_is_absolute(const char *s)
 {
 	return s && (!strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8));
+}
+
+int fb_http_names_elsewhere(const char *s)
+{
+	if (!s)
+		return 0;
+	if (s[0] == '/' && s[1] == '/')
+		return 1;
+	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
+	if (!isalpha((unsigned char)s[0]))
+		return 0;
+	const char *p = s + 1;
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
+		p++;
+	return *p == ':';
 }
 
 int fb_http_join_url(struct fb_buf *out, const char *base, const char *path)

@@ -314,6 +314,11 @@ static int prepare_api(struct fb_http *h, const struct fb_api_call *call, struct
 	*out = NULL;
 	const char *path = fb_buf_str(&call->path);
 	int post = !strcmp(call->method, "POST");
+	if (!fb_http_is_absolute(path) && fb_http_names_elsewhere(path))
+		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+				  "poll_url %.*s is not an http(s) URL on the API's host (%s): the "
+				  "run cannot be checked there, and is not checked elsewhere",
+				  (int)strcspn(path, "?#"), path, h->base_url);
 	if (fb_http_is_absolute(path) && !on_base_origin(h, path))
 		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
 				  "poll_url %.*s is not on the API's origin (%s): refusing to "

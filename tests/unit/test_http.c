@@ -460,14 +460,39 @@ static void test_reuse(void **state)
 	fb_transport_free(t);
 }
 
+/* A poll_url that is not http(s) on the API's host fails the check at once, and asks nobody. */
+static void test_poll_url_elsewhere(void **state)
+{
+	struct srv *s = *state;
+	srv_reset(s);
+	struct fb_transport *t = new_http(s->base, 0, 0);
+	const char *urls[] = {"file:///etc/passwd", "ftp://x/y", "//evil.example/runs/run_1",
+			      "gopher:x"};
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		struct seen p = {0};
+		struct fb_err e = {0};
+		struct fb_run_ref ref = {FB_JOB_TECHNIQUE, "run_r", "ok", urls[i]};
+		assert_true(fb_transport_get_run(t, &ref, on_reply, &p, &e) < 0);
+		assert_int_equal(e.kind, FB_KIND_ITEM);
+		assert_non_null(strstr(e.msg, "is not an http(s) URL on the API's host"));
+		drain(t);
+		assert_int_equal(p.fired, 0); /* a call that fails never calls back */
+	}
+	pthread_mutex_lock(&s->mu);
+	assert_int_equal(s->api_auth_ok, 0);
+	pthread_mutex_unlock(&s->mu);
+	fb_transport_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_create),	 cmocka_unit_test(test_create_errors),
-	    cmocka_unit_test(test_timeout),	 cmocka_unit_test(test_downloads),
-	    cmocka_unit_test(test_concurrent),	 cmocka_unit_test(test_thousand),
-	    cmocka_unit_test(test_free_pending), cmocka_unit_test(test_list),
-	    cmocka_unit_test(test_reuse),	 cmocka_unit_test(test_start_in_data),
+	    cmocka_unit_test(test_create),	  cmocka_unit_test(test_create_errors),
+	    cmocka_unit_test(test_timeout),	  cmocka_unit_test(test_downloads),
+	    cmocka_unit_test(test_concurrent),	  cmocka_unit_test(test_thousand),
+	    cmocka_unit_test(test_free_pending),  cmocka_unit_test(test_list),
+	    cmocka_unit_test(test_reuse),	  cmocka_unit_test(test_poll_url_elsewhere),
+	    cmocka_unit_test(test_start_in_data),
 	};
 	return cmocka_run_group_tests_name("loopback", tests, srv_start, srv_stop);
 }
