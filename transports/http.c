@@ -29,7 +29,8 @@
 #include <unistd.h>
 
 #define DEFAULT_CONNECT_MS 10000u
-#define DEFAULT_REQUEST_MS 60000u
+#define DEFAULT_REQUEST_MS 20000u /* a poll or a create answers in seconds */
+#define DEFAULT_STALL_MS   15000u
 #define DEFAULT_FETCH_MS   600000u
 #define MAX_EVENTS	   256
 /*
@@ -471,6 +472,7 @@ int fb_http_transport_new(struct fb_transport **out, const struct fb_http_config
 	h->connect_ms = ms_or(cfg->connect_timeout_ms, DEFAULT_CONNECT_MS);
 	h->request_ms = ms_or(cfg->request_timeout_ms, DEFAULT_REQUEST_MS);
 	h->fetch_ms = ms_or(cfg->fetch_timeout_ms, DEFAULT_FETCH_MS);
+	h->stall_ms = ms_or(cfg->stall_timeout_ms, DEFAULT_STALL_MS);
 	h->max_output = cfg->max_output_bytes > (uint64_t)INT64_MAX
 			    ? (curl_off_t)INT64_MAX
 			    : (curl_off_t)cfg->max_output_bytes;

@@ -36,8 +36,14 @@ struct fb_http_config {
 	 */
 	int insecure;
 	uint64_t connect_timeout_ms; /* default 10 s */
-	uint64_t request_timeout_ms; /* API requests, total; default 60 s */
+	uint64_t request_timeout_ms; /* API requests, total; default 20 s */
 	uint64_t fetch_timeout_ms;   /* output downloads, total; default 10 min */
+	/*
+	 * Any request whose bytes move slower than 100 a second for this long
+	 * (a server that accepts and never answers, or trickles a byte a
+	 * second) is cut: a retryable timeout. Default 15 s.
+	 */
+	uint64_t stall_timeout_ms;
 	/* per download: a larger one aborts with FB_ETOOBIG (kind ITEM); 0 = no limit */
 	uint64_t max_output_bytes;
 	unsigned max_host_connections; /* per host; 0 = unlimited */

@@ -253,6 +253,9 @@ static int setup_constant(struct fb_http *h, struct fb_http_req *q)
 	bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)q) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_ms) != CURLE_OK;
+	/* A peer that stops moving bytes is cut long before the total timeout. */
+	bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 100L) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (h->stall_ms + 999) / 1000) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS) != CURLE_OK;
 	/* Wait for a connection that may multiplex rather than open one per request. */

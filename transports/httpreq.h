@@ -64,7 +64,7 @@ struct fb_http {
 	struct curl_slist *get_headers; /* shared by every API GET */
 	struct fb_log *log;
 	int insecure;
-	long connect_ms, request_ms, fetch_ms;
+	long connect_ms, request_ms, fetch_ms, stall_ms;
 	curl_off_t max_output;
 	struct fb_http_req active; /* sentinel of the active list */
 	struct fb_http_req *add_head, **add_tail;

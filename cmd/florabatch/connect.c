@@ -35,6 +35,8 @@ static int open_http(const struct fb_connect *c, struct fb_log *log, char *origi
 	    .api_key = key,
 	    .insecure = c->insecure,
 	    .max_output_bytes = c->max_output_bytes,
+	    .request_timeout_ms = c->request_timeout_ms,
+	    .stall_timeout_ms = c->stall_timeout_ms,
 	    .log = log,
 	};
 	int rc = fb_http_transport_new(t, &hc, &err);

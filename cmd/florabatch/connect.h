@@ -21,6 +21,7 @@ struct fb_connect {
 	const char *api_key_file;  /* http: --api-key-file, else $FLORA_API_KEY */
 	int insecure;		   /* http: TLS certificates not checked (warned on the log) */
 	uint64_t max_output_bytes; /* http: the largest download accepted */
+	uint64_t request_timeout_ms, stall_timeout_ms; /* http: 0 for the defaults (http.h) */
 	const struct fb_sim_config *sim; /* sim: how the simulator behaves (borrowed) */
 };
 

@@ -31,6 +31,8 @@ enum {
 	OPT_NAMESPACE,
 	OPT_RETRIES,
 	OPT_MAX_OUTPUT,
+	OPT_REQUEST_TIMEOUT,
+	OPT_STALL_TIMEOUT,
 	OPT_SEED,
 	OPT_QUIET,
 	OPT_VERBOSE,
@@ -90,6 +92,8 @@ static const struct option long_opts[] = {
     {"namespace", required_argument, NULL, OPT_NAMESPACE},
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"max-output-bytes", required_argument, NULL, OPT_MAX_OUTPUT},
+    {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+    {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
     {"seed", required_argument, NULL, OPT_SEED},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
@@ -231,6 +235,12 @@ static int one(struct run_opts *o, int c, const char *arg)
 			return -1;
 		p->max_retries = (unsigned)u;
 		return 0;
+	case OPT_REQUEST_TIMEOUT:
+		return fb_args_duration_ms("florabatch", "--request-timeout", arg,
+					   &o->request_timeout_ms);
+	case OPT_STALL_TIMEOUT:
+		return fb_args_duration_ms("florabatch", "--stall-timeout", arg,
+					   &o->stall_timeout_ms);
 	case OPT_MAX_OUTPUT:
 		return fb_args_size("florabatch", "--max-output-bytes", arg, &p->max_output_bytes);
 	case OPT_SEED:

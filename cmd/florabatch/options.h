@@ -34,6 +34,7 @@ struct run_opts {
 	const char *base_url;	  /* --base-url, else FLORA_BASE_URL, else the API's */
 	const char *api_key_file; /* --api-key-file, else FLORA_API_KEY */
 	int insecure;
+	uint64_t request_timeout_ms, stall_timeout_ms; /* 0: the transport's defaults */
 	char api_origin[256]; /* scheme://host[:port] of the API, for the rate limit of downloads */
 	/* sim */
 	struct fb_sim_config sim;

@@ -263,6 +263,8 @@ static int open_transport(struct run_opts *o, struct fb_clock *clock, struct fb_
 	    .api_key_file = o->api_key_file,
 	    .insecure = o->insecure,
 	    .max_output_bytes = o->drv.policy.max_output_bytes,
+	    .request_timeout_ms = o->request_timeout_ms,
+	    .stall_timeout_ms = o->stall_timeout_ms,
 	    .sim = &o->sim,
 	};
 	if (fb_connect_open(&c, clock, log, o->api_origin, sizeof(o->api_origin), t))

@@ -8,7 +8,8 @@
 _florabatch_run_valued='--technique --technique-id --generation --workspace
 --project --model --generation-route --format --namespace --input-id --glob
 --out --results --archive --archive-format --outputs-dir --roll
---max-output-bytes --transport --base-url --api-key-file --concurrency
+--max-output-bytes --request-timeout --stall-timeout --transport --base-url
+--api-key-file --concurrency
 --poll-interval --poll-mode --grace --seed --progress --summary --retries --backoff-base
 --backoff-cap --rate --burst --retry-failed --run-timeout --max-cost
 --sim-run-time --sim-fail-rate --sim-latency --sim-outputs --sim-output-bytes

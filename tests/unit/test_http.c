@@ -460,6 +460,31 @@ static void test_reuse(void **state)
 	fb_transport_free(t);
 }
 
+/*
+ * A peer that stops moving bytes (the "slow" file answers nothing for
+ * 1.5 s) is cut after the stall timeout, as a retryable timeout, long
+ * before the total timeout (10 minutes for a download).
+ */
+static void test_stall_cut(void **state)
+{
+	struct srv *s = *state;
+	struct fb_http_config cfg = {.base_url = s->base, .api_key = KEY, .stall_timeout_ms = 1000};
+	struct fb_transport *t = NULL;
+	struct fb_err err = {0};
+	assert_int_equal(fb_http_transport_new(&t, &cfg, &err), 0);
+	struct sink k = {0};
+	uint64_t start = now_ms();
+	fetch(t, s, "slow", &k);
+	drain(t);
+	uint64_t took = now_ms() - start;
+	print_message("a stalled download was cut after %llu ms\n", (unsigned long long)took);
+	assert_false(k.ok);
+	assert_int_equal(k.err.code, FB_ETRANSPORT);
+	assert_int_equal(k.err.kind, FB_KIND_RETRYABLE);
+	assert_true(took < 1450);
+	fb_transport_free(t);
+}
+
 /* A poll_url that is not http(s) on the API's host fails the check at once, and asks nobody. */
 static void test_poll_url_elsewhere(void **state)
 {
@@ -487,12 +512,12 @@ static void test_poll_url_elsewhere(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_create),	  cmocka_unit_test(test_create_errors),
-	    cmocka_unit_test(test_timeout),	  cmocka_unit_test(test_downloads),
-	    cmocka_unit_test(test_concurrent),	  cmocka_unit_test(test_thousand),
-	    cmocka_unit_test(test_free_pending),  cmocka_unit_test(test_list),
-	    cmocka_unit_test(test_reuse),	  cmocka_unit_test(test_poll_url_elsewhere),
-	    cmocka_unit_test(test_start_in_data),
+	    cmocka_unit_test(test_create),	 cmocka_unit_test(test_create_errors),
+	    cmocka_unit_test(test_timeout),	 cmocka_unit_test(test_downloads),
+	    cmocka_unit_test(test_concurrent),	 cmocka_unit_test(test_thousand),
+	    cmocka_unit_test(test_free_pending), cmocka_unit_test(test_list),
+	    cmocka_unit_test(test_reuse),	 cmocka_unit_test(test_poll_url_elsewhere),
+	    cmocka_unit_test(test_stall_cut),	 cmocka_unit_test(test_start_in_data),
 	};
 	return cmocka_run_group_tests_name("loopback", tests, srv_start, srv_stop);
 }
