@@ -1,8 +1,10 @@
 /* resolve: job kind and contract checks for each item. */
 #include "resolve.h"
+#include "json.h"
 #include "error.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,13 +41,48 @@ static int need_id(struct fb_item *it, const char *value, const char *field, con
 	return 0;
 }
 
+/*
+ * A JSONL line shaped like a CSV row ({"id":..,"input_image":..}): its
+ * keys are meta, not inputs. The message shows the shape that works.
+ */
+static int flat_jsonl(struct fb_item *it)
+{
+	yajl_val v = it->json;
+	if (!YAJL_IS_OBJECT(v) || fb_json_get(v, "inputs"))
+		return 0;
+	char keys[160] = "";
+	size_t n = 0, at = 0;
+	for (size_t i = 0; i < v->u.object.len && n < 3; i++) {
+		const char *k = v->u.object.keys[i];
+		if (fb_item_reserved_key(k))
+			continue;
+		int w = snprintf(keys + at, sizeof(keys) - at, "%s\"%.40s\"", n ? ", " : "", k);
+		if (w < 0 || (size_t)w >= sizeof(keys) - at)
+			break;
+		at += (size_t)w;
+		n++;
+	}
+	if (!n)
+		return 0;
+	int rc = fb_item_set_invalid(
+	    it, "inputs",
+	    "no inputs: a JSONL line gives them under \"inputs\", e.g. {\"id\":\"a\","
+	    "\"inputs\":{\"input_image\":\"https://...\"}}; its other keys (here %s) are kept "
+	    "as the result's meta, not sent",
+	    keys);
+	return rc ? rc : 1;
+}
+
 static int need_inputs(struct fb_item *it)
 {
-	if (!it->ninputs)
-		return fb_item_set_invalid(it, "inputs",
-					   "no inputs: every input is empty or missing (technique "
-					   "runs need at least one, e.g. input_image)");
-	return 0;
+	if (it->ninputs)
+		return 0;
+	int rc = flat_jsonl(it);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	return fb_item_set_invalid(it, "inputs",
+				   "no inputs: every input is empty or missing (technique "
+				   "runs need at least one, e.g. input_image)");
 }
 
 /* A CSV generation row carries its prompt in the prompt column, read as an input. */

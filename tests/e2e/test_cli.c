@@ -95,6 +95,20 @@ static void test_no_technique_anywhere(void **s)
 			       1, "no technique"});
 }
 
+/* A JSONL line shaped like a CSV row is told the shape that works, with its own keys. */
+static void test_flat_jsonl_line(void **s)
+{
+	(void)s;
+	check(
+	    &(struct expect){"m.jsonl={\"id\":\"a\",\"input_image\":\"https://x.example/1.png\"}\n",
+			     "run m.jsonl --technique cctv-cam --results - --sim-clock virtual", 1,
+			     "under \"inputs\", e.g. {\"id\":\"a\",\"inputs\":{\"input_image\""});
+	check(
+	    &(struct expect){"m.jsonl={\"id\":\"a\",\"input_image\":\"https://x.example/1.png\"}\n",
+			     "run m.jsonl --technique cctv-cam --results - --sim-clock virtual", 1,
+			     "(here \"input_image\")"});
+}
+
 static void test_invalid_utf8_row(void **s)
 {
 	(void)s;
@@ -126,7 +140,8 @@ int main(void)
 	    cmocka_unit_test(test_missing_file),     cmocka_unit_test(test_folder_without_images),
 	    cmocka_unit_test(test_binary_garbage),   cmocka_unit_test(test_unknown_option),
 	    cmocka_unit_test(test_bad_values),	     cmocka_unit_test(test_no_technique_anywhere),
-	    cmocka_unit_test(test_invalid_utf8_row), cmocka_unit_test(test_version_and_help),
+	    cmocka_unit_test(test_invalid_utf8_row), cmocka_unit_test(test_flat_jsonl_line),
+	    cmocka_unit_test(test_version_and_help),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
