@@ -2,6 +2,7 @@
 #include "driver.h"
 #include "driverpriv.h"
 #include "assets.h"
+#include "dupids.h"
 #include "guard.h"
 #include "idemkey.h"
 #include "intake.h"
@@ -146,6 +147,18 @@ static void admit_one(struct batch *b, struct fb_item *it)
 	}
 	if (!it->invalid && fb_idemkey_derive(it, b->cfg->key_namespace, key, &e) < 0)
 		fb_item_set_invalid(it, NULL, "%s", e.msg);
+	uint64_t first = 0;
+	int dup = it->invalid ? 0 : fb_dupids_note(b->ids, it, &first);
+	if (dup > 0)
+		fb_log_msg(b->log, FB_LOG_WARN,
+			   "%s: id \"%s\" is the id of line %llu too: results.jsonl will hold two "
+			   "lines with it (--strict refuses such a manifest)",
+			   it->source, it->id, (unsigned long long)first);
+	if (dup < 0) {
+		b->fatal = 1;
+		fb_err_set(&b->fatal_err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+		return;
+	}
 	if (fb_collector_done(b->c, it->invalid ? NULL : key, it->id)) {
 		b->sum->done_before++; /* its line is in the record from an earlier invocation */
 		if (fb_collector_pass(b->c, it->seq, &e) && !b->fatal) {
@@ -359,11 +372,13 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	    .owner = &b,
 	};
 	b.guard = fb_guard_new(cfg->max_cost);
+	b.ids = fb_dupids_new();
 	b.assets = fb_assets_new(cfg->journal);
 	if ((cfg->poll_mode == FB_POLL_LIST && fb_poller_new(&b.poller, NULL, t, clock, &pops)) ||
-	    !b.guard || !b.assets || fb_ratelimit_new(&b.rl, &rlc, start)) {
+	    !b.guard || !b.assets || !b.ids || fb_ratelimit_new(&b.rl, &rlc, start)) {
 		fb_poller_free(b.poller);
 		fb_guard_free(b.guard);
+		fb_dupids_free(b.ids);
 		fb_assets_free(b.assets);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
@@ -371,6 +386,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	if ((rc = fb_intake_open(&b.in, m, t, err))) {
 		fb_poller_free(b.poller);
 		fb_guard_free(b.guard);
+		fb_dupids_free(b.ids);
 		fb_assets_free(b.assets);
 		fb_ratelimit_free(b.rl);
 		return rc;
@@ -449,6 +465,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	sum->uploads = fb_assets_uploaded(b.assets);
 	fb_assets_free(b.assets);
 	fb_guard_free(b.guard);
+	fb_dupids_free(b.ids);
 	if (b.poller) {
 		struct fb_poller_stats ps;
 		fb_poller_stats(b.poller, &ps);

@@ -39,6 +39,7 @@ struct batch {
 	struct fb_err fatal_err;
 	struct fb_ratelimit *rl;
 	struct fb_guard *guard;
+	struct fb_dupids *ids; /* the manifest's explicit ids, to warn of one given twice */
 	struct fb_assets *assets;
 	struct fb_poller *poller; /* NULL in --poll-mode get */
 	struct fb_job **live; /* every job in flight, so an interrupted batch can let go of them */

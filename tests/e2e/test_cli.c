@@ -109,6 +109,20 @@ static void test_flat_jsonl_line(void **s)
 			     "(here \"input_image\")"});
 }
 
+/* An id given twice is named with both lines; --strict refuses the manifest. */
+static void test_duplicate_ids(void **s)
+{
+	(void)s;
+	const char *m =
+	    "m.csv=id,input_image\na,https://x.example/1.png\nb,https://x.example/2.png\n"
+	    "a,https://x.example/3.png\n";
+	check(&(struct expect){m, "run m.csv --technique cctv-cam --out o --sim-clock virtual", 0,
+			       "m.csv:4: id \"a\" is the id of line 2 too"});
+	check(&(struct expect){
+	    m, "run m.csv --technique cctv-cam --out o --sim-clock virtual --strict", 2,
+	    "m.csv:4: id \"a\" is the id of line 2 too"});
+}
+
 static void test_invalid_utf8_row(void **s)
 {
 	(void)s;
@@ -141,7 +155,7 @@ int main(void)
 	    cmocka_unit_test(test_binary_garbage),   cmocka_unit_test(test_unknown_option),
 	    cmocka_unit_test(test_bad_values),	     cmocka_unit_test(test_no_technique_anywhere),
 	    cmocka_unit_test(test_invalid_utf8_row), cmocka_unit_test(test_flat_jsonl_line),
-	    cmocka_unit_test(test_version_and_help),
+	    cmocka_unit_test(test_duplicate_ids),    cmocka_unit_test(test_version_and_help),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
