@@ -239,6 +239,25 @@ static void test_blank_lines_and_crlf(void **state)
 	fb_manifest_free(m);
 }
 
+/* A last line without its newline (a producer cut short) is still a whole row. */
+static void test_last_line_without_newline(void **state)
+{
+	(void)state;
+	struct fb_manifest *m = open_jsonl("{\"id\":\"a\",\"inputs\":{\"prompt\":\"one\"}}\n"
+					   "{\"id\":\"b\",\"inputs\":{\"prompt\":\"two\"}}");
+	struct fb_item it = {0};
+	mfx_next(m, &it);
+	assert_string_equal(it.id, "a");
+	mfx_next(m, &it);
+	assert_null(it.invalid);
+	assert_string_equal(it.id, "b");
+	assert_string_equal(it.source, "m.jsonl:2");
+	struct fb_err err = {0};
+	assert_int_equal(fb_manifest_next(m, &it, &err), 0);
+	fb_item_release(&it);
+	fb_manifest_free(m);
+}
+
 static void test_long_line(void **state)
 {
 	(void)state;
@@ -358,6 +377,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ids, mfx_setup, mfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_inputs_problems, mfx_setup, mfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_blank_lines_and_crlf, mfx_setup, mfx_teardown),
+	    cmocka_unit_test_setup_teardown(test_last_line_without_newline, mfx_setup,
+					    mfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_long_line, mfx_setup, mfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_line_at_the_limit, mfx_setup, mfx_teardown),
 	    cmocka_unit_test_setup_teardown(test_encoding_and_nesting, mfx_setup, mfx_teardown),
