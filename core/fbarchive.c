@@ -127,12 +127,17 @@ static int safe_comp(struct fb_buf *out, const char *s, size_t n, size_t max, in
 		size_t k = fb_json_utf8_next(s + i, n - i, &ok);
 		unsigned char c = (unsigned char)s[i];
 		size_t used = out->len - start;
+		/* No ".." anywhere, not even inside a name: a run of dots is one dot. */
+		if (c == '.' && used > 0 && out->ptr[out->len - 1] == '.') {
+			i += k;
+			continue;
+		}
 		int bad = !ok || c < 0x20 || (ascii && c >= 0x80) || c == 0x7f || c == '/' ||
 			  c == '\\' || c == ':' ||
 			  /* C1 controls, U+0080..U+009F, are control characters too. */
 			  (k == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0) ||
-			  /* No hidden files, and no ".." anywhere, not even inside a name. */
-			  (c == '.' && (used == 0 || out->ptr[out->len - 1] == '.'));
+			  /* No hidden files. */
+			  (c == '.' && used == 0);
 		if (bad) {
 			/* Each byte of an ill-formed sequence becomes one '_'. */
 			size_t nbad = ok ? 1 : k;
@@ -213,7 +218,7 @@ static int build_name(struct fb_archive_names *a, const char *dir, const char *n
 {
 	struct fb_buf *c = &a->comp;
 	int ascii = a->ascii;
-	int rc;
+	int rc, folders = 0;
 
 	for (const char *p = dir ? dir : ""; *p;) {
 		size_t n = strcspn(p, "/");
@@ -233,7 +238,12 @@ static int build_name(struct fb_archive_names *a, const char *dir, const char *n
 			return FB_ENOMEM;
 		if ((rc = add_unique(a, out, c->ptr, c->len, NULL, 0, room, KIND_DIR)))
 			return rc;
+		folders++;
 	}
+	/* Every item has a folder of its own: an id of "." or "/" is not the archive's root. */
+	if (!folders && dir && *dir &&
+	    (rc = add_unique(a, out, "_", 1, NULL, 0, COMP_MAX, KIND_DIR)))
+		return rc;
 
 	/* Sanitised whole first, so a cut name keeps its extension. */
 	fb_buf_reset(c);

@@ -147,7 +147,7 @@ static void test_hostile_names_read_back(void **state)
 	    {NULL, "", "_"},
 	    {NULL, ".", "_-2"},
 	    {NULL, ".hidden", "_hidden"},
-	    {NULL, "a..b.txt", "a._b.txt"},
+	    {NULL, "a..b.txt", "a.b.txt"},
 	    {NULL, "C:\\win\x7f\xc2\x85.txt", "C__win__.txt"},
 	    {NULL, long_x, exp_long},
 	    {NULL, long_x, exp_long2},
@@ -281,6 +281,28 @@ static void assert_safe_name(const char *in, size_t max, const char *expect)
 	fb_buf_release(&out);
 }
 
+/* Odd ids get their own folder and a readable name with its extension. */
+static void test_odd_ids_get_folders(void **state)
+{
+	(void)state;
+	char *dir = tu_tmpdir();
+	struct fb_archive_names *n = NULL;
+	struct fb_buf out = FB_BUF_INIT;
+	assert_int_equal(fb_archive_names_new(&n, dir), 0);
+	assert_int_equal(fb_archive_names_reserve(n, "item", "trailing.dot..png", &out), 0);
+	assert_string_equal(fb_buf_str(&out), "item/trailing.dot.png");
+	assert_int_equal(fb_archive_names_reserve(n, ".", "out_1.png", &out), 0);
+	assert_string_equal(fb_buf_str(&out), "_/out_1.png"); /* not at the archive's root */
+	assert_int_equal(fb_archive_names_reserve(n, "/", "out_1.png", &out), 0);
+	assert_string_equal(fb_buf_str(&out), "_/out_1-2.png");
+	assert_int_equal(fb_archive_names_reserve(n, "..", "out_1.png", &out), 0);
+	assert_string_equal(fb_buf_str(&out), "_./out_1.png");
+	fb_buf_release(&out);
+	fb_archive_names_free(n);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 static void test_safe_name(void **state)
 {
 	(void)state;
@@ -289,7 +311,9 @@ static void test_safe_name(void **state)
 	assert_safe_name("", 100, "_");
 	assert_safe_name(".", 100, "_");
 	assert_safe_name("..", 100, "_.");
-	assert_safe_name("...", 100, "_._");
+	assert_safe_name("...", 100, "_.");
+	/* A run of dots is one dot: an output id ending in "." keeps its extension's. */
+	assert_safe_name("trailing.dot..png", 100, "trailing.dot.png");
 	assert_safe_name("a/b\\c:d", 100, "a_b_c_d");
 	assert_safe_name("tab\there\r\n\x1b[31m", 100, "tab_here___[31m");
 	assert_safe_name("c1\xc2\x9f-nbsp\xc2\xa0", 100, "c1_-nbsp\xc2\xa0");
@@ -494,6 +518,7 @@ int main(void)
 	    cmocka_unit_test(test_hostile_names_read_back),
 	    cmocka_unit_test(test_many_entries),
 	    cmocka_unit_test(test_safe_name),
+	    cmocka_unit_test(test_odd_ids_get_folders),
 	    cmocka_unit_test(test_ext_for),
 	    cmocka_unit_test(test_formats_round_trip),
 	    cmocka_unit_test(test_format_parse_ext),
