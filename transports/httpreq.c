@@ -428,6 +428,11 @@ int fb_http_req_fetch(struct fb_http *h, const char *url, uint64_t from, fb_fetc
 		CURL *e = q->easy;
 		int bad = curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK;
 		bad |= curl_easy_setopt(e, CURLOPT_MAXREDIRS, MAX_REDIRECTS) != CURLE_OK;
+		/* An https download is never redirected to plain http (set on every fetch: the
+		 * handle is reused). */
+		bad |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
+					strncasecmp(url, "https://", 8) ? "http,https" : "https") !=
+		       CURLE_OK;
 		if (h->max_output)
 			bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, h->max_output) !=
 			       CURLE_OK;
