@@ -14,6 +14,7 @@
 #include "precheck.h"
 #include "progress.h"
 #include "rowcount.h"
+#include "safeopen.h"
 #include "statcache.h"
 #include "log.h"
 #include "manifest.h"
@@ -378,11 +379,12 @@ int fb_cmd_run(int argc, char **argv)
 	}
 	/* The record of the batch is a file in the folder even when lines also go to stdout. */
 	int to_stdout = o.results && !strcmp(o.results, "-");
-	results = o.results && !to_stdout ? strdup(o.results) : join(o.out_dir, "results.jsonl");
+	results = o.results && !to_stdout ? fb_safe_user_path(o.results)
+					  : join(o.out_dir, "results.jsonl");
 	if (!o.archive)
 		archive = join_ext(o.out_dir, "outputs", fb_archive_format_ext(o.archive_format));
 	else if (strcmp(o.archive, "none"))
-		archive = strdup(o.archive);
+		archive = fb_safe_user_path(o.archive);
 	spool = join(o.out_dir, "spool.dat");
 	volumes = join(o.out_dir, "volumes.jsonl");
 	jpath = join(o.out_dir, "journal.jsonl");
