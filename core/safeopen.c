@@ -89,12 +89,33 @@ static int beneath_ok(int bfd, const char *rel, size_t len)
 }
 #endif
 
+/* base and the folders on its way, made as the user named them (links followed): 0 or -1. */
+static int mkdirs_user(const char *base)
+{
+	char *p = strdup(base);
+	if (!p)
+		return -1;
+	int rc = 0;
+	for (char *c = p + 1; !rc; c++) {
+		if (*c && *c != '/')
+			continue;
+		char keep = *c;
+		*c = '\0';
+		rc = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
+		*c = keep;
+		if (!keep)
+			break;
+	}
+	free(p);
+	return rc;
+}
+
 int fb_safe_mkdirs(const char *base, const char *rel, struct fb_err *err)
 {
 	const char *last = strrchr(rel, '/');
 	if (!last)
 		return 0;
-	int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = mkdirs_user(base) ? -1 : open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", base, strerror(errno));
 #ifdef SYS_openat2
@@ -143,6 +164,23 @@ int fb_safe_mkdirs(const char *base, const char *rel, struct fb_err *err)
 char *fb_safe_user_path(const char *path)
 {
 	struct stat st;
-	char *real = lstat(path, &st) == 0 && S_ISLNK(st.st_mode) ? realpath(path, NULL) : NULL;
-	return real ? real : strdup(path);
+	if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode))
+		return strdup(path);
+	char *real = realpath(path, NULL);
+	if (real)
+		return real;
+	/* A link to a file still to be made: its target, beside the link when relative. */
+	char to[4096];
+	ssize_t n = readlink(path, to, sizeof(to) - 1);
+	if (n <= 0)
+		return strdup(path);
+	to[n] = '\0';
+	const char *slash = strrchr(path, '/');
+	if (to[0] == '/' || !slash)
+		return strdup(to);
+	size_t dlen = (size_t)(slash - path) + 1, len = dlen + (size_t)n + 1;
+	char *joined = malloc(len);
+	if (joined)
+		snprintf(joined, len, "%.*s%s", (int)dlen, path, to);
+	return joined;
 }

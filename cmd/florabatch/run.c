@@ -347,6 +347,11 @@ int fb_cmd_run(int argc, char **argv)
 	/* Read now, written back only under the folder's lock. */
 	if (is_dir && !(cache_path = join(o.out_dir, "local-hashes.tsv")))
 		goto out;
+	/* An unreadable cache only costs hashing, but a link planted in its place is refused. */
+	if (is_dir && fb_safe_nolink(cache_path)) {
+		fb_log_msg(log, FB_LOG_ERROR, "%s: %s", cache_path, fb_safe_strerror(errno));
+		goto out;
+	}
 	if (is_dir && fb_statcache_open(&cache, cache_path, wall_ns(), &err)) {
 		fb_log_msg(log, FB_LOG_WARN, "%s; every file is hashed", err.msg);
 		cache = NULL;
