@@ -130,6 +130,33 @@ static void test_volume_tmp(void **state)
 	refused("out/outputs.tar.gz.tmp", "victim.txt", NULL);
 }
 
+static void test_lock(void **state)
+{
+	(void)state;
+	refused("out/.lock", "victim.txt", NULL);
+}
+
+/* pack's archive is written under a temporary name first: a link there is refused. */
+static void test_pack_tmp(void **state)
+{
+	(void)state;
+	char *dir = world();
+	struct e2e_run r = e2e_florabatch(dir, RUN);
+	assert_int_equal(r.status, 0);
+	e2e_run_free(&r);
+	plant(dir, "out/outputs-all.tar.gz.tmp", "victim.txt");
+	r = e2e_florabatch(dir, "pack out");
+	if (r.status != 4)
+		print_error("exit %d: %s\n", r.status, r.err);
+	assert_int_equal(r.status, 4);
+	assert_non_null(strstr(r.err, "out/outputs-all.tar.gz.tmp"));
+	assert_non_null(strstr(r.err, "symbolic link"));
+	assert_victim_whole(dir);
+	e2e_run_free(&r);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 static void test_outputs_dir_item_folder(void **state)
 {
 	(void)state;
@@ -190,6 +217,8 @@ int main(void)
 	    cmocka_unit_test(test_volume),
 	    cmocka_unit_test(test_volume_tmp),
 
+	    cmocka_unit_test(test_lock),
+	    cmocka_unit_test(test_pack_tmp),
 	    cmocka_unit_test(test_outputs_dir_item_folder),
 	    cmocka_unit_test(test_normal_and_user_links),
 	};
