@@ -1,5 +1,6 @@
 /* collector: the record, the spool and the archive built from them. */
 #include "collector.h"
+#include "safeopen.h"
 #include "collectorpriv.h"
 #include "fbarchive.h"
 #include "hashset.h"
@@ -91,7 +92,7 @@ static int drop_provisional(struct fb_collector *c, struct fb_err *err)
 	struct fb_buf tmp = FB_BUF_INIT;
 	if (fb_buf_addf(&tmp, "%s.tmp", c->record_path))
 		return fb_collector_oom(err);
-	FILE *in = fopen(c->record_path, "r"), *out = fopen(tmp.ptr, "w");
+	FILE *in = fb_safe_fopen(c->record_path, "r"), *out = fb_safe_fopen(tmp.ptr, "w");
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -116,7 +117,7 @@ static int drop_provisional(struct fb_collector *c, struct fb_err *err)
 		rc = -1;
 	if (rc) {
 		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot rewrite it: %s",
-				c->record_path, strerror(errno));
+				c->record_path, fb_safe_strerror(errno));
 		unlink(tmp.ptr);
 	}
 	fb_buf_release(&tmp);
@@ -130,11 +131,11 @@ static int drop_provisional(struct fb_collector *c, struct fb_err *err)
  */
 static int scan_record(struct fb_collector *c, struct fb_err *err)
 {
-	FILE *f = fopen(c->record_path, "r");
+	FILE *f = fb_safe_fopen(c->record_path, "r");
 	if (!f)
 		return errno == ENOENT ? 0
 				       : fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s",
-						    c->record_path, strerror(errno));
+						    c->record_path, fb_safe_strerror(errno));
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -155,10 +156,10 @@ static int scan_record(struct fb_collector *c, struct fb_err *err)
 				  strerror(errno));
 	if (rc)
 		return fb_collector_oom(err);
-	if (truncate(c->record_path, whole) != 0)
+	if (fb_safe_truncate(c->record_path, whole) != 0)
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
 				  "%s: cannot cut its torn last line: %s", c->record_path,
-				  strerror(errno));
+				  fb_safe_strerror(errno));
 	return dropped ? drop_provisional(c, err) : 0;
 }
 

@@ -1,5 +1,6 @@
 /* archive: the tar (gzip'd, zstd'd or plain) of outputs; its names follow archnames.c. */
 #include "fbarchive.h"
+#include "safeopen.h"
 #include "item.h"
 #include "json.h"
 #include "gzsink.h"
@@ -150,13 +151,13 @@ int fb_archive_open_format(struct fb_archive **out, const char *path, enum fb_ar
 		free(a);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
-	a->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	a->fd = fb_safe_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (a->fd < 0) {
 		int e = errno;
 		free(a->path);
 		free(a);
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "cannot create the archive %s: %s",
-				  path, strerror(e));
+				  path, fb_safe_strerror(e));
 	}
 	a->utf8 = utf8_locale();
 	a->aw = archive_write_new();

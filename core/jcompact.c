@@ -9,6 +9,7 @@
  * one, made durable and renamed over it, so a crash leaves one or the other.
  */
 #include "journal.h"
+#include "safeopen.h"
 #include "journalpriv.h"
 #include "json.h"
 
@@ -124,7 +125,7 @@ int fb_journal_compact(struct fb_journal *j, const struct fb_journal_keep *keep,
 	struct fb_buf tmp = FB_BUF_INIT;
 	if (fb_buf_addf(&tmp, "%s.tmp", j->path))
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
-	int fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = fb_safe_open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	off_t kept = 0;
 	if (fd < 0)
 		rc = fb_journal_io_fail(err, "compact", tmp.ptr, errno);
@@ -143,7 +144,7 @@ int fb_journal_compact(struct fb_journal *j, const struct fb_journal_keep *keep,
 	}
 	fb_buf_release(&tmp);
 	sync_dir(j->path);
-	int nfd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	int nfd = fb_safe_open(j->path, O_RDWR | O_APPEND, 0);
 	if (nfd < 0) {
 		j->failed = 1;
 		fb_journal_io_fail(&j->failure, "reopen", j->path, errno);

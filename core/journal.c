@@ -4,6 +4,7 @@
  * queued and written at each sync, and not added to the map (journal.h).
  */
 #include "journal.h"
+#include "safeopen.h"
 #include "item.h"
 #include "journalpriv.h"
 #include "json.h"
@@ -72,7 +73,7 @@ int fb_journal_io_fail(struct fb_err *err, const char *what, const char *path, i
 				  "cannot %s the journal %s: no space left on the device", what,
 				  path);
 	return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "cannot %s the journal %s: %s", what, path,
-			  strerror(e));
+			  fb_safe_strerror(e));
 }
 
 static int oom(struct fb_err *err)
@@ -159,7 +160,7 @@ int fb_journal_open(struct fb_journal **out, const char *path, struct fb_err *er
 		fb_journal_close(j, NULL);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
-	j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	j->fd = fb_safe_open(path, O_RDWR | O_CREAT | O_APPEND, 0644);
 	if (j->fd < 0) {
 		rc = fb_journal_io_fail(err, "open", path, errno);
 		fb_journal_close(j, NULL);

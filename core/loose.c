@@ -6,6 +6,7 @@
  * the folder shares its file system, else copied.
  */
 #include "collector.h"
+#include "safeopen.h"
 #include "collectorpriv.h"
 
 #include <errno.h>
@@ -20,10 +21,11 @@
 
 static int io(struct fb_err *err, const char *path)
 {
-	return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path, strerror(errno));
+	return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path, fb_safe_strerror(errno));
 }
 
-/* path gets "<outputs_dir>/<name>" and tmp "<path>.tmp", every folder on the way made. */
+/* path gets "<outputs_dir>/<name>" and tmp "<path>.tmp", every folder on the way made
+ * (none of them a symbolic link). */
 static int paths(struct fb_collector *c, const char *name, struct fb_buf *path, struct fb_buf *tmp,
 		 struct fb_err *err)
 {
@@ -32,17 +34,8 @@ static int paths(struct fb_collector *c, const char *name, struct fb_buf *path, 
 	if (fb_buf_addf(path, "%s/%s", c->outputs_dir, name) ||
 	    fb_buf_addf(tmp, "%s.tmp", path->ptr))
 		return fb_collector_oom(err);
-	for (char *p = path->ptr + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int bad = mkdir(path->ptr, 0777) != 0 && errno != EEXIST;
-		int rc = bad ? io(err, path->ptr) : 0;
-		*p = '/';
-		if (rc)
-			return rc;
-	}
-	return 0;
+	/* The folder the user named is followed; an item folder that is a link is not. */
+	return fb_safe_mkdirs(c->outputs_dir, name, err);
 }
 
 int fb_loose_begin(struct fb_collector *c, const char *name, struct fb_buf *path,

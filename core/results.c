@@ -1,5 +1,6 @@
 /* results: one JSON object per final item, appended to the results JSONL. */
 #include "results.h"
+#include "safeopen.h"
 #include "buf.h"
 #include "item.h"
 #include "json.h"
@@ -98,8 +99,8 @@ static int open_mode(struct fb_results **out, const char *path, int append, stru
 		fflush(stdout);
 		r->fd = STDOUT_FILENO;
 	} else {
-		r->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
-			     0644);
+		r->fd =
+		    fb_safe_open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
 		if (r->fd < 0) {
 			int e = errno;
 			yajl_gen_free(r->gen);
@@ -108,7 +109,7 @@ static int open_mode(struct fb_results **out, const char *path, int append, stru
 			free(r);
 			return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
 					  "cannot create the results file %s: %s", path,
-					  strerror(e));
+					  fb_safe_strerror(e));
 		}
 	}
 	*out = r;

@@ -1,6 +1,7 @@
 /* spool: one append-only file of outputs and of the lines that name them; no index in memory. */
 #define _GNU_SOURCE /* fallocate */
 #include "spool.h"
+#include "safeopen.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -201,8 +202,9 @@ int fb_spool_open(struct fb_spool **out, const char *path, int fresh, uint64_t k
 		free(s);
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
-	s->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | (fresh ? O_TRUNC : 0), 0644);
-	int rc = s->fd < 0 ? fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path, strerror(errno))
+	s->fd = fb_safe_open(path, O_RDWR | O_CREAT | O_APPEND | (fresh ? O_TRUNC : 0), 0644);
+	int rc = s->fd < 0 ? fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path,
+					fb_safe_strerror(errno))
 			   : scan(s, fresh ? 0 : keep_lines, fresh ? 0 : base, lines, err);
 	if (rc) {
 		fb_spool_close(s);

@@ -1,5 +1,6 @@
 /* statcache: local files' hashes by (path, size, mtime, inode), in an open-addressed table. */
 #include "statcache.h"
+#include "safeopen.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -112,11 +113,11 @@ int fb_statcache_open(struct fb_statcache **out, const char *path, int64_t now_n
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
 	c->now_ns = now_ns;
-	FILE *f = fopen(path, "r");
+	FILE *f = fb_safe_fopen(path, "r");
 	if (!f && errno != ENOENT) {
 		int e = errno;
 		fb_statcache_free(c);
-		return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path, strerror(e));
+		return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path, fb_safe_strerror(e));
 	}
 	char line[256];
 	while (f && fgets(line, sizeof(line), f))
@@ -204,7 +205,7 @@ int fb_statcache_save(struct fb_statcache *c, int prune, struct fb_err *err)
 	if (!tmp)
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	snprintf(tmp, tlen, "%s.tmp", c->path);
-	FILE *f = fopen(tmp, "w");
+	FILE *f = fb_safe_fopen(tmp, "w");
 	int ok = f != NULL;
 	for (size_t i = 0; ok && i < c->cap; i++) {
 		const struct entry *e = &c->slots[i];
@@ -222,7 +223,7 @@ int fb_statcache_save(struct fb_statcache *c, int prune, struct fb_err *err)
 		ok = 0;
 	int rc = ok ? 0
 		    : fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot write it: %s", c->path,
-				 strerror(errno));
+				 fb_safe_strerror(errno));
 	if (!ok)
 		unlink(tmp);
 	free(tmp);

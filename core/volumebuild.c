@@ -4,6 +4,7 @@
  * their sha256, into a temporary file renamed into place; then the
  * spool's front given back. With --outputs-dir, the loose copies too.
  */
+#include "safeopen.h"
 #include "collector.h"
 #include "collectorpriv.h"
 #include "fbarchive.h"
@@ -170,7 +171,11 @@ int fb_collector_build_volume(struct fb_collector *c, struct fb_err *err)
 		return fb_collector_oom(err);
 	c->stats.volume_outputs = c->stats.volume_bytes = 0;
 	uint64_t roll_pos = c->roll_pos; /* where to start again, should this volume fail */
-	int rc = fb_archive_open_format(&a, tmp.ptr, c->format, 0, err);
+	/* A link planted under the volume's name would only be replaced, but it says someone
+	 * else writes in this folder: refused like every other file of ours. */
+	int rc = fb_safe_nolink(path) ? fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path,
+						   fb_safe_strerror(errno))
+				      : fb_archive_open_format(&a, tmp.ptr, c->format, 0, err);
 	if (!rc)
 		rc = each_line(c, a, &end, &lines, err);
 	if (!rc && (lines < c->completed - from || c->missing))
@@ -184,7 +189,8 @@ int fb_collector_build_volume(struct fb_collector *c, struct fb_err *err)
 		rc = rc ? rc : rc2;
 	}
 	if (!rc && rename(tmp.ptr, path) != 0)
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path, strerror(errno));
+		rc =
+		    fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path, fb_safe_strerror(errno));
 	if (rc)
 		unlink(tmp.ptr);
 	fb_buf_release(&tmp);

@@ -1,5 +1,6 @@
 /* volumes: numbered archive volumes and their index, volumes.jsonl. */
 #include "volumes.h"
+#include "safeopen.h"
 #include "buf.h"
 #include "item.h"
 #include "json.h"
@@ -60,11 +61,11 @@ static int set_next(struct fb_volumes *v, struct fb_err *err)
 /* Learns the finished volumes from the index; a line that is not whole is a crash's. */
 static int read_index(struct fb_volumes *v, struct fb_err *err)
 {
-	FILE *f = fopen(v->index_path, "r");
+	FILE *f = fb_safe_fopen(v->index_path, "r");
 	if (!f)
 		return errno == ENOENT ? 0
 				       : fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s",
-						    v->index_path, strerror(errno));
+						    v->index_path, fb_safe_strerror(errno));
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -87,9 +88,9 @@ static int read_index(struct fb_volumes *v, struct fb_err *err)
 	}
 	free(line);
 	fclose(f);
-	if (truncate(v->index_path, whole) != 0)
+	if (fb_safe_truncate(v->index_path, whole) != 0)
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: cannot cut its torn end: %s",
-				  v->index_path, strerror(errno));
+				  v->index_path, fb_safe_strerror(errno));
 	return 0;
 }
 
@@ -174,7 +175,7 @@ int fb_volumes_finish(struct fb_volumes *v, uint64_t lines_to, uint64_t outputs,
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
 	size_t len = line.len;
-	int fd = open(v->index_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = fb_safe_open(v->index_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	ssize_t w = fd < 0 ? -1 : write(fd, line.ptr, len);
 	int e = errno;
 	if (fd >= 0 && w == (ssize_t)len && fdatasync(fd) != 0) {

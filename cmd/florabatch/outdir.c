@@ -1,5 +1,6 @@
 /* outdir: the output folder's lock and --fresh. */
 #include "outdir.h"
+#include "safeopen.h"
 #include "volumes.h"
 
 #include <errno.h>
@@ -25,9 +26,9 @@ int fb_outdir_lock(const char *dir)
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/.lock", dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = fb_safe_open(path, O_RDWR | O_CREAT, 0644);
 	if (fd < 0) {
-		fprintf(stderr, "florabatch: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "florabatch: %s: %s\n", path, fb_safe_strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {

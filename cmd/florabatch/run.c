@@ -14,6 +14,7 @@
 #include "precheck.h"
 #include "progress.h"
 #include "rowcount.h"
+#include "safeopen.h"
 #include "statcache.h"
 #include "log.h"
 #include "manifest.h"
@@ -346,6 +347,11 @@ int fb_cmd_run(int argc, char **argv)
 	/* Read now, written back only under the folder's lock. */
 	if (is_dir && !(cache_path = join(o.out_dir, "local-hashes.tsv")))
 		goto out;
+	/* An unreadable cache only costs hashing, but a link planted in its place is refused. */
+	if (is_dir && fb_safe_nolink(cache_path)) {
+		fb_log_msg(log, FB_LOG_ERROR, "%s: %s", cache_path, fb_safe_strerror(errno));
+		goto out;
+	}
 	if (is_dir && fb_statcache_open(&cache, cache_path, wall_ns(), &err)) {
 		fb_log_msg(log, FB_LOG_WARN, "%s; every file is hashed", err.msg);
 		cache = NULL;
@@ -378,11 +384,12 @@ int fb_cmd_run(int argc, char **argv)
 	}
 	/* The record of the batch is a file in the folder even when lines also go to stdout. */
 	int to_stdout = o.results && !strcmp(o.results, "-");
-	results = o.results && !to_stdout ? strdup(o.results) : join(o.out_dir, "results.jsonl");
+	results = o.results && !to_stdout ? fb_safe_user_path(o.results)
+					  : join(o.out_dir, "results.jsonl");
 	if (!o.archive)
 		archive = join_ext(o.out_dir, "outputs", fb_archive_format_ext(o.archive_format));
 	else if (strcmp(o.archive, "none"))
-		archive = strdup(o.archive);
+		archive = fb_safe_user_path(o.archive);
 	spool = join(o.out_dir, "spool.dat");
 	volumes = join(o.out_dir, "volumes.jsonl");
 	jpath = join(o.out_dir, "journal.jsonl");
