@@ -86,13 +86,19 @@ static int learn(struct fb_collector *c, const char *line, int *dropped)
 	return rc;
 }
 
+/* The record for reading: through a link only when the user named it. */
+static FILE *record_fopen(const struct fb_collector *c)
+{
+	return c->record_named ? fopen(c->record_path, "r") : fb_safe_fopen(c->record_path, "r");
+}
+
 /* Rewrites the record without its provisional lines: to a temporary file, renamed over it. */
 static int drop_provisional(struct fb_collector *c, struct fb_err *err)
 {
 	struct fb_buf tmp = FB_BUF_INIT;
 	if (fb_buf_addf(&tmp, "%s.tmp", c->record_path))
 		return fb_collector_oom(err);
-	FILE *in = fb_safe_fopen(c->record_path, "r"), *out = fb_safe_fopen(tmp.ptr, "w");
+	FILE *in = record_fopen(c), *out = fb_safe_fopen(tmp.ptr, "w");
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -131,7 +137,7 @@ static int drop_provisional(struct fb_collector *c, struct fb_err *err)
  */
 static int scan_record(struct fb_collector *c, struct fb_err *err)
 {
-	FILE *f = fb_safe_fopen(c->record_path, "r");
+	FILE *f = record_fopen(c);
 	if (!f)
 		return errno == ENOENT ? 0
 				       : fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s",
@@ -156,7 +162,8 @@ static int scan_record(struct fb_collector *c, struct fb_err *err)
 				  strerror(errno));
 	if (rc)
 		return fb_collector_oom(err);
-	if (fb_safe_truncate(c->record_path, whole) != 0)
+	if ((c->record_named ? truncate(c->record_path, whole)
+			     : fb_safe_truncate(c->record_path, whole)) != 0)
 		return fb_err_set(err, FB_EIO, FB_KIND_BATCH,
 				  "%s: cannot cut its torn last line: %s", c->record_path,
 				  fb_safe_strerror(errno));
@@ -174,6 +181,7 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 	c->format = cfg->format;
 	c->outputs_dir = fb_strdup(cfg->outputs_dir);
 	c->record_path = fb_strdup(cfg->record_path);
+	c->record_named = cfg->record_named;
 	c->archive_path = fb_strdup(cfg->archive_path);
 	c->spool_path = fb_strdup(cfg->spool_path);
 	int rc = 0;
@@ -206,8 +214,10 @@ int fb_collector_open(struct fb_collector **out, const struct fb_collector_confi
 		rc = fb_spool_legacy_lines(c->spool, c->record_path, c->spool_lines, &c->missing,
 					   err);
 	if (!rc)
-		rc = cfg->fresh ? fb_results_open(&c->record, c->record_path, err)
-				: fb_results_open_append(&c->record, c->record_path, err);
+		rc = c->record_named
+			 ? fb_results_open_named(&c->record, c->record_path, !cfg->fresh, err)
+		     : cfg->fresh ? fb_results_open(&c->record, c->record_path, err)
+				  : fb_results_open_append(&c->record, c->record_path, err);
 	if (!rc)
 		fb_results_set_buffer(c->record, SIZE_MAX); /* written out with the spool */
 	if (!rc && cfg->copy_to_stdout)

@@ -26,6 +26,7 @@
 
 struct fb_collector_config {
 	const char *record_path; /* results.jsonl: appended to (the batch's record) */
+	int record_named;	 /* record_path is the user's --results: a link there is followed */
 	int copy_to_stdout;	 /* also stream every line to standard output */
 	size_t keep_order; /* with copy_to_stdout: lines in input order within this window; 0: as
 			      items end */

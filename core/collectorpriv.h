@@ -29,6 +29,7 @@ struct pending {
 
 struct fb_collector {
 	char *record_path;
+	int record_named; /* the user named it: a link there is theirs (safeopen.h) */
 	char *spool_path; /* for messages */
 	char *dir;	  /* the spool's folder: downloads wait there (fb_collector_part) */
 

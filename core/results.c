@@ -65,19 +65,26 @@ const char *fb_item_status_name(enum fb_item_status s)
 	return "unknown";
 }
 
-static int open_mode(struct fb_results **out, const char *path, int append, struct fb_err *err);
+static int open_mode(struct fb_results **out, const char *path, int append, int follow,
+		     struct fb_err *err);
 
 int fb_results_open(struct fb_results **out, const char *path, struct fb_err *err)
 {
-	return open_mode(out, path, 0, err);
+	return open_mode(out, path, 0, 0, err);
 }
 
 int fb_results_open_append(struct fb_results **out, const char *path, struct fb_err *err)
 {
-	return open_mode(out, path, 1, err);
+	return open_mode(out, path, 1, 0, err);
 }
 
-static int open_mode(struct fb_results **out, const char *path, int append, struct fb_err *err)
+int fb_results_open_named(struct fb_results **out, const char *path, int append, struct fb_err *err)
+{
+	return open_mode(out, path, append, 1, err);
+}
+
+static int open_mode(struct fb_results **out, const char *path, int append, int follow,
+		     struct fb_err *err)
 {
 	*out = NULL;
 	struct fb_results *r = calloc(1, sizeof(*r));
@@ -99,8 +106,9 @@ static int open_mode(struct fb_results **out, const char *path, int append, stru
 		fflush(stdout);
 		r->fd = STDOUT_FILENO;
 	} else {
+		int flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
 		r->fd =
-		    fb_safe_open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
+		    follow ? open(path, flags | O_CLOEXEC, 0644) : fb_safe_open(path, flags, 0644);
 		if (r->fd < 0) {
 			int e = errno;
 			yajl_gen_free(r->gen);

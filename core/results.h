@@ -77,6 +77,14 @@ int fb_results_open(struct fb_results **out, const char *path, struct fb_err *er
 int fb_results_open_append(struct fb_results **out, const char *path, struct fb_err *err);
 
 /*
+ * Both open path without following a symbolic link in its place (safeopen.h):
+ * the record in a shared output folder. This one, for a file the user named
+ * (--results), follows one: the link is the user's own. append as above.
+ */
+int fb_results_open_named(struct fb_results **out, const char *path, int append,
+			  struct fb_err *err);
+
+/*
  * Writes one line and flushes it (with a buffer: once the buffer holds
  * limit bytes). FB_EIO with err on a write error (EPIPE included).
  */

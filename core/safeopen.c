@@ -133,6 +133,11 @@ int fb_safe_mkdirs(const char *base, const char *rel, struct fb_err *err)
 			p = end + 1;
 			continue;
 		}
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s/%.*s: leads out of %s",
+					base, (int)(end - rel), rel, base);
+			break;
+		}
 		if (n >= sizeof(name)) {
 			rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s/%.*s: the name is too long",
 					base, (int)(end - rel), rel);

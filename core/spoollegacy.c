@@ -1,6 +1,5 @@
 /* spoollegacy: an earlier version's spool, given line records from the record. */
 #include "spoollegacy.h"
-#include "safeopen.h"
 #include "buf.h"
 #include "json.h"
 
@@ -89,10 +88,9 @@ int fb_spool_legacy_lines(struct fb_spool *s, const char *record_path, uint64_t 
 	struct legacy l = {0};
 	struct fb_buf entries = FB_BUF_INIT;
 	int rc = legacy_index(s, &l, err);
-	FILE *f = rc ? NULL : fb_safe_fopen(record_path, "r");
+	FILE *f = rc ? NULL : fopen(record_path, "r");
 	if (!rc && !f)
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", record_path,
-				fb_safe_strerror(errno));
+		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", record_path, strerror(errno));
 	char *line = NULL, ebuf[128];
 	size_t cap = 0;
 	uint64_t seen = 0;

@@ -411,6 +411,7 @@ int fb_cmd_run(int argc, char **argv)
 	o.drv.policy.workspace_id = o.drv.defaults.workspace_id;
 	struct fb_collector_config cc = {
 	    .record_path = results,
+	    .record_named = o.results && !to_stdout,
 	    .copy_to_stdout = to_stdout,
 	    .keep_order = o.keep_order ? 4 * (size_t)o.drv.concurrency : 0,
 	    .spool_path = spool,

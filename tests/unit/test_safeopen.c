@@ -82,6 +82,12 @@ static void test_mkdirs_walks_beneath(void **state)
 	fb_err_clear(&err);
 	assert_int_equal(fb_safe_mkdirs(base, "a/plain/file", &err), FB_EIO);
 	assert_null(strstr(err.msg, "symbolic link"));
+	/* Nor does a walk climb out. */
+	fb_err_clear(&err);
+	assert_int_equal(fb_safe_mkdirs(base, "a/../../up/file", &err), FB_EIO);
+	char *up = tu_path(dir, "base/up");
+	assert_int_not_equal(stat(up, &st), 0);
+	free(up);
 	/* The folder the user named may itself be a link. */
 	link_to(dir, "mine", "victim");
 	char *mine = tu_path(dir, "mine");
