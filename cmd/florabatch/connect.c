@@ -48,6 +48,18 @@ static int open_http(const struct fb_connect *c, struct fb_log *log, char *origi
 	return 0;
 }
 
+int fb_connect_check(const char *transport, const char *base_url, const char *api_key_file,
+		     int insecure)
+{
+	if (!strcmp(transport, "sim") && (base_url || api_key_file || insecure)) {
+		fputs("florabatch: --base-url, --api-key-file and --insecure go with --transport "
+		      "http\n",
+		      stderr);
+		return -1;
+	}
+	return 0;
+}
+
 int fb_connect_open(const struct fb_connect *c, struct fb_clock *clock, struct fb_log *log,
 		    char *origin, size_t origin_len, struct fb_transport **t)
 {

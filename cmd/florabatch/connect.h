@@ -26,6 +26,13 @@ struct fb_connect {
 };
 
 /*
+ * Whether the options go together: --base-url, --api-key-file and
+ * --insecure only with --transport http. 0, or -1 after a message on stderr.
+ */
+int fb_connect_check(const char *transport, const char *base_url, const char *api_key_file,
+		     int insecure);
+
+/*
  * Opens the transport into *t (free with fb_transport_free). origin gets
  * the API's "scheme://host[:port]" ("sim://api" for the simulator), the
  * host whose downloads share the API's rate limit. clock and log are

@@ -1,5 +1,6 @@
 /* options: parsing and checking of `florabatch run` options. */
 #include "options.h"
+#include "connect.h"
 #include "outdir.h"
 #include "runhelp.h"
 #include "args.h"
@@ -396,12 +397,8 @@ static int check(struct run_opts *o)
 		fputs("florabatch: --backoff-cap must not be below --backoff-base\n", stderr);
 		return -1;
 	}
-	if (!strcmp(o->transport, "sim") && (o->base_url || o->api_key_file || o->insecure)) {
-		fputs("florabatch: --base-url, --api-key-file and --insecure go with --transport "
-		      "http\n",
-		      stderr);
+	if (fb_connect_check(o->transport, o->base_url, o->api_key_file, o->insecure))
 		return -1;
-	}
 	return 0;
 }
 

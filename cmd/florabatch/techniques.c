@@ -136,12 +136,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		      stderr);
 		return -1;
 	}
-	if (!strcmp(o->transport, "sim") && (o->base_url || o->api_key_file || o->insecure)) {
-		fputs("florabatch: --base-url, --api-key-file and --insecure go with --transport "
-		      "http\n",
-		      stderr);
+	if (fb_connect_check(o->transport, o->base_url, o->api_key_file, o->insecure))
 		return -1;
-	}
 	return 0;
 }
 
