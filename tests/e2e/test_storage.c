@@ -56,6 +56,17 @@ static void write_manifest(struct e2e_world *w, const char *prefix, int n)
 	free(m);
 }
 
+/* out/results.jsonl has n completed lines, and every output is in the archive once. */
+static void assert_completed_archived(struct e2e_world *w, size_t n)
+{
+	struct e2e_lines l = e2e_world_results(w);
+	assert_int_equal(e2e_count_status(&l, "completed"), n);
+	char *vol = tu_path(w->dir, "out/outputs.tar.gz");
+	e2e_assert_archive(&l, vol);
+	free(vol);
+	e2e_lines_free(&l);
+}
+
 static void test_large_outputs_stream_to_disk(void **state)
 {
 	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 300ms --output-bytes 16M");
@@ -72,12 +83,7 @@ static void test_large_outputs_stream_to_disk(void **state)
 	assert_true(rss > 0 && rss < 48);
 #endif
 	e2e_run_free(&r);
-	struct e2e_lines l = e2e_world_results(w);
-	assert_int_equal(e2e_count_status(&l, "completed"), 8);
-	char *vol = tu_path(w->dir, "out/outputs.tar.gz");
-	e2e_assert_archive(&l, vol);
-	free(vol);
-	e2e_lines_free(&l);
+	assert_completed_archived(w, 8);
 	/* At rest: the volume holds the outputs, the spool nothing. */
 	assert_int_equal(file_size(w->dir, "out/spool.dat"), 0);
 	long long v = file_size(w->dir, "out/outputs.tar.gz");
@@ -109,12 +115,7 @@ static void test_cut_downloads_resume(void **state)
 	}
 	assert_true(resumed);
 	e2e_run_free(&r);
-	struct e2e_lines l = e2e_world_results(w);
-	assert_int_equal(e2e_count_status(&l, "completed"), 12);
-	char *vol = tu_path(w->dir, "out/outputs.tar.gz");
-	e2e_assert_archive(&l, vol);
-	free(vol);
-	e2e_lines_free(&l);
+	assert_completed_archived(w, 12);
 }
 
 /*
@@ -188,12 +189,7 @@ static void test_full_disk_then_room_again(void **state)
 		print_error("the run with room again: exit %d: %s\n", r.status, r.err);
 	assert_int_equal(r.status, 0);
 	e2e_run_free(&r);
-	l = e2e_world_results(w);
-	assert_int_equal(e2e_count_status(&l, "completed"), 8);
-	char *vol = tu_path(w->dir, "out/outputs.tar.gz");
-	e2e_assert_archive(&l, vol);
-	free(vol);
-	e2e_lines_free(&l);
+	assert_completed_archived(w, 8);
 	yajl_val stv = e2e_sim_get_json(&w->sim, "/_sim/stats");
 	assert_int_equal(e2e_num(stv, "runs_created", NULL), 8);
 	assert_int_equal(e2e_num(stv, "max_runs_per_key", NULL), 1);
@@ -238,12 +234,7 @@ static void test_kill_while_archiving(void **state)
 		print_error("exit %d: %s\n", r.status, r.err);
 	assert_int_equal(r.status, 0);
 	e2e_run_free(&r);
-	struct e2e_lines l = e2e_world_results(w);
-	assert_int_equal(e2e_count_status(&l, "completed"), 8);
-	char *vol = tu_path(w->dir, "out/outputs.tar.gz");
-	e2e_assert_archive(&l, vol);
-	free(vol);
-	e2e_lines_free(&l);
+	assert_completed_archived(w, 8);
 	assert_int_equal(file_size(w->dir, "out/outputs.tar.gz.tmp"), -1);
 	assert_int_equal(file_size(w->dir, "out/outputs.0002.tar.gz"), -1);
 	yajl_val stv = e2e_sim_get_json(&w->sim, "/_sim/stats");
