@@ -476,7 +476,8 @@ static int read_envelope(int status, yajl_val top, struct fb_apijson_line *l, st
 	const char *msg = YAJL_GET_STRING(fb_apijson_get_any(src, k_message));
 	if (YAJL_IS_STRING(e) && !msg)
 		msg = e->u.string;
-	if (!code && !msg)
+	/* An empty message and no code say nothing: the body itself is shown instead. */
+	if (!code && !(msg && *msg))
 		return -1;
 	set_api_code(err, code);
 	if (msg && *msg) {

@@ -298,6 +298,18 @@ static void test_error_envelope(void **state)
 	assert_int_equal(strlen(err.api_code), FB_ERR_CODE_MAX - 1);
 }
 
+/* Found by fuzzing (tests/fuzz): an envelope with an empty message and no code. */
+static void test_error_empty_message_no_code(void **state)
+{
+	(void)state;
+	struct fb_err err;
+	parse_error(500, "{\"error\":{\"message\":\"\",\"fields\":[{\"x\":\"y\"}]}}", NULL, &err);
+	assert_int_equal(err.code, FB_EHTTP);
+	assert_int_equal(err.http_status, 500);
+	assert_string_equal(err.api_code, "");
+	assert_non_null(strstr(err.msg, "HTTP 500: {"));
+}
+
 static void test_error_not_json(void **state)
 {
 	(void)state;
@@ -403,6 +415,7 @@ int main(void)
 	    cmocka_unit_test(test_create_invalid),
 	    cmocka_unit_test(test_poll_paths),
 	    cmocka_unit_test(test_error_envelope),
+	    cmocka_unit_test(test_error_empty_message_no_code),
 	    cmocka_unit_test(test_error_not_json),
 	    cmocka_unit_test(test_error_long_keeps_request_id),
 	    cmocka_unit_test(test_error_kinds),
