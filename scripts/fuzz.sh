@@ -50,7 +50,10 @@ cmake --build "$build" -j"$(nproc)" --target fuzz >"$work/build.log" 2>&1 || {
 	exit 1
 }
 
-crashes=$(pwd)/$build/fuzz-crashes
+case $build in
+/*) crashes=$build/fuzz-crashes ;;
+*) crashes=$(pwd)/$build/fuzz-crashes ;;
+esac
 mkdir -p "$crashes"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
