@@ -1,11 +1,20 @@
 /* args: option value parsing shared by the programs in cmd/. */
 #include "args.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* strtoull skips leading blanks and then takes a sign: the sign check must skip them too. */
+static const char *after_blanks(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return s;
+}
 
 static int bad(const char *prog, const char *opt, const char *s, const char *expected)
 {
@@ -48,7 +57,7 @@ int fb_args_uint(const char *prog, const char *opt, const char *s, uint64_t min,
 	snprintf(expected, sizeof(expected), "a whole number from %llu to %llu",
 		 (unsigned long long)min, (unsigned long long)max);
 	errno = 0;
-	if (*s == '-' || *s == '+')
+	if (*after_blanks(s) == '-' || *after_blanks(s) == '+')
 		return bad(prog, opt, s, expected);
 	unsigned long long v = strtoull(s, &end, 10);
 	if (end == s || *end || errno || v < min || v > max)
@@ -62,7 +71,7 @@ int fb_args_size(const char *prog, const char *opt, const char *s, uint64_t *out
 	const char *expected = "a size such as 1048576, 64k, 10M or 1G";
 	char *end;
 	errno = 0;
-	if (*s == '-')
+	if (*after_blanks(s) == '-')
 		return bad(prog, opt, s, expected);
 	unsigned long long v = strtoull(s, &end, 10);
 	if (end == s || errno)
