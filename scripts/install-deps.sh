@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages florabatch needs to build, test and benchmark
-# (scdoc builds the man pages; bash-completion and zsh check the completions).
+# (scdoc builds the man pages; bash-completion and zsh check the completions;
+# clang, its libFuzzer runtime and its OpenMP build the fuzz harnesses).
 # The one place that names them; README's set-up command and .ci/run call it.
 # Installs only what is missing, so a second run costs nothing.
 set -eu
@@ -8,7 +9,8 @@ set -eu
 PKGS="build-essential cmake pkg-config git ca-certificates
 libcurl4-openssl-dev libyajl-dev libarchive-dev libssl-dev libzstd-dev
 libcmocka-dev libmicrohttpd-dev zlib1g-dev zstd jq
-scdoc bash-completion zsh"
+scdoc bash-completion zsh
+clang libclang-rt-14-dev libomp-dev"
 
 missing=""
 for p in $PKGS; do

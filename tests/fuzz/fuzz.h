@@ -1,0 +1,46 @@
+/*
+ * fuzz: what the libFuzzer harnesses share: the input as a NUL-terminated
+ * string, and the input cut into NUL-separated fields. Each harness feeds
+ * one parser of outside input and frees everything it was given, so the
+ * leak checker can tell a leak from a harness's own.
+ */
+#ifndef FB_FUZZ_H
+#define FB_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A copy of data[0..size) with a NUL after it (caller frees), or NULL. */
+static inline char *fuzz_str(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+	if (!s)
+		return NULL;
+	if (size)
+		memcpy(s, data, size);
+	s[size] = '\0';
+	return s;
+}
+
+/*
+ * Splits s (len bytes, NUL-terminated at len) in place at its NUL bytes
+ * into at most max fields; missing fields are NULL. Returns how many.
+ */
+static inline size_t fuzz_fields(char *s, size_t len, const char **field, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < max; i++)
+		field[i] = NULL;
+	const char *p = s, *end = s + len;
+	while (n < max && p <= end) {
+		field[n++] = p;
+		p += strlen(p) + 1;
+	}
+	return n;
+}
+
+#endif
