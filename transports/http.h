@@ -107,6 +107,21 @@ int fb_http_same_origin(const char *url, const char *base_url);
  */
 long fb_http_retry_after_ms(const char *retry_after, const char *retry_after_ms, time_t now);
 
+/* The answer's headers florabatch reads: printable ASCII, cut to fit, "" when absent. */
+struct fb_http_headers {
+	char request_id[128];
+	char retry_after[64];
+	char retry_after_ms[64];
+};
+
+/*
+ * Reads one header line as libcurl hands it over (len bytes, not
+ * NUL-terminated, CRLF included) into h. A status line ("HTTP/...")
+ * starts a new answer (after a 100 Continue or a redirect) and clears h.
+ * Other lines are ignored. Never fails: a header is outside input.
+ */
+void fb_http_header_line(struct fb_http_headers *h, const char *line, size_t len);
+
 /*
  * Fills err for a request that got no complete HTTP answer: curl_code is
  * its CURLcode, what says which request ("POST /techniques/x/runs"),

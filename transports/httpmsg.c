@@ -143,6 +143,40 @@ long fb_http_retry_after_ms(const char *retry_after, const char *retry_after_ms,
 	return when <= now ? 0 : clamp_ms(difftime(when, now) * 1000.0);
 }
 
+/* Copies a header value, printable ASCII only: it may end up in a message. */
+static void copy_value(char *dst, size_t cap, const char *v, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
+	dst[n] = '\0';
+}
+
+void fb_http_header_line(struct fb_http_headers *h, const char *line, size_t len)
+{
+	if (len >= 5 && !memcmp(line, "HTTP/", 5)) {
+		memset(h, 0, sizeof(*h));
+		return;
+	}
+	const char *colon = memchr(line, ':', len);
+	if (!colon)
+		return;
+	size_t nlen = (size_t)(colon - line);
+	const char *v = colon + 1, *end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+		end--;
+	size_t vlen = (size_t)(end - v);
+	if (nlen == 10 && !strncasecmp(line, "request-id", 10))
+		copy_value(h->request_id, sizeof(h->request_id), v, vlen);
+	else if (nlen == 11 && !strncasecmp(line, "retry-after", 11))
+		copy_value(h->retry_after, sizeof(h->retry_after), v, vlen);
+	else if (nlen == 14 && !strncasecmp(line, "retry-after-ms", 14))
+		copy_value(h->retry_after_ms, sizeof(h->retry_after_ms), v, vlen);
+}
+
 static int tls_cert_problem(CURLcode c)
 {
 	switch (c) {

@@ -94,7 +94,8 @@ struct fb_http_req *fb_http_req_get(struct fb_http *h, struct fb_err *err)
 	q->own_headers = 0;
 	q->bytes = 0;
 	q->abort_code = q->too_big = q->nomem = q->error_cut = 0;
-	q->errbuf[0] = q->request_id[0] = q->retry_after[0] = q->retry_after_ms[0] = '\0';
+	q->errbuf[0] = '\0';
+	memset(&q->hdr, 0, sizeof(q->hdr));
 	return q;
 }
 
@@ -126,42 +127,11 @@ void fb_http_req_recycle(struct fb_http *h, struct fb_http_req *q)
 
 /* ---- libcurl callbacks (inside curl_multi_perform) ---- */
 
-/* Copies a header value, printable ASCII only: it may end up in a message. */
-static void copy_value(char *dst, size_t cap, const char *v, size_t n)
-{
-	if (n >= cap)
-		n = cap - 1;
-	for (size_t i = 0; i < n; i++)
-		dst[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
-	dst[n] = '\0';
-}
-
 static size_t on_header(char *line, size_t size, size_t nitems, void *ud)
 {
 	struct fb_http_req *q = ud;
-	size_t len = size * nitems;
-	if (len >= 5 && !memcmp(line, "HTTP/", 5)) {
-		/* A new answer (after a 100 Continue or a redirect): forget the last one's. */
-		q->request_id[0] = q->retry_after[0] = q->retry_after_ms[0] = '\0';
-		return len;
-	}
-	const char *colon = memchr(line, ':', len);
-	if (!colon)
-		return len;
-	size_t nlen = (size_t)(colon - line);
-	const char *v = colon + 1, *end = line + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && strchr(" \t\r\n", end[-1]))
-		end--;
-	size_t vlen = (size_t)(end - v);
-	if (nlen == 10 && !strncasecmp(line, "request-id", 10))
-		copy_value(q->request_id, sizeof(q->request_id), v, vlen);
-	else if (nlen == 11 && !strncasecmp(line, "retry-after", 11))
-		copy_value(q->retry_after, sizeof(q->retry_after), v, vlen);
-	else if (nlen == 14 && !strncasecmp(line, "retry-after-ms", 14))
-		copy_value(q->retry_after_ms, sizeof(q->retry_after_ms), v, vlen);
-	return len;
+	fb_http_header_line(&q->hdr, line, size * nitems);
+	return size * nitems;
 }
 
 /* Returning less than len makes libcurl stop with CURLE_WRITE_ERROR; the flags say why. */
@@ -502,10 +472,10 @@ int fb_http_req_answer(struct fb_http_req *q, CURLcode res, int *status, const c
 	long st = 0;
 	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &st);
 	*status = (int)st;
-	*rid = q->request_id[0] ? q->request_id : NULL;
-	*retry_after_ms =
-	    fb_http_retry_after_ms(q->retry_after[0] ? q->retry_after : NULL,
-				   q->retry_after_ms[0] ? q->retry_after_ms : NULL, time(NULL));
+	*rid = q->hdr.request_id[0] ? q->hdr.request_id : NULL;
+	*retry_after_ms = fb_http_retry_after_ms(
+	    q->hdr.retry_after[0] ? q->hdr.retry_after : NULL,
+	    q->hdr.retry_after_ms[0] ? q->hdr.retry_after_ms : NULL, time(NULL));
 	if (res != CURLE_OK)
 		transfer_error(q, res, err);
 	else if (st >= 200 && st <= 299)
@@ -569,7 +539,7 @@ static void finish_fetch(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 	r.http_status = (int)status;
 	r.content_type = ctype;
 	r.bytes = q->bytes;
-	const char *rid = q->request_id[0] ? q->request_id : NULL;
+	const char *rid = q->hdr.request_id[0] ? q->hdr.request_id : NULL;
 	if (status && (status < 200 || status > 299) &&
 	    (res == CURLE_OK || (res == CURLE_WRITE_ERROR && q->error_cut))) {
 		fb_api_parse_error((int)status, fb_buf_str(&q->resp), q->resp.len, rid, &r.err);

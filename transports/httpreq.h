@@ -46,9 +46,7 @@ struct fb_http_req {
 	int nomem;	/* a body buffer could not grow */
 	int error_cut;	/* a failed download's body was cut at ERROR_BODY_MAX */
 	char errbuf[CURL_ERROR_SIZE];
-	char request_id[128];
-	char retry_after[64];
-	char retry_after_ms[64];
+	struct fb_http_headers hdr;
 	struct fb_upload_op *up; /* owned: this request is a step of that upload */
 	curl_mime *mime;	 /* an upload's form; freed with the request */
 	FILE *put_file;		 /* an upload's raw-PUT source; closed with the request */

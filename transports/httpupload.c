@@ -162,14 +162,14 @@ void fb_http_upload_finish(struct fb_http *h, struct fb_http_req *q, CURLcode re
 	long st = 0;
 	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &st);
 	struct fb_err err = {0};
-	struct fb_upload_answer a = {
-	    .http_status = (int)st,
-	    .request_id = q->request_id[0] ? q->request_id : NULL,
-	    .retry_after_ms =
-		fb_http_retry_after_ms(q->retry_after[0] ? q->retry_after : NULL,
-				       q->retry_after_ms[0] ? q->retry_after_ms : NULL, time(NULL)),
-	    .body = fb_buf_str(&q->resp),
-	    .len = q->resp.len};
+	struct fb_upload_answer a = {.http_status = (int)st,
+				     .request_id = q->hdr.request_id[0] ? q->hdr.request_id : NULL,
+				     .retry_after_ms = fb_http_retry_after_ms(
+					 q->hdr.retry_after[0] ? q->hdr.retry_after : NULL,
+					 q->hdr.retry_after_ms[0] ? q->hdr.retry_after_ms : NULL,
+					 time(NULL)),
+				     .body = fb_buf_str(&q->resp),
+				     .len = q->resp.len};
 	if (res != CURLE_OK) {
 		const char *what = fb_buf_str(&q->what);
 		if (q->too_big)

@@ -13,6 +13,43 @@
 
 /* ---- the pure parts ---- */
 
+static void line(struct fb_http_headers *h, const char *s)
+{
+	fb_http_header_line(h, s, strlen(s));
+}
+
+static void test_header_lines(void **state)
+{
+	(void)state;
+	struct fb_http_headers h;
+	memset(&h, 0, sizeof(h));
+	line(&h, "HTTP/1.1 429 Too Many Requests\r\n");
+	line(&h, "Retry-After:  7 \r\n");
+	line(&h, "REQUEST-ID: req_\x01\xffz\r\n"); /* kept printable: it goes into messages */
+	line(&h, "retry-after-ms:\t250.5\r\n");
+	line(&h, "X-Retry-After: 99\r\n");
+	line(&h, "no colon here\r\n");
+	assert_string_equal(h.retry_after, "7");
+	assert_string_equal(h.request_id, "req_??z");
+	assert_string_equal(h.retry_after_ms, "250.5");
+
+	/* A longer value is cut to fit, never past the field. */
+	char big[300];
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "request-id: ", 12);
+	fb_http_header_line(&h, big, sizeof(big));
+	assert_int_equal(strlen(h.request_id), sizeof(h.request_id) - 1);
+
+	/* A value that is only blanks reads as absent. */
+	line(&h, "Retry-After: \t \r\n");
+	assert_string_equal(h.retry_after, "");
+
+	/* The next answer (after a redirect or a 100 Continue) starts afresh. */
+	line(&h, "HTTP/2 200\r\n");
+	assert_string_equal(h.request_id, "");
+	assert_string_equal(h.retry_after_ms, "");
+}
+
 static void test_retry_after(void **state)
 {
 	(void)state;
@@ -203,13 +240,10 @@ static void test_refused_connection(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_retry_after),
-	    cmocka_unit_test(test_join_url),
-	    cmocka_unit_test(test_same_origin),
-	    cmocka_unit_test(test_curl_errors),
-	    cmocka_unit_test(test_config),
-	    cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_refused_connection),
+	    cmocka_unit_test(test_retry_after), cmocka_unit_test(test_join_url),
+	    cmocka_unit_test(test_same_origin), cmocka_unit_test(test_header_lines),
+	    cmocka_unit_test(test_curl_errors), cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_refusals),	cmocka_unit_test(test_refused_connection),
 	};
 	return cmocka_run_group_tests_name("pure", tests, NULL, NULL);
 }
