@@ -254,7 +254,8 @@ static int list_dir(struct walk *w, int is_root, char ***out, size_t *count)
 	if (errno) /* a listing cut short: keep what was read, say so in the counts */
 		w->st->unreadable++;
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1) /* qsort may not be given NULL, even for no names */
+		qsort(names, n, sizeof(*names), cmp_names);
 	*out = names;
 	*count = n;
 	return 0;

@@ -89,6 +89,7 @@ static int setup(void **state)
 	put(r, ".hidden.png", LIT(png));
 	mkd(r, ".hdir");
 	put(r, ".hdir/x.png", LIT(png));
+	mkd(r, "empty"); /* a folder with no names at all */
 	mkd(r, "sub");
 	mkd(r, "sub/deeper");
 	put(r, "sub/a.png", LIT(png));
