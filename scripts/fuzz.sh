@@ -8,7 +8,8 @@
 # crash, leak or undefined behaviour, naming the saved input; 77 when
 # clang with libFuzzer is missing (ctest counts that as skipped).
 # FUZZ_BUILD names the build folder (default build-fuzz), FUZZ_ONLY a
-# harness to run alone (e.g. csv).
+# harness to run alone (e.g. csv). FUZZ_SAVE=1 merges what a run found
+# into tests/fuzz/corpus/ (only inputs that reach new code), to commit.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -84,6 +85,11 @@ for src in tests/fuzz/fuzz_*.c; do
 		execs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
 		printf '%-12s %8s exec/s  corpus %s files\n' "$name" "${execs:-?}" \
 			"$(find "$corpus" -type f | wc -l)"
+		if [ "${FUZZ_SAVE:-0}" = 1 ] && [ "$secs" -gt 0 ]; then
+			mkdir -p "$seeds"
+			"$bin" -merge=1 "$seeds" "$corpus" >"$log.merge" 2>&1 ||
+				echo "  (could not merge into $seeds; see $log.merge)"
+		fi
 	else
 		failed=1
 		printf '%-12s CRASH\n' "$name"

@@ -8,6 +8,7 @@
 #define FB_FUZZ_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,22 @@ static inline size_t fuzz_fields(char *s, size_t len, const char **field, size_t
 		p += strlen(p) + 1;
 	}
 	return n;
+}
+
+/*
+ * The input as a FILE with a real descriptor, at its start (caller
+ * fcloses), or NULL. The manifest reads its stream with read(2) on
+ * fileno(), which an fmemopen stream does not have: with one, a harness
+ * would only ever see an empty manifest.
+ */
+static inline FILE *fuzz_file(const uint8_t *data, size_t size)
+{
+	FILE *f = tmpfile();
+	if (!f)
+		abort();
+	if ((size && fwrite(data, 1, size, f) != size) || fflush(f) || fseek(f, 0, SEEK_SET))
+		abort();
+	return f;
 }
 
 #endif

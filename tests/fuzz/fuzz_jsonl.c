@@ -6,13 +6,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	/* fmemopen cannot open an empty buffer everywhere; an empty manifest is tested elsewhere.
-	 */
-	if (!size)
-		return 0;
-	FILE *f = fmemopen((void *)data, size, "r");
-	if (!f)
-		return 0;
+	FILE *f = fuzz_file(data, size);
 	struct fb_manifest *m = NULL;
 	struct fb_err err = {0};
 	if (fb_manifest_open_stream(&m, f, "fuzz.jsonl", 1, FB_FORMAT_JSONL, &err))
