@@ -123,27 +123,37 @@ scale_manifest() {
 }
 
 # scale_check MERGED MANIFEST SHARD_DIR...: the shards split the manifest
-# (each item in exactly one, none empty), the merged results.jsonl has every
-# item exactly once, completed, and every file of the merged archive is an
+# (each item in exactly one; a shard may be empty, since items go to shards
+# by a hash, but not all but one), the merged results.jsonl has every item
+# exactly once, completed, and every file of the merged archive is an
 # output of its lines, matching the line's sha256, and the other way round.
 scale_check() {
-	local merged=$1 manifest=$2 d n got
+	local merged=$1 manifest=$2 d n got counts='' busy=0
 	shift 2
 
-	# The shards: disjoint, none empty, together the manifest.
+	# The shards: disjoint, together the manifest, the work spread.
 	: >"$work/shard.ids"
 	for d in "$@"; do
-		if [ ! -s "$d/results.jsonl" ]; then
-			fail "shard ${d#"$work"/}: no results.jsonl, or an empty one"
+		if [ ! -d "$d" ]; then
+			fail "shard ${d#"$work"/}: no such folder"
 			continue
 		fi
-		jq -r .id "$d/results.jsonl" >>"$work/shard.ids"
+		n=0
+		if [ -f "$d/results.jsonl" ]; then
+			jq -r .id "$d/results.jsonl" >>"$work/shard.ids"
+			n=$(jq -s length "$d/results.jsonl")
+		fi
+		counts="$counts${counts:+, }$n"
+		[ "$n" -gt 0 ] && busy=$((busy + 1))
 	done
 	if sort "$work/shard.ids" | cmp -s - "$manifest.ids"; then
-		ok "the $# shards split the $SCALE_ITEMS items, each item in one shard"
+		ok "the $# shards split the $SCALE_ITEMS items ($counts), each item in one shard"
 	else
 		fail "the shards' items are not the manifest's, each once (missing <, extra >):"
 		sort "$work/shard.ids" | diff "$manifest.ids" - | grep '^[<>]' | head -n 20
+	fi
+	if [ "$busy" -lt 2 ]; then
+		fail "only $busy of the $# shards ran any item ($counts): the work was not spread"
 	fi
 
 	# The merged results: every item exactly once, completed.
