@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One manifest in SHARDS pieces on one machine: GNU parallel starts one
-# florabatch per shard, each taking every SHARDS-th item into a folder of its
-# own (OUT/shard-K), then `florabatch merge` makes one results.jsonl and one
+# florabatch per shard, each taking its share of the items (about one in
+# SHARDS, chosen by a hash of each item) into a folder of its own
+# (OUT/shard-K), then `florabatch merge` makes one results.jsonl and one
 # archive of them all (OUT/merged).
 #
 #   examples/scale-out/parallel.sh MANIFEST
@@ -14,11 +15,14 @@
 # this one); SHARDS x --concurrency runs are in flight in all.
 #
 # Exits 0 when every shard completed every item and the merge is written.
-# A shard that exits other than 0 (1: some item failed; `florabatch status
-# OUT/shard-K` says which) stops the script before the merge, as Slurm's
-# afterok does; OUT/parallel.log (GNU parallel's --joblog) lists each
-# shard's exit status. Running the same command again starts no run twice:
-# each shard goes on where its folder stopped.
+# A shard that exits other than 0 stops the script before the merge, as
+# Slurm's afterok does; OUT/parallel.log (GNU parallel's --joblog) lists
+# each shard's exit status. 1: some item failed or was invalid (`florabatch
+# status OUT/shard-K` says which and why); those ended, and a re-run does
+# not run them again: merge by hand, `florabatch merge OUT/merged
+# OUT/shard-*`, and the merged results keep their lines. 75, 130, 143: the
+# shard stopped before the end; running the same command again goes on
+# where each folder stopped, creating no run twice.
 set -euo pipefail
 manifest=${1:?usage: $0 MANIFEST}
 out=${OUT:-parallel-shards}
@@ -37,7 +41,7 @@ parallel -q -j "$shards" --joblog "$out/parallel.log" \
 	::: $(seq "$shards") || rc=$?
 if [ "$rc" -ne 0 ]; then
 	# GNU parallel exits with the number of jobs that failed.
-	echo "parallel.sh: $rc of $shards shards did not complete (see $out/parallel.log); not merged" >&2
+	echo "parallel.sh: $rc of $shards shards exited other than 0 (see $out/parallel.log); not merged" >&2
 	exit 1
 fi
 
