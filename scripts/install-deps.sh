@@ -1,7 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages florabatch needs to build, test and benchmark
 # (scdoc builds the man pages; bash-completion and zsh check the completions;
-# clang, its libFuzzer runtime and its OpenMP build the fuzz harnesses).
+# clang, its libFuzzer runtime and its OpenMP build the fuzz harnesses;
+# GNU parallel, Slurm and munge run the scale-out recipes of
+# examples/scale-out: the Slurm test starts daemons of its own, so the
+# packages' services are neither configured nor needed).
 # The one place that names them; README's set-up command and .ci/run call it.
 # Installs only what is missing, so a second run costs nothing.
 set -eu
@@ -10,7 +13,8 @@ PKGS="build-essential cmake pkg-config git ca-certificates
 libcurl4-openssl-dev libyajl-dev libarchive-dev libssl-dev libzstd-dev
 libcmocka-dev libmicrohttpd-dev zlib1g-dev zstd jq
 scdoc bash-completion zsh
-clang libclang-rt-14-dev libomp-dev"
+clang libclang-rt-14-dev libomp-dev
+parallel slurm-wlm munge"
 
 missing=""
 for p in $PKGS; do
