@@ -139,7 +139,6 @@ static void admit_one(struct batch *b, struct fb_item *it)
 {
 	char key[FB_IDEMKEY_LEN + 1];
 	struct fb_err e = {0};
-	b->sum->items++;
 	if (fb_resolve_item(it, &b->cfg->defaults)) {
 		b->fatal = 1;
 		fb_err_set(&b->fatal_err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
@@ -147,6 +146,16 @@ static void admit_one(struct batch *b, struct fb_item *it)
 	}
 	if (!it->invalid && fb_idemkey_derive(it, b->cfg->key_namespace, key, &e) < 0)
 		fb_item_set_invalid(it, NULL, "%s", e.msg);
+	/* Another shard's item: another process runs it and writes its line. */
+	if (!fb_shard_holds(&b->cfg->shard, it->invalid ? NULL : key, it->id)) {
+		b->sum->other_shards++;
+		if (fb_collector_pass(b->c, it->seq, &e) && !b->fatal) {
+			b->fatal = 1;
+			b->fatal_err = e;
+		}
+		return;
+	}
+	b->sum->items++;
 	uint64_t first = 0;
 	int dup = it->invalid ? 0 : fb_dupids_note(b->ids, it, &first);
 	if (dup > 0)
@@ -259,14 +268,34 @@ static void admit(struct batch *b)
 	}
 }
 
+/*
+ * The progress line's total: the file's items (0: a stream). A shard's share
+ * of them is known only once the manifest is read through; until then it is
+ * the share read so far applied to the whole (ceil), exact at the end.
+ */
+static uint64_t shown_total(const struct batch *b)
+{
+	const struct fb_summary *s = b->sum;
+	uint64_t total = b->cfg->total, seen = s->items + s->other_shards;
+	if (b->cfg->shard.count <= 1 || !total)
+		return total;
+	if (!seen)
+		return (total + b->cfg->shard.count - 1) / b->cfg->shard.count;
+	return (total * s->items + seen - 1) / seen;
+}
+
 static void progress(struct batch *b, int force)
 {
 	const struct fb_summary *s = b->sum;
 	uint64_t now = fb_clock_now_ms(b->clock);
+	uint64_t total = shown_total(b);
 	struct fb_progress_snap snap = {
 	    .now_ms = now,
 	    .read = s->items,
-	    .total = b->cfg->total > s->items ? b->cfg->total : 0,
+	    .total = total > s->items ? total : 0,
+	    .shard_index = b->cfg->shard.index,
+	    .shard_count = b->cfg->shard.count,
+	    .manifest_read = s->items + s->other_shards,
 	    .done_before = s->done_before,
 	    .completed = s->completed,
 	    .failed = s->failed,
@@ -278,7 +307,7 @@ static void progress(struct batch *b, int force)
 	    .throttled_ms = fb_ratelimit_throttled_ms(b->rl, now),
 	};
 	/* A stream's total is what was read; a file's, what it holds (or more, when it grew). */
-	if (b->cfg->total && !snap.total)
+	if (total && !snap.total)
 		snap.total = s->items;
 	fb_progress_update(b->cfg->progress, &snap, force);
 }

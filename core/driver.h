@@ -16,6 +16,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "resolve.h"
+#include "shard.h"
 #include "transport.h"
 
 #include <signal.h>
@@ -49,10 +50,14 @@ struct fb_driver_config {
 	/* Borrowed, or NULL: what the batch shows while it runs (progress.h). */
 	struct fb_progress *progress;
 	uint64_t total; /* items the manifest holds, when known (a file, a folder); 0: a stream */
+	/* --shard: only the items of this shard are run; the others are read and passed
+	 * over, with no line (count 0: every item) */
+	struct fb_shard shard;
 };
 
 struct fb_summary {
-	uint64_t items; /* result lines the batch accounts for */
+	uint64_t items;	       /* result lines the batch accounts for (this shard's items) */
+	uint64_t other_shards; /* items of other shards: read, not run, no line */
 	uint64_t completed, failed, invalid, skipped, unresolved;
 	/* Runs this invocation made (created, or found after a lost create answer), those
 	 * of items left in flight included; the runs of `resumed` are not among them. */

@@ -282,12 +282,17 @@ static int plan_item(struct plan *p, struct fb_item *it, struct fb_err *err)
 {
 	char key[FB_IDEMKEY_LEN + 1] = "";
 	struct fb_err e = {0};
-	p->rep->rows++;
 	if (fb_resolve_item(it, p->cfg->defaults))
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	if (!it->invalid && fb_idemkey_derive(it, p->cfg->key_namespace, key, &e) < 0 &&
 	    fb_item_set_invalid(it, NULL, "%s", e.msg))
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+	/* As the batch decides it: by the key, before the checks against the catalog. */
+	if (!fb_shard_holds(&p->cfg->shard, it->invalid ? NULL : key, it->id)) {
+		p->rep->other_shards++;
+		return 0;
+	}
+	p->rep->rows++;
 	const char *tname = it->invalid ? NULL : fb_resolve_technique(it);
 	char probe[FB_IDEMKEY_LEN + 3];
 	snprintf(probe, sizeof(probe), "k:%s", key);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "resolve.h"
+#include "shard.h"
 #include "transport.h"
 
 #include <stdint.h>
@@ -27,12 +28,14 @@ struct fb_dryrun_config {
 	double rate;	    /* API requests a second; 0: none */
 	struct fb_log *log; /* invalid rows, as warnings */
 	FILE *plan;	    /* NULL, or a JSON line per row: {id, source, plan, technique, ...} */
+	struct fb_shard shard; /* only this shard's rows are planned (count 0: every row) */
 };
 
 struct fb_dryrun_report {
-	uint64_t rows, fresh, done, invalid;
-	uint64_t generations; /* new rows whose cost is not known beforehand */
-	double cost;	      /* run_cost x new technique rows */
+	uint64_t rows, fresh, done, invalid; /* of this shard's rows */
+	uint64_t other_shards;		     /* rows of other shards: not planned */
+	uint64_t generations;		     /* new rows whose cost is not known beforehand */
+	double cost;			     /* run_cost x new technique rows */
 	uint64_t uncosted;    /* new technique rows whose technique gives no run_cost */
 	double run_s;	      /* a run's time: the folder's median, else an assumption */
 	uint64_t run_samples; /* completed runs the median came from; 0: assumed */

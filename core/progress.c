@@ -110,6 +110,9 @@ void fb_progress_format(char *buf, size_t len, const struct fb_progress_snap *s,
 		int n_ = snprintf(buf + at, at < len ? len - at : 0, __VA_ARGS__);                 \
 		at += n_ > 0 ? (size_t)n_ : 0;                                                     \
 	} while (0)
+	if (s->shard_count)
+		ADD("shard %u/%u: %llu of %llu items · ", s->shard_index, s->shard_count,
+		    (unsigned long long)s->read, (unsigned long long)s->manifest_read);
 	if (s->total) {
 		double pct = 100.0 * (double)done / (double)s->total;
 		ADD("%llu/%llu %.1f%%", (unsigned long long)done, (unsigned long long)s->total,
@@ -174,6 +177,16 @@ static void emit_jsonl(struct fb_progress *p, const struct fb_progress_snap *s, 
 		else
 			fb_json_gen_u64(g, nums[i].v);
 	}
+	fb_json_gen_key(g, "shard"); /* "K/N", or null without --shard */
+	if (s->shard_count) {
+		char sh[32];
+		snprintf(sh, sizeof(sh), "%u/%u", s->shard_index, s->shard_count);
+		fb_json_gen_str(g, sh);
+	} else {
+		yajl_gen_null(g);
+	}
+	fb_json_gen_key(g, "manifest_read");
+	fb_json_gen_u64(g, s->shard_count ? s->manifest_read : s->read);
 	fb_json_gen_key(g, "per_min");
 	fb_json_gen_double(g, floor(per_min * 10 + 0.5) / 10);
 	fb_json_gen_key(g, "eta_s");

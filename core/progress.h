@@ -2,7 +2,8 @@
  * progress: what a long batch shows while it runs. On a terminal, one line
  * redrawn at most 4 times a second (done / total, percent, completed and
  * failed, in flight, runs a minute, ETA, money spent against --max-cost,
- * time spent waiting out 429s); for a dashboard, one JSON object a second
+ * time spent waiting out 429s; a shard first says "shard K/N: M of T
+ * items"); for a dashboard, one JSON object a second
  * on standard error; nothing otherwise. Rates and the ETA come from the
  * last minute, so a batch that slows down says so.
  */
@@ -31,6 +32,10 @@ struct fb_progress_snap {
 	double cost;	       /* USD charged so far */
 	double max_cost;       /* < 0: no cap */
 	uint64_t throttled_ms; /* time every request waited out 429s */
+	/* --shard K/N (shard_count 0: none): read counts this shard's items, and
+	 * manifest_read every item read, the other shards' too */
+	unsigned shard_index, shard_count;
+	uint64_t manifest_read;
 };
 
 struct fb_progress;

@@ -1,8 +1,9 @@
 /*
  * progress: the line says done / total and percent, completed and failed,
- * in flight, the rate, the ETA, money against the cap and 429 waits; a
- * stream says what was read instead of a total; auto means the line only
- * on a terminal that can redraw it; JSONL events are JSON, one a second.
+ * in flight, the rate, the ETA, money against the cap and 429 waits, and a
+ * shard which it is (shard K/N: M of T items); a stream says what was read
+ * instead of a total; auto means the line only on a terminal that can
+ * redraw it; JSONL events are JSON, one a second.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,6 +68,24 @@ static void test_line_for_a_stream(void **st)
 	assert_null(strstr(line, "ETA"));
 	assert_null(strstr(line, "$")); /* nothing charged, no cap */
 	assert_null(strstr(line, "failed"));
+}
+
+static void test_line_for_a_shard(void **st)
+{
+	(void)st;
+	struct fb_progress_snap s = snap();
+	s.shard_index = 2;
+	s.shard_count = 4;
+	s.read = 130;
+	s.manifest_read = 500;
+	s.total = 260;
+	s.completed = 100;
+	char line[512];
+	fb_progress_format(line, sizeof(line), &s, 10, -1, 0);
+	assert_non_null(strstr(line, "shard 2/4: 130 of 500 items · 100/260 38.5%"));
+	s.shard_count = 0; /* no --shard: no word of shards */
+	fb_progress_format(line, sizeof(line), &s, 10, -1, 0);
+	assert_null(strstr(line, "shard"));
 }
 
 static void test_auto_mode(void **st)
@@ -138,9 +157,8 @@ static void test_jsonl_events(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_line_for_a_file),
-	    cmocka_unit_test(test_line_for_a_stream),
-	    cmocka_unit_test(test_auto_mode),
+	    cmocka_unit_test(test_line_for_a_file),  cmocka_unit_test(test_line_for_a_stream),
+	    cmocka_unit_test(test_line_for_a_shard), cmocka_unit_test(test_auto_mode),
 	    cmocka_unit_test(test_jsonl_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
