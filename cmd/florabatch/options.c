@@ -68,6 +68,8 @@ enum {
 	OPT_DRY_RUN,
 	OPT_ROLL,
 	OPT_SIM_OUTPUT_BYTES,
+	OPT_SHARD,
+	OPT_SHARD_COUNT,
 };
 
 static const struct option long_opts[] = {
@@ -130,6 +132,8 @@ static const struct option long_opts[] = {
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"roll", required_argument, NULL, OPT_ROLL},
     {"sim-output-bytes", required_argument, NULL, OPT_SIM_OUTPUT_BYTES},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"shard-count", required_argument, NULL, OPT_SHARD_COUNT},
     {NULL, 0, NULL, 0},
 };
 
@@ -355,6 +359,14 @@ static int one(struct run_opts *o, int c, const char *arg)
 	case OPT_SIM_OUTPUT_BYTES:
 		return fb_args_size("florabatch", "--sim-output-bytes", arg,
 				    &o->sim.model.output_bytes);
+	case OPT_SHARD:
+		o->shard = arg;
+		return 0;
+	case OPT_SHARD_COUNT:
+		if (fb_args_uint("florabatch", "--shard-count", arg, 1, FB_SHARD_MAX, &u))
+			return -1;
+		o->shard_count = (unsigned)u;
+		return 0;
 	case OPT_SIM_CLOCK:
 		if (strcmp(arg, "real") && strcmp(arg, "virtual"))
 			return bad_choice("--sim-clock", arg, "real or virtual");
@@ -364,6 +376,51 @@ static int one(struct run_opts *o, int c, const char *arg)
 		fputs("Try 'florabatch run --help'.\n", stderr);
 		return -1;
 	}
+}
+
+/*
+ * --shard: K/N as given, or read from the scheduler's environment; then
+ * --rate and --burst, the workspace's limits, split evenly between the N
+ * shards, which share them without talking to each other.
+ */
+static int resolve_shard(struct run_opts *o)
+{
+	struct fb_err e = {0};
+	struct fb_shard *sh = &o->drv.shard;
+	if (o->shard_count && (!o->shard || strcmp(o->shard, "auto"))) {
+		fputs("florabatch: --shard-count goes with --shard auto (--shard K/N gives the "
+		      "count itself)\n",
+		      stderr);
+		return -1;
+	}
+	o->rate_total = o->drv.rate;
+	if (!o->shard)
+		return 0;
+	if (!strcmp(o->shard, "auto")) {
+		const struct fb_shard_env env = {
+		    .slurm_task_id = getenv("SLURM_ARRAY_TASK_ID"),
+		    .slurm_task_count = getenv("SLURM_ARRAY_TASK_COUNT"),
+		    .slurm_task_min = getenv("SLURM_ARRAY_TASK_MIN"),
+		    .slurm_task_max = getenv("SLURM_ARRAY_TASK_MAX"),
+		    .slurm_task_step = getenv("SLURM_ARRAY_TASK_STEP"),
+		    .job_completion_index = getenv("JOB_COMPLETION_INDEX"),
+		    .parallel_seq = getenv("PARALLEL_SEQ"),
+		    .shard_count = getenv("FLORABATCH_SHARD_COUNT"),
+		};
+		if (fb_shard_from_env(&env, o->shard_count, sh, &e)) {
+			fprintf(stderr, "florabatch: --shard auto: %s\n", e.msg);
+			return -1;
+		}
+	} else if (fb_shard_parse(o->shard, sh, &e)) {
+		fprintf(stderr, "florabatch: --shard: %s\n", e.msg);
+		return -1;
+	}
+	if (sh->count > 1) {
+		o->drv.rate /= sh->count;
+		if (o->drv.burst)
+			o->drv.burst = o->drv.burst / sh->count ? o->drv.burst / sh->count : 1;
+	}
+	return 0;
 }
 
 /* Rules between options, checked before anything runs. */
@@ -399,7 +456,7 @@ static int check(struct run_opts *o)
 	}
 	if (fb_connect_check(o->transport, o->base_url, o->api_key_file, o->insecure))
 		return -1;
-	return 0;
+	return resolve_shard(o);
 }
 
 int fb_options_parse(int argc, char **argv, struct run_opts *o)

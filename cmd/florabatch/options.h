@@ -29,7 +29,10 @@ struct run_opts {
 	const char *progress; /* --progress: auto (NULL), bar, jsonl, none */
 	const char
 	    *summary; /* --summary: NULL (block on a terminal, else line), block, line, none */
-	struct fb_driver_config drv;
+	struct fb_driver_config drv; /* drv.shard, drv.rate and drv.burst: this shard's */
+	const char *shard;	     /* --shard K/N or auto, as given */
+	unsigned shard_count;	     /* --shard-count (0: not given) */
+	double rate_total;	     /* --rate as given: the workspace's, shared by the shards */
 	/* http */
 	const char *base_url;	  /* --base-url, else FLORA_BASE_URL, else the API's */
 	const char *api_key_file; /* --api-key-file, else FLORA_API_KEY */

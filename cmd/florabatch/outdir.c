@@ -1,6 +1,7 @@
 /* outdir: the output folder's lock and --fresh. */
 #include "outdir.h"
 #include "safeopen.h"
+#include "shardfile.h"
 #include "volumes.h"
 
 #include <errno.h>
@@ -12,11 +13,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* mkdir -p: the folders above dir too, so N shards can each be given out/shard-K at once. */
+static int make_folders(const char *dir)
+{
+	char path[4096];
+	size_t n = strlen(dir);
+	if (n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, dir, n + 1);
+	for (size_t i = 1; i < n; i++) {
+		if (path[i] != '/' || path[i - 1] == '/')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0777) != 0 && errno != EEXIST)
+			return -1;
+		path[i] = '/';
+	}
+	return mkdir(dir, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 int fb_outdir_lock(const char *dir)
 {
 	char path[4096];
 	struct stat st;
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+	if (make_folders(dir) != 0) {
 		fprintf(stderr, "florabatch: --out %s: cannot create the folder: %s\n", dir,
 			strerror(errno));
 		return -1;
@@ -88,6 +110,9 @@ int fb_outdir_fresh(const char *dir, const char *record, const char *archive)
 	snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
 	rc |= remove_file(path);
 	snprintf(path, sizeof(path), "%s/spool.dat", dir);
+	rc |= remove_file(path);
+	/* The shard it held goes with the batch: the folder may now take another. */
+	snprintf(path, sizeof(path), "%s/%s", dir, FB_SHARDFILE_NAME);
 	rc |= remove_file(path);
 	return rc ? -1 : 0;
 }

@@ -1,7 +1,8 @@
 /*
- * outdir: the output folder as one invocation's own: created if missing,
- * locked (flock) for the whole invocation so two cron runs cannot write
- * one batch at once, and emptied of the batch's files on --fresh.
+ * outdir: the output folder as one invocation's own: created if missing
+ * (with the folders above it), locked (flock) for the whole invocation so
+ * two cron runs cannot write one batch at once, and emptied of the batch's
+ * files on --fresh.
  */
 #ifndef FB_OUTDIR_H
 #define FB_OUTDIR_H
@@ -27,8 +28,8 @@ int fb_outdir_lock(const char *dir);
  */
 int fb_outdir_arg(const char *cmd, const char *arg, const char **dir);
 
-/* --fresh: removes results.jsonl, journal.jsonl, spool.dat, every archive volume and
- * volumes.jsonl from dir. 0 or -1 after a message. */
+/* --fresh: removes results.jsonl, journal.jsonl, spool.dat, every archive volume,
+ * volumes.jsonl and shard.json from dir. 0 or -1 after a message. */
 int fb_outdir_fresh(const char *dir, const char *record, const char *archive);
 
 #endif

@@ -2,6 +2,7 @@
 #include "plan.h"
 #include "dryrun.h"
 #include "run.h"
+#include "shardfile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +36,18 @@ int fb_cmd_plan(const struct run_opts *o, struct fb_manifest *m, struct fb_trans
 	    .rate = o->drv.rate,
 	    .log = log,
 	    .plan = to_stdout ? stdout : NULL,
+	    .shard = o->drv.shard,
 	};
 	struct fb_dryrun_report r;
 	struct fb_err err = {0};
+	/* The run would refuse a folder of another shard: so does its plan. */
+	struct fb_shard held;
+	if (!o->fresh &&
+	    fb_shardfile_check(o->out_dir, o->results && !to_stdout ? o->results : NULL,
+			       &o->drv.shard, &held, &err)) {
+		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
+		return err.code == FB_EINVAL || err.code == FB_EPARSE ? FB_EXIT_USAGE : FB_EXIT_IO;
+	}
 	int rc = fb_dryrun(&cfg, m, t, &r, &err);
 	if (to_stdout)
 		fflush(stdout);
@@ -48,10 +58,21 @@ int fb_cmd_plan(const struct run_opts *o, struct fb_manifest *m, struct fb_trans
 								      : FB_EXIT_IO;
 	}
 	FILE *f = stderr;
-	fprintf(f,
-		"florabatch: dry run of %s: %llu rows: %llu new, %llu done before, %llu invalid\n",
-		fb_manifest_name(m), (unsigned long long)r.rows, (unsigned long long)r.fresh,
-		(unsigned long long)r.done, (unsigned long long)r.invalid);
+	if (o->drv.shard.count) /* "shard K/N: M of T items" */
+		fprintf(f,
+			"florabatch: dry run of %s, shard %u/%u: %llu of %llu items: %llu new, "
+			"%llu done before, %llu invalid\n",
+			fb_manifest_name(m), o->drv.shard.index, o->drv.shard.count,
+			(unsigned long long)r.rows, (unsigned long long)(r.rows + r.other_shards),
+			(unsigned long long)r.fresh, (unsigned long long)r.done,
+			(unsigned long long)r.invalid);
+	else
+		fprintf(f,
+			"florabatch: dry run of %s: %llu rows: %llu new, %llu done before, %llu "
+			"invalid\n",
+			fb_manifest_name(m), (unsigned long long)r.rows,
+			(unsigned long long)r.fresh, (unsigned long long)r.done,
+			(unsigned long long)r.invalid);
 	uint64_t priced = r.fresh - r.generations - r.uncosted;
 	fprintf(f, "  cost      about $%.2f for %llu new run%s", r.cost, (unsigned long long)priced,
 		priced == 1 ? "" : "s");

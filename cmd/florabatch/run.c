@@ -15,6 +15,7 @@
 #include "progress.h"
 #include "rowcount.h"
 #include "safeopen.h"
+#include "shardfile.h"
 #include "statcache.h"
 #include "log.h"
 #include "manifest.h"
@@ -129,8 +130,25 @@ static void human_bytes(char *buf, size_t n, uint64_t b)
 		snprintf(buf, n, "%.2f GiB", b / (1024.0 * 1024 * 1024));
 }
 
-static void print_summary(FILE *f, const struct fb_summary *s, const char *results,
-			  const char *archive, uint64_t wall_ms)
+/* A shard's share of the manifest, and of --rate when one was given. */
+static void print_shard(FILE *f, const struct run_opts *o, const struct fb_summary *s)
+{
+	const struct fb_shard *sh = &o->drv.shard;
+	if (!sh->count)
+		return;
+	fprintf(f, "  shard     %u/%u: %llu of %llu items", sh->index, sh->count,
+		(unsigned long long)s->items, (unsigned long long)(s->items + s->other_shards));
+	if (s->other_shards)
+		fprintf(f, " (the other %llu are other shards')",
+			(unsigned long long)s->other_shards);
+	if (o->rate_total > 0 && sh->count > 1)
+		fprintf(f, "; --rate %g shared: %g requests/s for this one", o->rate_total,
+			o->drv.rate);
+	fputc('\n', f);
+}
+
+static void print_summary(FILE *f, const struct run_opts *o, const struct fb_summary *s,
+			  const char *results, const char *archive, uint64_t wall_ms)
 {
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
@@ -150,6 +168,7 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 	if (s->unresolved)
 		fprintf(f, ", %llu unresolved", (unsigned long long)s->unresolved);
 	fputc('\n', f);
+	print_shard(f, o, s);
 	if (s->done_before)
 		fprintf(f, "  earlier   %llu items were done by an earlier run of this batch\n",
 			(unsigned long long)s->done_before);
@@ -209,17 +228,23 @@ static void print_summary(FILE *f, const struct fb_summary *s, const char *resul
 }
 
 /* The summary in one line, for cron's mail and a pipeline's log. */
-static void print_summary_line(FILE *f, const struct fb_summary *s, const char *results,
-			       const char *archive, uint64_t wall_ms, int code)
+static void print_summary_line(FILE *f, const struct run_opts *o, const struct fb_summary *s,
+			       const char *results, const char *archive, uint64_t wall_ms, int code)
 {
-	char bytes[32], last[4096] = "";
+	char bytes[32], last[4096] = "", shard[64] = "";
 	human_bytes(bytes, sizeof(bytes), s->output_bytes);
 	if (archive && s->volumes && fb_volumes_path(archive, s->volume_count, last, sizeof(last)))
 		last[0] = '\0';
+	if (o->drv.shard.count) /* "shard K/N: M of T items" */
+		snprintf(shard, sizeof(shard), "shard %u/%u: ", o->drv.shard.index,
+			 o->drv.shard.count);
+	fprintf(f, "florabatch: %s: %s%llu ", s->stopped ? "batch STOPPED" : "batch finished",
+		shard, (unsigned long long)s->items);
+	if (shard[0])
+		fprintf(f, "of %llu ", (unsigned long long)(s->items + s->other_shards));
 	fprintf(f,
-		"florabatch: %s: %llu items in %.1f s: %llu completed, %llu failed, %llu invalid, "
+		"items in %.1f s: %llu completed, %llu failed, %llu invalid, "
 		"%llu skipped",
-		s->stopped ? "batch STOPPED" : "batch finished", (unsigned long long)s->items,
 		wall_ms / 1000.0, (unsigned long long)s->completed, (unsigned long long)s->failed,
 		(unsigned long long)s->invalid, (unsigned long long)s->skipped);
 	if (s->unresolved)
@@ -397,6 +422,17 @@ int fb_cmd_run(int argc, char **argv)
 		goto out;
 	if (o.fresh && fb_outdir_fresh(o.out_dir, results, archive))
 		goto out;
+	/* A folder holds one shard's items (or every item): refuse to mix them, and record ours. */
+	struct fb_shard held;
+	if (fb_shardfile_check(o.out_dir, results, &o.drv.shard, &held, &err)) {
+		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
+		code = err.code == FB_EINVAL || err.code == FB_EPARSE ? FB_EXIT_USAGE : FB_EXIT_IO;
+		goto out;
+	}
+	if (o.drv.shard.count && !held.count && fb_shardfile_write(o.out_dir, &o.drv.shard, &err)) {
+		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
+		goto out;
+	}
 	if (fb_journal_open(&journal, jpath, &err)) {
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 		goto out;
@@ -458,13 +494,20 @@ int fb_cmd_run(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	uint64_t wall = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
 			(uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
-	if (sum.items == 0 && !rc)
+	char shard[48] = "";
+	if (o.drv.shard.count)
+		snprintf(shard, sizeof(shard), " of shard %u/%u", o.drv.shard.index,
+			 o.drv.shard.count);
+	if (sum.items == 0 && !rc && sum.other_shards)
+		fb_log_msg(log, FB_LOG_WARN, "%s has no items%s (its %llu are other shards')",
+			   fb_manifest_name(m), shard, (unsigned long long)sum.other_shards);
+	else if (sum.items == 0 && !rc)
 		fb_log_msg(log, FB_LOG_WARN, "%s has no items", fb_manifest_name(m));
 	/* An hourly cron run that finds nothing new says nothing (on a terminal, one line). */
 	int nothing_new = !rc && sum.items && sum.done_before == sum.items;
 	if (nothing_new && !o.quiet && isatty(STDERR_FILENO))
-		fprintf(stderr, "florabatch: nothing new: all %llu items were done before\n",
-			(unsigned long long)sum.items);
+		fprintf(stderr, "florabatch: nothing new: all %llu items%s were done before\n",
+			(unsigned long long)sum.items, shard);
 	if (rc == FB_EPARSE)
 		code = FB_EXIT_USAGE; /* the manifest broke part-way: a manifest error */
 	else
@@ -475,11 +518,11 @@ int fb_cmd_run(int argc, char **argv)
 	/* The block on a terminal; one line in a pipe or under cron (or as --summary says). */
 	const char *how = o.summary ? o.summary : isatty(STDERR_FILENO) ? "block" : "line";
 	if (!o.quiet && !nothing_new && !strcmp(how, "block")) {
-		print_summary(stderr, &sum, results, archive, wall);
+		print_summary(stderr, &o, &sum, results, archive, wall);
 		if (fb_manifest_dir_stats(m))
 			print_walk(stderr, fb_manifest_dir_stats(m), cache);
 	} else if (!o.quiet && !nothing_new && !strcmp(how, "line")) {
-		print_summary_line(stderr, &sum, results, archive, wall, code);
+		print_summary_line(stderr, &o, &sum, results, archive, wall, code);
 	}
 out:
 	if (c)

@@ -12,6 +12,7 @@ _florabatch_run_valued='--technique --technique-id --generation --workspace
 --api-key-file --concurrency
 --poll-interval --poll-mode --grace --seed --progress --summary --retries --backoff-base
 --backoff-cap --rate --burst --retry-failed --run-timeout --max-cost
+--shard --shard-count
 --sim-run-time --sim-fail-rate --sim-latency --sim-outputs --sim-output-bytes
 --sim-estimate --sim-run-time-sigma --sim-list-lag --sim-page-cap --sim-seed
 --sim-clock'
@@ -84,6 +85,10 @@ _florabatch()
 		;;
 	--summary)
 		COMPREPLY=($(compgen -W 'block line none' -- "$cur"))
+		return
+		;;
+	--shard)
+		COMPREPLY=($(compgen -W 'auto' -- "$cur"))
 		return
 		;;
 	--out | --outputs-dir)
