@@ -91,6 +91,21 @@ int fb_http_names_elsewhere(const char *s);
  */
 int fb_http_join_url(struct fb_buf *out, const char *base_url, const char *path);
 
+/* How much of a URL a message shows (fb_http_url_shown). */
+#define FB_HTTP_URL_SHOWN_MAX 160
+
+/*
+ * Appends url (or a request path) to out as a message or log line shows
+ * it: without a user name or password, which are never printed; without
+ * its query and fragment, where a signature or token may live; control
+ * characters as '?'; and cut after FB_HTTP_URL_SHOWN_MAX bytes with
+ * "...", so that a 10 kB URL cannot push the reason out of a message.
+ * 0 or FB_ENOMEM.
+ */
+int fb_http_url_shown(struct fb_buf *out, const char *url);
+/* Whether url's authority carries a user name or password ("http://u:p@host/x"). */
+int fb_http_has_userinfo(const char *url);
+
 /*
  * 1 when url and base_url have the same scheme, host and port (default
  * ports filled in, case ignored), 0 when they differ or either does not

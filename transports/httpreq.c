@@ -200,12 +200,11 @@ int fb_http_has_control(const char *s)
 	return 0;
 }
 
-/* "GET https://host/path" without the query, which may carry a token. */
+/* "GET https://host/path" as messages show it (fb_http_url_shown: no credentials, no query). */
 static int set_what(struct fb_http_req *q, const char *method, const char *target)
 {
-	size_t n = strcspn(target, "?#");
 	return fb_buf_adds(&q->what, method) || fb_buf_addc(&q->what, ' ') ||
-		       fb_buf_add(&q->what, target, n)
+		       fb_http_url_shown(&q->what, target)
 		   ? FB_ENOMEM
 		   : 0;
 }
@@ -287,16 +286,23 @@ static int prepare_api(struct fb_http *h, const struct fb_api_call *call, struct
 	*out = NULL;
 	const char *path = fb_buf_str(&call->path);
 	int post = !strcmp(call->method, "POST");
-	if (!fb_http_is_absolute(path) && fb_http_names_elsewhere(path))
-		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
-				  "poll_url %.*s is not an http(s) URL on the API's host (%s): the "
-				  "run cannot be checked there, and is not checked elsewhere",
-				  (int)strcspn(path, "?#"), path, h->base_url);
-	if (fb_http_is_absolute(path) && !on_base_origin(h, path))
-		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
-				  "poll_url %.*s is not on the API's origin (%s): refusing to "
-				  "send the API key there",
-				  (int)strcspn(path, "?#"), path, h->base_url);
+	int elsewhere = !fb_http_is_absolute(path) && fb_http_names_elsewhere(path);
+	if (elsewhere || (fb_http_is_absolute(path) && !on_base_origin(h, path))) {
+		struct fb_buf shown = FB_BUF_INIT;
+		fb_http_url_shown(&shown, path);
+		if (elsewhere)
+			fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+				   "poll_url %s is not an http(s) URL on the API's host (%s): the "
+				   "run cannot be checked there, and is not checked elsewhere",
+				   fb_buf_str(&shown), h->base_url);
+		else
+			fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+				   "poll_url %s is not on the API's origin (%s): refusing to "
+				   "send the API key there",
+				   fb_buf_str(&shown), h->base_url);
+		fb_buf_release(&shown);
+		return FB_EINVAL;
+	}
 	if (fb_http_has_control(call->idem_key))
 		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
 				  "the idempotency key has a control character");
@@ -380,10 +386,19 @@ int fb_http_req_fetch(struct fb_http *h, const char *url, uint64_t from, fb_fetc
 	*out = NULL;
 	if (!url || !done)
 		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "fetch: no URL or callback");
-	if (!fb_is_http_url(url))
-		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
-				  "cannot download %.*s: only http and https URLs are fetched",
-				  (int)(strcspn(url, "?#") < 200 ? strcspn(url, "?#") : 200), url);
+	if (!fb_is_http_url(url) || fb_http_has_userinfo(url)) {
+		struct fb_buf shown = FB_BUF_INIT;
+		fb_http_url_shown(&shown, url);
+		/* Credentials in a URL would be sent, and written wherever the URL is. */
+		fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+			   fb_http_has_userinfo(url)
+			       ? "cannot download %s: the URL carries a user name or password, "
+				 "refused (they would be sent, and written with the URL)"
+			       : "cannot download %s: only http and https URLs are fetched",
+			   fb_buf_str(&shown));
+		fb_buf_release(&shown);
+		return FB_EINVAL;
+	}
 	struct fb_http_req *q = fb_http_req_get(h, err);
 	if (!q)
 		return FB_ENOMEM;
