@@ -258,6 +258,11 @@ int fb_http_curl_error(int curl_code, int is_fetch, const char *what, const char
 	case CURLE_FILESIZE_EXCEEDED:
 		return fb_err_set(err, FB_ETOOBIG, FB_KIND_ITEM, "%s: %s", what, detail);
 	case CURLE_UNSUPPORTED_PROTOCOL:
+		/* libcurl's "not supported or disabled" reads like a broken build. */
+		return fb_err_set(err, FB_ETRANSPORT, FB_KIND_ITEM, "%s: %s%s", what, detail,
+				  is_fetch ? " (a download follows redirects over http and https "
+					     "only, and an https one over https only)"
+					   : "");
 	case CURLE_URL_MALFORMAT:
 	case CURLE_TOO_MANY_REDIRECTS:
 		return fb_err_set(err, FB_ETRANSPORT, FB_KIND_ITEM, "%s: %s", what, detail);

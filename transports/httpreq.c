@@ -252,6 +252,7 @@ int fb_http_req_setup(struct fb_http *h, struct fb_http_req *q, long timeout_ms)
 	int bad = !q->configured && setup_constant(h, q);
 	bad |= curl_easy_setopt(e, CURLOPT_URL, fb_buf_str(&q->url)) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
+	q->timeout_ms = timeout_ms;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, (char *)NULL) != CURLE_OK;
 	/* POSTFIELDS makes the request a POST: HTTPGET after it makes it a GET again. */
@@ -459,6 +460,45 @@ void fb_http_req_failed(struct fb_http *h, struct fb_err *err, const char *reque
 	log_failure(h, err);
 }
 
+/* "20 s" or "1500 ms", as the user would write the limit. */
+static void duration(char *out, size_t cap, long ms)
+{
+	if (ms % 1000)
+		snprintf(out, cap, "%ld ms", ms);
+	else
+		snprintf(out, cap, "%ld s", ms / 1000);
+}
+
+/*
+ * libcurl says "timed out" for both of its limits: the message names the
+ * one that cut, as the user may change it. Downloads and the upload itself
+ * have the long transfer limit, which no option sets.
+ */
+void fb_http_req_curl_error(const struct fb_http_req *q, CURLcode res, struct fb_err *err)
+{
+	fb_http_curl_error(res, q->is_fetch, fb_buf_str(&q->what), q->errbuf, err);
+	if (res != CURLE_OPERATION_TIMEDOUT)
+		return;
+	curl_off_t us = 0;
+	curl_easy_getinfo(q->easy, CURLINFO_TOTAL_TIME_T, &us);
+	char hint[128], d[32];
+	if (us / 1000 + 100 < q->timeout_ms) {
+		/* CURLOPT_LOW_SPEED_TIME counts whole seconds. */
+		duration(d, sizeof(d), (q->h->stall_ms + 999) / 1000 * 1000);
+		snprintf(hint, sizeof(hint), " (under 100 bytes a second for --stall-timeout, %s)",
+			 d);
+	} else if (q->timeout_ms == q->h->request_ms && !q->is_fetch) {
+		duration(d, sizeof(d), q->timeout_ms);
+		snprintf(hint, sizeof(hint), " (no whole answer within --request-timeout, %s)", d);
+	} else {
+		duration(d, sizeof(d), q->timeout_ms);
+		snprintf(hint, sizeof(hint), " (not done within a transfer's time limit, %s)", d);
+	}
+	size_t n = strlen(err->msg), k = strlen(hint);
+	if (n + k < sizeof(err->msg))
+		memcpy(err->msg + n, hint, k + 1);
+}
+
 /* What went wrong when libcurl gave up, our own aborts first. */
 static void transfer_error(struct fb_http_req *q, CURLcode res, struct fb_err *err)
 {
@@ -474,7 +514,7 @@ static void transfer_error(struct fb_http_req *q, CURLcode res, struct fb_err *e
 	else if (q->nomem)
 		fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE, "%s: out of memory", what);
 	else
-		fb_http_curl_error(res, q->is_fetch, what, q->errbuf, err);
+		fb_http_req_curl_error(q, res, err);
 }
 
 /*
@@ -500,6 +540,21 @@ int fb_http_req_answer(struct fb_http_req *q, CURLcode res, int *status, const c
 	return 0;
 }
 
+/* A 2xx answer that did not parse: the message says which request it answered. */
+static void unparsed(const struct fb_http_req *q, struct fb_err *err, int status)
+{
+	size_t w = q->what.len + 2, n = strlen(err->msg);
+	err->http_status = status;
+	if (w >= sizeof(err->msg))
+		return;
+	if (w + n >= sizeof(err->msg))
+		n = sizeof(err->msg) - w - 1;
+	memmove(err->msg + w, err->msg, n);
+	err->msg[w + n] = '\0';
+	memcpy(err->msg, fb_buf_str(&q->what), w - 2);
+	memcpy(err->msg + w - 2, ": ", 2);
+}
+
 static void finish_api(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 {
 	struct fb_reply r;
@@ -510,7 +565,7 @@ static void finish_api(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 	if (fb_http_req_answer(q, res, &r.http_status, &r.request_id, &r.retry_after_ms, &r.err)) {
 		r.ok = !fb_api_parse_run(fb_buf_str(&q->resp), q->resp.len, &r.run, &r.err);
 		if (!r.ok) {
-			r.err.http_status = r.http_status;
+			unparsed(q, &r.err, r.http_status);
 			fb_run_info_release(&r.run); /* nothing half-parsed reaches the callback */
 		}
 	}
@@ -531,7 +586,7 @@ static void finish_list(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 		r.ok = !fb_api_parse_list(fb_buf_str(&q->resp), q->resp.len, q->list_kind, &r.runs,
 					  &r.nruns, &cursor, &r.err);
 		if (!r.ok)
-			r.err.http_status = r.http_status;
+			unparsed(q, &r.err, r.http_status);
 		r.next_cursor = cursor;
 	}
 	if (!r.ok) {

@@ -41,10 +41,11 @@ struct fb_http_req {
 	uint64_t bytes; /* passed to data */
 	uint64_t got;  /* of the body received (a whole answer to a range includes skipped bytes) */
 	uint64_t skip; /* a range was asked and not yet known to be honoured: bytes to drop */
-	int abort_code; /* the data callback's non-zero return */
-	int too_big;	/* over API_BODY_MAX or max_output_bytes */
-	int nomem;	/* a body buffer could not grow */
-	int error_cut;	/* a failed download's body was cut at ERROR_BODY_MAX */
+	int abort_code;	 /* the data callback's non-zero return */
+	int too_big;	 /* over API_BODY_MAX or max_output_bytes */
+	int nomem;	 /* a body buffer could not grow */
+	int error_cut;	 /* a failed download's body was cut at ERROR_BODY_MAX */
+	long timeout_ms; /* the whole transfer's limit (fb_http_req_setup) */
 	char errbuf[CURL_ERROR_SIZE];
 	struct fb_http_headers hdr;
 	struct fb_upload_op *up; /* owned: this request is a step of that upload */
@@ -114,6 +115,12 @@ void fb_http_upload_finish(struct fb_http *h, struct fb_http_req *q, CURLcode re
 int fb_http_upload_wait_ms(struct fb_http *h, int timeout_ms);
 /* Starts the polls now due; returns the callbacks fired (steps that could not start). */
 int fb_http_upload_wake(struct fb_http *h);
+
+/*
+ * Fills err for a transfer that got no whole answer (res: libcurl's result),
+ * saying which limit cut one that timed out.
+ */
+void fb_http_req_curl_error(const struct fb_http_req *q, CURLcode res, struct fb_err *err);
 
 /* Fires q's callback for its finished transfer (res: libcurl's result). */
 void fb_http_req_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res);

@@ -189,7 +189,7 @@ void fb_http_upload_finish(struct fb_http *h, struct fb_http_req *q, CURLcode re
 			fb_err_set(&err, FB_EIO, FB_KIND_ITEM, "%s: cannot read %s", what,
 				   op->req.path);
 		else
-			fb_http_curl_error(res, 0, what, q->errbuf, &err);
+			fb_http_req_curl_error(q, res, &err);
 		if (a.request_id && !strstr(err.msg, a.request_id)) {
 			size_t n = strlen(err.msg);
 			snprintf(err.msg + n, sizeof(err.msg) - n, " (request-id %s)",
