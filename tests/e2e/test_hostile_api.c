@@ -85,16 +85,15 @@ static void huge(int fd)
 	hs_write(fd, "\"}", 2);
 }
 
-/* [[[ ... ]]] 100,000 deep: valid JSON, and a stack overflow for a recursive reader. */
-static void deep(int fd)
+/* [[[ ... ]]] depth deep: valid JSON, and a stack overflow for a recursive reader. */
+static void deep(int fd, int status, size_t depth)
 {
-	enum { DEPTH = 100000 };
-	char *b = malloc(2 * DEPTH);
+	char *b = malloc(2 * depth);
 	if (!b)
 		return;
-	memset(b, '[', DEPTH);
-	memset(b + DEPTH, ']', DEPTH);
-	hs_reply(fd, 201, "application/json", NULL, b, 2 * DEPTH);
+	memset(b, '[', depth);
+	memset(b + depth, ']', depth);
+	hs_reply(fd, status, "application/json", NULL, b, 2 * depth);
 	free(b);
 }
 
@@ -141,7 +140,9 @@ static void handler(struct hs_server *s, void *ud, int fd, const struct hs_req *
 	} else if (!strcmp(tech, "huge"))
 		huge(fd);
 	else if (!strcmp(tech, "deep"))
-		deep(fd);
+		deep(fd, 201, 100000);
+	else if (!strcmp(tech, "deeperr")) /* an error answer, read as an envelope first */
+		deep(fd, 500, 1000000);
 	else if (!strcmp(tech, "norunid"))
 		json(fd, 201, "{\"status\":\"running\",\"poll_url\":\"/api/v1/x\"}");
 	else if (!strcmp(tech, "wrongtypes"))
@@ -219,13 +220,18 @@ static void test_huge_answer(void **state)
 #endif
 }
 
-/* [[[...]]] 100,000 deep as a create answer: no crash, and not a run. */
+/*
+ * [[[...]]] 100,000 deep as a create answer, and 1,000,000 deep as a 500's
+ * body (which crashed florabatch): no crash, and neither is a run.
+ */
 static void test_deep_nesting(void **state)
 {
 	struct hworld *w = *state;
-	hw_run(w, "d1,deep", "--retries 1");
+	hw_run(w, "d1,deep\nd2,deeperr", "--retries 1");
 	hw_failed(w, "d1", "parse_error", "not a JSON object");
+	hw_failed(w, "d2", "http_error", "HTTP 500: [[[[");
 	assert_int_equal(hs_count(w->api, "POST /api/v1/techniques/deep/runs"), 2);
+	assert_int_equal(hs_count(w->api, "POST /api/v1/techniques/deeperr/runs"), 2);
 }
 
 static void test_create_without_run_id(void **state)
