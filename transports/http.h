@@ -9,8 +9,9 @@
  * host and port): a poll_url elsewhere is refused, output downloads never
  * carry it, and no message or log line ever contains it.
  *
- * http.c owns the transport, httpreq.c each request, httpmsg.c the pure
- * parts below them (URLs, origins, Retry-After, what a libcurl error means).
+ * http.c owns the transport, httpreq.c each request up to its transfer's
+ * end, httpdone.c the finished transfer, httpmsg.c the pure parts below
+ * them (URLs, origins, Retry-After, what a libcurl error means).
  */
 #ifndef FB_HTTP_H
 #define FB_HTTP_H
