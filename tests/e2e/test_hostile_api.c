@@ -213,6 +213,8 @@ static void test_huge_answer(void **state)
 	struct hworld *w = *state;
 	hw_run(w, "big,huge", "--retries 1");
 	hw_failed(w, "big", "too_big", "the answer is over 8 MiB");
+	assert_int_equal(hs_count(w->api, "POST /api/v1/techniques/huge/runs"),
+			 1); /* not retried */
 	double rss = hw_peak_rss_mib(w);
 	print_message("a 50 MB answer: peak RSS %.1f MiB, %lld ms\n", rss, w->ms);
 #ifndef FB_SANITIZED
