@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ struct hs_server {
 	void *ud;
 	pthread_t acceptor;
 	pthread_mutex_t mu;
-	volatile int stop;
+	atomic_int stop;     /* set by hs_stop, read by every thread */
 	struct conn **conns; /* every connection, closed by hs_stop */
 	size_t nconns;
 	char **heads; /* every request head */
