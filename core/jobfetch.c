@@ -109,6 +109,18 @@ static int keep_output(struct fb_job *j, const char *ctype, const void *data, si
 	return 0;
 }
 
+/* The item fails for its output: the message names it, the code says a download failed. */
+static void download_failed(struct fb_job *j, const struct fb_err *e)
+{
+	const struct fb_run_output *o = &j->final.outputs[j->out_idx];
+	struct fb_err fe = *e; /* keeps http_status and api_code */
+	fb_err_set(&fe, e->code ? e->code : FB_ETRANSPORT, FB_KIND_ITEM, "output %s of run %s: %s",
+		   o->output_id, j->run_id, e->msg);
+	if (!fe.api_code[0])
+		snprintf(fe.api_code, sizeof(fe.api_code), "download_failed");
+	fb_job_fail(j, &fe);
+}
+
 static int on_fetch_data(void *ud, const void *data, size_t len)
 {
 	struct fb_job *j = ud;
@@ -134,7 +146,6 @@ static int on_fetch_data(void *ud, const void *data, size_t len)
 static void on_fetch_done(void *ud, const struct fb_fetch_result *res)
 {
 	struct fb_job *j = ud;
-	const struct fb_run_output *o = &j->final.outputs[j->out_idx];
 	struct fb_err e = res->err;
 	char hex[FB_SHA256_HEX_LEN + 1];
 	if (j->dl_errno) {
@@ -149,12 +160,12 @@ static void on_fetch_done(void *ud, const struct fb_fetch_result *res)
 			fb_job_fetch_next(j);
 		return;
 	}
-	if (res->ok)
-		fb_err_set(&e, FB_ETRANSPORT, FB_KIND_RETRYABLE, "download of %s ended short",
-			   o->url);
+	if (res->ok) /* no URL here: it may be 10 kB long, or carry a token */
+		fb_err_set(&e, FB_ETRANSPORT, FB_KIND_RETRYABLE, "the download ended short");
 	if (e.code == FB_ETOOBIG) {
-		fb_err_set(&e, FB_ETOOBIG, FB_KIND_ITEM, "output %s is larger than %llu bytes",
-			   o->output_id, (unsigned long long)j->env->policy->max_output_bytes);
+		fb_err_set(&e, FB_ETOOBIG, FB_KIND_ITEM,
+			   "larger than --max-output-bytes (%llu bytes)",
+			   (unsigned long long)j->env->policy->max_output_bytes);
 	} else if (e.kind == FB_KIND_RETRYABLE && ++j->fetch_try < j->env->policy->fetch_attempts) {
 		/* A short or broken download is never archived: the next try takes the rest. */
 		j->resume = 1;
@@ -166,12 +177,7 @@ static void on_fetch_done(void *ud, const struct fb_fetch_result *res)
 					  j->env->rng));
 		return;
 	}
-	struct fb_err fe = e; /* keeps http_status and api_code */
-	fb_err_set(&fe, e.code ? e.code : FB_ETRANSPORT, FB_KIND_ITEM, "output %s of run %s: %s",
-		   o->output_id, j->run_id, e.msg);
-	if (!fe.api_code[0])
-		snprintf(fe.api_code, sizeof(fe.api_code), "download_failed");
-	fb_job_fail(j, &fe);
+	download_failed(j, &e);
 }
 
 void fb_job_fetch_next(struct fb_job *j)
@@ -207,10 +213,8 @@ void fb_job_fetch_next(struct fb_job *j)
 		}
 		j->dl_from = j->dl_len;
 		j->resume = 0;
-		if (rc < 0) {
-			e.kind = FB_KIND_ITEM;
-			fb_job_fail(j, &e);
-		}
+		if (rc < 0)
+			download_failed(j, &e); /* a URL the transport refuses to fetch */
 		return;
 	}
 	j->terminal_ms = j->terminal_ms ? j->terminal_ms : fb_job_now(j);

@@ -2,16 +2,17 @@
 # Installs the Debian packages florabatch needs to build, test and benchmark
 # (scdoc builds the man pages; bash-completion and zsh check the completions;
 # clang, its libFuzzer runtime and its OpenMP build the fuzz harnesses;
-# GNU parallel, Slurm and munge run the scale-out recipes of
-# examples/scale-out: the Slurm test starts daemons of its own, so the
-# packages' services are neither configured nor needed).
+# openssl makes the self-signed certificate of the TLS test; GNU parallel,
+# Slurm and munge run the scale-out recipes of examples/scale-out: the Slurm
+# test starts daemons of its own, so the packages' services are neither
+# configured nor needed).
 # The one place that names them; README's set-up command and .ci/run call it.
 # Installs only what is missing, so a second run costs nothing.
 set -eu
 
 PKGS="build-essential cmake pkg-config git ca-certificates
 libcurl4-openssl-dev libyajl-dev libarchive-dev libssl-dev libzstd-dev
-libcmocka-dev libmicrohttpd-dev zlib1g-dev zstd jq
+libcmocka-dev libmicrohttpd-dev zlib1g-dev zstd jq openssl
 scdoc bash-completion zsh
 clang libclang-rt-14-dev libomp-dev
 parallel slurm-wlm munge"

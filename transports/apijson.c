@@ -5,6 +5,7 @@
  * sections 1-3).
  */
 #include "apijson.h"
+#include "json.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -95,8 +96,10 @@ int fb_apijson_fail(struct fb_err *err, const char *body, size_t len, const char
 yajl_val fb_apijson_parse(const char *body, size_t len, int *nomem)
 {
 	*nomem = 0;
-	/* A NUL would end yajl's string early and let trailing bytes pass unseen. */
-	if (!len || memchr(body, '\0', len))
+	/* A NUL would end yajl's string early and let trailing bytes pass unseen. An
+	 * error envelope or an asset nests a few levels; yajl builds and frees its tree
+	 * recursively, and 2 MB of "[[[...]]]" overflow the stack. */
+	if (!len || memchr(body, '\0', len) || !fb_json_depth_ok(body, len, FB_APIJSON_DEPTH_MAX))
 		return NULL;
 	char *s = malloc(len + 1); /* yajl_tree_parse wants a C string */
 	if (!s) {

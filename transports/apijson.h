@@ -32,9 +32,13 @@ int fb_apijson_line_adds(struct fb_apijson_line *l, const char *s);
  */
 void fb_apijson_line_add_escaped(struct fb_apijson_line *l, const char *p, size_t len, size_t max);
 
+/* The deepest nesting fb_apijson_parse reads as JSON. */
+#define FB_APIJSON_DEPTH_MAX 64
+
 /*
- * Parses body (len bytes) as JSON; NULL when it is not JSON or holds a NUL
- * byte, with *nomem set when memory ran out. Caller frees with yajl_tree_free.
+ * Parses body (len bytes) as JSON; NULL when it is not JSON, holds a NUL
+ * byte or nests deeper than FB_APIJSON_DEPTH_MAX, with *nomem set when
+ * memory ran out. Caller frees with yajl_tree_free.
  */
 yajl_val fb_apijson_parse(const char *body, size_t len, int *nomem);
 /* The value of key in obj (borrowed), or NULL; a JSON null counts as absent. */

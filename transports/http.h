@@ -9,8 +9,9 @@
  * host and port): a poll_url elsewhere is refused, output downloads never
  * carry it, and no message or log line ever contains it.
  *
- * http.c owns the transport, httpreq.c each request, httpmsg.c the pure
- * parts below them (URLs, origins, Retry-After, what a libcurl error means).
+ * http.c owns the transport, httpreq.c each request up to its transfer's
+ * end, httpdone.c the finished transfer, httpmsg.c the pure parts below
+ * them (URLs, origins, Retry-After, what a libcurl error means).
  */
 #ifndef FB_HTTP_H
 #define FB_HTTP_H
@@ -90,6 +91,21 @@ int fb_http_names_elsewhere(const char *s);
  * may end in '/'. 0 or FB_ENOMEM.
  */
 int fb_http_join_url(struct fb_buf *out, const char *base_url, const char *path);
+
+/* How much of a URL a message shows (fb_http_url_shown). */
+#define FB_HTTP_URL_SHOWN_MAX 160
+
+/*
+ * Appends url (or a request path) to out as a message or log line shows
+ * it: without a user name or password, which are never printed; without
+ * its query and fragment, where a signature or token may live; control
+ * characters as '?'; and cut after FB_HTTP_URL_SHOWN_MAX bytes with
+ * "...", so that a 10 kB URL cannot push the reason out of a message.
+ * 0 or FB_ENOMEM.
+ */
+int fb_http_url_shown(struct fb_buf *out, const char *url);
+/* Whether url's authority carries a user name or password ("http://u:p@host/x"). */
+int fb_http_has_userinfo(const char *url);
 
 /*
  * 1 when url and base_url have the same scheme, host and port (default

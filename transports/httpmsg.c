@@ -61,6 +61,51 @@ int fb_http_join_url(struct fb_buf *out, const char *base, const char *path)
 	return fb_buf_add(out, base, blen) || fb_buf_adds(out, path) ? FB_ENOMEM : 0;
 }
 
+/* Where url's authority (after "scheme://") starts, or NULL for a path. */
+static const char *authority(const char *url)
+{
+	const char *p = strstr(url, "://");
+	return p && p < url + strcspn(url, "/?#") ? p + 3 : NULL;
+}
+
+int fb_http_has_userinfo(const char *url)
+{
+	const char *a = url ? authority(url) : NULL;
+	return a && memchr(a, '@', strcspn(a, "/?#")) != NULL;
+}
+
+int fb_http_url_shown(struct fb_buf *out, const char *url)
+{
+	if (!url)
+		return 0;
+	size_t end = strcspn(url, "?#"), from = 0, skip = 0;
+	const char *a = authority(url);
+	if (a && fb_http_has_userinfo(url)) {
+		/* The last '@' ends the user information, as libcurl reads it. */
+		size_t alen = strcspn(a, "/?#");
+		from = (size_t)(a - url);
+		while (alen && a[alen - 1] != '@')
+			alen--;
+		skip = alen;
+	}
+	size_t n = end - skip, cut = n;
+	if (cut > FB_HTTP_URL_SHOWN_MAX) {
+		cut = FB_HTTP_URL_SHOWN_MAX;
+		/* Never half a UTF-8 character. */
+		const char *rest = url + skip;
+		while (cut > from && ((unsigned char)rest[cut] & 0xc0) == 0x80)
+			cut--;
+	}
+	size_t start = out->len;
+	if (fb_buf_add(out, url, from) || fb_buf_add(out, url + from + skip, cut - from) ||
+	    (cut < n && fb_buf_adds(out, "...")))
+		return FB_ENOMEM;
+	for (size_t i = start; i < out->len; i++)
+		if ((unsigned char)out->ptr[i] < 0x20 || out->ptr[i] == 0x7f)
+			out->ptr[i] = '?';
+	return 0;
+}
+
 struct origin {
 	char *scheme, *host, *port;
 };
@@ -213,6 +258,11 @@ int fb_http_curl_error(int curl_code, int is_fetch, const char *what, const char
 	case CURLE_FILESIZE_EXCEEDED:
 		return fb_err_set(err, FB_ETOOBIG, FB_KIND_ITEM, "%s: %s", what, detail);
 	case CURLE_UNSUPPORTED_PROTOCOL:
+		/* libcurl's "not supported or disabled" reads like a broken build. */
+		return fb_err_set(err, FB_ETRANSPORT, FB_KIND_ITEM, "%s: %s%s", what, detail,
+				  is_fetch ? " (a download follows redirects over http and https "
+					     "only, and an https one over https only)"
+					   : "");
 	case CURLE_URL_MALFORMAT:
 	case CURLE_TOO_MANY_REDIRECTS:
 		return fb_err_set(err, FB_ETRANSPORT, FB_KIND_ITEM, "%s: %s", what, detail);

@@ -1,9 +1,10 @@
 /*
- * httpreq: one request of the http transport, from start to callback:
+ * httpreq: one request of the http transport, up to its transfer's end:
  * taking an easy handle from the free list, setting it up for an API call
- * or a download, libcurl's header and body callbacks, and turning the
- * finished transfer into the reply or fetch result the caller gets.
- * http.c owns the multi handle and decides when each of these runs.
+ * or a download, and libcurl's header and body callbacks (which hold each
+ * body to its cap, httpreq.h). httpdone.c turns the finished transfer into
+ * the reply or fetch result the caller gets; http.c owns the multi handle
+ * and decides when each of these runs.
  */
 #include "httpreq.h"
 
@@ -11,11 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#define API_BODY_MAX   (8u << 20)  /* an API answer larger than this is not one */
-#define ERROR_BODY_MAX (16u << 10) /* what a failed download keeps, for the message */
-#define MAX_REDIRECTS  5L
+#define MAX_REDIRECTS 5L
 /*
  * Idle easy handles kept for reuse: at least this many, and as many as
  * were ever in flight at once. Runs wait between their requests, so a
@@ -140,7 +138,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 	struct fb_http_req *q = ud;
 	size_t len = size * nmemb;
 	if (!q->is_fetch) {
-		if (q->resp.len + len > API_BODY_MAX) {
+		if (q->resp.len + len > FB_HTTP_API_BODY_MAX) {
 			q->too_big = 1;
 			return 0;
 		}
@@ -154,7 +152,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status > 299) {
 		/* An error page: keep its start for the message, never hand it to data. */
-		size_t room = ERROR_BODY_MAX - q->resp.len;
+		size_t room = FB_HTTP_ERROR_BODY_MAX - q->resp.len;
 		if (fb_buf_add(&q->resp, ptr, len < room ? len : room)) {
 			q->nomem = 1;
 			return 0;
@@ -200,12 +198,11 @@ int fb_http_has_control(const char *s)
 	return 0;
 }
 
-/* "GET https://host/path" without the query, which may carry a token. */
+/* "GET https://host/path" as messages show it (fb_http_url_shown: no credentials, no query). */
 static int set_what(struct fb_http_req *q, const char *method, const char *target)
 {
-	size_t n = strcspn(target, "?#");
 	return fb_buf_adds(&q->what, method) || fb_buf_addc(&q->what, ' ') ||
-		       fb_buf_add(&q->what, target, n)
+		       fb_http_url_shown(&q->what, target)
 		   ? FB_ENOMEM
 		   : 0;
 }
@@ -253,6 +250,7 @@ int fb_http_req_setup(struct fb_http *h, struct fb_http_req *q, long timeout_ms)
 	int bad = !q->configured && setup_constant(h, q);
 	bad |= curl_easy_setopt(e, CURLOPT_URL, fb_buf_str(&q->url)) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
+	q->timeout_ms = timeout_ms;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, (char *)NULL) != CURLE_OK;
 	/* POSTFIELDS makes the request a POST: HTTPGET after it makes it a GET again. */
@@ -287,16 +285,23 @@ static int prepare_api(struct fb_http *h, const struct fb_api_call *call, struct
 	*out = NULL;
 	const char *path = fb_buf_str(&call->path);
 	int post = !strcmp(call->method, "POST");
-	if (!fb_http_is_absolute(path) && fb_http_names_elsewhere(path))
-		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
-				  "poll_url %.*s is not an http(s) URL on the API's host (%s): the "
-				  "run cannot be checked there, and is not checked elsewhere",
-				  (int)strcspn(path, "?#"), path, h->base_url);
-	if (fb_http_is_absolute(path) && !on_base_origin(h, path))
-		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
-				  "poll_url %.*s is not on the API's origin (%s): refusing to "
-				  "send the API key there",
-				  (int)strcspn(path, "?#"), path, h->base_url);
+	int elsewhere = !fb_http_is_absolute(path) && fb_http_names_elsewhere(path);
+	if (elsewhere || (fb_http_is_absolute(path) && !on_base_origin(h, path))) {
+		struct fb_buf shown = FB_BUF_INIT;
+		fb_http_url_shown(&shown, path);
+		if (elsewhere)
+			fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+				   "poll_url %s is not an http(s) URL on the API's host (%s): the "
+				   "run cannot be checked there, and is not checked elsewhere",
+				   fb_buf_str(&shown), h->base_url);
+		else
+			fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+				   "poll_url %s is not on the API's origin (%s): refusing to "
+				   "send the API key there",
+				   fb_buf_str(&shown), h->base_url);
+		fb_buf_release(&shown);
+		return FB_EINVAL;
+	}
 	if (fb_http_has_control(call->idem_key))
 		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
 				  "the idempotency key has a control character");
@@ -380,10 +385,19 @@ int fb_http_req_fetch(struct fb_http *h, const char *url, uint64_t from, fb_fetc
 	*out = NULL;
 	if (!url || !done)
 		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM, "fetch: no URL or callback");
-	if (!fb_is_http_url(url))
-		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
-				  "cannot download %.*s: only http and https URLs are fetched",
-				  (int)(strcspn(url, "?#") < 200 ? strcspn(url, "?#") : 200), url);
+	if (!fb_is_http_url(url) || fb_http_has_userinfo(url)) {
+		struct fb_buf shown = FB_BUF_INIT;
+		fb_http_url_shown(&shown, url);
+		/* Credentials in a URL would be sent, and written wherever the URL is. */
+		fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+			   fb_http_has_userinfo(url)
+			       ? "cannot download %s: the URL carries a user name or password, "
+				 "refused (they would be sent, and written with the URL)"
+			       : "cannot download %s: only http and https URLs are fetched",
+			   fb_buf_str(&shown));
+		fb_buf_release(&shown);
+		return FB_EINVAL;
+	}
 	struct fb_http_req *q = fb_http_req_get(h, err);
 	if (!q)
 		return FB_ENOMEM;
@@ -420,158 +434,4 @@ int fb_http_req_fetch(struct fb_http *h, const char *url, uint64_t from, fb_fetc
 	}
 	*out = q;
 	return 0;
-}
-
-/* ---- finishing requests ---- */
-
-/* The request-id is what support asks for: make sure the message has it. */
-static void add_request_id(struct fb_err *err, const char *rid)
-{
-	if (!rid || strstr(err->msg, rid))
-		return;
-	size_t n = strlen(err->msg);
-	snprintf(err->msg + n, sizeof(err->msg) - n, " (request-id %s)", rid);
-}
-
-static void log_failure(struct fb_http *h, const struct fb_err *err)
-{
-	fb_log_msg(h->log, FB_LOG_DEBUG, "http: %s", err->msg);
-}
-
-void fb_http_req_failed(struct fb_http *h, struct fb_err *err, const char *request_id)
-{
-	add_request_id(err, request_id);
-	log_failure(h, err);
-}
-
-/* What went wrong when libcurl gave up, our own aborts first. */
-static void transfer_error(struct fb_http_req *q, CURLcode res, struct fb_err *err)
-{
-	const char *what = fb_buf_str(&q->what);
-	if (q->abort_code)
-		fb_err_set(err, q->abort_code, FB_KIND_ITEM, "%s: download aborted", what);
-	else if (q->is_fetch && (q->too_big || res == CURLE_FILESIZE_EXCEEDED))
-		fb_err_set(err, FB_ETOOBIG, FB_KIND_ITEM, "%s: larger than the %lld-byte limit",
-			   what, (long long)q->h->max_output);
-	else if (q->too_big)
-		fb_err_set(err, FB_ETOOBIG, FB_KIND_ITEM, "%s: the answer is over %u MiB", what,
-			   API_BODY_MAX >> 20);
-	else if (q->nomem)
-		fb_err_set(err, FB_ENOMEM, FB_KIND_RETRYABLE, "%s: out of memory", what);
-	else
-		fb_http_curl_error(res, q->is_fetch, what, q->errbuf, err);
-}
-
-/*
- * What every API answer shares: its status, request-id and Retry-After.
- * 1 when a 2xx body waits to be parsed; 0 when err says what went wrong.
- */
-int fb_http_req_answer(struct fb_http_req *q, CURLcode res, int *status, const char **rid,
-		       long *retry_after_ms, struct fb_err *err)
-{
-	long st = 0;
-	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &st);
-	*status = (int)st;
-	*rid = q->hdr.request_id[0] ? q->hdr.request_id : NULL;
-	*retry_after_ms = fb_http_retry_after_ms(
-	    q->hdr.retry_after[0] ? q->hdr.retry_after : NULL,
-	    q->hdr.retry_after_ms[0] ? q->hdr.retry_after_ms : NULL, time(NULL));
-	if (res != CURLE_OK)
-		transfer_error(q, res, err);
-	else if (st >= 200 && st <= 299)
-		return 1;
-	else
-		fb_api_parse_error((int)st, fb_buf_str(&q->resp), q->resp.len, *rid, err);
-	return 0;
-}
-
-static void finish_api(struct fb_http *h, struct fb_http_req *q, CURLcode res)
-{
-	struct fb_reply r;
-	memset(&r, 0, sizeof(r));
-	r.run.progress = -1;
-	r.run.estimated_seconds = -1;
-	r.run.created_at = -1;
-	if (fb_http_req_answer(q, res, &r.http_status, &r.request_id, &r.retry_after_ms, &r.err)) {
-		r.ok = !fb_api_parse_run(fb_buf_str(&q->resp), q->resp.len, &r.run, &r.err);
-		if (!r.ok) {
-			r.err.http_status = r.http_status;
-			fb_run_info_release(&r.run); /* nothing half-parsed reaches the callback */
-		}
-	}
-	if (!r.ok) {
-		add_request_id(&r.err, r.request_id);
-		log_failure(h, &r.err);
-	}
-	q->reply(q->ud, &r);
-	fb_run_info_release(&r.run);
-}
-
-static void finish_list(struct fb_http *h, struct fb_http_req *q, CURLcode res)
-{
-	struct fb_list_reply r;
-	char *cursor = NULL;
-	memset(&r, 0, sizeof(r));
-	if (fb_http_req_answer(q, res, &r.http_status, &r.request_id, &r.retry_after_ms, &r.err)) {
-		r.ok = !fb_api_parse_list(fb_buf_str(&q->resp), q->resp.len, q->list_kind, &r.runs,
-					  &r.nruns, &cursor, &r.err);
-		if (!r.ok)
-			r.err.http_status = r.http_status;
-		r.next_cursor = cursor;
-	}
-	if (!r.ok) {
-		add_request_id(&r.err, r.request_id);
-		log_failure(h, &r.err);
-	}
-	q->list(q->ud, &r);
-	fb_run_list_free(r.runs, r.nruns);
-	free(cursor);
-}
-
-static void finish_fetch(struct fb_http *h, struct fb_http_req *q, CURLcode res)
-{
-	struct fb_fetch_result r;
-	memset(&r, 0, sizeof(r));
-	long status = 0;
-	char *ctype = NULL;
-	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(q->easy, CURLINFO_CONTENT_TYPE, &ctype);
-	r.http_status = (int)status;
-	r.content_type = ctype;
-	r.bytes = q->bytes;
-	const char *rid = q->hdr.request_id[0] ? q->hdr.request_id : NULL;
-	if (status && (status < 200 || status > 299) &&
-	    (res == CURLE_OK || (res == CURLE_WRITE_ERROR && q->error_cut))) {
-		fb_api_parse_error((int)status, fb_buf_str(&q->resp), q->resp.len, rid, &r.err);
-	} else if (res != CURLE_OK) {
-		transfer_error(q, res, &r.err);
-	} else {
-		curl_off_t want = -1;
-		curl_easy_getinfo(q->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &want);
-		if (want >= 0 && (uint64_t)want != q->got)
-			fb_err_set(&r.err, FB_ETRANSPORT, FB_KIND_RETRYABLE,
-				   "%s: ended after %llu of %lld bytes", fb_buf_str(&q->what),
-				   (unsigned long long)q->got, (long long)want);
-		else
-			r.ok = 1;
-	}
-	if (!r.ok) {
-		add_request_id(&r.err, rid);
-		log_failure(h, &r.err);
-	}
-	q->done(q->ud, &r);
-}
-
-void fb_http_req_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res)
-{
-	if (q->up)
-		fb_http_upload_finish(h, q, res);
-	else if (q->is_fetch)
-		finish_fetch(h, q, res);
-	else if (q->list)
-		finish_list(h, q, res);
-	else if (q->catalog)
-		fb_http_catalog_finish(h, q, res);
-	else
-		finish_api(h, q, res);
 }

@@ -1,7 +1,8 @@
 /*
  * httpreq: the http transport's inside, shared by http.c (the multi
- * handle, step, lifetime) and httpreq.c (one request from start to
- * callback). Not for use outside the transport.
+ * handle, step, lifetime), httpreq.c (one request up to its transfer's
+ * end), httpdone.c (the finished transfer to its callback), httpupload.c
+ * and httpcatalog.c. Not for use outside the transport.
  */
 #ifndef FB_HTTPREQ_H
 #define FB_HTTPREQ_H
@@ -13,6 +14,18 @@
 
 #include <curl/curl.h>
 #include <stdio.h>
+
+/*
+ * The most of a body kept in memory. Every API answer (create, poll, list
+ * page, technique catalog, an upload's reservation, its poll and the
+ * upload host's answer), whatever its status, is read whole up to
+ * FB_HTTP_API_BODY_MAX and the request fails past it (FB_ETOOBIG). A
+ * download's bytes go to its data callback, capped by max_output_bytes;
+ * its error page (not 2xx) keeps only its first FB_HTTP_ERROR_BODY_MAX
+ * bytes, for the message. docs/architecture.md states these numbers.
+ */
+#define FB_HTTP_API_BODY_MAX   (8u << 20)
+#define FB_HTTP_ERROR_BODY_MAX (16u << 10)
 
 struct fb_http_req {
 	struct fb_http *h;
@@ -41,10 +54,11 @@ struct fb_http_req {
 	uint64_t bytes; /* passed to data */
 	uint64_t got;  /* of the body received (a whole answer to a range includes skipped bytes) */
 	uint64_t skip; /* a range was asked and not yet known to be honoured: bytes to drop */
-	int abort_code; /* the data callback's non-zero return */
-	int too_big;	/* over API_BODY_MAX or max_output_bytes */
-	int nomem;	/* a body buffer could not grow */
-	int error_cut;	/* a failed download's body was cut at ERROR_BODY_MAX */
+	int abort_code;	 /* the data callback's non-zero return */
+	int too_big;	 /* over FB_HTTP_API_BODY_MAX or max_output_bytes */
+	int nomem;	 /* a body buffer could not grow */
+	int error_cut;	 /* a failed download's body was cut at FB_HTTP_ERROR_BODY_MAX */
+	long timeout_ms; /* the whole transfer's limit (fb_http_req_setup) */
 	char errbuf[CURL_ERROR_SIZE];
 	struct fb_http_headers hdr;
 	struct fb_upload_op *up; /* owned: this request is a step of that upload */
@@ -114,6 +128,12 @@ void fb_http_upload_finish(struct fb_http *h, struct fb_http_req *q, CURLcode re
 int fb_http_upload_wait_ms(struct fb_http *h, int timeout_ms);
 /* Starts the polls now due; returns the callbacks fired (steps that could not start). */
 int fb_http_upload_wake(struct fb_http *h);
+
+/*
+ * Fills err for a transfer that got no whole answer (res: libcurl's result),
+ * saying which limit cut one that timed out.
+ */
+void fb_http_req_curl_error(const struct fb_http_req *q, CURLcode res, struct fb_err *err);
 
 /* Fires q's callback for its finished transfer (res: libcurl's result). */
 void fb_http_req_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res);

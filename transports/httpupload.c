@@ -84,23 +84,31 @@ static int start_send(struct fb_http *h, struct fb_upload_op *op, struct fb_err 
 {
 	int put;
 	const char *url = fb_upload_op_target(op, &put);
-	if (!fb_is_http_url(url) || fb_http_has_control(url))
-		return fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
-				  "asset %s: the upload URL %.200s is not an http(s) URL",
-				  op->asset.asset_id, url);
+	if (!fb_is_http_url(url) || fb_http_has_control(url) || fb_http_has_userinfo(url)) {
+		struct fb_buf shown = FB_BUF_INIT;
+		fb_http_url_shown(&shown, url);
+		fb_err_set(err, FB_EINVAL, FB_KIND_ITEM,
+			   fb_http_has_userinfo(url)
+			       ? "asset %s: the upload URL %s carries a user name or password, "
+				 "refused (they would be sent, and written with the URL)"
+			       : "asset %s: the upload URL %s is not an http(s) URL",
+			   op->asset.asset_id, fb_buf_str(&shown));
+		fb_buf_release(&shown);
+		return FB_EINVAL;
+	}
 	struct fb_http_req *q = fb_http_req_get(h, err);
 	if (!q)
 		return FB_ENOMEM;
 	q->up = op;
 	q->own_headers = 1;
 	q->dirty = 1; /* UPLOAD, MIMEPOST and READDATA stay on the handle otherwise */
-	int rc =
-	    fb_buf_addf(&q->what, "%s %.*s", put ? "PUT" : "POST", (int)strcspn(url, "?#"), url) ||
-		    fb_buf_adds(&q->url, url) || fb_http_req_setup(h, q, h->fetch_ms) ||
-		    add_header(&q->headers, "Accept: application/json") ||
-		    add_header(&q->headers, "Expect:")
-		? FB_ENOMEM
-		: 0;
+	int rc = fb_buf_adds(&q->what, put ? "PUT " : "POST ") ||
+			 fb_http_url_shown(&q->what, url) || fb_buf_adds(&q->url, url) ||
+			 fb_http_req_setup(h, q, h->fetch_ms) ||
+			 add_header(&q->headers, "Accept: application/json") ||
+			 add_header(&q->headers, "Expect:")
+		     ? FB_ENOMEM
+		     : 0;
 	if (!rc)
 		rc = put ? setup_put(q, op) : build_form(q, op);
 	if (!rc && !put && curl_easy_setopt(q->easy, CURLOPT_MIMEPOST, q->mime) != CURLE_OK)
@@ -181,7 +189,7 @@ void fb_http_upload_finish(struct fb_http *h, struct fb_http_req *q, CURLcode re
 			fb_err_set(&err, FB_EIO, FB_KIND_ITEM, "%s: cannot read %s", what,
 				   op->req.path);
 		else
-			fb_http_curl_error(res, 0, what, q->errbuf, &err);
+			fb_http_req_curl_error(q, res, &err);
 		if (a.request_id && !strstr(err.msg, a.request_id)) {
 			size_t n = strlen(err.msg);
 			snprintf(err.msg + n, sizeof(err.msg) - n, " (request-id %s)",

@@ -2,7 +2,8 @@
 # Every option a parser takes is in its command's --help, in the man page
 # and in the bash and zsh completions (with the same "takes a value"), and
 # nothing is documented that the parser does not take; every exit status
-# the code uses is in `florabatch run --help`, the man page and README.
+# the code uses is in `florabatch run --help`, the man page and README;
+# every cap and time limit in architecture.md's Limits is the code's number.
 #
 # The options come from the parsers' own tables (the getopt_long tables of
 # cmd/florabatch, the tables of cmd/florasim/flags.c), the exit statuses
@@ -271,6 +272,71 @@ $(tail -n +3 "$tmp/diff" | grep '^[-+]')"
 			fail "florabatch.bash does not offer the subcommand $sc"
 	done
 fi
+
+# --- the limits: every number of architecture.md's Limits tables is the code's --
+# (a row names its constant in backquotes; its second column, the cap, must
+# hold the constant's value)
+
+# The value of "#define NAME value" in file, or of "NAME = value" (a field of
+# a designated initializer), as a shell number (suffixes u, U, L dropped).
+code_value() {
+	local v
+	v=$(sed -n "s/^#define $2[[:space:]]\{1,\}\([^/]*\).*/\1/p; s/.*\.$2 = \([^,}]*\).*/\1/p" "$src/$1" |
+		head -1 | sed 's/\([0-9]\)[uUL]*/\1/g')
+	[ -n "$v" ] && echo $((v))
+}
+# How the docs write n bytes: a whole number of MiB or KiB, else the number.
+human_bytes() {
+	if [ $(($1 % 1048576)) -eq 0 ]; then
+		echo "$(($1 / 1048576)) MiB"
+	elif [ $(($1 % 1024)) -eq 0 ]; then
+		echo "$(($1 / 1024)) KiB"
+	else
+		echo "$1"
+	fi
+}
+limits=$(awk '/^## Limits/ { t = 1; next } /^## / { t = 0 } t' "$src/docs/architecture.md")
+[ -n "$limits" ] || fail "architecture.md has no \"## Limits\" section"
+while read -r file name unit; do
+	v=$(code_value "$file" "$name")
+	if [ -z "$v" ]; then
+		fail "limits: $name not found in $file: is it still where this script looks?"
+		continue
+	fi
+	case $unit in
+	bytes) want=$(human_bytes "$v") ;;
+	ms) want="$((v / 1000)) s" ;;
+	*) want=$v ;;
+	esac
+	row=$(grep -F "\`$name\`" <<<"$limits")
+	if [ -z "$row" ]; then
+		fail "architecture.md's Limits do not name $name ($file)"
+	elif ! awk -F'|' '{ print $3 }' <<<"$row" | grep -qF -- "$want"; then
+		fail "architecture.md's Limits give $name another number than $file's $want"
+	fi
+done <<-'EOF'
+	transports/httpreq.h FB_HTTP_API_BODY_MAX bytes
+	transports/httpreq.h FB_HTTP_ERROR_BODY_MAX bytes
+	cmd/florabatch/options.c max_output_bytes bytes
+	cmd/florabatch/options.c fetch_attempts count
+	transports/apijson.h FB_APIJSON_DEPTH_MAX count
+	transports/apijson.h FB_APIJSON_SNIPPET_MAX count
+	transports/apitech.c MAX_DEPTH count
+	transports/http.h FB_HTTP_URL_SHOWN_MAX count
+	core/error.h FB_ERR_MSG_MAX count
+	transports/http.c DEFAULT_CONNECT_MS ms
+	transports/http.c DEFAULT_REQUEST_MS ms
+	transports/http.c DEFAULT_STALL_MS ms
+	transports/http.c DEFAULT_FETCH_MS ms
+	transports/httpreq.c MAX_REDIRECTS count
+	cmd/florasim/server.c MAX_BODY bytes
+EOF
+# README gives the two caps a user meets most.
+for name in FB_HTTP_API_BODY_MAX FB_HTTP_ERROR_BODY_MAX; do
+	want=$(human_bytes "$(code_value transports/httpreq.h "$name")")
+	grep -qF "at $want" "$src/README.md" ||
+		fail "README does not give $name ($want) where it says what a server can make florabatch read"
+done
 
 if [ "$fails" -gt 0 ]; then
 	echo "check-docs: $fails problems" >&2

@@ -12,6 +12,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "api.h"
+#include "apiasset.h"
 #include "apifx.h"
 #include "buf.h"
 
@@ -310,6 +311,31 @@ static void test_error_empty_message_no_code(void **state)
 	assert_non_null(strstr(err.msg, "HTTP 500: {"));
 }
 
+/*
+ * An error answer (or an asset's) nested a million deep: yajl's tree is
+ * built and freed recursively, so this overflowed the stack. Too deep
+ * for an envelope, it is shown as the text it is.
+ */
+static void test_error_deep_nesting(void **state)
+{
+	(void)state;
+	enum { DEPTH = 1000000 };
+	char *b = malloc(2 * DEPTH);
+	assert_non_null(b);
+	memset(b, '[', DEPTH);
+	memset(b + DEPTH, ']', DEPTH);
+	struct fb_err err;
+	fb_api_parse_error(500, b, 2 * DEPTH, "req_d", &err);
+	assert_int_equal(err.kind, FB_KIND_RETRYABLE);
+	assert_true(!strncmp(err.msg, "HTTP 500: [[[[", 14));
+	assert_non_null(strstr(err.msg, "(request-id req_d)"));
+	struct fb_api_asset a;
+	assert_int_equal(fb_api_parse_asset(b, 2 * DEPTH, &a, &err), FB_EPARSE);
+	assert_non_null(strstr(err.msg, "not JSON"));
+	fb_api_asset_release(&a);
+	free(b);
+}
+
 static void test_error_not_json(void **state)
 {
 	(void)state;
@@ -417,6 +443,7 @@ int main(void)
 	    cmocka_unit_test(test_error_envelope),
 	    cmocka_unit_test(test_error_empty_message_no_code),
 	    cmocka_unit_test(test_error_not_json),
+	    cmocka_unit_test(test_error_deep_nesting),
 	    cmocka_unit_test(test_error_long_keeps_request_id),
 	    cmocka_unit_test(test_error_kinds),
 	};

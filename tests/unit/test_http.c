@@ -121,6 +121,8 @@ static void test_timeout(void **state)
 	assert_int_equal(slow.err.code, FB_ETRANSPORT);
 	assert_int_equal(slow.err.kind, FB_KIND_RETRYABLE);
 	assert_non_null(strstr(slow.err.msg, "POST /techniques/slow/runs: "));
+	/* libcurl says "timed out" for both its limits: the message names the one that cut. */
+	assert_non_null(strstr(slow.err.msg, "(no whole answer within --request-timeout, 300 ms)"));
 	fb_transport_free(t);
 }
 
@@ -389,6 +391,8 @@ static void test_list(void **state)
 	assert_int_equal(garbled.err.code, FB_EPARSE);
 	assert_int_equal(garbled.err.http_status, 200);
 	assert_non_null(strstr(garbled.err.msg, "cached page"));
+	/* Which request the answer did not fit, its query left out. */
+	assert_memory_equal(garbled.err.msg, "GET /technique-runs: ", 21);
 	assert_non_null(strstr(garbled.err.msg, "req_list"));
 
 	/* A page that cannot be asked for is not started. */
@@ -481,6 +485,7 @@ static void test_stall_cut(void **state)
 	assert_false(k.ok);
 	assert_int_equal(k.err.code, FB_ETRANSPORT);
 	assert_int_equal(k.err.kind, FB_KIND_RETRYABLE);
+	assert_non_null(strstr(k.err.msg, "(under 100 bytes a second for --stall-timeout, 1 s)"));
 	assert_true(took < 1450);
 	fb_transport_free(t);
 }

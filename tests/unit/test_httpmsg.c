@@ -148,6 +148,55 @@ static void test_curl_errors(void **state)
 	assert_int_equal(e.kind, FB_KIND_ITEM);
 }
 
+/* What messages show of a URL: no credentials, no query, at most FB_HTTP_URL_SHOWN_MAX bytes. */
+static void test_url_shown(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+	    {"https://cdn.example/a/b.png?sig=abc#f", "https://cdn.example/a/b.png"},
+	    {"http://user:pw@h.example:8080/x.png", "http://h.example:8080/x.png"},
+	    {"http://a@b@h.example/x", "http://h.example/x"},	/* the last '@' ends them */
+	    {"http://h.example/p@th", "http://h.example/p@th"}, /* '@' in the path */
+	    {"http://h.example?u@v", "http://h.example"},
+	    {"/techniques/x/runs", "/techniques/x/runs"},
+	    {"http://h/a\x01"
+	     "b\x7f",
+	     "http://h/a?b?"},
+	    {"", ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fb_buf b = FB_BUF_INIT;
+		assert_int_equal(fb_http_url_shown(&b, cases[i][0]), 0);
+		assert_string_equal(fb_buf_str(&b), cases[i][1]);
+		fb_buf_release(&b);
+	}
+	assert_true(fb_http_has_userinfo("http://user:pw@h/x"));
+	assert_true(fb_http_has_userinfo("HTTPS://user@h"));
+	assert_true(fb_http_has_userinfo("http://:@h/"));
+	assert_false(fb_http_has_userinfo("http://h/p@th"));
+	assert_false(fb_http_has_userinfo("http://h?a@b"));
+	assert_false(fb_http_has_userinfo("http://h#a@b"));
+	assert_false(fb_http_has_userinfo("/a@b"));
+	assert_false(fb_http_has_userinfo(NULL));
+
+	/* A 10 kB URL: cut after the cap and marked, never inside a UTF-8 character. */
+	char url[10240];
+	size_t n = (size_t)snprintf(url, sizeof(url), "https://u:secret@h.example/");
+	while (n + 2 < sizeof(url)) {
+		memcpy(url + n, "\xc3\xa9", 2); /* é */
+		n += 2;
+	}
+	url[n] = '\0';
+	struct fb_buf b = FB_BUF_INIT;
+	assert_int_equal(fb_buf_adds(&b, "GET "), 0);
+	assert_int_equal(fb_http_url_shown(&b, url), 0);
+	assert_true(b.len <= 4 + FB_HTTP_URL_SHOWN_MAX + 3);
+	assert_memory_equal(b.ptr, "GET https://h.example/\xc3\xa9", 24);
+	assert_string_equal(b.ptr + b.len - 5, "\xc3\xa9...");
+	assert_null(strstr(b.ptr, "secret"));
+	fb_buf_release(&b);
+}
+
 /* ---- transports without a server ---- */
 
 static void test_config(void **state)
@@ -201,14 +250,18 @@ static void test_refusals(void **state)
 			     "/relative",
 			     "",
 			     "http://",
-			     "http://h/a b"};
+			     "http://h/a b",
+			     "http://user:hunter2@127.0.0.1:1/x.png?sig=abc",
+			     "https://hunter2@cdn.example/x.png"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		fb_err_clear(&err);
 		assert_int_equal(fb_transport_fetch(t, bad[i], on_data, on_done, &k, &err),
 				 FB_EINVAL);
 		assert_int_equal(err.kind, FB_KIND_ITEM);
 		assert_null(strstr(err.msg, "sig=abc")); /* a query may carry a token */
+		assert_null(strstr(err.msg, "hunter2")); /* credentials are never shown */
 	}
+	assert_non_null(strstr(err.msg, "carries a user name or password"));
 	assert_int_equal(fb_transport_pending(t), 0);
 	assert_int_equal(fb_transport_step(t, 0), 0);
 	assert_int_equal(s.fired, 0);
@@ -240,10 +293,15 @@ static void test_refused_connection(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_retry_after), cmocka_unit_test(test_join_url),
-	    cmocka_unit_test(test_same_origin), cmocka_unit_test(test_header_lines),
-	    cmocka_unit_test(test_curl_errors), cmocka_unit_test(test_config),
-	    cmocka_unit_test(test_refusals),	cmocka_unit_test(test_refused_connection),
+	    cmocka_unit_test(test_retry_after),
+	    cmocka_unit_test(test_join_url),
+	    cmocka_unit_test(test_same_origin),
+	    cmocka_unit_test(test_header_lines),
+	    cmocka_unit_test(test_curl_errors),
+	    cmocka_unit_test(test_url_shown),
+	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_refused_connection),
 	};
 	return cmocka_run_group_tests_name("pure", tests, NULL, NULL);
 }
