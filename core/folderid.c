@@ -24,17 +24,13 @@ static void keep(char *out, const char *s)
 	strcpy(out + i, i < n ? "..." : "");
 }
 
-/* "K/N" (or {"k":K,"n":N}) into k and n; 0 when v says no shard. */
+/* shard.json ({"shard":"K/N","index":K,"count":N,...}, written by run --shard): K and N. */
 static void shard_of(yajl_val v, unsigned *k, unsigned *n)
 {
-	unsigned a = 0, b = 0;
 	int64_t x, y;
 	*k = *n = 0;
-	if (YAJL_IS_STRING(v) && sscanf(v->u.string, "%u/%u", &a, &b) == 2 && a >= 1 && a <= b) {
-		*k = a;
-		*n = b;
-	} else if (YAJL_IS_OBJECT(v) && !fb_json_get_i64(v, "k", &x) &&
-		   !fb_json_get_i64(v, "n", &y) && x >= 1 && x <= y && y <= 1000000) {
+	if (!fb_json_get_i64(v, "index", &x) && !fb_json_get_i64(v, "count", &y) && x >= 1 &&
+	    x <= y && y <= 1000000) {
 		*k = (unsigned)x;
 		*n = (unsigned)y;
 	}
@@ -44,14 +40,6 @@ static void shard_of(yajl_val v, unsigned *k, unsigned *n)
 static void learn(struct fb_folder_id *id, yajl_val v)
 {
 	const char *kind = fb_json_get_str(v, "kind");
-	unsigned k, n;
-	shard_of(fb_json_get(v, "shard"), &k, &n);
-	if (k && id->shard_n && (k != id->shard_k || n != id->shard_n))
-		id->shard_mixed = 1;
-	if (k) {
-		id->shard_k = k;
-		id->shard_n = n;
-	}
 	if (!kind)
 		return;
 	const char *t = fb_json_get_str(v, "technique"), *ns = fb_json_get_str(v, "namespace");
@@ -70,11 +58,12 @@ static void learn(struct fb_folder_id *id, yajl_val v)
 	id->ns_h = nh;
 }
 
-static int read_merge_json(const char *path, struct fb_folder_id *id, int *found,
-			   struct fb_err *err)
+/* A small JSON file (merge.json, shard.json) parsed whole: the tree, or NULL with *found. */
+static int read_json(const char *path, yajl_val *out, int *found, struct fb_err *err)
 {
 	FILE *f = fb_safe_fopen(path, "r");
 	*found = f != NULL;
+	*out = NULL;
 	if (!f)
 		return errno == ENOENT ? 0
 				       : fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path,
@@ -90,10 +79,9 @@ static int read_merge_json(const char *path, struct fb_folder_id *id, int *found
 	free(text);
 	if (!YAJL_IS_OBJECT(v)) {
 		yajl_tree_free(v);
-		return fb_err_set(err, FB_EPARSE, FB_KIND_BATCH, "%s: not a merge record", path);
+		return fb_err_set(err, FB_EPARSE, FB_KIND_BATCH, "%s: not a JSON object", path);
 	}
-	learn(id, v);
-	yajl_tree_free(v);
+	*out = v;
 	return 0;
 }
 
@@ -101,11 +89,20 @@ int fb_folder_id_read(const char *dir, struct fb_folder_id *id, struct fb_err *e
 {
 	char path[4096];
 	int found;
+	yajl_val v;
 	memset(id, 0, sizeof(*id));
-	snprintf(path, sizeof(path), "%s/merge.json", dir);
-	int rc = read_merge_json(path, id, &found, err);
-	if (rc || found)
+	snprintf(path, sizeof(path), "%s/shard.json", dir);
+	int rc = read_json(path, &v, &found, err);
+	if (rc)
 		return rc;
+	shard_of(v, &id->shard_k, &id->shard_n);
+	yajl_tree_free(v);
+	snprintf(path, sizeof(path), "%s/merge.json", dir);
+	if ((rc = read_json(path, &v, &found, err)) || found) {
+		learn(id, v);
+		yajl_tree_free(v);
+		return rc;
+	}
 	snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
 	FILE *f = fb_safe_fopen(path, "r");
 	if (!f)
@@ -121,13 +118,13 @@ int fb_folder_id_read(const char *dir, struct fb_folder_id *id, struct fb_err *e
 			continue;
 		line[n - 1] = '\0';
 		char ebuf[64];
-		yajl_val v = fb_json_depth_ok(line, (size_t)n - 1, 8)
-				 ? yajl_tree_parse(line, ebuf, sizeof(ebuf))
-				 : NULL;
-		const char *t = fb_json_get_str(v, "t");
+		yajl_val rec = fb_json_depth_ok(line, (size_t)n - 1, 8)
+				   ? yajl_tree_parse(line, ebuf, sizeof(ebuf))
+				   : NULL;
+		const char *t = fb_json_get_str(rec, "t");
 		if (t && !strcmp(t, "invocation"))
-			learn(id, v);
-		yajl_tree_free(v);
+			learn(id, rec);
+		yajl_tree_free(rec);
 	}
 	int bad = ferror(f);
 	free(line);

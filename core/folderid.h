@@ -3,8 +3,8 @@
  * which must not join the folders of two different batches by mistake:
  * the kind, technique and namespace its invocations ran with (the start
  * records of journal.jsonl, journal.h), or those a merge recorded in the
- * merge.json of a folder it wrote; and the shard (--shard K/N) when one is
- * on record. Read without writing or locking anything.
+ * merge.json of a folder it wrote; and the shard (--shard K/N) its
+ * shard.json records, when one does. Read without writing or locking anything.
  */
 #ifndef FB_FOLDERID_H
 #define FB_FOLDERID_H
@@ -24,7 +24,6 @@ struct fb_folder_id {
 	char ns[FB_FOLDER_ID_MAX + 4];	      /* "" when none was given */
 	uint64_t technique_h, ns_h;	      /* hashes of the whole values (0: none) */
 	unsigned shard_k, shard_n;	      /* the shard on record, 0/0 when none */
-	int shard_mixed;		      /* records of different shards */
 };
 
 /* Reads dir's record of itself into id. 0, or FB_EIO / FB_ENOMEM with err. */

@@ -157,11 +157,24 @@ int fb_cmd_merge(int argc, char **argv)
 	cfg.ndirs = (size_t)(argc - optind - 1);
 	if (out_is_a_dir(cfg.out, argv + optind + 1, (int)cfg.ndirs))
 		return FB_EXIT_USAGE;
+	/* OUT made here, so that what goes wrong is said of OUT; then locked as run's folder is. */
 	struct stat st_out;
 	int created = stat(cfg.out, &st_out) != 0;
-	int lock = fb_outdir_lock_named(cfg.out, "OUT");
-	if (lock < 0)
+	if (created && mkdir(cfg.out, 0777) != 0 && errno != EEXIST) {
+		fprintf(stderr, "florabatch merge: %s: cannot create the folder: %s\n", cfg.out,
+			strerror(errno));
+		return FB_EXIT_IO;
+	}
+	if (!created && !S_ISDIR(st_out.st_mode)) {
+		fprintf(stderr, "florabatch merge: %s exists and is not a folder\n", cfg.out);
+		return FB_EXIT_USAGE;
+	}
+	int lock = fb_outdir_lock(cfg.out);
+	if (lock < 0) {
+		if (created)
+			rmdir(cfg.out);
 		return lock == -FB_EXIT_LOCKED ? FB_EXIT_LOCKED : FB_EXIT_IO;
+	}
 	cfg.log = fb_log_new(stderr, quiet ? FB_LOG_ERROR : FB_LOG_WARN, 0);
 	struct fb_merge_stats st;
 	struct fb_err err = {0};

@@ -14,20 +14,15 @@
 
 int fb_outdir_lock(const char *dir)
 {
-	return fb_outdir_lock_named(dir, "--out");
-}
-
-int fb_outdir_lock_named(const char *dir, const char *label)
-{
 	char path[4096];
 	struct stat st;
 	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-		fprintf(stderr, "florabatch: %s %s: cannot create the folder: %s\n", label, dir,
+		fprintf(stderr, "florabatch: --out %s: cannot create the folder: %s\n", dir,
 			strerror(errno));
 		return -1;
 	}
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "florabatch: %s %s: exists and is not a folder\n", label, dir);
+		fprintf(stderr, "florabatch: --out %s: exists and is not a folder\n", dir);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/.lock", dir);

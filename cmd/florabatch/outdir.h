@@ -16,8 +16,6 @@
  * -FB_EXIT_LOCKED when another invocation holds it.
  */
 int fb_outdir_lock(const char *dir);
-/* The same, with what messages call the folder (fb_outdir_lock's is "--out"). */
-int fb_outdir_lock_named(const char *dir, const char *label);
 
 /* The output folder when none is named (--out of run, DIR of status and pack). */
 #define FB_OUTDIR_DEFAULT "florabatch-out"
