@@ -242,11 +242,13 @@ static int write_group(struct merge *m, const struct fb_merge_group *g, struct f
  */
 static void tell(struct merge *m, const struct fb_merge_group *g)
 {
-	char msg[1024];
-	size_t w = (size_t)snprintf(
-	    msg, sizeof(msg), "merge: item \"%.120s\" disagrees (%s%s%s):", g->id,
-	    g->why & FB_MERGE_OUTCOMES ? "outcomes " : "",
-	    g->why & FB_MERGE_OUTPUTS ? "outputs " : "", g->why & FB_MERGE_WORK ? "work" : "");
+	char msg[1024], why[64] = "";
+	for (unsigned b = 0; b < 3; b++)
+		if (g->why & (1u << b))
+			snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s%s",
+				 why[0] ? ", " : "", whys[b]);
+	size_t w = (size_t)snprintf(msg, sizeof(msg),
+				    "merge: item \"%.120s\" disagrees (%s):", g->id, why);
 	for (size_t i = 0; i < g->n && i < 4 && w < sizeof(msg); i++) {
 		const struct fb_mrec *r = g->m[i].r;
 		w += (size_t)snprintf(msg + w, sizeof(msg) - w, "%s %s in %s line %u", i ? "," : "",
