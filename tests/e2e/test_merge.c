@@ -390,8 +390,10 @@ static void test_kill_midway_then_rerun(void **state)
 	snprintf(extra, sizeof(extra), "%s --sim-clock real --sim-run-time 20ms --sim-latency 1ms",
 		 big);
 	batch(w, "k3", 100, 140, "x", extra); /* later: a part of k1's and of k2's volume loses */
-	long long t0 = e2e_now_ms();
 	struct e2e_run r = fb(w, "merge ref k1 k2 k3");
+	e2e_run_free(&r);
+	long long t0 = e2e_now_ms(); /* timed warm, as the merges to kill will run */
+	r = fb(w, "merge ref k1 k2 k3");
 	long long took = e2e_now_ms() - t0;
 	int code = r.status;
 	assert_true(code <= 1);
@@ -400,7 +402,7 @@ static void test_kill_midway_then_rerun(void **state)
 	unsigned seed = (unsigned)getpid();
 	int landed = 0;
 	for (int i = 0; i < 10; i++) {
-		long delay = 1 + (long)(rand_r(&seed) % (unsigned)(took + 20));
+		long delay = 1 + (long)(rand_r(&seed) % (unsigned)(took > 1 ? took : 1));
 		int pid = e2e_florabatch_spawn(w->dir, "k", "merge out k1 k2 k3", "kill");
 		e2e_sleep_ms(delay);
 		kill(pid, SIGKILL);
@@ -415,6 +417,7 @@ static void test_kill_midway_then_rerun(void **state)
 		free(json);
 	}
 	print_message("merge took %lld ms; %d of 10 kills landed mid-merge\n", took, landed);
+	assert_true(landed >= 1);
 	r = fb(w, "merge out k1 k2 k3");
 	assert_int_equal(r.status, code);
 	e2e_run_free(&r);
@@ -553,6 +556,76 @@ static void test_mixed_batches(void **state)
 	e2e_lines_free(&l);
 }
 
+/* Volumes in another format are written again in OUT's; folders without an archive merge alone. */
+static void test_formats_and_no_archive(void **state)
+{
+	struct world *w = *state;
+	batch(w, "gz", 1, 10, "x", NULL);
+	batch(w, "zst", 11, 20, "x", "--archive-format tar.zst");
+	struct e2e_run r = fb(w, "merge out gz zst");
+	assert_int_equal(r.status, 0);
+	has(r.err, "2 volumes (1 copied whole, 1 written again), 20 outputs");
+	e2e_run_free(&r);
+	struct e2e_lines l = assert_merged(w, "out", 20);
+	e2e_lines_free(&l);
+	r = fb(w, "merge --archive-format tar plain gz zst");
+	assert_int_equal(r.status, 0);
+	has(r.err, "2 volumes (0 copied whole, 2 written again)");
+	e2e_run_free(&r);
+	l = lines_of(w, "plain");
+	char why[512], *first = tu_path(w->dir, "plain/outputs.tar");
+	if (e2e_check_archive(first, &l, why, sizeof(why)))
+		fail_msg("plain: %s", why);
+	free(first);
+	e2e_lines_free(&l);
+	assert_false(exists(w, "plain/outputs.tar.gz"));
+
+	/* No archive at all: the lines alone; beside an archive: refused. */
+	batch(w, "none1", 21, 25, "x", "--archive none");
+	batch(w, "none2", 26, 30, "x", "--archive none");
+	r = fb(w, "merge loose none1 none2");
+	assert_int_equal(r.status, 0);
+	e2e_run_free(&r);
+	l = lines_of(w, "loose");
+	assert_int_equal(l.n, 10);
+	assert_int_equal(e2e_count_status(&l, "completed"), 10);
+	assert_null(e2e_str(l.v[0], "volume", NULL));
+	e2e_lines_free(&l);
+	assert_false(exists(w, "loose/volumes.jsonl"));
+	r = fb(w, "merge mixed gz none1");
+	assert_int_equal(r.status, 2);
+	has(r.err, "gz keeps its outputs in archive volumes and none1 keeps none");
+	e2e_run_free(&r);
+}
+
+/* A folder an invocation works in: refused with 75 until it ends. */
+static void test_busy_folder_refused(void **state)
+{
+	struct world *w = *state;
+	batch(w, "done", 1, 5, "x", NULL);
+	batch(w, "busy", 6, 10, "x", NULL);
+	int pid = e2e_florabatch_spawn(w->dir, "k",
+				       "run m-busy.csv --out busy --technique cctv-cam --quiet "
+				       "--sim-run-time 30s --fresh",
+				       "busy");
+	struct e2e_run r = {0};
+	for (int i = 0; i < 100; i++) {
+		r = fb(w, "status --json busy");
+		int running = r.out && strstr(r.out, "\"running\":true") != NULL;
+		e2e_run_free(&r);
+		if (running)
+			break;
+		e2e_sleep_ms(50);
+	}
+	r = fb(w, "merge out done busy");
+	kill(pid, SIGKILL);
+	e2e_wait(pid, 10000);
+	assert_int_equal(r.status, 75);
+	has(r.err, "busy: a florabatch is working in it");
+	e2e_run_free(&r);
+	assert_false(exists(w, "out"));
+}
+
 /* Shards of different counts, and a missing shard, are told. */
 static void test_shard_counts_told(void **state)
 {
@@ -628,6 +701,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_kill_midway_then_rerun, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_inputs_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mixed_batches, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_formats_and_no_archive, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_busy_folder_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_shard_counts_told, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_of_several, setup, teardown),
 	};
