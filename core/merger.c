@@ -8,6 +8,7 @@
 #include "mergescan.h"
 #include "mergevol.h"
 #include "results.h"
+#include "safeopen.h"
 #include "volumes.h"
 
 #include <errno.h>
@@ -41,7 +42,7 @@ static int oom(struct fb_err *err)
 	return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 }
 
-/* --- the folders, checked against one another ------------------------------ */
+/* --- the folders ------------------------------------------------------------ */
 
 static int open_folders(struct merge *m, struct fb_err *err)
 {
@@ -67,121 +68,6 @@ static int open_folders(struct merge *m, struct fb_err *err)
 						  "%s and %s are one folder, named twice",
 						  m->cfg->dirs[j], m->cfg->dirs[i]);
 	}
-	return 0;
-}
-
-/* A mixed batch: refused, or (--allow-mixed) a warning. */
-static int mixed(struct merge *m, struct fb_err *err, const char *what)
-{
-	if (!m->cfg->allow_mixed)
-		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
-				  "%s; nothing was merged (--allow-mixed merges them all the same)",
-				  what);
-	fb_log_msg(m->cfg->log, FB_LOG_WARN, "merge: %s; merged as --allow-mixed asks", what);
-	m->mixed_allowed = 1;
-	return 0;
-}
-
-/* What the folders say made them: one batch, or refused. */
-static int check_batches(struct merge *m, struct fb_err *err)
-{
-	const struct fb_mfolder *first = NULL;
-	char a[512], b[512], what[2048];
-	for (size_t i = 0; i < m->nf; i++) {
-		const struct fb_mfolder *f = &m->f[i];
-		if (f->id.known && f->id.mixed) {
-			fb_folder_id_describe(&f->id, a, sizeof(a));
-			snprintf(what, sizeof(what), "%s was itself made by different batches (%s)",
-				 f->dir, a);
-			int rc = mixed(m, err, what);
-			if (rc)
-				return rc;
-		}
-		if (!f->id.known)
-			continue;
-		if (!first) {
-			first = f;
-			continue;
-		}
-		const char *d = fb_folder_id_differs(&first->id, &f->id);
-		if (!d)
-			continue;
-		fb_folder_id_describe(&first->id, a, sizeof(a));
-		fb_folder_id_describe(&f->id, b, sizeof(b));
-		snprintf(what, sizeof(what),
-			 "%s and %s were made by different batches (another %s): %s; %s",
-			 first->dir, f->dir, d, a, b);
-		int rc = mixed(m, err, what);
-		if (rc)
-			return rc;
-		first = f; /* told once per change */
-	}
-	for (size_t i = 0; first && i < m->nf; i++)
-		if (!m->f[i].id.known)
-			fb_log_msg(m->cfg->log, FB_LOG_WARN,
-				   "merge: %s does not record its technique and namespace (an "
-				   "earlier florabatch made it): only its lines are compared",
-				   m->f[i].dir);
-	return 0;
-}
-
-/* Shards (--shard K/N): folders of different N are told; so are the shards of N not among them. */
-static void check_shards(struct merge *m)
-{
-	unsigned n = 0, other = 0, seen = 0;
-	for (size_t i = 0; i < m->nf; i++) {
-		unsigned fn = m->f[i].id.shard_n;
-		if (fn && !n)
-			n = fn;
-		else if (fn && fn != n)
-			other = fn;
-		seen += fn != 0;
-	}
-	if (other)
-		fb_log_msg(
-		    m->cfg->log, FB_LOG_WARN,
-		    "merge: shard folders of different shard counts (of %u and of %u): each "
-		    "item is kept once all the same, but items of shards no folder holds are "
-		    "missing",
-		    n, other);
-	else if (n && seen < n)
-		fb_log_msg(m->cfg->log, FB_LOG_WARN,
-			   "merge: %u of %u shards among the folders: the items of the others are "
-			   "not in the merge",
-			   seen, n);
-}
-
-/* After the scan: lines that share no technique, and archives beside none. */
-static int check_lines(struct merge *m, struct fb_err *err)
-{
-	char what[2048];
-	const struct fb_mfolder *arch = NULL, *none = NULL;
-	for (size_t i = 0; i < m->nf; i++) {
-		const struct fb_mfolder *f = &m->f[i];
-		arch = f->nvols ? f : arch;
-		none = f->archiveless ? f : none;
-		for (size_t j = 0; j < i; j++) {
-			const struct fb_mfolder *g = &m->f[j];
-			int shared = !f->ntechs || !g->ntechs;
-			for (unsigned a = 0; a < f->ntechs && !shared; a++)
-				for (unsigned b = 0; b < g->ntechs && !shared; b++)
-					shared = f->techs[a] == g->techs[b];
-			if (shared)
-				continue;
-			snprintf(what, sizeof(what),
-				 "the lines of %s and of %s share no technique (%s; %s)", g->dir,
-				 f->dir, g->tech_names[0], f->tech_names[0]);
-			int rc = mixed(m, err, what);
-			if (rc)
-				return rc;
-		}
-	}
-	if (arch && none)
-		return fb_err_set(
-		    err, FB_EINVAL, FB_KIND_BATCH,
-		    "%s keeps its outputs in archive volumes and %s keeps none "
-		    "(--archive none): their outputs cannot be merged into one folder",
-		    arch->dir, none->dir);
 	return 0;
 }
 
@@ -291,7 +177,11 @@ static int on_group(void *ud, const struct fb_merge_group *g, struct fb_err *err
 
 /* --- volumes ---------------------------------------------------------------- */
 
-/* The records of folder f's completed lines in volume v: [*lo, *hi) of the index, by place. */
+/*
+ * The records of folder f's completed lines in volume v: [*lo, *hi) of the
+ * index, by place, looked for from start on (where the volume before ended:
+ * ordinals grow with the file, so each folder's records are walked once).
+ */
 static void range_of(const struct merge *m, size_t start, size_t end, const struct fb_mvol *v,
 		     size_t *lo, size_t *hi)
 {
@@ -370,6 +260,7 @@ static int merge_volumes(struct merge *m, const struct fb_mfolder *f, size_t sta
 		const struct fb_mvol *v = &f->vols[vi];
 		size_t lo, hi, kept = 0, lines = 0;
 		range_of(m, start, end, v, &lo, &hi);
+		start = hi;
 		for (size_t i = lo; i < hi; i++) {
 			lines += m->idx.v[i].ord != FB_MREC_NO_ORD;
 			kept +=
@@ -538,10 +429,12 @@ static int open_stage_files(struct merge *m, FILE **rec, struct fb_err *err)
 	    !(m->gen = fb_json_gen_new()) || fb_mvexpect_new(&m->expect) ||
 	    fb_merge_names_init(&m->names, m->stage))
 		rc = oom(err);
-	if (!rc && !(m->dups = fopen(dups, "w")))
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", dups, strerror(errno));
-	if (!rc && !(*rec = fopen(recp, "w")))
-		rc = fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", recp, strerror(errno));
+	if (!rc && !(m->dups = fb_safe_fopen(dups, "w")))
+		rc =
+		    fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", dups, fb_safe_strerror(errno));
+	if (!rc && !(*rec = fb_safe_fopen(recp, "w")))
+		rc =
+		    fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", recp, fb_safe_strerror(errno));
 	if (!rc && m->format >= 0)
 		rc = fb_volumes_open(&m->vols, first, index, 1, err);
 	free(dups);
@@ -561,15 +454,13 @@ int fb_merge_run(const struct fb_merge_config *cfg, struct fb_merge_stats *st, s
 	if (!rc)
 		rc = open_folders(&m, err);
 	if (!rc)
-		rc = check_batches(&m, err);
-	if (!rc)
-		check_shards(&m);
+		rc = fb_merge_check_batches(m.f, m.nf, cfg, &m.mixed_allowed, err);
 	for (size_t i = 0; !rc && i < m.nf; i++) {
 		rc = fb_mfolder_scan(&m.f[i], &m.idx, err);
 		st->lines_in += m.f[i].lines;
 	}
 	if (!rc)
-		rc = check_lines(&m, err);
+		rc = fb_merge_check_lines(m.f, m.nf, cfg, &m.mixed_allowed, err);
 	for (size_t i = 0; !rc && i < m.nf && m.format < 0; i++)
 		if (m.f[i].nvols)
 			m.format = cfg->format >= 0 ? cfg->format : m.f[i].format;
