@@ -309,7 +309,10 @@ static int scan_line(struct fb_mfolder *f, struct fb_mergeidx *x, char *line, si
 		r.keyh = key ? fb_hashset_hash(key) : 0;
 		r.finished = (uint64_t)fin;
 		r.status = (uint8_t)st;
-		note_technique(f, fb_json_get_str(v, "kind"), fb_json_get_str(v, "technique"));
+		/* What ran: an invalid row may name no technique, a skipped one none yet. */
+		if (st == FB_STATUS_COMPLETED || st == FB_STATUS_FAILED)
+			note_technique(f, fb_json_get_str(v, "kind"),
+				       fb_json_get_str(v, "technique"));
 	}
 	if (!rc && st == FB_STATUS_COMPLETED) {
 		if (f->completed >= FB_MREC_NO_ORD)

@@ -43,7 +43,8 @@ struct fb_mfolder {
 	struct fb_mvol *vols;
 	unsigned nvols;
 	int format; /* enum fb_archive_format of its volumes, -1 when it has none */
-	/* the distinct "kind:technique" of its lines, as hashes and (cut) for a person */
+	/* the distinct "kind:technique" of its completed and failed lines, as hashes and (cut)
+	 * for a person */
 	uint64_t techs[FB_MSCAN_TECHS];
 	char tech_names[FB_MSCAN_TECHS][64];
 	unsigned ntechs;
