@@ -14,7 +14,8 @@
 # Sizes (defaults are the issue's): ITEMS CONCURRENCY (engine), HTTP_RUNS
 # HTTP_CONCURRENCY HTTP_RUN_TIME (HTTP at scale), MEM_SMALL MEM_LARGE
 # (memory), POLL_RUNS POLL_RUN_TIME (polling, real-time row), PEER_RUNS
-# PEER_CONCURRENCY (peers), ARCHIVE_FILES ARCHIVE_MB (archive).
+# PEER_CONCURRENCY (peers), ARCHIVE_FILES ARCHIVE_MB (archive), MERGE_FOLDERS
+# MERGE_ITEMS (merge: bench_merge.sh reads them itself).
 set -eu
 cd "$(dirname "$0")/.."
 if [ "${SMOKE:-0}" = 1 ]; then
@@ -54,6 +55,8 @@ echo "== 3d. storage: memory and disk against the size of outputs"
 SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_storage.sh
 echo "== 3e. history: a re-run adding one item to 100 MB, 1 GB, 10 GB; re-scan of a folder"
 SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_history.sh
+echo "== 3f. merge: 4 shard folders of 25,000 items into one"
+SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_merge.sh
 echo "== 4. memory against manifest size"
 "$b/bench_memory" "$fb" "${MEM_SMALL:-10000}" "${MEM_LARGE:-1000000}"
 echo "== 5. polling efficiency"

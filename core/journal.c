@@ -282,9 +282,21 @@ out:
 	return 0;
 }
 
-/* An invocation record in j->rec: {"t":"invocation","phase":phase,name:value,"at":now}. */
+/* The batch's members of a start record (fb_journal_batch). Nonzero when yajl refuses. */
+static int gen_batch(yajl_gen g, const struct fb_journal_batch *b)
+{
+	return b && b->kind &&
+	       (fb_json_gen_key(g, "kind") || fb_json_gen_str(g, b->kind) ||
+		fb_json_gen_key(g, "technique") || fb_json_gen_str(g, b->technique) ||
+		fb_json_gen_key(g, "namespace") || fb_json_gen_str(g, b->ns));
+}
+
+/*
+ * An invocation record in j->rec:
+ * {"t":"invocation","phase":phase,name:value[,batch members],"at":now}.
+ */
 static int build_invocation(struct fb_journal *j, const char *phase, const char *name,
-			    int64_t value, struct fb_err *err)
+			    int64_t value, const struct fb_journal_batch *b, struct fb_err *err)
 {
 	yajl_gen g = j->gen;
 	struct timespec ts;
@@ -296,17 +308,18 @@ static int build_invocation(struct fb_journal *j, const char *phase, const char 
 	int rc = fb_json_gen_status(yajl_gen_map_open(g)) || fb_json_gen_key(g, "t") ||
 		 fb_json_gen_str(g, "invocation") || fb_json_gen_key(g, "phase") ||
 		 fb_json_gen_str(g, phase) || fb_json_gen_key(g, name) ||
-		 fb_json_gen_i64(g, value) || fb_json_gen_key(g, "at") || fb_json_gen_u64(g, at) ||
-		 fb_json_gen_status(yajl_gen_map_close(g)) || fb_json_gen_take(g, &j->rec) ||
-		 fb_buf_addc(&j->rec, '\n');
+		 fb_json_gen_i64(g, value) || gen_batch(g, b) || fb_json_gen_key(g, "at") ||
+		 fb_json_gen_u64(g, at) || fb_json_gen_status(yajl_gen_map_close(g)) ||
+		 fb_json_gen_take(g, &j->rec) || fb_buf_addc(&j->rec, '\n');
 	return rc ? fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory") : 0;
 }
 
-int fb_journal_note_start(struct fb_journal *j, long pid, struct fb_err *err)
+int fb_journal_note_start(struct fb_journal *j, long pid, const struct fb_journal_batch *b,
+			  struct fb_err *err)
 {
 	if (j->failed)
 		return failed(j, err);
-	int rc = build_invocation(j, "start", "pid", pid, err);
+	int rc = build_invocation(j, "start", "pid", pid, b, err);
 	return rc ? rc : append(j, err);
 }
 
@@ -314,7 +327,7 @@ int fb_journal_note_end(struct fb_journal *j, int exit_code, struct fb_err *err)
 {
 	if (j->failed)
 		return failed(j, err);
-	int rc = build_invocation(j, "end", "exit", exit_code, err);
+	int rc = build_invocation(j, "end", "exit", exit_code, NULL, err);
 	return rc ? rc : append(j, err);
 }
 

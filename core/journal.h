@@ -9,8 +9,9 @@
  *
  * Records: {"t":"create","key":K}  a create with key K is about to be sent
  *          {"t":"run","key":K,"run":R[,"poll":URL]}  key K made run R
- *          {"t":"invocation","phase":"start","pid":P,"at":MS}  an invocation took
- *          the folder; {"t":"invocation","phase":"end","exit":CODE,"at":MS} it left
+ *          {"t":"invocation","phase":"start","pid":P[,"kind":K,"technique":T,
+ *          "namespace":NS],"at":MS}  an invocation took the folder (running K/T,
+ *          keys in NS); {"t":"invocation","phase":"end","exit":CODE,"at":MS} it left
  *          it (one killed leaves no end). They carry no key, so replay passes them
  *          over (as every version has); they are for `florabatch status`.
  *
@@ -68,13 +69,28 @@ int fb_journal_note_run(struct fb_journal *j, const char *key, const char *run_i
 			const char *poll_url, struct fb_err *err);
 
 /*
- * Queues an invocation record (see above): start with the process id,
- * end with the exit status. Their "at" is the real wall clock (unix ms),
+ * What a batch runs, carried by its invocations' start records, so that
+ * `florabatch merge` can tell folders of one batch from folders of
+ * another: the kind and technique (slug, tech_ id or generation type) of
+ * rows that name none, and the namespace mixed into every key. All
+ * borrowed; NULL: not given (a NULL kind leaves all three out).
+ */
+struct fb_journal_batch {
+	const char *kind;      /* "technique", "technique_id" or "generation" */
+	const char *technique; /* --technique, --technique-id or --generation */
+	const char *ns;	       /* --namespace */
+};
+
+/*
+ * Queues an invocation record (see above): start with the process id
+ * (and, b not NULL, the batch's "kind", "technique" and "namespace",
+ * null when not given), end with the exit status. Their "at" is the real wall clock (unix ms),
  * whatever clock the batch runs on: they say when to a person. Compaction
  * keeps this invocation's and drops earlier ones'. 0, or FB_EIO/FB_ENOMEM
  * with err, as the other notes.
  */
-int fb_journal_note_start(struct fb_journal *j, long pid, struct fb_err *err);
+int fb_journal_note_start(struct fb_journal *j, long pid, const struct fb_journal_batch *b,
+			  struct fb_err *err);
 int fb_journal_note_end(struct fb_journal *j, int exit_code, struct fb_err *err);
 
 /*

@@ -1,4 +1,5 @@
 /* florabatch: the command line's entry point: subcommand dispatch, --help, --version. */
+#include "merge.h"
 #include "pack.h"
 #include "run.h"
 #include "runhelp.h"
@@ -17,6 +18,7 @@ static void usage(FILE *f)
 	      "       florabatch status [--json] [DIR]\n"
 	      "       florabatch techniques [OPTIONS] [TECHNIQUE]\n"
 	      "       florabatch pack [--to FILE] [--archive-format F] [DIR]\n"
+	      "       florabatch merge [OPTIONS] OUT DIR...\n"
 	      "       florabatch --help | --version\n"
 	      "\n"
 	      "Runs thousands of FLORA technique runs from one manifest (CSV or JSONL, a file,\n"
@@ -29,6 +31,7 @@ static void usage(FILE *f)
 	      "              last invocation, money spent (even while a batch runs there)\n"
 	      "  techniques  the API's techniques, or one technique's inputs, outputs and cost\n"
 	      "  pack        a folder's archive volumes merged into one file\n"
+	      "  merge       the output folders of several shards or machines joined into one\n"
 	      "\n"
 	      "'florabatch COMMAND --help' says more of each; the manual: man florabatch.\n",
 	      f);
@@ -58,6 +61,8 @@ int main(int argc, char **argv)
 			fb_status_usage(stdout);
 		else if (argc > 2 && !strcmp(argv[2], "pack"))
 			fb_pack_usage(stdout);
+		else if (argc > 2 && !strcmp(argv[2], "merge"))
+			fb_merge_usage(stdout);
 		else if (argc > 2 && !strcmp(argv[2], "techniques"))
 			fb_techniques_usage(stdout);
 		else
@@ -78,6 +83,8 @@ int main(int argc, char **argv)
 		return fb_cmd_pack(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "techniques"))
 		return fb_cmd_techniques(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "merge"))
+		return fb_cmd_merge(argc - 1, argv + 1);
 	fprintf(stderr, "florabatch: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return FB_EXIT_USAGE;

@@ -438,8 +438,17 @@ int fb_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	fb_journal_set_clock(journal, clock);
-	/* When this invocation started and ended, for `florabatch status`. */
-	if (fb_journal_note_start(journal, (long)getpid(), &err)) {
+	/* When this invocation started and ended, for `florabatch status`; what it runs,
+	 * for `florabatch merge`. */
+	const struct fb_resolve_defaults *d = &o.drv.defaults;
+	struct fb_journal_batch batch = {
+	    .kind = fb_job_kind_name(d->kind),
+	    .technique = d->kind == FB_JOB_GENERATION	  ? d->generation
+			 : d->kind == FB_JOB_TECHNIQUE_ID ? d->technique_id
+							  : d->technique,
+	    .ns = o.drv.key_namespace && *o.drv.key_namespace ? o.drv.key_namespace : NULL,
+	};
+	if (fb_journal_note_start(journal, (long)getpid(), &batch, &err)) {
 		fb_log_msg(log, FB_LOG_ERROR, "%s", err.msg);
 		goto out;
 	}

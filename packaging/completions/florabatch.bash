@@ -1,7 +1,7 @@
 # bash completion for florabatch(1)                        -*- shell-script -*-
 #
 # The option lists are the getopt_long tables of cmd/florabatch (options.c
-# for run, status.c, pack.c, techniques.c), split into options that take a
+# for run, status.c, pack.c, techniques.c, merge.c), split into options that take a
 # value and options that do not (validate takes run's):
 # tests/docs/check-docs.sh fails when they differ.
 
@@ -24,6 +24,8 @@ _florabatch_pack_valued='--to --archive-format'
 _florabatch_pack_flags='-h --help'
 _florabatch_techniques_valued='--query --transport --base-url --api-key-file'
 _florabatch_techniques_flags='--json --insecure -h --help'
+_florabatch_merge_valued='--archive-format'
+_florabatch_merge_flags='--allow-mixed --quiet -h --help'
 
 _florabatch()
 {
@@ -31,17 +33,17 @@ _florabatch()
 	_init_completion -s || return
 
 	if ((cword == 1)); then
-		COMPREPLY=($(compgen -W 'run validate status techniques pack help --help --version' -- "$cur"))
+		COMPREPLY=($(compgen -W 'run validate status techniques pack merge help --help --version' -- "$cur"))
 		return
 	fi
 	local cmd=${words[1]}
 	case $cmd in
 	help | --help | -h)
-		((cword == 2)) && COMPREPLY=($(compgen -W 'run validate status techniques pack' -- "$cur"))
+		((cword == 2)) && COMPREPLY=($(compgen -W 'run validate status techniques pack merge' -- "$cur"))
 		return
 		;;
 	validate) cmd=run ;; # run --dry-run: the same options
-	run | status | pack | techniques) ;;
+	run | status | pack | techniques | merge) ;;
 	*) return ;;
 	esac
 
@@ -114,11 +116,11 @@ _florabatch()
 		COMPREPLY=($(compgen -W "${!valued} ${!flags}" -- "$cur"))
 		return
 	fi
-	# run takes a manifest (a file, a folder or -); status and pack an output
-	# folder; techniques a technique's slug or id, which only the API knows.
+	# run takes a manifest (a file, a folder or -); status, pack and merge
+	# output folders; techniques a technique's slug or id, which only the API knows.
 	case $cmd in
 	run) _filedir ;;
-	status | pack) _filedir -d ;;
+	status | pack | merge) _filedir -d ;;
 	esac
 } &&
 	complete -F _florabatch florabatch

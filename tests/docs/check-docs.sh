@@ -46,12 +46,14 @@ getopt_options "$src/cmd/florabatch/options.c" | sort -u >"$tmp/run"
 getopt_options "$src/cmd/florabatch/status.c" | sort -u >"$tmp/status"
 getopt_options "$src/cmd/florabatch/pack.c" | sort -u >"$tmp/pack"
 getopt_options "$src/cmd/florabatch/techniques.c" | sort -u >"$tmp/techniques"
+getopt_options "$src/cmd/florabatch/merge.c" | sort -u >"$tmp/merge"
 florasim_options | sort -u >"$tmp/florasim"
 
 # The extraction must find the tables: a parser has options, and at least
 # the ones below (a table renamed or reshaped must fail here, not pass empty).
 for want in "run --technique value" "run --fresh flag" "run -h flag" "status --json flag" \
-	"pack --to value" "techniques --query value" "florasim --fault-5xx value" "florasim --quiet flag" \
+	"pack --to value" "techniques --query value" "merge --allow-mixed flag" \
+	"merge --archive-format value" "florasim --fault-5xx value" "florasim --quiet flag" \
 	"florasim --port value"; do
 	set -- $want
 	grep -qx -- "$2 $3" "$tmp/$1" || fail "$1: no \"$2\" ($3) found in its table: is the table still where this script looks?"
@@ -75,6 +77,7 @@ echo "$subcommands" | grep -qx run || fail "main.c: no subcommand \"run\" found"
 "$fb" status --help >"$tmp/status.help" || fail "florabatch status --help failed"
 "$fb" pack --help >"$tmp/pack.help" || fail "florabatch pack --help failed"
 "$fb" techniques --help >"$tmp/techniques.help" || fail "florabatch techniques --help failed"
+"$fb" merge --help >"$tmp/merge.help" || fail "florabatch merge --help failed"
 "$fs" --help >"$tmp/florasim.help" || fail "florasim --help failed"
 
 # The options a help text defines: the terms of its lines that start with
@@ -88,7 +91,7 @@ help_terms() {
 for sc in $subcommands; do
 	grep -qE "^ *(Usage: )?florabatch $sc " "$tmp/top.help" || fail "florabatch --help does not show $sc"
 done
-for cmd in run status pack techniques florasim; do
+for cmd in run status pack techniques merge florasim; do
 	name="florabatch $cmd --help"
 	[ "$cmd" = florasim ] && name="florasim --help"
 	help_terms "$tmp/$cmd.help" >"$tmp/$cmd.terms"
@@ -116,8 +119,9 @@ section "$fbman" '^# OPTIONS' | awk '/^## Options of / { exit } 1' >"$tmp/run.ma
 section "$fbman" '^## Options of status' >"$tmp/status.man"
 section "$fbman" '^## Options of pack' >"$tmp/pack.man"
 section "$fbman" '^## Options of techniques' >"$tmp/techniques.man"
+section "$fbman" '^## Options of merge' >"$tmp/merge.man"
 section "$fsman" '^# OPTIONS' >"$tmp/florasim.man"
-for cmd in run status pack techniques florasim; do
+for cmd in run status pack techniques merge florasim; do
 	page=florabatch.1.scd
 	[ "$cmd" = florasim ] && page=florasim.1.scd
 	[ -s "$tmp/$cmd.man" ] || fail "$page: no OPTIONS section for $cmd"
@@ -200,7 +204,7 @@ done
 
 comp=$src/packaging/completions
 # bash: the lists the completion functions offer, split as the tables are.
-for cmd in run status pack techniques florasim; do
+for cmd in run status pack techniques merge florasim; do
 	if [ "$cmd" = florasim ]; then file=$comp/florasim.bash var=_florasim; else
 		file=$comp/florabatch.bash var=_florabatch_$cmd; fi
 	bash -n "$file" || fail "$file: not valid bash"
@@ -221,7 +225,7 @@ zsh_specs() {
 		sed -E "s/^[[:space:]]*'(\([^)]*\))?\*?//; s/\[\$//" |
 		sed -E 's/=$/ value/; t; s/$/ flag/' | sort -u
 }
-for cmd in run status pack techniques florasim; do
+for cmd in run status pack techniques merge florasim; do
 	if [ "$cmd" = florasim ]; then file=$comp/_florasim fn=""; else
 		file=$comp/_florabatch fn=_florabatch_$cmd; fi
 	if command -v zsh >/dev/null; then zsh -n "$file" || fail "$file: not valid zsh"; fi
@@ -249,11 +253,13 @@ if [ -r "$bc" ]; then
 	c florabatch status --j
 	c florabatch pack --archive-format tar.z
 	c florabatch help p
+	c florabatch merge --al
+	c florabatch merge --archive-format tar.g
 	F=_florasim
 	c florasim --fault-s
 	c florasim --casing c' _ "$bc" "$comp/florabatch.bash" "$comp/florasim.bash" >"$tmp/answers" 2>&1
 	cat >"$tmp/expected" <<-'EOF'
-		florabatch |run validate status techniques pack help --help --version
+		florabatch |run validate status techniques pack merge help --help --version
 		florabatch r|run
 		florabatch run --technique-|--technique-id
 		florabatch run --transport |sim http
@@ -261,6 +267,8 @@ if [ -r "$bc" ]; then
 		florabatch status --j|--json
 		florabatch pack --archive-format tar.z|tar.zst
 		florabatch help p|pack
+		florabatch merge --al|--allow-mixed
+		florabatch merge --archive-format tar.g|tar.gz
 		florasim --fault-s|--fault-slow
 		florasim --casing c|camel
 	EOF
@@ -342,5 +350,5 @@ if [ "$fails" -gt 0 ]; then
 	echo "check-docs: $fails problems" >&2
 	exit 1
 fi
-echo "check-docs: $(cat "$tmp"/{run,status,pack,techniques,florasim} | wc -l) options and" \
+echo "check-docs: $(cat "$tmp"/{run,status,pack,techniques,merge,florasim} | wc -l) options and" \
 	"$(echo $codes | wc -w) exit statuses documented everywhere"

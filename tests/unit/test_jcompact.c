@@ -120,7 +120,7 @@ static void test_invocation_records(void **state)
 	live_key = done_key = NULL;
 	assert_int_equal(fb_journal_open(&j, path, &e), 0);
 	fb_journal_set_clock(j, clock);
-	assert_int_equal(fb_journal_note_start(j, 4242, &e), 0);
+	assert_int_equal(fb_journal_note_start(j, 4242, NULL, &e), 0);
 	note(j, "fb1-first", "run_1");
 	assert_int_equal(fb_journal_compact(j, &keep, fb_clock_wall_ms(clock), &e), 0);
 	assert_int_equal(count_in(path, "\"phase\":\"start\",\"pid\":4242,\"at\":"), 1);
@@ -128,14 +128,17 @@ static void test_invocation_records(void **state)
 	assert_int_equal(fb_journal_close(j, &e), 0);
 	assert_int_equal(count_in(path, "\"phase\":\"end\",\"exit\":1,\"at\":"), 1);
 
-	/* The next invocation replays past them and keeps only its own. */
+	/* The next invocation replays past them and keeps only its own, with what it runs. */
+	struct fb_journal_batch batch = {"technique", "cctv-cam", NULL};
 	assert_int_equal(fb_journal_open(&j, path, &e), 0);
 	fb_journal_set_clock(j, clock);
 	assert_string_equal(fb_journal_run_of(j, "fb1-first", NULL), "run_1");
-	assert_int_equal(fb_journal_note_start(j, 4343, &e), 0);
+	assert_int_equal(fb_journal_note_start(j, 4343, &batch, &e), 0);
 	assert_int_equal(fb_journal_compact(j, &keep, fb_clock_wall_ms(clock), &e), 0);
 	assert_int_equal(count_in(path, "\"t\":\"invocation\""), 1);
-	assert_int_equal(count_in(path, "\"pid\":4343"), 1);
+	assert_int_equal(count_in(path, "\"pid\":4343,\"kind\":\"technique\",\"technique\":"
+					"\"cctv-cam\",\"namespace\":null,\"at\":"),
+			 1);
 	assert_string_equal(fb_journal_run_of(j, "fb1-first", NULL), "run_1");
 	assert_int_equal(fb_journal_close(j, &e), 0);
 	assert_int_equal(fb_journal_open(&j, path, &e), 0);
