@@ -3,6 +3,7 @@
 #include "hashset.h"
 #include "json.h"
 #include "safeopen.h"
+#include "shardfile.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,18 +23,6 @@ static void keep(char *out, const char *s)
 	}
 	memcpy(out, s ? s : "", i);
 	strcpy(out + i, i < n ? "..." : "");
-}
-
-/* shard.json ({"shard":"K/N","index":K,"count":N,...}, written by run --shard): K and N. */
-static void shard_of(yajl_val v, unsigned *k, unsigned *n)
-{
-	int64_t x, y;
-	*k = *n = 0;
-	if (!fb_json_get_i64(v, "index", &x) && !fb_json_get_i64(v, "count", &y) && x >= 1 &&
-	    x <= y && y <= 1000000) {
-		*k = (unsigned)x;
-		*n = (unsigned)y;
-	}
 }
 
 /* One record of what a batch ran (a start record, or merge.json): folded into id. */
@@ -58,7 +47,7 @@ static void learn(struct fb_folder_id *id, yajl_val v)
 	id->ns_h = nh;
 }
 
-/* A small JSON file (merge.json, shard.json) parsed whole: the tree, or NULL with *found. */
+/* A small JSON file (merge.json) parsed whole: the tree, or NULL with *found. */
 static int read_json(const char *path, yajl_val *out, int *found, struct fb_err *err)
 {
 	FILE *f = fb_safe_fopen(path, "r");
@@ -91,12 +80,12 @@ int fb_folder_id_read(const char *dir, struct fb_folder_id *id, struct fb_err *e
 	int found;
 	yajl_val v;
 	memset(id, 0, sizeof(*id));
-	snprintf(path, sizeof(path), "%s/shard.json", dir);
-	int rc = read_json(path, &v, &found, err);
+	struct fb_shard shard;
+	int rc = fb_shardfile_read(dir, &shard, err);
 	if (rc)
 		return rc;
-	shard_of(v, &id->shard_k, &id->shard_n);
-	yajl_tree_free(v);
+	id->shard_k = shard.index;
+	id->shard_n = shard.count;
 	snprintf(path, sizeof(path), "%s/merge.json", dir);
 	if ((rc = read_json(path, &v, &found, err)) || found) {
 		learn(id, v);

@@ -60,4 +60,27 @@ static inline FILE *fuzz_file(const uint8_t *data, size_t size)
 	return f;
 }
 
+#ifdef FB_FUZZ_MANIFEST
+#include "manifest.h"
+
+/* Reads the input as a manifest named name, in format, to its end or first error. */
+static inline void fuzz_read_manifest(const uint8_t *data, size_t size, const char *name,
+				      enum fb_format format)
+{
+	FILE *f = fuzz_file(data, size);
+	struct fb_manifest *m = NULL;
+	struct fb_err err = {0};
+	if (fb_manifest_open_stream(&m, f, name, 1, format, &err))
+		return;
+	for (;;) {
+		struct fb_item it = {0};
+		int rc = fb_manifest_next(m, &it, &err);
+		fb_item_release(&it);
+		if (rc <= 0)
+			break;
+	}
+	fb_manifest_free(m);
+}
+#endif
+
 #endif
