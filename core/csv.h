@@ -8,7 +8,7 @@
 #define FB_CSV_H
 
 #include "error.h"
-#include "manifest.h"
+#include "reader.h"
 
 /*
  * Reads the header row from src. A bad header (empty or duplicate column

@@ -1,5 +1,5 @@
 /*
- * dirreader: a folder as a manifest (the reader slot of manifest.h): one
+ * dirreader: a folder as a manifest (the reader slot of reader.h): one
  * item per image file under it, its id the path relative to the folder (so
  * results and archive entries mirror the folder), its one input the file
  * itself (local: uploaded before the run), its key the file's content.
@@ -11,7 +11,7 @@
 #define FB_DIRREADER_H
 
 #include "dirwalk.h"
-#include "manifest.h"
+#include "reader.h"
 
 struct fb_statcache;
 

@@ -9,7 +9,7 @@
 #define FB_JSONL_H
 
 #include "error.h"
-#include "manifest.h"
+#include "reader.h"
 
 /*
  * Makes a reader over src. On success *state is the reader for
