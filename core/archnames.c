@@ -5,7 +5,8 @@
  * disk that ignores case, every item in a folder of its own; and the
  * extension an output's content type or URL gives.
  */
-#include "fbarchive.h"
+#include "archnames.h"
+#include "error.h"
 #include "item.h"
 #include "json.h"
 #include "spillset.h"
