@@ -1,7 +1,8 @@
 /*
- * collectorpriv: the collector's state, shared by collector.c (the record,
- * the spool, the lines) and volumebuild.c (the volumes made from the
- * spool). No other module includes it.
+ * collectorpriv: the collector's state, owned by collector.c (the record,
+ * the spool, the lines) and used by the files above it: volumebuild.c (the
+ * volumes made from the spool) and collectoropen.c (open and close). No
+ * other module includes it.
  */
 #ifndef FB_COLLECTORPRIV_H
 #define FB_COLLECTORPRIV_H
@@ -63,27 +64,8 @@ struct fb_collector {
 	struct fb_clock *clock; /* NULL: volumes are stamped mtime_s */
 };
 
-/* Sets err to "out of memory"; returns FB_ENOMEM. */
+/* Sets err to "out of memory"; returns FB_ENOMEM (collector.c). */
 int fb_collector_oom(struct fb_err *err);
-/*
- * --outputs-dir's files (loose.c). fb_loose_begin opens "<name>.tmp" in the
- * folder (made as needed) and returns its descriptor, path and tmp getting
- * the file's two names; fb_loose_write writes all of data; fb_loose_end
- * closes fd and, when ok, makes it durable and renames it into place (else
- * removes it). fb_loose_place_fd places the len bytes of the file src
- * (linked where it can be, else copied; src stays the caller's), and
- * fb_loose_place the bytes of data. 0 or a negative FB_E* with err.
- */
-int fb_loose_begin(struct fb_collector *c, const char *name, struct fb_buf *path,
-		   struct fb_buf *tmp, struct fb_err *err);
-int fb_loose_write(int fd, const void *data, size_t len, const struct fb_buf *path,
-		   struct fb_err *err);
-int fb_loose_end(int fd, int ok, const struct fb_buf *path, const struct fb_buf *tmp,
-		 struct fb_err *err);
-int fb_loose_place_fd(struct fb_collector *c, const char *name, int src, uint64_t len,
-		      struct fb_err *err);
-int fb_loose_place(struct fb_collector *c, const char *name, const void *data, size_t len,
-		   struct fb_err *err);
 /* The next volume from the spool (volumebuild.c); nothing when no line is new. */
 int fb_collector_build_volume(struct fb_collector *c, struct fb_err *err);
 

@@ -5,9 +5,8 @@
  * of the outputs: a download's nameless file is linked into place where
  * the folder shares its file system, else copied.
  */
-#include "collector.h"
+#include "loose.h"
 #include "safeopen.h"
-#include "collectorpriv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,29 +18,33 @@
 
 #define PIECE (1u << 20)
 
+static int oom(struct fb_err *err)
+{
+	return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
+}
+
 static int io(struct fb_err *err, const char *path)
 {
 	return fb_err_set(err, FB_EIO, FB_KIND_BATCH, "%s: %s", path, fb_safe_strerror(errno));
 }
 
-/* path gets "<outputs_dir>/<name>" and tmp "<path>.tmp", every folder on the way made
+/* path gets "<dir>/<name>" and tmp "<path>.tmp", every folder on the way made
  * (none of them a symbolic link). */
-static int paths(struct fb_collector *c, const char *name, struct fb_buf *path, struct fb_buf *tmp,
+static int paths(const char *dir, const char *name, struct fb_buf *path, struct fb_buf *tmp,
 		 struct fb_err *err)
 {
 	fb_buf_reset(path);
 	fb_buf_reset(tmp);
-	if (fb_buf_addf(path, "%s/%s", c->outputs_dir, name) ||
-	    fb_buf_addf(tmp, "%s.tmp", path->ptr))
-		return fb_collector_oom(err);
+	if (fb_buf_addf(path, "%s/%s", dir, name) || fb_buf_addf(tmp, "%s.tmp", path->ptr))
+		return oom(err);
 	/* The folder the user named is followed; an item folder that is a link is not. */
-	return fb_safe_mkdirs(c->outputs_dir, name, err);
+	return fb_safe_mkdirs(dir, name, err);
 }
 
-int fb_loose_begin(struct fb_collector *c, const char *name, struct fb_buf *path,
-		   struct fb_buf *tmp, struct fb_err *err)
+int fb_loose_begin(const char *dir, const char *name, struct fb_buf *path, struct fb_buf *tmp,
+		   struct fb_err *err)
 {
-	int rc = paths(c, name, path, tmp, err);
+	int rc = paths(dir, name, path, tmp, err);
 	if (rc)
 		return rc;
 	int fd = open(tmp->ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -88,11 +91,10 @@ static int link_part(int fd, const struct fb_buf *tmp)
 	return linkat(AT_FDCWD, proc, AT_FDCWD, tmp->ptr, AT_SYMLINK_FOLLOW) == 0 ? 0 : -1;
 }
 
-int fb_loose_place_fd(struct fb_collector *c, const char *name, int src, uint64_t len,
-		      struct fb_err *err)
+int fb_loose_place_fd(const char *dir, const char *name, int src, uint64_t len, struct fb_err *err)
 {
 	struct fb_buf path = FB_BUF_INIT, tmp = FB_BUF_INIT;
-	int rc = paths(c, name, &path, &tmp, err);
+	int rc = paths(dir, name, &path, &tmp, err);
 	if (!rc && link_part(src, &tmp) == 0) {
 		/* The bytes were made durable nowhere yet: the link is, with them. */
 		int fd = open(tmp.ptr, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -105,7 +107,7 @@ int fb_loose_place_fd(struct fb_collector *c, const char *name, int src, uint64_
 		rc = io(err, tmp.ptr);
 	char *piece = rc ? NULL : malloc(PIECE);
 	if (!rc && !piece)
-		rc = fb_collector_oom(err);
+		rc = oom(err);
 	for (uint64_t at = 0; !rc && at < len;) {
 		size_t want = len - at < PIECE ? (size_t)(len - at) : PIECE;
 		ssize_t n = pread(src, piece, want, (off_t)at);
@@ -131,11 +133,11 @@ out:
 	return rc;
 }
 
-int fb_loose_place(struct fb_collector *c, const char *name, const void *data, size_t len,
+int fb_loose_place(const char *dir, const char *name, const void *data, size_t len,
 		   struct fb_err *err)
 {
 	struct fb_buf path = FB_BUF_INIT, tmp = FB_BUF_INIT;
-	int fd = fb_loose_begin(c, name, &path, &tmp, err), rc = fd < 0 ? fd : 0;
+	int fd = fb_loose_begin(dir, name, &path, &tmp, err), rc = fd < 0 ? fd : 0;
 	if (!rc) {
 		rc = fb_loose_write(fd, data, len, &path, err);
 		int rc2 = fb_loose_end(fd, !rc, &path, &tmp, rc ? NULL : err);

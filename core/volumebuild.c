@@ -8,6 +8,7 @@
 #include "collector.h"
 #include "collectorpriv.h"
 #include "fbarchive.h"
+#include "loose.h"
 #include "sha256.h"
 #include "spool.h"
 #include "volumes.h"
@@ -51,7 +52,7 @@ static int archive_output(struct fb_collector *c, struct fb_archive *a, uint64_t
 		if (!rc && a)
 			rc = fb_archive_entry_data(a, name, data->ptr, data->len, err);
 		if (!rc && at == 0 && c->outputs_dir &&
-		    (f = fb_loose_begin(c, name, &path, &tmp, err)) < 0)
+		    (f = fb_loose_begin(c->outputs_dir, name, &path, &tmp, err)) < 0)
 			rc = f;
 		if (!rc && f >= 0)
 			rc = fb_loose_write(f, data->ptr, data->len, &path, err);
