@@ -1,7 +1,8 @@
 /*
  * poller: the watched runs (an array, with an open-addressing index by run
  * id), what the batch learns from them, and when each endpoint's next sweep
- * is due; the sweeps themselves are pollsweep.c. When to sweep and how deep
+ * is due; the sweeps themselves, and the tick that starts them, are
+ * pollsweep.c, which sits above this file. When to sweep and how deep
  * comes from the batch's own finished runs (pollstats.h) and a budget: the
  * sweeps cost a share of a request per finished run.
  */
@@ -17,7 +18,6 @@
 /* An unproven estimate delays sweeps this long at most: the contract's polling window. */
 #define HINT_WISH_MAX 5000
 #define TOKENS_MAX    1000 /* pages saved up, at most */
-#define PROBE_MS      4000 /* before anything is learned, the oldest run is asked after */
 
 uint64_t fb_poll_now(struct fb_poller *p)
 {
@@ -27,6 +27,15 @@ uint64_t fb_poll_now(struct fb_poller *p)
 void fb_poll_note_due(struct fb_poller *p, uint64_t due)
 {
 	p->next_due = fb_poll_min(p->next_due, due);
+}
+
+void fb_poll_end_strings(struct fb_poll_chain *c)
+{
+	free(c->cursor);
+	free(c->ws);
+	free(c->prj);
+	free(c->tech);
+	c->cursor = c->ws = c->prj = c->tech = NULL;
 }
 
 int fb_poller_new(struct fb_poller **out, const struct fb_poller_config *cfg,
@@ -65,8 +74,13 @@ void fb_poller_free(struct fb_poller *p)
 {
 	if (!p)
 		return;
-	for (int i = 0; i < NGROUPS; i++)
-		fb_pollsweep_release(&p->g[i]);
+	for (int i = 0; i < NGROUPS; i++) {
+		struct fb_poll_group *g = &p->g[i];
+		for (int k = 0; k < FB_POLL_CHAIN; k++)
+			fb_poll_end_strings(&g->chain[k]);
+		for (int k = 0; k < FB_POLL_MARKS; k++)
+			free(g->mark[k]);
+	}
 	free(p->e);
 	free(p->map);
 	free(p);
@@ -138,7 +152,7 @@ static int grow(struct fb_poller *p)
 }
 
 /* Takes entry idx out of the watch (its slot goes to the last entry); returns its ud. */
-static void *take(struct fb_poller *p, size_t idx)
+void *fb_poll_take(struct fb_poller *p, size_t idx)
 {
 	struct fb_poll_entry *x = &p->e[idx];
 	struct fb_poll_group *g = &p->g[x->group];
@@ -173,7 +187,7 @@ void fb_poll_hand_back(struct fb_poller *p, int gi)
 			continue;
 		}
 		p->st.fallbacks++;
-		p->ops.fallback(take(p, i)); /* slot i now holds another run: look again */
+		p->ops.fallback(fb_poll_take(p, i)); /* slot i now holds another run: look again */
 	}
 }
 
@@ -252,7 +266,7 @@ void fb_poll_answer(struct fb_poller *p, struct fb_poll_entry *x, const struct f
 	g->get_wins = 0;
 	p->st.answered++;
 	p->recent[x->hash % FB_POLL_RECENT] = x->hash ? x->hash : 1;
-	p->ops.answer(take(p, (size_t)(x - p->e)), run);
+	p->ops.answer(fb_poll_take(p, (size_t)(x - p->e)), run);
 }
 
 /*
@@ -262,7 +276,7 @@ void fb_poll_answer(struct fb_poller *p, struct fb_poll_entry *x, const struct f
  * slow run's GETs thin out). Lists do the work;
  * this is the safety net.
  */
-static uint64_t fallback_at(struct fb_poll_group *g, const struct fb_poll_entry *x)
+uint64_t fb_poll_fallback_at(struct fb_poll_group *g, const struct fb_poll_entry *x)
 {
 	uint64_t q = fb_pollstats_quantile(&g->stats, 0.9);
 	uint64_t after = q ? 3 * q + 2000 : x->expect ? 3 * x->expect + 5000 : UNKNOWN_FB;
@@ -318,99 +332,19 @@ int fb_poller_watch(struct fb_poller *p, const struct fb_poll_target *tg, void *
 	/* Checked by a GET just now and not finished: the next GET no sooner than its age. */
 	if (tg->checked)
 		x->min_fallback = fb_poll_max(x->min_fallback, now + (now - x->since));
-	x->fallback_due = fallback_at(g, x);
+	x->fallback_due = fb_poll_fallback_at(g, x);
 	map_put(p, (uint32_t)p->n);
 	p->n++;
 	g->n++;
 	if (!tg->checked && g->tokens < TOKENS_MAX)
 		g->tokens += fb_poll_budget(p, g);
 	if (!g->probe_due)
-		g->probe_due = now + PROBE_MS;
+		g->probe_due = now + FB_POLL_PROBE_MS;
 	fb_poll_note_due(p, g->probe_due);
 	g->due = fb_poll_min(
 	    g->due, fb_poll_max(fb_poll_wish(g, x), g->last_start + fb_poll_gap(p, g, now)));
 	fb_poll_note_due(p, fb_poll_min(g->due, x->fallback_due));
 	return 0;
-}
-
-/*
- * While no run of the group has been seen finished, its oldest run gets a
- * GET now and then, once it is past its estimate twice over: sweeps that
- * find nothing may mean runs are slow, or lists that cannot show them, and
- * one GET tells which for the price of a request. A GET that finds the run
- * unfinished doubles the wait for the next one.
- */
-static void probe(struct fb_poller *p, int gi, uint64_t now)
-{
-	struct fb_poll_group *g = &p->g[gi];
-	if (!g->n || !g->probe_due || g->probe_due > now || fb_pollstats_quantile(&g->stats, 0.5))
-		return;
-	size_t oldest = SIZE_MAX;
-	for (size_t i = 0; i < p->n; i++) {
-		struct fb_poll_entry *x = &p->e[i];
-		if (x->group != gi || x->since + fb_poll_max(PROBE_MS, 2 * x->expect) > now)
-			continue;
-		if (oldest == SIZE_MAX || x->since < p->e[oldest].since)
-			oldest = i;
-	}
-	g->probe_due = now + ((uint64_t)PROBE_MS << (g->probes < 4 ? g->probes : 4));
-	if (oldest == SIZE_MAX)
-		return;
-	p->st.fallbacks++;
-	p->ops.fallback(take(p, oldest));
-}
-
-void fb_poller_tick(struct fb_poller *p)
-{
-	uint64_t now = fb_poll_now(p);
-	for (size_t i = 0; i < p->n;) {
-		struct fb_poll_entry *x = &p->e[i];
-		if (x->fallback_due > now) {
-			i++;
-			continue;
-		}
-		/* What was learned since the watch began may say it is not time yet. */
-		x->fallback_due = fallback_at(&p->g[x->group], x);
-		if (x->fallback_due > now && !p->g[x->group].off) {
-			i++;
-			continue;
-		}
-		p->st.fallbacks++;
-		p->ops.fallback(take(p, i));
-	}
-	for (int gi = 0; gi < NGROUPS; gi++) {
-		struct fb_poll_group *g = &p->g[gi];
-		if (g->off && g->n)
-			fb_poll_hand_back(p, gi);
-		probe(p, gi, now);
-		for (int k = 0; k < FB_POLL_CHAIN; k++) {
-			struct fb_poll_chain *c = &g->chain[k];
-			if (c->active && !c->inflight && c->due <= now)
-				fb_pollsweep_send(c);
-		}
-		if (!g->n || g->off)
-			g->due = FB_POLL_NEVER;
-		/* A sweep costs one request however few runs it is for: never more than GETs. */
-		if (g->due > now || !fb_pollsweep_free_chain(g))
-			continue;
-		fb_pollsweep_start(p, gi, now);
-	}
-	uint64_t due = FB_POLL_NEVER;
-	for (size_t i = 0; i < p->n; i++)
-		due = fb_poll_min(due, p->e[i].fallback_due);
-	for (int gi = 0; gi < NGROUPS; gi++)
-		if (p->g[gi].n && p->g[gi].probe_due &&
-		    !fb_pollstats_quantile(&p->g[gi].stats, 0.5))
-			due = fb_poll_min(due, p->g[gi].probe_due);
-	for (int gi = 0; gi < NGROUPS; gi++) {
-		struct fb_poll_group *g = &p->g[gi];
-		if (fb_pollsweep_free_chain(g))
-			due = fb_poll_min(due, g->due);
-		for (int k = 0; k < FB_POLL_CHAIN; k++)
-			if (g->chain[k].active && !g->chain[k].inflight)
-				due = fb_poll_min(due, g->chain[k].due);
-	}
-	p->next_due = due;
 }
 
 uint64_t fb_poller_next_due(const struct fb_poller *p)

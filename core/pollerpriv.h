@@ -1,7 +1,7 @@
 /*
- * pollerpriv: the poller's state, shared by poller.c (watched runs, what
- * is learned of them, the public face) and pollsweep.c (sweeps through the
- * list pages). Private to those two files.
+ * pollerpriv: the poller's state, owned by poller.c (watched runs, what
+ * is learned of them) and used by pollsweep.c above it (sweeps through the
+ * list pages, and the tick that starts them). Private to those two files.
  */
 #ifndef FB_POLLERPRIV_H
 #define FB_POLLERPRIV_H
@@ -13,12 +13,13 @@
 
 enum { G_TECH, G_GEN, NGROUPS };
 
-#define FB_POLL_PAGE	100
-#define FB_POLL_NEVER	UINT64_MAX
-#define FB_POLL_CHAIN	8    /* sweeps of one endpoint under way at once, at most */
-#define FB_POLL_RECENT	4096 /* run ids answered lately, to know a page of the batch's runs */
-#define FB_POLL_MARKS	100  /* pages of one sweep, at most */
-#define FB_POLL_SURPLUS 8    /* pages saved up: sweep as often as min_gap allows */
+#define FB_POLL_PAGE	 100
+#define FB_POLL_NEVER	 UINT64_MAX
+#define FB_POLL_CHAIN	 8    /* sweeps of one endpoint under way at once, at most */
+#define FB_POLL_RECENT	 4096 /* run ids answered lately, to know a page of the batch's runs */
+#define FB_POLL_MARKS	 100  /* pages of one sweep, at most */
+#define FB_POLL_SURPLUS	 8    /* pages saved up: sweep as often as min_gap allows */
+#define FB_POLL_PROBE_MS 4000 /* before anything is learned, the oldest run is asked after */
 
 struct fb_poll_entry {
 	void *ud;
@@ -114,8 +115,14 @@ uint64_t fb_poll_wish(struct fb_poll_group *g, const struct fb_poll_entry *x);
 double fb_poll_rate(struct fb_poll_group *g);
 double fb_poll_budget(const struct fb_poller *p, const struct fb_poll_group *g);
 uint64_t fb_poll_gap(struct fb_poller *p, struct fb_poll_group *g, uint64_t now);
+/* Takes entry idx out of the watch (its slot goes to the last entry); returns its ud. */
+void *fb_poll_take(struct fb_poller *p, size_t idx);
+/* When a watched run no sweep answered gets a GET of its own. */
+uint64_t fb_poll_fallback_at(struct fb_poll_group *g, const struct fb_poll_entry *x);
+/* Frees a chain's cursor and filters. */
+void fb_poll_end_strings(struct fb_poll_chain *c);
 
-/* pollsweep.c */
+/* pollsweep.c (above poller.c, which never calls it); fb_poller_tick is here too */
 /* Starts a sweep of group gi on a free chain, if one is free. */
 void fb_pollsweep_start(struct fb_poller *p, int gi, uint64_t now);
 /* Sends the chain's next page (after the gate said wait). */
@@ -124,6 +131,5 @@ void fb_pollsweep_send(struct fb_poll_chain *c);
 int fb_pollsweep_free_chain(const struct fb_poll_group *g);
 /* When the group's next sweep is due, after one ended (or runs were watched). */
 void fb_pollsweep_reschedule(struct fb_poll_group *g, uint64_t not_before);
-void fb_pollsweep_release(struct fb_poll_group *g);
 
 #endif

@@ -7,7 +7,8 @@
  * page per hundred runs finished since it was created, and so comes only as
  * often as the budget pays. Pages of one sweep follow each other; when
  * answers come slower than runs finish (a slow API), the next sweep starts
- * before the last one ends, up to FB_POLL_CHAIN at once.
+ * before the last one ends, up to FB_POLL_CHAIN at once. fb_poller_tick is
+ * here: it hands back runs due a GET (poller.c) and starts the sweeps.
  */
 #include "pollerpriv.h"
 #include "hashset.h"
@@ -19,25 +20,6 @@
 #define MAX_PAGES    FB_POLL_MARKS
 #define STRETCH	     2	  /* pages a chain of a deep sweep reads, at least */
 #define DEEP_GAP_MAX 2000 /* ms between deep sweeps, at most: a plain poller's pace */
-
-static void end_strings(struct fb_poll_chain *c)
-{
-	free(c->cursor);
-	free(c->ws);
-	free(c->prj);
-	free(c->tech);
-	c->cursor = c->ws = c->prj = c->tech = NULL;
-}
-
-void fb_pollsweep_release(struct fb_poll_group *g)
-{
-	for (int i = 0; i < FB_POLL_CHAIN; i++)
-		end_strings(&g->chain[i]);
-	for (int i = 0; i < FB_POLL_MARKS; i++) {
-		free(g->mark[i]);
-		g->mark[i] = NULL;
-	}
-}
 
 /* Keeps the cursor past page i of a deep sweep, for the next one. */
 static void keep_mark(struct fb_poll_group *g, unsigned i, const char *cursor)
@@ -81,7 +63,7 @@ static void end_sweep(struct fb_poll_chain *c, uint64_t not_before)
 		g->idle = c->answered ? 0 : g->idle < 3 ? g->idle + 1 : 3;
 	c->active = c->inflight = c->failed = c->deep = 0;
 	c->answered = 0;
-	end_strings(c);
+	fb_poll_end_strings(c);
 	fb_pollsweep_reschedule(c->g, not_before);
 }
 
@@ -215,7 +197,7 @@ static void split(struct fb_poller *p, int gi, struct fb_poll_chain *c0, unsigne
 		if (!c || at > pages || !g->mark[at - 1])
 			break;
 		if (set_filters(p, gi, c) || !(c->cursor = fb_strdup(g->mark[at - 1]))) {
-			end_strings(c);
+			fb_poll_end_strings(c);
 			break;
 		}
 		c->active = c->deep = 1;
@@ -346,4 +328,84 @@ static void on_page(void *ud, const struct fb_list_reply *r)
 		}
 	}
 	next_phase(c, now);
+}
+
+/*
+ * While no run of the group has been seen finished, its oldest run gets a
+ * GET now and then, once it is past its estimate twice over: sweeps that
+ * find nothing may mean runs are slow, or lists that cannot show them, and
+ * one GET tells which for the price of a request. A GET that finds the run
+ * unfinished doubles the wait for the next one.
+ */
+static void probe(struct fb_poller *p, int gi, uint64_t now)
+{
+	struct fb_poll_group *g = &p->g[gi];
+	if (!g->n || !g->probe_due || g->probe_due > now || fb_pollstats_quantile(&g->stats, 0.5))
+		return;
+	size_t oldest = SIZE_MAX;
+	for (size_t i = 0; i < p->n; i++) {
+		struct fb_poll_entry *x = &p->e[i];
+		if (x->group != gi || x->since + fb_poll_max(FB_POLL_PROBE_MS, 2 * x->expect) > now)
+			continue;
+		if (oldest == SIZE_MAX || x->since < p->e[oldest].since)
+			oldest = i;
+	}
+	g->probe_due = now + ((uint64_t)FB_POLL_PROBE_MS << (g->probes < 4 ? g->probes : 4));
+	if (oldest == SIZE_MAX)
+		return;
+	p->st.fallbacks++;
+	p->ops.fallback(fb_poll_take(p, oldest));
+}
+
+void fb_poller_tick(struct fb_poller *p)
+{
+	uint64_t now = fb_poll_now(p);
+	for (size_t i = 0; i < p->n;) {
+		struct fb_poll_entry *x = &p->e[i];
+		if (x->fallback_due > now) {
+			i++;
+			continue;
+		}
+		/* What was learned since the watch began may say it is not time yet. */
+		x->fallback_due = fb_poll_fallback_at(&p->g[x->group], x);
+		if (x->fallback_due > now && !p->g[x->group].off) {
+			i++;
+			continue;
+		}
+		p->st.fallbacks++;
+		p->ops.fallback(fb_poll_take(p, i));
+	}
+	for (int gi = 0; gi < NGROUPS; gi++) {
+		struct fb_poll_group *g = &p->g[gi];
+		if (g->off && g->n)
+			fb_poll_hand_back(p, gi);
+		probe(p, gi, now);
+		for (int k = 0; k < FB_POLL_CHAIN; k++) {
+			struct fb_poll_chain *c = &g->chain[k];
+			if (c->active && !c->inflight && c->due <= now)
+				fb_pollsweep_send(c);
+		}
+		if (!g->n || g->off)
+			g->due = FB_POLL_NEVER;
+		/* A sweep costs one request however few runs it is for: never more than GETs. */
+		if (g->due > now || !fb_pollsweep_free_chain(g))
+			continue;
+		fb_pollsweep_start(p, gi, now);
+	}
+	uint64_t due = FB_POLL_NEVER;
+	for (size_t i = 0; i < p->n; i++)
+		due = fb_poll_min(due, p->e[i].fallback_due);
+	for (int gi = 0; gi < NGROUPS; gi++)
+		if (p->g[gi].n && p->g[gi].probe_due &&
+		    !fb_pollstats_quantile(&p->g[gi].stats, 0.5))
+			due = fb_poll_min(due, p->g[gi].probe_due);
+	for (int gi = 0; gi < NGROUPS; gi++) {
+		struct fb_poll_group *g = &p->g[gi];
+		if (fb_pollsweep_free_chain(g))
+			due = fb_poll_min(due, g->due);
+		for (int k = 0; k < FB_POLL_CHAIN; k++)
+			if (g->chain[k].active && !g->chain[k].inflight)
+				due = fb_poll_min(due, g->chain[k].due);
+	}
+	p->next_due = due;
 }
