@@ -1,12 +1,14 @@
 /*
  * job: one item's life cycle (create, poll, re-create after a retryable
  * failure) and the one place that decides what an unsuccessful answer means
- * for it. Outputs are in jobfetch.c, lost-answer recovery in jobrecover.c,
- * result lines in jobresult.c.
+ * for it. Local inputs are in jobupload.c, outputs in jobfetch.c,
+ * lost-answer recovery in jobrecover.c, the steps they share in jobbase.c,
+ * result lines in jobresult.c; all of them sit below this file and reach
+ * back only through the table below (flow).
  */
 #include "job.h"
 #include "backoff.h"
-#include "jobpriv.h"
+#include "jobstate.h"
 #include "resolve.h"
 
 #include <stdio.h>
@@ -23,6 +25,12 @@
  */
 #define FIRST_CHECK_MAX_S 5
 
+static void send_create(struct fb_job *j);
+static void schedule_poll(struct fb_job *j, long estimated_seconds);
+
+/* What the stages below call back here (jobstate.h). */
+static const struct fb_job_flow flow = {send_create, schedule_poll};
+
 struct fb_job *fb_job_new(struct fb_item *item, const char *key, const struct fb_job_env *env)
 {
 	struct fb_job *j = calloc(1, sizeof(*j));
@@ -37,6 +45,7 @@ struct fb_job *fb_job_new(struct fb_item *item, const char *key, const struct fb
 		return NULL;
 	}
 	snprintf(j->cur_key, sizeof(j->cur_key), "%s", key);
+	j->flow = &flow;
 	j->env = env;
 	j->item = *item;
 	memset(item, 0, sizeof(*item));
@@ -112,67 +121,6 @@ unsigned fb_job_runs_made(const struct fb_job *j)
 	return j->attempts - (j->resumed && j->attempts > 0);
 }
 
-uint64_t fb_job_now(struct fb_job *j)
-{
-	return fb_clock_now_ms(j->env->clock);
-}
-
-void fb_job_fail(struct fb_job *j, const struct fb_err *e)
-{
-	fb_log_msg(j->env->log, FB_LOG_WARN, "%s (%s): %s", j->item.id, j->item.source, e->msg);
-	fb_job_finish(j, FB_STATUS_FAILED, e);
-}
-
-void fb_job_wait(struct fb_job *j, enum jstate state, uint64_t delay_ms)
-{
-	j->state = state;
-	if (j->env->wake_at(j->env->owner, j, fb_job_now(j) + delay_ms)) {
-		struct fb_err e = {0};
-		fb_err_set(&e, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
-		fb_job_finish(j, FB_STATUS_FAILED, &e);
-	}
-}
-
-int fb_job_pass_gate(struct fb_job *j, enum jstate wait_state)
-{
-	uint64_t wait = j->env->gate(j->env->owner);
-	if (!wait)
-		return 1;
-	fb_job_wait(j, wait_state, wait);
-	return 0;
-}
-
-static int push_str(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (!nv)
-		return FB_ENOMEM;
-	*v = nv;
-	if (!(nv[*n] = fb_strdup(s)))
-		return FB_ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-int fb_job_adopt(struct fb_job *j, const char *run_id, const char *poll_url)
-{
-	free(j->run_id);
-	free(j->poll_url);
-	j->run_id = fb_strdup(run_id);
-	j->poll_url = fb_strdup(poll_url);
-	if (!j->run_id || (poll_url && !j->poll_url))
-		return FB_ENOMEM;
-	j->env->claim(j->env->owner, run_id);
-	if (j->env->note_run(j->env->owner, j->cur_key, run_id, poll_url))
-		return FB_EIO;
-	j->jmark = j->env->journal_mark(j->env->owner);
-	for (size_t i = 0; i < j->nrun_ids; i++)
-		if (!strcmp(j->run_ids[i], run_id))
-			return 0; /* a replay of a run the item already has */
-	j->attempts++;
-	return push_str(&j->run_ids, &j->nrun_ids, run_id);
-}
-
 /* The contract's pace between checks: 2-5 s with jitter, or the fixed --poll-interval. */
 static uint64_t pace(struct fb_job *j)
 {
@@ -233,7 +181,7 @@ static int watch(struct fb_job *j, uint64_t fallback_ms, long est_s, int checked
  * (the poller decides when a sweep is worth it). A run the poller does not
  * take waits for the estimate, capped, or the contract's pace, then GETs.
  */
-void fb_job_schedule_poll(struct fb_job *j, long estimated_seconds)
+static void schedule_poll(struct fb_job *j, long estimated_seconds)
 {
 	const struct fb_job_policy *p = j->env->policy;
 	uint64_t now = fb_job_now(j), d;
@@ -360,7 +308,7 @@ static int rerun(struct fb_job *j, const struct fb_run_info *run)
 	j->polls = 0;
 	j->cost_reread = 0;
 	j->created_ms = 0;
-	fb_job_send_create(j);
+	send_create(j);
 	return 1;
 }
 
@@ -426,7 +374,7 @@ static void on_create(void *ud, const struct fb_reply *reply)
 	if (is_terminal(reply->run.status))
 		on_terminal(j, &reply->run); /* a replay of a run that already ended */
 	else
-		fb_job_schedule_poll(j, reply->run.estimated_seconds);
+		schedule_poll(j, reply->run.estimated_seconds);
 }
 
 static void on_poll(void *ud, const struct fb_reply *reply)
@@ -445,7 +393,7 @@ static void on_poll(void *ud, const struct fb_reply *reply)
 	if (is_terminal(reply->run.status))
 		on_terminal(j, &reply->run);
 	else
-		fb_job_schedule_poll(j, -1);
+		schedule_poll(j, -1);
 }
 
 void fb_job_poll_answer(struct fb_job *j, const struct fb_run_info *run)
@@ -454,7 +402,7 @@ void fb_job_poll_answer(struct fb_job *j, const struct fb_run_info *run)
 	if (is_terminal(run->status))
 		on_terminal(j, run);
 	else
-		fb_job_schedule_poll(j, -1);
+		schedule_poll(j, -1);
 }
 
 /*
@@ -471,7 +419,7 @@ static int uploaded(const struct fb_job *j)
 	return 0;
 }
 
-void fb_job_send_create(struct fb_job *j)
+static void send_create(struct fb_job *j)
 {
 	if (!fb_job_pass_gate(j, J_WAIT_CREATE))
 		return;
@@ -570,7 +518,7 @@ void fb_job_wake(struct fb_job *j)
 {
 	switch (j->state) {
 	case J_WAIT_CREATE:
-		fb_job_send_create(j);
+		send_create(j);
 		break;
 	case J_WAIT_POLL:
 		check_due(j);

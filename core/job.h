@@ -9,9 +9,13 @@
  * its run watched by the poller (env->poller), and it finishes (env->done)
  * only from a callback, never with a timer left or its run still watched.
  *
- * The module is job.c (life cycle and the error policy), jobfetch.c
- * (outputs) and jobrecover.c (finding a run whose create answer was lost);
- * jobpriv.h is their shared, private view of struct fb_job.
+ * job.c (life cycle and the error policy) sits on top of the stages it
+ * starts: jobupload.c (local inputs), jobfetch.c (outputs), jobrecover.c
+ * (finding a run whose create answer was lost), jobbase.c (waiting,
+ * failing, adopting a run) and jobresult.c (the result line). They share
+ * jobstate.h, the private view of struct fb_job, and call back into job.c
+ * only through the table it holds (struct fb_job_flow). What a job needs
+ * from its batch is jobenv.h; both are included here.
  */
 #ifndef FB_JOB_H
 #define FB_JOB_H
@@ -21,81 +25,14 @@
 #include "collector.h"
 #include "error.h"
 #include "item.h"
+#include "jobenv.h"
+#include "jobresult.h"
 #include "log.h"
 #include "poller.h"
 #include "results.h"
 #include "transport.h"
 
 #include <stdint.h>
-
-struct fb_job_policy {
-	unsigned max_retries;	  /* per request, on retryable errors; same key every time */
-	unsigned max_429_retries; /* 429s per request (they pause the whole client) */
-	uint64_t backoff_base_ms; /* full-jitter exponential backoff */
-	uint64_t backoff_cap_ms;
-	uint64_t poll_interval_ms;   /* 0: the contract's pace (estimate first, then 2-5 s) */
-	unsigned fetch_attempts;     /* tries per output download */
-	uint64_t max_output_bytes;   /* a larger output fails the item, never archived short */
-	int legacy_generation_route; /* generations through POST /runs/generation, not /generate */
-	unsigned retry_failed;	     /* new runs for a run that failed with a retryable code */
-	uint64_t run_timeout_ms;     /* 0: none; else the item fails "timeout", its run id kept */
-	int recreate_unresolved;     /* 1: a run that cannot be found after a 409 is created anew */
-	const char *api_origin;	     /* "scheme://host[:port]": downloads from here pass the gate */
-	const char *workspace_id;    /* where local files are uploaded when an item names none */
-};
-
-struct fb_job;
-
-/* What a job needs from its owner. Everything borrowed for the job's lifetime. */
-struct fb_job_env {
-	struct fb_transport *transport;
-	struct fb_collector *collector;
-	struct fb_clock *clock;
-	struct fb_log *log;
-	const struct fb_job_policy *policy;
-	/* Checks runs through the list endpoints; NULL: every check is a GET of the job's own. */
-	struct fb_poller *poller;
-	uint64_t *rng; /* the owner's jitter state (fb_rand) */
-	/* The latest first check a job scheduled for itself: a burst's keep its order. */
-	uint64_t *first_check;
-	/* Asks for fb_job_wake(job) at due_ms. 0 or FB_ENOMEM. */
-	int (*wake_at)(void *owner, struct fb_job *job, uint64_t due_ms);
-	/* The client-wide gate every API request passes: 0 = go (counted), else ms to wait. */
-	uint64_t (*gate)(void *owner);
-	/* A 429 answer: the owner pauses every request, not only this one. */
-	void (*throttled)(void *owner, long retry_after_ms);
-	/* The job wrote its result line (or could not: err set); the owner frees it. */
-	void (*done)(void *owner, struct fb_job *job, int rc, const struct fb_err *err);
-	/* An answer says no further item can succeed (401, 402): stop admitting. */
-	void (*batch_error)(void *owner, const struct fb_err *err);
-	/*
-	 * A create or upload was refused 403 or 404: the owner may stop sending
-	 * what needs that scope, or stop the batch (guard.h). Returns 1 when
-	 * the refusal may be the batch's rather than the item's (nothing was
-	 * accepted yet): the item is then skipped, so a re-run tries it again.
-	 */
-	int (*forbidden)(void *owner, const struct fb_item *it, const struct fb_err *err);
-	/* Claims run_id for this job: 1 if it was free, 0 if another item holds it. */
-	int (*claim)(void *owner, const char *run_id);
-	/* Whether another item of this invocation holds run_id. */
-	int (*claimed)(void *owner, const char *run_id);
-	/* A create with key is about to be sent / key made run_id: for the journal. 0 or FB_E*. */
-	int (*note_create)(void *owner, const char *key);
-	int (*note_run)(void *owner, const char *key, const char *run_id, const char *poll_url);
-	/*
-	 * Group commit (journal.h): how many journal records were noted so far,
-	 * and a wait until the first `mark` of them are on disk (0 or FB_E*).
-	 * A result line, and a create that may make an item's second run, wait
-	 * for the item's run record; nothing else waits for the disk.
-	 */
-	uint64_t (*journal_mark)(void *owner);
-	int (*journal_durable)(void *owner, uint64_t mark);
-	/* The batch's uploads by content (assets.h): ask, then report the end of an upload. */
-	enum fb_asset_state (*asset)(void *owner, const char *sha256, const char **asset_id,
-				     const char **url);
-	void (*asset_done)(void *owner, const char *sha256, const char *asset_id, const char *url);
-	void *owner;
-};
 
 /*
  * A job for item (resolved, see resolve.h; moved in: *item is zeroed) with
@@ -147,13 +84,5 @@ int fb_job_quote(const struct fb_job *j, double *quote);
 /* Whether key is the item's key or its current run's (another after a re-run). */
 int fb_job_uses_key(const struct fb_job *j, const char *key);
 void fb_job_free(struct fb_job *j);
-
-/*
- * Writes the result line of an item that never ran: invalid (why from the
- * item) or skipped (why given). key may be NULL.
- */
-int fb_job_write_unstarted(struct fb_collector *c, struct fb_clock *clock,
-			   const struct fb_item *item, enum fb_item_status status,
-			   const struct fb_err *why, const char *key, struct fb_err *err);
 
 #endif

@@ -7,7 +7,7 @@
  */
 #include "backoff.h"
 #include "fbarchive.h"
-#include "jobpriv.h"
+#include "jobstate.h"
 
 #include <errno.h>
 #include <stdio.h>

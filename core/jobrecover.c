@@ -8,7 +8,7 @@
  * Part of the job module (jobpriv.h).
  */
 #include "backoff.h"
-#include "jobpriv.h"
+#include "jobstate.h"
 
 #include <stdint.h>
 #include <stdio.h>

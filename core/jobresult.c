@@ -4,8 +4,8 @@
  * the line, and the rule that a line never claims a run the journal could
  * still lose.
  */
-#include "job.h"
-#include "jobpriv.h"
+#include "jobresult.h"
+#include "jobstate.h"
 #include "resolve.h"
 
 #include <stdio.h>

@@ -7,7 +7,7 @@
  * Part of the job module (jobpriv.h).
  */
 #include "backoff.h"
-#include "jobpriv.h"
+#include "jobstate.h"
 
 #include <stdio.h>
 #include <stdlib.h>

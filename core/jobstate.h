@@ -1,13 +1,27 @@
 /*
- * jobpriv: the job module's private view of a job, shared by job.c,
- * jobfetch.c and jobrecover.c only. Nothing outside the module includes it.
+ * jobstate: the private view of a job, shared by the job's files only
+ * (job.c, jobupload.c, jobfetch.c, jobrecover.c, jobbase.c, jobresult.c).
+ * It includes no header of theirs: job.c sits on top and calls the others;
+ * they call back into job.c only through the table it puts in every job
+ * (struct fb_job_flow).
  */
-#ifndef FB_JOBPRIV_H
-#define FB_JOBPRIV_H
+#ifndef FB_JOBSTATE_H
+#define FB_JOBSTATE_H
 
+#include "assets.h"
+#include "clock.h"
+#include "collector.h"
+#include "error.h"
 #include "idemkey.h"
-#include "job.h"
+#include "item.h"
+#include "jobenv.h"
+#include "log.h"
+#include "poller.h"
+#include "results.h"
 #include "sha256.h"
+#include "transport.h"
+
+#include <stdint.h>
 
 enum jstate {
 	J_NEW,
@@ -25,7 +39,18 @@ enum jstate {
 	J_DONE,
 };
 
+/*
+ * What the stages call back in job.c, which owns the run's life cycle:
+ * sending the create (after an upload, or to make a run a 409 could not
+ * find), and the first check of a run that was adopted.
+ */
+struct fb_job_flow {
+	void (*send_create)(struct fb_job *j);
+	void (*schedule_poll)(struct fb_job *j, long estimated_seconds);
+};
+
 struct fb_job {
+	const struct fb_job_flow *flow; /* job.c's */
 	const struct fb_job_env *env;
 	struct fb_item item;
 	char *key; /* the item's key: the first run's */
@@ -71,17 +96,32 @@ struct fb_job {
 	uint64_t admitted_ms, created_ms, terminal_ms, submitted_wall, first_sent_wall;
 };
 
-/* job.c */
-uint64_t fb_job_now(struct fb_job *j);
-void fb_job_finish(struct fb_job *j, enum fb_item_status status, const struct fb_err *err);
+static inline uint64_t fb_job_now(struct fb_job *j)
+{
+	return fb_clock_now_ms(j->env->clock);
+}
+
+/* job.c, through the job's table */
+static inline void fb_job_send_create(struct fb_job *j)
+{
+	j->flow->send_create(j);
+}
+
+static inline void fb_job_schedule_poll(struct fb_job *j, long estimated_seconds)
+{
+	j->flow->schedule_poll(j, estimated_seconds);
+}
+
+/* jobbase.c */
 void fb_job_fail(struct fb_job *j, const struct fb_err *e);
 void fb_job_wait(struct fb_job *j, enum jstate state, uint64_t delay_ms);
 /* Passes the client-wide gate, or waits for it in state and returns 0. */
 int fb_job_pass_gate(struct fb_job *j, enum jstate wait_state);
 /* Adopts run_id as the item's current run (claimed, remembered). 0 or FB_ENOMEM. */
 int fb_job_adopt(struct fb_job *j, const char *run_id, const char *poll_url);
-void fb_job_schedule_poll(struct fb_job *j, long estimated_seconds);
-void fb_job_send_create(struct fb_job *j);
+
+/* jobresult.c: the line, and env->done. */
+void fb_job_finish(struct fb_job *j, enum fb_item_status status, const struct fb_err *err);
 
 /* jobfetch.c */
 int fb_job_copy_outputs(struct fb_job *j, const struct fb_run_info *run);
