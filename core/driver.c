@@ -1,6 +1,6 @@
 /* driver: admission, the event loop, and the batch's accounting. */
 #include "driver.h"
-#include "driverpriv.h"
+#include "driverenv.h"
 #include "assets.h"
 #include "dupids.h"
 #include "guard.h"
@@ -110,7 +110,8 @@ static void job_done(void *owner, struct fb_job *job, int rc, const struct fb_er
 	fb_job_free(job);
 }
 
-void fb_batch_error(void *owner, const struct fb_err *err)
+/* An answer says no further item can succeed: admission stops, once. */
+static void batch_error(void *owner, const struct fb_err *err)
 {
 	struct batch *b = owner;
 	if (b->sum->stopped)
@@ -186,7 +187,7 @@ static void admit_one(struct batch *b, struct fb_item *it)
 	}
 	const struct fb_err *refused = fb_guard_forbidden(b->guard, it);
 	if (refused && fb_guard_refused(b->guard, it, refused, &e) == FB_GUARD_STOP) {
-		fb_batch_error(b, &e); /* the first items all refused alike: the batch stops */
+		batch_error(b, &e); /* the first items all refused alike: the batch stops */
 		write_unstarted(b, it, FB_STATUS_SKIPPED, &b->sum->stop_err, key);
 		return;
 	}
@@ -357,6 +358,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 {
 	struct batch b = {
 	    .cfg = cfg,
+	    .journal = cfg->journal,
 	    .t = t,
 	    .c = c,
 	    .clock = clock,
@@ -375,7 +377,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	    .first_check = &b.first_check,
 	    .wake_at = wake_at,
 	    .done = job_done,
-	    .batch_error = fb_batch_error,
+	    .batch_error = batch_error,
 	    .owner = &b,
 	};
 	fb_batch_env(&b.env);

@@ -1,5 +1,5 @@
 /* driverenv: what a job asks of its batch (job.h's fb_job_env), answered from the batch's state. */
-#include "driverpriv.h"
+#include "driverenv.h"
 #include "assets.h"
 #include "guard.h"
 #include "journal.h"
@@ -30,7 +30,7 @@ static int forbidden(void *owner, const struct fb_item *it, const struct fb_err 
 	int probing = fb_guard_probing(b->guard);
 	int v = fb_guard_refused(b->guard, it, err, &why);
 	if (v == FB_GUARD_STOP)
-		fb_batch_error(b, &why);
+		b->env.batch_error(b, &why); /* driver.c's */
 	else if (v == FB_GUARD_SCOPE)
 		fb_log_msg(b->log, FB_LOG_WARN,
 			   "%s: %d %s; items that need the same %s fail without being sent",
@@ -50,16 +50,16 @@ static int forbidden(void *owner, const struct fb_item *it, const struct fb_err 
 static int claim(void *owner, const char *run_id)
 {
 	struct batch *b = owner;
-	return b->cfg->journal ? 1 : fb_guard_claim(b->guard, run_id);
+	return b->journal ? 1 : fb_guard_claim(b->guard, run_id);
 }
 
 static int claimed(void *owner, const char *run_id)
 {
 	struct batch *b = owner;
-	if (!b->cfg->journal)
+	if (!b->journal)
 		return fb_guard_claimed(b->guard, run_id);
 	struct fb_err e = {0};
-	int rc = fb_journal_run_known(b->cfg->journal, run_id, &e);
+	int rc = fb_journal_run_known(b->journal, run_id, &e);
 	if (rc < 0) {
 		/* Unsure is taken as held: adopting another item's run would be worse. */
 		fb_log_msg(b->log, FB_LOG_WARN, "journal: %s", e.msg);
@@ -72,7 +72,7 @@ static int note_create(void *owner, const char *key)
 {
 	struct batch *b = owner;
 	struct fb_err e = {0};
-	if (!b->cfg->journal || !fb_journal_note_create(b->cfg->journal, key, &e))
+	if (!b->journal || !fb_journal_note_create(b->journal, key, &e))
 		return 0;
 	if (!b->fatal) {
 		b->fatal = 1;
@@ -84,14 +84,14 @@ static int note_create(void *owner, const char *key)
 static uint64_t journal_mark(void *owner)
 {
 	struct batch *b = owner;
-	return b->cfg->journal ? fb_journal_mark(b->cfg->journal) : 0;
+	return b->journal ? fb_journal_mark(b->journal) : 0;
 }
 
 static int journal_durable(void *owner, uint64_t mark)
 {
 	struct batch *b = owner;
 	struct fb_err e = {0};
-	if (!b->cfg->journal || !fb_journal_make_durable(b->cfg->journal, mark, &e))
+	if (!b->journal || !fb_journal_make_durable(b->journal, mark, &e))
 		return 0;
 	if (!b->fatal) {
 		b->fatal = 1;
@@ -105,7 +105,7 @@ static int note_run(void *owner, const char *key, const char *run_id, const char
 	struct batch *b = owner;
 	struct fb_err e = {0};
 	fb_guard_accepted(b->guard);
-	if (!b->cfg->journal || !fb_journal_note_run(b->cfg->journal, key, run_id, poll_url, &e))
+	if (!b->journal || !fb_journal_note_run(b->journal, key, run_id, poll_url, &e))
 		return 0;
 	if (!b->fatal) {
 		b->fatal = 1;

@@ -1,19 +1,26 @@
 /*
- * driverpriv: the batch's state, shared by driver.c (admission, the loop,
- * the accounting) and driverenv.c (what jobs ask of the batch: the rate
- * gate, the journal, claims, uploads, refusals). No other module includes it.
+ * driverenv: the batch's state, and what jobs ask of the batch (the rate
+ * gate, the journal, claims, uploads, refusals), answered from it by
+ * driverenv.c. driver.c (admission, the loop, the accounting) sits above
+ * and fills the state; nothing here knows driver.h. No other module
+ * includes it.
  */
-#ifndef FB_DRIVERPRIV_H
-#define FB_DRIVERPRIV_H
+#ifndef FB_DRIVERENV_H
+#define FB_DRIVERENV_H
 
-#include "driver.h"
-#include "job.h"
+#include "clock.h"
+#include "error.h"
+#include "jobenv.h"
+#include "log.h"
 #include "timers.h"
 #include "upkeep.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
+struct fb_driver_config;
+struct fb_journal;
+struct fb_summary;
 struct fb_intake;
 struct fb_ratelimit;
 struct fb_guard;
@@ -22,6 +29,7 @@ struct fb_poller;
 
 struct batch {
 	const struct fb_driver_config *cfg;
+	struct fb_journal *journal; /* cfg->journal, for driverenv.c */
 	struct fb_transport *t;
 	struct fb_collector *c;
 	struct fb_clock *clock;
@@ -54,7 +62,5 @@ void fb_batch_env(struct fb_job_env *env);
 /* The client-wide request gate and the 429 pause (also the poller's). */
 uint64_t fb_batch_gate(void *owner);
 void fb_batch_throttled(void *owner, long retry_after_ms);
-/* An answer says no further item can succeed: admission stops, once (driver.c). */
-void fb_batch_error(void *owner, const struct fb_err *err);
 
 #endif
