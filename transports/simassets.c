@@ -14,7 +14,6 @@
 #include "item.h"
 #include "json.h"
 #include "sha256.h"
-#include "simmultipart.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,10 +336,22 @@ int fb_simassets_placement(struct fb_simmodel *m, const char *wsid, const char *
 	return 1;
 }
 
+int fb_simassets_allowed_type(const char *ct)
+{
+	static const char *const ok[] = {
+	    "image/jpeg",  "image/png",	      "image/webp", "image/gif",
+	    "image/avif",  "image/heic",      "image/heif", "video/mp4",
+	    "video/webm",  "video/quicktime", "audio/mpeg", "audio/wav",
+	    "audio/x-wav", "audio/wave",      "audio/ogg",  "application/pdf"};
+	size_t n = strcspn(ct, "; \t");
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strlen(ok[i]) == n && !strncmp(ct, ok[i], n))
+			return 1;
+	return 0;
+}
+
 int fb_simassets_create(struct fb_simmodel *m, const struct fb_simcall *c, struct fb_simresp *resp)
 {
-	if (fb_simmp_is_form(c->content_type))
-		return fb_simupload_direct(m, c, resp);
 	struct fb_simreq rq = FB_SIMREQ_INIT;
 	rq.md = m->sha256;
 	int w, p, rc = fb_simreq_parse_as(FB_SIMREQ_ASSET, c->body, c->body_len, &rq);
@@ -360,7 +371,7 @@ int fb_simassets_create(struct fb_simmodel *m, const struct fb_simcall *c, struc
 		rc = fb_sim_field_error(resp, "source", "The URL's host is not allowed");
 		goto out;
 	}
-	if (ctype && !fb_simupload_allowed_type(ctype)) {
+	if (ctype && !fb_simassets_allowed_type(ctype)) {
 		rc = fb_sim_field_error(resp, "content_type", "Unsupported content type");
 		goto out;
 	}

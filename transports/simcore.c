@@ -245,3 +245,9 @@ int fb_sim_limit(struct fb_simresp *resp, const char *text, size_t *limit, int *
 					       : "Expected integer");
 	return 1;
 }
+
+unsigned long fb_sim_hostile_from(const struct fb_simmodel *m, uint64_t seq)
+{
+	/* The creation number, so that consecutive runs walk through every hostile id. */
+	return m->cfg.hostile_names ? (unsigned long)seq + 1 : 0;
+}

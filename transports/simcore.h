@@ -1,6 +1,7 @@
 /*
  * simcore: the simulated API's internals, shared by its parts and by
- * nothing outside the simulator:
+ * nothing outside the simulator. Types come from simtypes.h, never from
+ * simmodel.h, whose entry point sits above every part:
  *   simmodel.c   the entry point: routing, auth, rate limit, faults, stats
  *   simruns.c    runs: the four create routes, polls
  *   simoutputs.c output bytes
@@ -18,10 +19,12 @@
 #ifndef FB_SIMCORE_H
 #define FB_SIMCORE_H
 
+#include "clock.h"
+#include "error.h"
 #include "png.h"
 #include "simanswer.h"
-#include "simmodel.h"
 #include "simreq.h"
+#include "simtypes.h"
 
 #include <openssl/evp.h>
 #include <stdint.h>
@@ -232,6 +235,11 @@ int fb_sim_sha256(const struct fb_simmodel *m, const void *data, size_t len,
 		  unsigned char out[SIM_DIGEST]);
 /* "2026-01-01T00:00:00.000Z" */
 void fb_sim_iso8601(uint64_t wall_ms, char out[32]);
+/*
+ * The view's hostile_from for the run created seq-th: 0 unless
+ * hostile_names (see fb_simanswer_output_id).
+ */
+unsigned long fb_sim_hostile_from(const struct fb_simmodel *m, uint64_t seq);
 
 /* Makes room for one more entry (0 or FB_ENOMEM), so that the next add cannot fail. */
 int fb_simix_reserve(struct fb_simix *ix);
@@ -324,8 +332,6 @@ void fb_simruns_free(struct fb_simmodel *m);
 /* ---- simoutputs.c ---- */
 int fb_simoutputs_get(struct fb_simmodel *m, const char *run_id, const char *name,
 		      struct fb_simresp *resp);
-/* The view's hostile_from for r: 0 unless hostile_names (see fb_simanswer_output_id). */
-unsigned long fb_simoutputs_hostile_from(const struct fb_simmodel *m, const struct fb_simrun *r);
 
 /* ---- simpolicy.c ---- */
 /*
@@ -369,6 +375,8 @@ int fb_simassets_answer(struct fb_simmodel *m, struct fb_simresp *resp, int stat
 int fb_simassets_placement(struct fb_simmodel *m, const char *wsid, const char *pid, int *w, int *p,
 			   struct fb_simresp *resp, int *rc);
 int fb_simassets_expired(struct fb_simmodel *m, const struct fb_simasset *a);
+/* Whether the API takes this content type (parameters ignored). */
+int fb_simassets_allowed_type(const char *ct);
 
 /* ---- simupload.c ---- */
 int fb_simupload_direct(struct fb_simmodel *m, const struct fb_simcall *c, struct fb_simresp *resp);
@@ -376,7 +384,5 @@ int fb_simupload_receive(struct fb_simmodel *m, const char *id, const struct fb_
 			 struct fb_simresp *resp);
 int fb_simupload_serve(struct fb_simmodel *m, const char *id, const char *name,
 		       struct fb_simresp *resp);
-/* Whether the API takes this content type (parameters ignored). */
-int fb_simupload_allowed_type(const char *ct);
 
 #endif

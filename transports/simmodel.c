@@ -9,6 +9,7 @@
 #include "item.h"
 #include "simcore.h"
 #include "json.h"
+#include "simmultipart.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -377,6 +378,9 @@ static int dispatch(struct fb_simmodel *m, enum sim_ep ep, char **seg, const str
 	case EP_WORKSPACES:
 		return fb_simcat_workspaces(m, resp);
 	case EP_ASSET_CREATE:
+		/* A form is the one-call upload (simupload.c); JSON reserves an asset. */
+		if (fb_simmp_is_form(c->content_type))
+			return fb_simupload_direct(m, c, resp);
 		return fb_simassets_create(m, c, resp);
 	case EP_ASSET_GET:
 		return fb_simassets_get(m, seg[1], resp);

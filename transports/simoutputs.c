@@ -37,17 +37,6 @@ static enum fb_sim_fault download_fault(struct fb_simmodel *m, struct fb_simrun 
 static const char *const odd_ctype[] = {"image/png; charset=binary", "Video/MP4; codecs=avc1",
 					"audio/wav; charset=binary", "text/plain;charset=UTF-8"};
 
-static unsigned long hostile_from_seq(const struct fb_simmodel *m, uint64_t seq)
-{
-	/* The creation number, so that consecutive runs walk through every hostile id. */
-	return m->cfg.hostile_names ? (unsigned long)seq + 1 : 0;
-}
-
-unsigned long fb_simoutputs_hostile_from(const struct fb_simmodel *m, const struct fb_simrun *r)
-{
-	return hostile_from_seq(m, r->seq);
-}
-
 /* Output n whose id is name (the route has decoded it), or 0. */
 static unsigned long hostile_output(const struct fb_simmodel *m, unsigned long from,
 				    const char *name, int *rc)
@@ -111,7 +100,7 @@ int fb_simoutputs_get(struct fb_simmodel *m, const char *id, const char *name,
 	unsigned long n = 0;
 	int rc = 0, named = 0;
 	if (m->cfg.hostile_names) {
-		n = hostile_output(m, hostile_from_seq(m, f.seq), name, &rc);
+		n = hostile_output(m, fb_sim_hostile_from(m, f.seq), name, &rc);
 		if (rc)
 			return FB_ENOMEM;
 		named = n > 0;
@@ -132,7 +121,7 @@ int fb_simoutputs_get(struct fb_simmodel *m, const char *id, const char *name,
 	resp->status = 200;
 	resp->content_type = fb_sim_media_ctype[f.media];
 	if (m->cfg.hostile_names) {
-		unsigned long k = hostile_from_seq(m, f.seq) - 1 + n - 1;
+		unsigned long k = fb_sim_hostile_from(m, f.seq) - 1 + n - 1;
 		if (k % 3 == 1)
 			resp->content_type = "application/octet-stream";
 		else if (k % 3 == 2)

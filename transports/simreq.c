@@ -386,21 +386,14 @@ static int set_invalid_json(struct fb_simreq *r, const char *why)
 	return r->message ? 0 : FB_ENOMEM;
 }
 
-int fb_simreq_parse_as(enum fb_simreq_kind kind, const char *body, size_t len,
-		       struct fb_simreq *out)
+int fb_simreq_parse_tree(enum fb_simreq_kind kind, const char *body, size_t len,
+			 struct fb_simreq *out)
 {
 	static const struct fspec *const specs[] = {NULL, top_run, generation, asset};
 	if (!body)
 		len = 0;
 	if (len && memchr(body, '\0', len))
 		return set_invalid_json(out, "Request body is not valid JSON.");
-	/* The common shape is three levels deep at most, so the depth scan can wait for the
-	 * tree reader: the fast reader stops at the fourth level. */
-	if (kind == FB_SIMREQ_NESTED_RUN && len) {
-		int fast = fb_simreq_fast_nested(body, len, out);
-		if (fast)
-			return fast < 0 ? fast : 0;
-	}
 	if (!fb_json_depth_ok(body, len, FB_SIMREQ_MAX_DEPTH))
 		return set_invalid_json(out, "Request body is nested too deeply.");
 	char *copy = malloc(len + 1);
@@ -436,11 +429,6 @@ int fb_simreq_parse_as(enum fb_simreq_kind kind, const char *body, size_t len,
 	}
 	yajl_tree_free(root);
 	return rc;
-}
-
-int fb_simreq_parse(const char *body, size_t len, struct fb_simreq *out)
-{
-	return fb_simreq_parse_as(FB_SIMREQ_NESTED_RUN, body, len, out);
 }
 
 static int hexval(char c)

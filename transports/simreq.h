@@ -92,13 +92,13 @@ int fb_simreq_parse_as(enum fb_simreq_kind kind, const char *body, size_t len,
 void fb_simreq_release(struct fb_simreq *r);
 
 /*
- * simreqfast.c, for fb_simreq_parse_as: reads a nested run body of the
- * common shape (strings only, no extra or repeated members) without a
- * tree. 1: it was valid, and out has its idempotency_key and digest, as
- * the tree reader would give them; 0: not that shape or not valid, out
- * untouched (the tree reader decides); FB_ENOMEM.
+ * fb_simreq_parse_as with the tree reader alone (simreq.c). The entry
+ * points above (simreqfast.c) first read a nested run body of the common
+ * shape (strings only, no extra or repeated members) without a tree, and
+ * come here for anything else.
  */
-int fb_simreq_fast_nested(const char *body, size_t len, struct fb_simreq *out);
+int fb_simreq_parse_tree(enum fb_simreq_kind kind, const char *body, size_t len,
+			 struct fb_simreq *out);
 
 /*
  * Splits a request path into its decoded segments: path is relative

@@ -6,6 +6,8 @@
  * A body that is valid in that shape gets the same idempotency key and
  * digest as the tree reader gives it; anything else (an extra member, a
  * number, a duplicate, a mistake to report) is left to the tree reader.
+ * The entry points fb_simreq_parse and fb_simreq_parse_as are here, above
+ * the tree reader (simreq.c), which they fall back to.
  */
 #include "simreq.h"
 #include "buf.h"
@@ -238,7 +240,13 @@ static int digest(const struct rd *r, const EVP_MD *md, unsigned char *out)
 	return bad ? FB_ENOMEM : 0;
 }
 
-int fb_simreq_fast_nested(const char *body, size_t len, struct fb_simreq *out)
+/*
+ * A nested run body of the common shape. 1: it was valid, and out has its
+ * idempotency_key and digest, as the tree reader would give them; 0: not
+ * that shape or not valid, out untouched (the tree reader decides);
+ * FB_ENOMEM.
+ */
+static int fast_nested(const char *body, size_t len, struct fb_simreq *out)
 {
 	struct rd r;
 	memset(&r, 0, sizeof(r));
@@ -274,4 +282,25 @@ int fb_simreq_fast_nested(const char *body, size_t len, struct fb_simreq *out)
 	fb_buf_release(&r.arena);
 	free(r.in);
 	return rc;
+}
+
+int fb_simreq_parse_as(enum fb_simreq_kind kind, const char *body, size_t len,
+		       struct fb_simreq *out)
+{
+	if (!body)
+		len = 0;
+	/* The common shape is three levels deep at most, so the depth scan can wait for the
+	 * tree reader: the fast reader stops at the fourth level. A NUL byte is the tree
+	 * reader's to refuse. */
+	if (kind == FB_SIMREQ_NESTED_RUN && len && !memchr(body, '\0', len)) {
+		int fast = fast_nested(body, len, out);
+		if (fast)
+			return fast < 0 ? fast : 0;
+	}
+	return fb_simreq_parse_tree(kind, body, len, out);
+}
+
+int fb_simreq_parse(const char *body, size_t len, struct fb_simreq *out)
+{
+	return fb_simreq_parse_as(FB_SIMREQ_NESTED_RUN, body, len, out);
 }

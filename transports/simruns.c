@@ -287,7 +287,7 @@ static int status_members(struct fb_simmodel *m, struct fb_simjw *w, struct fb_s
 	    .error_code = v.terminal && r->failed ? run_errors[r->error_idx][0] : NULL,
 	    .error_message = v.terminal && r->failed ? run_errors[r->error_idx][1] : NULL,
 	    .noutputs = v.terminal && !r->failed ? m->cfg.outputs_per_run : 0,
-	    .hostile_from = fb_simoutputs_hostile_from(m, r),
+	    .hostile_from = fb_sim_hostile_from(m, r->seq),
 	    .output_base = fb_buf_str(outs),
 	    .output_type = fb_sim_media_type[r->media],
 	    .output_ext = fb_sim_media_ext[r->media],

@@ -17,20 +17,6 @@
 
 /* ---- content types ---- */
 
-int fb_simupload_allowed_type(const char *ct)
-{
-	static const char *const ok[] = {
-	    "image/jpeg",  "image/png",	      "image/webp", "image/gif",
-	    "image/avif",  "image/heic",      "image/heif", "video/mp4",
-	    "video/webm",  "video/quicktime", "audio/mpeg", "audio/wav",
-	    "audio/x-wav", "audio/wave",      "audio/ogg",  "application/pdf"};
-	size_t n = strcspn(ct, "; \t");
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (strlen(ok[i]) == n && !strncmp(ct, ok[i], n))
-			return 1;
-	return 0;
-}
-
 /* The type the bytes announce, or NULL. */
 static const char *sniff(const unsigned char *b, size_t n)
 {
@@ -105,10 +91,10 @@ int fb_simupload_direct(struct fb_simmodel *m, const struct fb_simcall *c, struc
 		goto out;
 	const unsigned char *bytes = (const unsigned char *)file->data;
 	const char *type = ctype && *ctype ? ctype
-			   : file->content_type && fb_simupload_allowed_type(file->content_type)
+			   : file->content_type && fb_simassets_allowed_type(file->content_type)
 			       ? file->content_type
 			       : sniff(bytes, file->len);
-	if (!type || !fb_simupload_allowed_type(type)) {
+	if (!type || !fb_simassets_allowed_type(type)) {
 		rc = fb_sim_field_error(resp, "content_type", "Unsupported content type");
 		goto out;
 	}
