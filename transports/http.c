@@ -17,6 +17,7 @@
  * curl_multi_socket_action, where libcurl refuses to add handles: requests
  * started there wait on a queue that step() drains right after.
  */
+#include "http.h"
 #include "httpreq.h"
 
 #include <errno.h>
@@ -100,8 +101,11 @@ static void active_unlink(struct fb_http *h, struct fb_http_req *q)
 	h->nactive--;
 }
 
-/* Hands q to the multi (or to the queue, inside perform). On failure q is recycled. */
-int fb_http_submit(struct fb_http *h, struct fb_http_req *q, struct fb_err *err)
+/*
+ * Hands q to the multi (or to the queue, inside perform). On failure q is
+ * recycled. The files below reach it through h->submit (fb_http_submit).
+ */
+static int submit(struct fb_http *h, struct fb_http_req *q, struct fb_err *err)
 {
 	active_link(h, q);
 	if (h->in_curl) {
@@ -127,7 +131,7 @@ static int start_api(struct fb_http *h, const struct fb_api_call *call, fb_reply
 {
 	struct fb_http_req *q;
 	int rc = fb_http_req_api(h, call, cb, ud, &q, err);
-	return rc ? rc : fb_http_submit(h, q, err);
+	return rc ? rc : submit(h, q, err);
 }
 
 static int http_create_run(struct fb_transport *t, const struct fb_run_request *req, fb_reply_cb cb,
@@ -168,7 +172,7 @@ static int http_list_runs(struct fb_transport *t, const struct fb_list_query *q,
 	if (!rc)
 		rc = fb_http_req_list(h, &call, q->kind, cb, ud, &r, err);
 	if (!rc)
-		rc = fb_http_submit(h, r, err);
+		rc = submit(h, r, err);
 	fb_api_call_release(&call);
 	return rc;
 }
@@ -179,7 +183,7 @@ static int http_fetch(struct fb_transport *t, const char *url, fb_fetch_data_cb 
 	struct fb_http *h = (struct fb_http *)t;
 	struct fb_http_req *q;
 	int rc = fb_http_req_fetch(h, url, 0, data, done, ud, &q, err);
-	return rc ? rc : fb_http_submit(h, q, err);
+	return rc ? rc : submit(h, q, err);
 }
 
 static int http_fetch_from(struct fb_transport *t, const char *url, uint64_t from,
@@ -189,7 +193,7 @@ static int http_fetch_from(struct fb_transport *t, const char *url, uint64_t fro
 	struct fb_http *h = (struct fb_http *)t;
 	struct fb_http_req *q;
 	int rc = fb_http_req_fetch(h, url, from, data, done, ud, &q, err);
-	return rc ? rc : fb_http_submit(h, q, err);
+	return rc ? rc : submit(h, q, err);
 }
 
 static int http_upload_asset(struct fb_transport *t, const struct fb_upload_request *req,
@@ -212,7 +216,12 @@ static int http_get_techniques(struct fb_transport *t, const struct fb_catalog_q
 static void finish(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 {
 	active_unlink(h, q);
-	fb_http_req_finish(h, q, res);
+	if (q->up)
+		fb_http_upload_finish(h, q, res);
+	else if (!q->is_fetch && !q->list && q->catalog)
+		fb_http_catalog_finish(h, q, res);
+	else
+		fb_http_req_finish(h, q, res);
 	fb_http_req_recycle(h, q);
 }
 
@@ -462,6 +471,7 @@ int fb_http_transport_new(struct fb_transport **out, const struct fb_http_config
 		return fb_err_set(err, FB_ENOMEM, FB_KIND_BATCH, "out of memory");
 	}
 	h->base.ops = &http_ops;
+	h->submit = submit;
 	h->active.next = h->active.prev = &h->active;
 	h->add_tail = &h->add_head;
 	h->watch_fd = -1;

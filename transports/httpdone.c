@@ -205,14 +205,10 @@ static void finish_fetch(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 
 void fb_http_req_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res)
 {
-	if (q->up)
-		fb_http_upload_finish(h, q, res);
-	else if (q->is_fetch)
+	if (q->is_fetch)
 		finish_fetch(h, q, res);
 	else if (q->list)
 		finish_list(h, q, res);
-	else if (q->catalog)
-		fb_http_catalog_finish(h, q, res);
 	else
 		finish_api(h, q, res);
 }

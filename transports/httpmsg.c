@@ -1,9 +1,9 @@
 /*
- * httpmsg: the pure parts of the http transport (see http.h): where a path
+ * httpmsg: the pure parts of the http transport (httpmsg.h): where a path
  * goes, whether a URL may receive the API key, how long an answer asks us
  * to wait, and what a libcurl error means for the item.
  */
-#include "http.h"
+#include "httpmsg.h"
 
 #include <curl/curl.h>
 #include <math.h>

@@ -1,15 +1,20 @@
 /*
- * httpreq: the http transport's inside, shared by http.c (the multi
- * handle, step, lifetime), httpreq.c (one request up to its transfer's
- * end), httpdone.c (the finished transfer to its callback), httpupload.c
- * and httpcatalog.c. Not for use outside the transport.
+ * httpreq: the http transport's inside, owned by httpreq.c (one request up
+ * to its transfer's end) and used by the files above it: httpdone.c (the
+ * finished transfer to its callback), httpupload.c, httpcatalog.c and, on
+ * top, http.c (the multi handle, step, lifetime). A file calls only files
+ * below it; the one thing http.c lends the others is its submit, kept in
+ * struct fb_http. Not for use outside the transport.
  */
 #ifndef FB_HTTPREQ_H
 #define FB_HTTPREQ_H
 
 #include "api.h"
-#include "http.h"
+#include "buf.h"
+#include "httpmsg.h"
+#include "log.h"
 #include "timers.h"
+#include "transport.h"
 #include "upload.h"
 
 #include <curl/curl.h>
@@ -89,6 +94,8 @@ struct fb_http {
 	int timer_set; /* libcurl's timer: act on it at timer_due (monotonic ms) */
 	uint64_t timer_due;
 	struct fb_timers up_wait; /* uploads waiting for their next poll; ptr: the op */
+	/* Hands a request to the multi (http.c's; see fb_http_submit). */
+	int (*submit)(struct fb_http *h, struct fb_http_req *q, struct fb_err *err);
 };
 
 /*
@@ -114,10 +121,13 @@ struct fb_http_req *fb_http_req_get(struct fb_http *h, struct fb_err *err);
  * to its default: no headers, a GET, no redirects. 0 or FB_ENOMEM.
  */
 int fb_http_req_setup(struct fb_http *h, struct fb_http_req *q, long timeout_ms);
-/* Hands q to the multi (http.c). On failure q is recycled and err set. */
-int fb_http_submit(struct fb_http *h, struct fb_http_req *q, struct fb_err *err);
+/* Hands q to the multi (http.c, through h->submit). On failure q is recycled and err set. */
+static inline int fb_http_submit(struct fb_http *h, struct fb_http_req *q, struct fb_err *err)
+{
+	return h->submit(h, q, err);
+}
 
-/* ---- asset uploads (httpupload.c) ---- */
+/* ---- asset uploads (httpupload.c, above httpdone.c and httpreq.c) ---- */
 
 /* Starts op's current step after wait_ms; on failure op is still the caller's. */
 int fb_http_upload_start(struct fb_http *h, struct fb_upload_op *op, uint64_t wait_ms,
@@ -135,7 +145,11 @@ int fb_http_upload_wake(struct fb_http *h);
  */
 void fb_http_req_curl_error(const struct fb_http_req *q, CURLcode res, struct fb_err *err);
 
-/* Fires q's callback for its finished transfer (res: libcurl's result). */
+/*
+ * Fires q's callback for its finished transfer (res: libcurl's result): a
+ * download, a list page or an API answer. An upload's step and a catalog
+ * answer go to their own files' finish instead (http.c tells them apart).
+ */
 void fb_http_req_finish(struct fb_http *h, struct fb_http_req *q, CURLcode res);
 /*
  * What every API answer shares: its status, request-id and Retry-After.
@@ -147,7 +161,7 @@ int fb_http_req_answer(struct fb_http_req *q, CURLcode res, int *status, const c
 /* A failed answer's error: the request-id added to its message, and logged. */
 void fb_http_req_failed(struct fb_http *h, struct fb_err *err, const char *request_id);
 
-/* ---- the technique catalog (httpcatalog.c) ---- */
+/* ---- the technique catalog (httpcatalog.c, above httpdone.c and httpreq.c) ---- */
 
 /* Starts a catalog request: 0, or a negative FB_E* with err (cb never fires). */
 int fb_http_catalog_start(struct fb_http *h, const struct fb_catalog_query *query, fb_catalog_cb cb,

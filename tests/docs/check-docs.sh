@@ -330,7 +330,7 @@ done <<-'EOF'
 	transports/apijson.h FB_APIJSON_DEPTH_MAX count
 	transports/apijson.h FB_APIJSON_SNIPPET_MAX count
 	transports/apitech.c MAX_DEPTH count
-	transports/http.h FB_HTTP_URL_SHOWN_MAX count
+	transports/httpmsg.h FB_HTTP_URL_SHOWN_MAX count
 	core/error.h FB_ERR_MSG_MAX count
 	transports/http.c DEFAULT_CONNECT_MS ms
 	transports/http.c DEFAULT_REQUEST_MS ms
