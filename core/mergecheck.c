@@ -10,7 +10,8 @@
 #include <string.h>
 
 struct mcheck {
-	const struct fb_merge_config *cfg;
+	int allow_mixed;
+	struct fb_log *log;
 	const struct fb_mfolder *f;
 	size_t nf;
 	int mixed_allowed;
@@ -19,11 +20,11 @@ struct mcheck {
 /* A mixed batch: refused, or (--allow-mixed) a warning. */
 static int mixed(struct mcheck *m, struct fb_err *err, const char *what)
 {
-	if (!m->cfg->allow_mixed)
+	if (!m->allow_mixed)
 		return fb_err_set(err, FB_EINVAL, FB_KIND_BATCH,
 				  "%s; nothing was merged (--allow-mixed merges them all the same)",
 				  what);
-	fb_log_msg(m->cfg->log, FB_LOG_WARN, "merge: %s; merged as --allow-mixed asks", what);
+	fb_log_msg(m->log, FB_LOG_WARN, "merge: %s; merged as --allow-mixed asks", what);
 	m->mixed_allowed = 1;
 	return 0;
 }
@@ -64,7 +65,7 @@ static int check_batches(struct mcheck *m, struct fb_err *err)
 	}
 	for (size_t i = 0; first && i < m->nf; i++)
 		if (!m->f[i].id.known)
-			fb_log_msg(m->cfg->log, FB_LOG_WARN,
+			fb_log_msg(m->log, FB_LOG_WARN,
 				   "merge: %s does not record its technique and namespace (an "
 				   "earlier florabatch made it): only its lines are compared",
 				   m->f[i].dir);
@@ -85,13 +86,13 @@ static void check_shards(struct mcheck *m)
 	}
 	if (other)
 		fb_log_msg(
-		    m->cfg->log, FB_LOG_WARN,
+		    m->log, FB_LOG_WARN,
 		    "merge: shard folders of different shard counts (of %u and of %u): each "
 		    "item is kept once all the same, but items of shards no folder holds are "
 		    "missing",
 		    n, other);
 	else if (n && seen < n)
-		fb_log_msg(m->cfg->log, FB_LOG_WARN,
+		fb_log_msg(m->log, FB_LOG_WARN,
 			   "merge: %u of %u shards among the folders: the items of the others are "
 			   "not in the merge",
 			   seen, n);
@@ -131,10 +132,10 @@ static int check_lines(struct mcheck *m, struct fb_err *err)
 	return 0;
 }
 
-int fb_merge_check_batches(const struct fb_mfolder *f, size_t n, const struct fb_merge_config *cfg,
-			   int *mixed_allowed, struct fb_err *err)
+int fb_merge_check_batches(const struct fb_mfolder *f, size_t n, int allow_mixed,
+			   struct fb_log *log, int *mixed_allowed, struct fb_err *err)
 {
-	struct mcheck m = {cfg, f, n, 0};
+	struct mcheck m = {allow_mixed, log, f, n, 0};
 	int rc = check_batches(&m, err);
 	if (!rc)
 		check_shards(&m);
@@ -142,10 +143,10 @@ int fb_merge_check_batches(const struct fb_mfolder *f, size_t n, const struct fb
 	return rc;
 }
 
-int fb_merge_check_lines(const struct fb_mfolder *f, size_t n, const struct fb_merge_config *cfg,
+int fb_merge_check_lines(const struct fb_mfolder *f, size_t n, int allow_mixed, struct fb_log *log,
 			 int *mixed_allowed, struct fb_err *err)
 {
-	struct mcheck m = {cfg, f, n, 0};
+	struct mcheck m = {allow_mixed, log, f, n, 0};
 	int rc = check_lines(&m, err);
 	*mixed_allowed |= m.mixed_allowed;
 	return rc;

@@ -3,11 +3,10 @@
  * volume, the rest of its bytes untouched (numbers keep their digits,
  * strings their escapes), and the names a merged archive may not hold twice.
  */
+#include "mergeline.h"
 #include "buf.h"
 #include "error.h"
 #include "hashset.h"
-#include "merger.h"
-#include "mergepriv.h"
 #include "spillset.h"
 
 #include <string.h>

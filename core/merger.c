@@ -454,13 +454,15 @@ int fb_merge_run(const struct fb_merge_config *cfg, struct fb_merge_stats *st, s
 	if (!rc)
 		rc = open_folders(&m, err);
 	if (!rc)
-		rc = fb_merge_check_batches(m.f, m.nf, cfg, &m.mixed_allowed, err);
+		rc = fb_merge_check_batches(m.f, m.nf, cfg->allow_mixed, cfg->log, &m.mixed_allowed,
+					    err);
 	for (size_t i = 0; !rc && i < m.nf; i++) {
 		rc = fb_mfolder_scan(&m.f[i], &m.idx, err);
 		st->lines_in += m.f[i].lines;
 	}
 	if (!rc)
-		rc = fb_merge_check_lines(m.f, m.nf, cfg, &m.mixed_allowed, err);
+		rc = fb_merge_check_lines(m.f, m.nf, cfg->allow_mixed, cfg->log, &m.mixed_allowed,
+					  err);
 	for (size_t i = 0; !rc && i < m.nf && m.format < 0; i++)
 		if (m.f[i].nvols)
 			m.format = cfg->format >= 0 ? cfg->format : m.f[i].format;

@@ -59,11 +59,4 @@ struct fb_merge_stats {
  */
 int fb_merge_run(const struct fb_merge_config *cfg, struct fb_merge_stats *st, struct fb_err *err);
 
-/*
- * A result line (len bytes, no newline) with its top-level "volume" value
- * replaced by the string name, into out (reset first). 0, FB_ENOMEM, or
- * FB_EPARSE when the line has no such member.
- */
-int fb_merge_set_volume(const char *line, size_t len, const char *name, struct fb_buf *out);
-
 #endif
