@@ -1,7 +1,7 @@
 /* plan: the dry run's report. */
 #include "plan.h"
 #include "dryrun.h"
-#include "run.h"
+#include "exitcode.h"
 #include "shardfile.h"
 
 #include <stdio.h>
