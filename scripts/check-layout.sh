@@ -26,7 +26,7 @@
 # Usage: scripts/check-layout.sh [SOURCE_DIR]. Exit 0 when all hold, 1 when
 # one does not (each failure on stderr), 2 on a usage error. With
 # LAYOUT_EDGES=1 it also prints the module graph on stdout, an edge a line
-# ("core/job core/jobfetch").
+# ("core/engine/job core/engine/jobfetch").
 set -eu
 
 MAX_LINES=600

@@ -1,6 +1,6 @@
 /*
  * server: florasim's HTTP side. Listens on 127.0.0.1, hands every request
- * under /api/v1 to the simulated API model (transports/simmodel) and sends
+ * under /api/v1 to the simulated API model (transports/sim/simmodel) and sends
  * back its answer, acting out the faults the model asks for (closed
  * connections, truncated and slow bodies) and the configured latency
  * without holding up other connections.

@@ -323,25 +323,25 @@ while read -r file name unit; do
 		fail "architecture.md's Limits give $name another number than $file's $want"
 	fi
 done <<-'EOF'
-	transports/httpreq.h FB_HTTP_API_BODY_MAX bytes
-	transports/httpreq.h FB_HTTP_ERROR_BODY_MAX bytes
+	transports/http/httpreq.h FB_HTTP_API_BODY_MAX bytes
+	transports/http/httpreq.h FB_HTTP_ERROR_BODY_MAX bytes
 	cmd/florabatch/options.c max_output_bytes bytes
 	cmd/florabatch/options.c fetch_attempts count
-	transports/apijson.h FB_APIJSON_DEPTH_MAX count
-	transports/apijson.h FB_APIJSON_SNIPPET_MAX count
-	transports/apitech.c MAX_DEPTH count
-	transports/httpmsg.h FB_HTTP_URL_SHOWN_MAX count
-	core/error.h FB_ERR_MSG_MAX count
-	transports/http.c DEFAULT_CONNECT_MS ms
-	transports/http.c DEFAULT_REQUEST_MS ms
-	transports/http.c DEFAULT_STALL_MS ms
-	transports/http.c DEFAULT_FETCH_MS ms
-	transports/httpreq.c MAX_REDIRECTS count
+	transports/api/apijson.h FB_APIJSON_DEPTH_MAX count
+	transports/api/apijson.h FB_APIJSON_SNIPPET_MAX count
+	transports/api/apitech.c MAX_DEPTH count
+	transports/http/httpmsg.h FB_HTTP_URL_SHOWN_MAX count
+	core/util/error.h FB_ERR_MSG_MAX count
+	transports/http/http.c DEFAULT_CONNECT_MS ms
+	transports/http/http.c DEFAULT_REQUEST_MS ms
+	transports/http/http.c DEFAULT_STALL_MS ms
+	transports/http/http.c DEFAULT_FETCH_MS ms
+	transports/http/httpreq.c MAX_REDIRECTS count
 	cmd/florasim/server.c MAX_BODY bytes
 EOF
 # README gives the two caps a user meets most.
 for name in FB_HTTP_API_BODY_MAX FB_HTTP_ERROR_BODY_MAX; do
-	want=$(human_bytes "$(code_value transports/httpreq.h "$name")")
+	want=$(human_bytes "$(code_value transports/http/httpreq.h "$name")")
 	grep -qF "at $want" "$src/README.md" ||
 		fail "README does not give $name ($want) where it says what a server can make florabatch read"
 done

@@ -33,7 +33,6 @@ expected_files() {
 		share/doc/florabatch/README.md
 	EOF
 	for f in "$src"/docs/*.md; do
-		case $f in */layout-plan.md) continue ;; esac # for developers, gone with the layout-plan move
 		echo "share/doc/florabatch/docs/${f##*/}"
 	done
 	(cd "$src" && find examples -type f) | sed 's|^|share/doc/florabatch/|'

@@ -5,7 +5,7 @@
  *
  * The model is asked when the request starts: the server acts the moment
  * a request arrives, and the whole latency is the answer's way back. Each
- * answer waits in the project's deadline heap (core/timers), ordered by due
+ * answer waits in the project's deadline heap (core/engine/timers), ordered by due
  * time, then by start order (so equal due times fire in the order they were
  * started, deterministically), until step() finds it due.
  *
