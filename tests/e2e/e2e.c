@@ -19,6 +19,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
+int e2e_wrapped(void)
+{
+	const char *w = getenv("FB_E2E_WRAPPER");
+	return w && *w;
+}
+
+long long e2e_patience_ms(long long ms)
+{
+	return e2e_wrapped() ? ms * 10 : ms;
+}
+
 struct e2e_run e2e_florabatch(const char *dir, const char *args)
 {
 	struct e2e_run r = {0};

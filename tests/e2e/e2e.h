@@ -11,6 +11,22 @@ struct e2e_run {
 	char *err;  /* standard error */
 };
 
+/*
+ * 1 when the binaries run under FB_E2E_WRAPPER (tests/e2e/wrap.sh), e.g.
+ * valgrind: many times slower, so a test measuring their memory or time
+ * checks only what still holds, and waits longer.
+ */
+int e2e_wrapped(void);
+/* How long to wait for something the binaries do: ms, ten times that under a wrapper. */
+long long e2e_patience_ms(long long ms);
+/* 1 when memory and time measured of the binaries mean something: neither a sanitizer build
+ * (FB_SANITIZED) nor a wrapper. */
+#ifdef FB_SANITIZED
+#define E2E_MEASURED 0
+#else
+#define E2E_MEASURED (!e2e_wrapped())
+#endif
+
 /* Runs `cd dir && $FB_BIN <args>` (args is shell text). Free with e2e_run_free. */
 struct e2e_run e2e_florabatch(const char *dir, const char *args);
 void e2e_run_free(struct e2e_run *r);

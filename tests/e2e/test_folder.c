@@ -194,6 +194,10 @@ static void test_unchanged_folder_not_read(void **state)
 	/* Rewritten behind the cache's back; a new file, fresh; a changed file, older. */
 	overwrite_in_place(photos, "img-00.png", 'x');
 	png(photos, "fresh.png", 100);
+	/* Under a wrapper (valgrind) florabatch takes longer to start than the window in
+	 * which a change is too fresh to trust: dated a minute ahead, it stays fresh. */
+	if (e2e_wrapped())
+		age(photos, "fresh.png", -60);
 	png(photos, "img-01.png", 101);
 	age(photos, "img-01.png", 1800);
 	r = cron(w);

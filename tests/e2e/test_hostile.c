@@ -138,7 +138,9 @@ static void test_huge_estimate_does_not_stall(void **state)
 		if (r.status)
 			print_error("exit %d: %s\n", r.status, r.err);
 		assert_int_equal(r.status, 0);
-		assert_true(secs < 12); /* before: 30 s by the lists, 300 s by GET */
+		/* before: 30 s by the lists, 300 s by GET; under valgrind, a start alone takes
+		 * seconds, so the time says nothing there */
+		assert_true(!E2E_MEASURED || secs < 12);
 		e2e_run_free(&r);
 	}
 }

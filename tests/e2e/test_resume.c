@@ -253,7 +253,9 @@ static void test_second_invocation_on_same_out_is_refused(void **state)
 		    "a second florabatch on the same --out exited %d, not 75; stderr:\n%s\n",
 		    r.status, r.err);
 	assert_int_equal(r.status, 75);
-	assert_true(took < 3000); /* at once, not after waiting for the lock */
+	/* At once, not after waiting for the lock (the first's runs take 25 s);
+	 * under valgrind a start and exit alone take seconds. */
+	assert_true(took < (e2e_wrapped() ? 15000 : 3000));
 	if (!strstr(r.err, "lock") && !strstr(r.err, "another florabatch"))
 		print_error("the refusal does not say another florabatch holds the lock:\n%s\n",
 			    r.err);
@@ -283,6 +285,9 @@ static void stop_then_resume(void **state, int sig, int items)
 	write_manifest(w, items);
 	const char *extra = "--concurrency 10 --grace 5s";
 	fb_start(w, extra, "stopped");
+	/* Mid-batch: its first runs made, so the signal finds its handlers (a slow
+	 * start, as under valgrind, would meet the signal before them). */
+	wait_for_runs(w, 1, 1, "stopped");
 	e2e_sleep_ms(1200);
 	long long t0 = e2e_now_ms();
 	kill(w->pid, sig);
@@ -564,7 +569,8 @@ static void test_rerun_of_finished_batch_does_nothing(void **state)
 	e2e_run_free(&r);
 	if (took >= 1500)
 		print_error("the re-run of a finished batch took %lld ms\n", took);
-	assert_true(took < 1500); /* runs take 2 s: it waited for none */
+	/* Runs take 2 s: it waited for none (under valgrind a start alone takes longer) */
+	assert_true(!E2E_MEASURED || took < 1500);
 	size_t len1;
 	char *after = tu_read_file(rp, &len1);
 	if (len1 != len0 || memcmp(after, before, len0))

@@ -78,10 +78,9 @@ static void test_large_outputs_stream_to_disk(void **state)
 	assert_int_equal(r.status, 0);
 	double rss = peak_rss_mib(r.err);
 	print_message("8 outputs of 16 MiB, 8 in flight: peak RSS %.1f MiB\n", rss);
-#ifndef FB_SANITIZED
 	/* Held in memory, the eight downloads alone would take 128 MiB. */
-	assert_true(rss > 0 && rss < 48);
-#endif
+	if (E2E_MEASURED)
+		assert_true(rss > 0 && rss < 48);
 	e2e_run_free(&r);
 	assert_completed_archived(w, 8);
 	/* At rest: the volume holds the outputs, the spool nothing. */
@@ -213,7 +212,7 @@ static void test_kill_while_archiving(void **state)
 	int pid = e2e_florabatch_spawn(w->dir, KEY, args, "first");
 	char *tmp = tu_path(w->dir, "out/outputs.tar.gz.tmp");
 	struct stat st;
-	long long until = e2e_now_ms() + 30000;
+	long long until = e2e_now_ms() + e2e_patience_ms(30000);
 	while (stat(tmp, &st) != 0 || st.st_size == 0) {
 		if (e2e_wait(pid, 0) >= 0 || e2e_now_ms() > until) {
 			print_error("the volume was never seen half written\n");
@@ -358,9 +357,8 @@ static void test_sim_keeps_no_uploaded_bytes(void **state)
 	assert_non_null(strstr(r.err, "128 completed"));
 	double rss = peak_rss_mib(r.err);
 	print_message("128 uploads of 1 MiB through the sim transport: peak RSS %.1f MiB\n", rss);
-#ifndef FB_SANITIZED
-	assert_true(rss > 0 && rss < 48); /* the bytes kept would be 128 MiB */
-#endif
+	if (E2E_MEASURED)
+		assert_true(rss > 0 && rss < 48); /* the bytes kept would be 128 MiB */
 	e2e_run_free(&r);
 	tu_rmrf(dir);
 	free(dir);

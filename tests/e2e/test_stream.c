@@ -163,6 +163,13 @@ static void test_results_before_stdin_closes(void **state)
 	assert_int_equal(e2e_wait(x->pid, 15000), 1); /* one item was invalid */
 	x->pid = 0;
 	assert_int_equal(stat_of(x, "creates"), 4);
+	/*
+	 * Lines leave as items end. Here the items end in input order: created
+	 * in it, and done by their one poll each. Under a wrapper (valgrind) the
+	 * downloads crowd together and finish in any order.
+	 */
+	if (e2e_wrapped())
+		return;
 	assert_true(strstr(out, "\"s1\"") < strstr(out, "\"s2\""));
 	assert_true(strstr(out, "\"s2\"") < strstr(out, "\"s3\""));
 	assert_true(strstr(out, "\"s3\"") < strstr(out, "\"s4\""));
@@ -486,16 +493,26 @@ static void test_week_long_stream_stays_flat(void **state)
 {
 	setup_world(state, "--run-time 1s");
 	struct world *x = *state;
-#ifdef FB_SANITIZED
-	/* Memory errors, not memory use: a fifth of the items, the same week. */
-	const int items = 10080, measured = 0;
-	const char *args = "run - --sim-clock virtual --sim-run-time 10m --concurrency 10 "
-			   "--roll 1h --out out --quiet";
-#else
-	const int items = 50400, measured = 1;
-	const char *args = "run - --sim-clock virtual --sim-run-time 10m --concurrency 50 "
-			   "--roll 1h --out out --quiet";
-#endif
+	/*
+	 * Under the sanitizers memory errors, not memory use: a fifth of the
+	 * items, the same week; under valgrind, some fifty times slower, a
+	 * twenty-fifth. The items in flight shrink alike, so the week stays a week.
+	 */
+	const int measured = E2E_MEASURED;
+	int items = 50400, concurrency = 50;
+	if (e2e_wrapped()) {
+		items = 2016;
+		concurrency = 2;
+	} else if (!measured) {
+		items = 10080;
+		concurrency = 10;
+	}
+	char args[160];
+	snprintf(
+	    args, sizeof(args),
+	    "run - --sim-clock virtual --sim-run-time 10m --concurrency %d --roll 1h --out out "
+	    "--quiet",
+	    concurrency);
 	x->pid = e2e_florabatch_spawn_piped(x->w->dir, KEY, args, "fb", &x->in, NULL);
 	pid_t writer = fork();
 	assert_true(writer >= 0);
