@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages florabatch needs to build, test and benchmark
 # (scdoc builds the man pages; bash-completion and zsh check the completions;
-# clang, its libFuzzer runtime and its OpenMP build the fuzz harnesses;
+# clang, its libFuzzer runtime and its OpenMP build the fuzz harnesses and
+# the ThreadSanitizer build, LLVM's OpenMP bringing the Archer tool that
+# TSan needs; valgrind runs the end-to-end tests in scripts/valgrind.sh;
 # openssl makes the self-signed certificate of the TLS test; GNU parallel,
 # Slurm and munge run the scale-out recipes of examples/scale-out: the Slurm
 # test starts daemons of its own, so the packages' services are neither
@@ -14,7 +16,7 @@ PKGS="build-essential cmake pkg-config git ca-certificates
 libcurl4-openssl-dev libyajl-dev libarchive-dev libssl-dev libzstd-dev
 libcmocka-dev libmicrohttpd-dev zlib1g-dev zstd jq openssl
 scdoc bash-completion zsh
-clang libclang-rt-14-dev libomp-dev
+clang libclang-rt-14-dev libomp-dev valgrind
 parallel slurm-wlm munge"
 
 missing=""
