@@ -15,7 +15,8 @@
 # HTTP_CONCURRENCY HTTP_RUN_TIME (HTTP at scale), MEM_SMALL MEM_LARGE
 # (memory), POLL_RUNS POLL_RUN_TIME (polling, real-time row), PEER_RUNS
 # PEER_CONCURRENCY (peers), ARCHIVE_FILES ARCHIVE_MB (archive), MERGE_FOLDERS
-# MERGE_ITEMS (merge: bench_merge.sh reads them itself).
+# MERGE_ITEMS (merge: bench_merge.sh reads them itself), SHARD_ITEMS
+# SHARD_CONCURRENCY SHARD_RATE SHARD_ROWS (shards: bench_shards.sh reads them).
 set -eu
 cd "$(dirname "$0")/.."
 if [ "${SMOKE:-0}" = 1 ]; then
@@ -57,6 +58,8 @@ echo "== 3e. history: a re-run adding one item to 100 MB, 1 GB, 10 GB; re-scan o
 SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_history.sh
 echo "== 3f. merge: 4 shard folders of 25,000 items into one"
 SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_merge.sh
+echo "== 3g. shards: 100,000 items as 1, 2 and 4 shards on one florasim, then merged"
+SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_shards.sh
 echo "== 4. memory against manifest size"
 "$b/bench_memory" "$fb" "${MEM_SMALL:-10000}" "${MEM_LARGE:-1000000}"
 echo "== 5. polling efficiency"

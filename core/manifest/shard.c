@@ -140,7 +140,7 @@ static int gaps(const char *why, struct fb_err *err)
 static int from_slurm(const struct fb_shard_env *env, unsigned long want_n, const char *want_from,
 		      struct fb_shard *out, struct fb_err *err)
 {
-	unsigned long id, min = 0, max = 0, count = 0, step = 1, n;
+	unsigned long id = 0, min = 0, max = 0, count = 0, step = 1, n;
 	char why[160];
 	if (var("SLURM_ARRAY_TASK_ID", env->slurm_task_id, "the array task's index", &id, err) ||
 	    (env->slurm_task_min && var("SLURM_ARRAY_TASK_MIN", env->slurm_task_min,
@@ -228,7 +228,7 @@ int fb_shard_from_env(const struct fb_shard_env *env, unsigned count_opt, struct
 				  "%s and %s are both set: which one numbers this process is "
 				  "unclear; give --shard K/N",
 				  set[0], set[1]);
-	unsigned long n, v;
+	unsigned long n = 0, v = 0;
 	const char *from;
 	if (given_count(env, count_opt, &n, &from, err))
 		return err->code;
