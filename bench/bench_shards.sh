@@ -30,9 +30,9 @@
 # item, every item completed, and every output in the archive volumes exactly
 # once with the sha256 its line gives.
 #
-#   bench/bench_shards.sh                       100,000 items (about 20 minutes)
+#   bench/bench_shards.sh                       100,000 items (about 25 minutes)
 #   SHARD_ITEMS=10000 SHARD_ROWS='1:1000 4:250' bench/bench_shards.sh
-#   SMOKE=1 bench/bench_shards.sh               100 items, runs of 200 ms (CI)
+#   SMOKE=1 bench/bench_shards.sh               100 items, runs of 100 ms, 3 rows (CI)
 #
 # Also SHARD_CONCURRENCY (C, default 1000), SHARD_RATE (default 1000),
 # SHARD_RUN_TIME (default 2s), SHARD_LATENCY (default 20-80ms),
@@ -54,8 +54,8 @@ done
 bench_binaries
 if [ "${SMOKE:-0}" = 1 ]; then
 	SHARD_ITEMS=${SHARD_ITEMS:-100} SHARD_CONCURRENCY=${SHARD_CONCURRENCY:-20}
-	SHARD_RATE=${SHARD_RATE:-500} SHARD_RUN_TIME=${SHARD_RUN_TIME:-200ms}
-	SHARD_LATENCY=${SHARD_LATENCY:-0-20ms}
+	SHARD_RATE=${SHARD_RATE:-500} SHARD_RUN_TIME=${SHARD_RUN_TIME:-100ms}
+	SHARD_LATENCY=${SHARD_LATENCY:-0-20ms} SHARD_ROWS=${SHARD_ROWS:-1:20 2:10 4:5}
 fi
 SHARD_ITEMS=${SHARD_ITEMS:-100000}
 SHARD_CONCURRENCY=${SHARD_CONCURRENCY:-1000}

@@ -4,8 +4,9 @@
 # bench_peers.sh). Figures go to standard output, as text and one JSON line
 # each; bench/README.md keeps the latest table.
 #
-#   ./bench/run.sh              the full suite (about 45 minutes on 2 cores, 30 of
-#                               them the grid; GRID=0 leaves the grid out)
+#   ./bench/run.sh              the full suite (about 70 minutes on 2 cores, 30 of
+#                               them the grid, 25 the shards; GRID=0 leaves the
+#                               grid out, SHARDS=0 the shards)
 #   SMOKE=1 ./bench/run.sh      every benchmark at a size of seconds: what CI
 #                               runs, so the scripts cannot rot
 #   BUILD=dir                   use the binaries of an existing build instead
@@ -59,7 +60,9 @@ SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_history.sh
 echo "== 3f. merge: 4 shard folders of 25,000 items into one"
 SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_merge.sh
 echo "== 3g. shards: 100,000 items as 1, 2 and 4 shards on one florasim, then merged"
-SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_shards.sh
+if [ "${SMOKE:-0}" = 1 ] || [ "${SHARDS:-1}" = 1 ]; then
+	SMOKE=${SMOKE:-0} FLORABATCH=$fb FLORASIM=$sim ./bench/bench_shards.sh
+fi
 echo "== 4. memory against manifest size"
 "$b/bench_memory" "$fb" "${MEM_SMALL:-10000}" "${MEM_LARGE:-1000000}"
 echo "== 5. polling efficiency"
