@@ -174,7 +174,8 @@ static void test_never_answers(void **state)
 	assert_non_null(strstr(msg, "POST /techniques/never/runs"));
 	assert_int_equal(hs_count(w->api, "POST /api/v1/techniques/never/runs"), 2);
 	assert_true(w->ms >= 2000);
-	assert_true(w->ms < 6000);
+	/* Under valgrind a start alone takes seconds: only the lower bound holds. */
+	assert_true(e2e_wrapped() || w->ms < 6000);
 }
 
 /*
@@ -204,7 +205,7 @@ static void test_trickle(void **state)
 		assert_int_equal(b[i], trickle_byte(i));
 	free(b);
 	free(p);
-	assert_true(w->ms < 8000);
+	assert_true(e2e_wrapped() || w->ms < 8000); /* not under valgrind, as above */
 }
 
 /* A 50 MB create answer: read no further than the 8 MiB cap, and the item fails. */
@@ -217,9 +218,8 @@ static void test_huge_answer(void **state)
 			 1); /* not retried */
 	double rss = hw_peak_rss_mib(w);
 	print_message("a 50 MB answer: peak RSS %.1f MiB, %lld ms\n", rss, w->ms);
-#ifndef FB_SANITIZED
-	assert_true(rss > 0 && rss < 40);
-#endif
+	if (E2E_MEASURED)
+		assert_true(rss > 0 && rss < 40);
 }
 
 /*

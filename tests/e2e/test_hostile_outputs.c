@@ -193,7 +193,7 @@ static void test_redirect_loops(void **state)
 	print_message("redirect loops: %zu and %zu requests, %lld ms\n", loops, self, w->ms);
 	assert_int_equal(loops, 6); /* the first, then five redirects */
 	assert_int_equal(self, 6);
-	assert_true(w->ms < 5000);
+	assert_true(e2e_wrapped() || w->ms < 5000); /* under valgrind a start takes seconds */
 }
 
 /* A redirect from the API's host to another: neither request carries the key. */
