@@ -386,7 +386,7 @@ static void on_poll(void *ud, const struct fb_reply *reply)
 	}
 	j->req_retries = j->req_429s = 0;
 	if (j->env->poller)
-		fb_poller_seen(j->env->poller, j->item.kind, j->created_ms,
+		fb_poller_seen(j->env->poller, j->item.kind, reply->run.run_id, j->created_ms,
 			       is_terminal(reply->run.status), j->direct);
 	j->direct = 0;
 	j->polls++;

@@ -18,6 +18,9 @@
 /* An unproven estimate delays sweeps this long at most: the contract's polling window. */
 #define HINT_WISH_MAX 5000
 #define TOKENS_MAX    1000 /* pages saved up, at most */
+#define SHARE_DECAY   0.9  /* per page: the share follows the last ten pages or so */
+#define SHARE_SEEN    20   /* finished runs on pages before the share counts */
+#define SHARE_FLOOR   0.01
 
 uint64_t fb_poll_now(struct fb_poller *p)
 {
@@ -81,6 +84,7 @@ void fb_poller_free(struct fb_poller *p)
 		for (int k = 0; k < FB_POLL_MARKS; k++)
 			free(g->mark[k]);
 	}
+	fb_fifoset_release(&p->recent);
 	free(p->e);
 	free(p->map);
 	free(p);
@@ -136,6 +140,9 @@ static int grow(struct fb_poller *p)
 		p->e = e;
 		p->cap = cap;
 	}
+	/* Deep sweeps read back a few times the runs in flight: recognise them all. */
+	if (fb_fifoset_grow(&p->recent, fb_poll_max(4096, (p->n + 1) * FB_POLL_RECENT)))
+		return FB_ENOMEM;
 	if ((p->n + 1) * 2 > p->mapcap) {
 		size_t cap = p->mapcap ? p->mapcap * 2 : 128;
 		uint32_t *m = malloc(cap * sizeof(*m));
@@ -176,7 +183,7 @@ struct fb_poll_entry *fb_poll_find(struct fb_poller *p, const char *run_id, uint
 
 int fb_poll_recent(const struct fb_poller *p, uint64_t h)
 {
-	return p->recent[h % FB_POLL_RECENT] == (h ? h : 1);
+	return fb_fifoset_has(&p->recent, h);
 }
 
 void fb_poll_hand_back(struct fb_poller *p, int gi)
@@ -193,13 +200,33 @@ void fb_poll_hand_back(struct fb_poller *p, int gi)
 
 /* ---- what the batch has learned, and what it buys ---- */
 
-/* Sweep requests per finished run aimed at: tighter when many runs are in flight. */
+double fb_poll_share(const struct fb_poll_group *g)
+{
+	if (g->all_seen < SHARE_SEEN)
+		return 1;
+	double s = g->own_seen / g->all_seen;
+	return s < SHARE_FLOOR ? SHARE_FLOOR : s > 1 ? 1 : s;
+}
+
+void fb_poll_note_page(struct fb_poll_group *g, size_t own, size_t all)
+{
+	g->own_seen = g->own_seen * SHARE_DECAY + (double)own;
+	g->all_seen = g->all_seen * SHARE_DECAY + (double)all;
+}
+
+/*
+ * Sweep requests per finished run aimed at: tighter when many runs are in
+ * flight, and as much wider as pages hold fewer of the batch's runs (a
+ * shard of a workspace reads every other shard's runs too; a sweep that
+ * read as few pages as alone would miss its own).
+ */
 double fb_poll_budget(const struct fb_poller *p, const struct fb_poll_group *g)
 {
 	double b = p->cfg.budget;
 	if (g->n > 100)
 		b = b * 100.0 / (double)g->n;
-	return b < p->cfg.budget / 3 ? p->cfg.budget / 3 : b;
+	b = b < p->cfg.budget / 3 ? p->cfg.budget / 3 : b;
+	return b / fb_poll_share(g);
 }
 
 /* Runs of the group finishing per second, by Little's law; 0: not known yet. */
@@ -254,6 +281,26 @@ uint64_t fb_poll_wish(struct fb_poll_group *g, const struct fb_poll_entry *x)
 	return x->since + fb_poll_min(x->expect / 3, HINT_WISH_MAX);
 }
 
+/*
+ * The first runs are watched before anything is known and get the far
+ * GET deadline of an unknown run; once enough have finished, theirs come
+ * in to what runs like them take, or a run no sweep showed waits it out.
+ */
+static void learned(struct fb_poller *p, struct fb_poll_group *g)
+{
+	if (g->trusted || !fb_pollstats_quantile(&g->stats, 0.9))
+		return;
+	g->trusted = 1;
+	int gi = (int)(g - p->g);
+	for (size_t i = 0; i < p->n; i++) {
+		struct fb_poll_entry *x = &p->e[i];
+		if (x->group != gi)
+			continue;
+		x->fallback_due = fb_poll_min(x->fallback_due, fb_poll_fallback_at(g, x));
+		fb_poll_note_due(p, x->fallback_due);
+	}
+}
+
 void fb_poll_answer(struct fb_poller *p, struct fb_poll_entry *x, const struct fb_run_info *run)
 {
 	struct fb_poll_group *g = &p->g[x->group];
@@ -263,9 +310,10 @@ void fb_poll_answer(struct fb_poller *p, struct fb_poll_entry *x, const struct f
 	if (x->expect)
 		fb_pollstats_add(&g->ratio, 0,
 				 (now - fb_poll_min(x->since, now)) * 1000 / x->expect);
+	learned(p, g);
 	g->get_wins = 0;
 	p->st.answered++;
-	p->recent[x->hash % FB_POLL_RECENT] = x->hash ? x->hash : 1;
+	fb_fifoset_add(&p->recent, x->hash); /* out of memory: only the share suffers */
 	p->ops.answer(fb_poll_take(p, (size_t)(x - p->e)), run);
 }
 
@@ -284,8 +332,8 @@ uint64_t fb_poll_fallback_at(struct fb_poll_group *g, const struct fb_poll_entry
 	return fb_poll_min(due, x->max_fallback);
 }
 
-void fb_poller_seen(struct fb_poller *p, enum fb_job_kind kind, uint64_t since_ms, int finished,
-		    int handed_back)
+void fb_poller_seen(struct fb_poller *p, enum fb_job_kind kind, const char *run_id,
+		    uint64_t since_ms, int finished, int handed_back)
 {
 	struct fb_poll_group *g = &p->g[kind == FB_JOB_GENERATION ? G_GEN : G_TECH];
 	if (handed_back)
@@ -293,6 +341,9 @@ void fb_poller_seen(struct fb_poller *p, enum fb_job_kind kind, uint64_t since_m
 	if (!finished)
 		return;
 	fb_pollstats_add(&g->stats, since_ms, fb_poll_now(p));
+	if (run_id) /* on a page later, it is the batch's own */
+		fb_fifoset_add(&p->recent, fb_hashset_hash(run_id));
+	learned(p, g);
 	if (!handed_back)
 		return;
 	/* A GET found a finished run that no sweep showed: once is lag, often is blindness. */

@@ -93,12 +93,13 @@ int fb_poller_new(struct fb_poller **out, const struct fb_poller_config *cfg,
 int fb_poller_watch(struct fb_poller *p, const struct fb_poll_target *tg, void *ud);
 
 /*
- * A GET of the job's own answered a run created at since_ms (clock ms):
- * finished or not; handed_back when the poller had handed it back. Finished
- * runs teach the poller how long runs take.
+ * A GET of the job's own answered run_id (borrowed for the call; may be
+ * NULL), created at since_ms (clock ms): finished or not; handed_back when
+ * the poller had handed it back. Finished runs teach the poller how long
+ * runs take, and which runs on a page are the batch's.
  */
-void fb_poller_seen(struct fb_poller *p, enum fb_job_kind kind, uint64_t since_ms, int finished,
-		    int handed_back);
+void fb_poller_seen(struct fb_poller *p, enum fb_job_kind kind, const char *run_id,
+		    uint64_t since_ms, int finished, int handed_back);
 
 /* Hands back due runs and starts due sweeps. Call when fb_poller_next_due has come. */
 void fb_poller_tick(struct fb_poller *p);

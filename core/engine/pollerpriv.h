@@ -7,6 +7,7 @@
 #define FB_POLLERPRIV_H
 
 #include "poller.h"
+#include "fifoset.h"
 #include "pollstats.h"
 
 #include <stdint.h>
@@ -16,7 +17,7 @@ enum { G_TECH, G_GEN, NGROUPS };
 #define FB_POLL_PAGE	 100
 #define FB_POLL_NEVER	 UINT64_MAX
 #define FB_POLL_CHAIN	 8    /* sweeps of one endpoint under way at once, at most */
-#define FB_POLL_RECENT	 4096 /* run ids answered lately, to know a page of the batch's runs */
+#define FB_POLL_RECENT	 8    /* run ids answered lately kept: this many per run watched at most */
 #define FB_POLL_MARKS	 100  /* pages of one sweep, at most */
 #define FB_POLL_SURPLUS	 8    /* pages saved up: sweep as often as min_gap allows */
 #define FB_POLL_PROBE_MS 4000 /* before anything is learned, the oldest run is asked after */
@@ -55,8 +56,12 @@ struct fb_poll_group {
 	unsigned page_len;
 	size_t n; /* runs watched */
 	unsigned get_wins;
-	unsigned idle;	    /* shallow sweeps in a row that answered nothing */
-	unsigned probes;    /* GETs sent before anything was learned */
+	unsigned idle;	 /* shallow sweeps in a row that answered nothing */
+	unsigned probes; /* GETs sent before anything was learned */
+	int trusted;	 /* enough runs finished to trust what they showed */
+	/* Finished runs on the pages read lately, the batch's own and all (decayed):
+	 * other shards and other clients of the workspace fill the rest. */
+	double own_seen, all_seen;
 	uint64_t probe_due; /* the next such GET; 0: none planned */
 	/* List pages the batch may still spend: each run watched adds its share of
 	 * the budget, each page takes one. Below zero, sweeps slow down. */
@@ -79,7 +84,7 @@ struct fb_poller {
 	size_t n, cap;
 	uint32_t *map; /* entry index per slot, UINT32_MAX when empty; cap a power of two */
 	size_t mapcap;
-	uint64_t recent[FB_POLL_RECENT]; /* direct-mapped by hash; 0 empty */
+	struct fb_fifoset recent; /* run ids answered lately, to know the batch's runs on a page */
 	struct fb_poll_group g[NGROUPS];
 	uint64_t next_due;
 	int disabled; /* the transport cannot list: every run polls itself */
@@ -113,6 +118,10 @@ int fb_poll_recent(const struct fb_poller *p, uint64_t h);
 void fb_poll_hand_back(struct fb_poller *p, int gi);
 uint64_t fb_poll_wish(struct fb_poll_group *g, const struct fb_poll_entry *x);
 double fb_poll_rate(struct fb_poll_group *g);
+/* The batch's share of the finished runs pages show, 0.01..1; 1 until known. */
+double fb_poll_share(const struct fb_poll_group *g);
+/* A page showed `all` finished runs, `own` of them the batch's. */
+void fb_poll_note_page(struct fb_poll_group *g, size_t own, size_t all);
 double fb_poll_budget(const struct fb_poller *p, const struct fb_poll_group *g);
 uint64_t fb_poll_gap(struct fb_poller *p, struct fb_poll_group *g, uint64_t now);
 /* Takes entry idx out of the watch (its slot goes to the last entry); returns its ud. */

@@ -127,8 +127,13 @@ static int common(struct fb_poller *p, int gi, enum field f, char **out)
 	return 0;
 }
 
-/* Pages down to the oldest due run: those finished since it was created, and one more. */
-static unsigned deep_pages(struct fb_poller *p, struct fb_poll_group *g, uint64_t now)
+/*
+ * Pages down to the oldest due run: those finished since it was created,
+ * and one more; 0 when none is due. *late: a due run is older than nine
+ * runs in ten took, so it has likely finished behind younger runs where a
+ * shallow sweep stops.
+ */
+static unsigned deep_pages(struct fb_poller *p, struct fb_poll_group *g, uint64_t now, int *late)
 {
 	uint64_t oldest = FB_POLL_NEVER;
 	size_t due = 0;
@@ -139,16 +144,24 @@ static unsigned deep_pages(struct fb_poller *p, struct fb_poll_group *g, uint64_
 		due++;
 		oldest = fb_poll_min(oldest, p->e[i].since);
 	}
+	*late = 0;
 	if (!due)
 		return 0;
-	uint64_t behind = fb_pollstats_finished_since(&g->stats, oldest, now) + due;
-	return (unsigned)fb_poll_min((behind + g->page_len - 1) / g->page_len + 1, MAX_PAGES);
+	uint64_t q = fb_pollstats_quantile(&g->stats, 0.9);
+	*late = q && now - oldest > q;
+	/* Pages hold the runs of other shards (or clients) too: as many more pages. */
+	double behind =
+	    (double)(fb_pollstats_finished_since(&g->stats, oldest, now) + due) / fb_poll_share(g);
+	return (unsigned)fb_poll_min((uint64_t)((behind + g->page_len - 1) / g->page_len) + 1,
+				     MAX_PAGES);
 }
 
 /* As often as min_gap allows while the pages are saved up, else as the budget pays. */
-static int deep_due(struct fb_poller *p, struct fb_poll_group *g, uint64_t now, unsigned pages)
+static int deep_due(struct fb_poller *p, struct fb_poll_group *g, uint64_t now, unsigned pages,
+		    int late)
 {
-	if (pages <= SHALLOW)
+	/* A shallow sweep reads as deep, unless it stops short of a late run. */
+	if (pages <= (late ? 1 : SHALLOW))
 		return 0;
 	double r = fb_poll_rate(g);
 	uint64_t every =
@@ -161,7 +174,7 @@ static int deep_due(struct fb_poller *p, struct fb_poll_group *g, uint64_t now, 
 /* A shallow sweep reads what finished since the last one started, and a page more. */
 static unsigned shallow_pages(struct fb_poll_group *g, uint64_t now)
 {
-	double fresh = fb_poll_rate(g) * (double)(now - g->last_start) / 1000.0;
+	double fresh = fb_poll_rate(g) * (double)(now - g->last_start) / 1000.0 / fb_poll_share(g);
 	unsigned pages = (unsigned)(fresh / g->page_len) + 2;
 	return pages < SHALLOW ? SHALLOW : pages > MAX_PAGES ? MAX_PAGES : pages;
 }
@@ -224,12 +237,13 @@ void fb_pollsweep_start(struct fb_poller *p, int gi, uint64_t now)
 		end_sweep(c, now + p->cfg.error_backoff_ms); /* out of memory: runs fall back */
 		return;
 	}
-	unsigned deep = deep_pages(p, g, now);
+	int late;
+	unsigned deep = deep_pages(p, g, now, &late);
 	c->active = 1;
 	c->failed = 0;
 	c->pages = 0;
 	c->first = 0;
-	c->deep = deep_due(p, g, now, deep);
+	c->deep = deep_due(p, g, now, deep, late);
 	c->max_pages = c->deep ? deep : shallow_pages(g, now);
 	g->last_start = now;
 	g->due = FB_POLL_NEVER;
@@ -269,6 +283,15 @@ static void next_phase(struct fb_poll_chain *c, uint64_t now)
 	end_sweep(c, 0);
 }
 
+/* A watched run of the group is due a sweep. */
+static int any_due(struct fb_poller *p, struct fb_poll_group *g, uint64_t now)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->e[i].group == (size_t)(g - p->g) && fb_poll_wish(g, &p->e[i]) <= now)
+			return 1;
+	return 0;
+}
+
 static void on_page(void *ud, const struct fb_list_reply *r)
 {
 	struct fb_poll_chain *c = ud;
@@ -287,7 +310,7 @@ static void on_page(void *ud, const struct fb_list_reply *r)
 	}
 	if (r->next_cursor && r->nruns)
 		g->page_len = (unsigned)fb_poll_min(r->nruns, FB_POLL_PAGE); /* a server's cap */
-	size_t fresh = 0, known = 0;
+	size_t fresh = 0, known = 0, finished = 0;
 	int edge = -1; /* the page's oldest run of the batch's own was answered just now */
 	/* Oldest first: runs that finished together end in the order they were made. */
 	for (size_t i = r->nruns; i-- > 0;) {
@@ -295,6 +318,7 @@ static void on_page(void *ud, const struct fb_list_reply *r)
 		if (!run->run_id ||
 		    (run->status != FB_RUN_COMPLETED && run->status != FB_RUN_FAILED))
 			continue;
+		finished++;
 		uint64_t h = fb_hashset_hash(run->run_id);
 		struct fb_poll_entry *x = fb_poll_find(p, run->run_id, h);
 		if (!x || x->group != (size_t)(g - p->g)) {
@@ -311,13 +335,15 @@ static void on_page(void *ud, const struct fb_list_reply *r)
 		fb_poll_answer(p, x, run);
 	}
 	edge = edge > 0;
+	fb_poll_note_page(g, fresh + known, finished);
 	/*
 	 * A shallow sweep goes on while a page ends among runs it answered: runs
 	 * mostly finish in the order they were made, so where answered runs end,
 	 * the runs that finished since the last sweep end too. A deep one goes on
-	 * while pages hold the batch's runs at all (past them, none it waits for).
+	 * while a run it came for is left: a page of other clients' runs alone
+	 * (another shard's burst) says nothing of the pages below it.
 	 */
-	int more = c->deep ? fresh + known > 0 : edge;
+	int more = c->deep ? any_due(p, g, now) : edge;
 	if (r->next_cursor)
 		keep_mark(g, c->first + c->pages - 1, r->next_cursor);
 	if (more && g->n && r->next_cursor && c->pages < c->max_pages) {

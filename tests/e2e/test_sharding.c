@@ -4,9 +4,10 @@
  * write every item's line exactly once, each line in the shard its key
  * hashes to; each folder records its shard and refuses another; --shard
  * auto reads Slurm, Kubernetes and GNU parallel's variables; the dry run
- * and the progress events say "shard K/N: M of T"; and four shards started
+ * and the progress events say "shard K/N: M of T"; four shards started
  * at once against one florasim share its rate limit through --rate, where
- * four unshared rates break it.
+ * four unshared rates break it; and shards find their own runs on list
+ * pages full of each other's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -471,35 +472,46 @@ static void test_dry_run_and_progress_say_the_shard(void **s)
 #define FEW_429	 2
 #define MANY_429 8
 
+/* n shards of m.csv (items rows) at once against w's florasim, into out/shard-K; each
+ * must exit 0, and together write every item once, completed. */
+static void shards_at_once(struct e2e_world *w, unsigned n, int items, const char *extra,
+			   const char *out)
+{
+	int pid[8];
+	assert_true(n <= 8);
+	for (unsigned k = 1; k <= n; k++) {
+		char args[1024], log[64];
+		snprintf(args, sizeof(args),
+			 "run m.csv --transport http --base-url %s --technique cctv-cam --out "
+			 "%s/shard-%u --shard %u/%u %s --seed %u --summary line",
+			 w->sim.base, out, k, k, n, extra, k);
+		snprintf(log, sizeof(log), "%s-%u", out, k);
+		pid[k - 1] = e2e_florabatch_spawn(w->dir, KEY, args, log);
+	}
+	for (unsigned k = 1; k <= n; k++) {
+		int st = e2e_wait(pid[k - 1], 90000);
+		if (st != 0) {
+			char log[64];
+			snprintf(log, sizeof(log), "%s-%u.err", out, k);
+			char *p = tu_path(w->dir, log), *text = tu_read_file(p, NULL);
+			fail_msg("shard %u/%u exited %d: %s", k, n, st, text ? text : "");
+		}
+	}
+	char fmt[64];
+	snprintf(fmt, sizeof(fmt), "%s/shard-%%u/results.jsonl", out);
+	struct e2e_lines l = shard_lines(w->dir, fmt, n);
+	assert_union(&l, items, 0);
+	e2e_lines_free(&l);
+}
+
 static long long four_at_once(void **state, const char *rate, const char *out)
 {
 	struct e2e_world *w =
 	    e2e_world_start(state, KEY, "--run-time 300ms --rate-limit 40 --burst 10");
 	write_csv(w->dir, ITEMS, 0);
-	int pid[4];
-	for (unsigned k = 1; k <= 4; k++) {
-		char args[1024], log[64];
-		snprintf(args, sizeof(args),
-			 "run m.csv --transport http --base-url %s --technique cctv-cam --out "
-			 "%s/shard-%u --shard %u/4 %s --concurrency 64 --seed %u --summary line",
-			 w->sim.base, out, k, k, rate, k);
-		snprintf(log, sizeof(log), "%s-%u", out, k);
-		pid[k - 1] = e2e_florabatch_spawn(w->dir, KEY, args, log);
-	}
-	for (unsigned k = 1; k <= 4; k++) {
-		int st = e2e_wait(pid[k - 1], 60000);
-		if (st != 0) {
-			char log[64];
-			snprintf(log, sizeof(log), "%s-%u.err", out, k);
-			char *p = tu_path(w->dir, log), *text = tu_read_file(p, NULL);
-			fail_msg("shard %u/4 exited %d: %s", k, st, text ? text : "");
-		}
-	}
-	char fmt[64];
-	snprintf(fmt, sizeof(fmt), "%s/shard-%%u/results.jsonl", out);
-	struct e2e_lines l = shard_lines(w->dir, fmt, 4);
-	assert_union(&l, ITEMS, 0); /* every item once, each completed */
-	e2e_lines_free(&l);
+	char extra[256];
+	snprintf(extra, sizeof(extra), "%s --concurrency 64", rate);
+	shards_at_once(w, 4, ITEMS, extra, out);
 	yajl_val st = e2e_sim_get_json(&w->sim, "/_sim/stats");
 	long long limited = e2e_num(st, "rate_limited", NULL);
 	assert_int_equal(e2e_num(st, "runs_created", NULL), ITEMS);
@@ -521,6 +533,27 @@ static void test_four_shards_share_the_rate_limit(void **state)
 	assert_true(unshared >= MANY_429);
 }
 
+/*
+ * Two shards of one workspace each read the other's runs on every list
+ * page. Each must read as much deeper as its share of the pages is
+ * smaller, or the runs that finish behind younger ones fall off the pages
+ * it reads and wait for a GET of their own: before, 11 to 20 of 300 did,
+ * the first of them after 30 s, for runs of 200 ms.
+ */
+#define PAIR_ITEMS 300
+static void test_shards_find_their_runs_on_shared_pages(void **state)
+{
+	struct e2e_world *w = e2e_world_start(state, KEY, "--run-time 200ms --latency 0-20ms");
+	write_csv(w->dir, PAIR_ITEMS, 0);
+	shards_at_once(w, 2, PAIR_ITEMS, "--concurrency 50", "pair");
+	yajl_val st = e2e_sim_get_json(&w->sim, "/_sim/stats");
+	long long gets = e2e_num(st, "polls", NULL), lists = e2e_num(st, "lists", NULL);
+	print_message("two shards, %d runs of 200 ms: %lld list pages, %lld GETs of one run\n",
+		      PAIR_ITEMS, lists, gets);
+	assert_true(gets <= PAIR_ITEMS / 60);
+	yajl_tree_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +565,8 @@ int main(void)
 	    cmocka_unit_test(test_shard_auto),
 	    cmocka_unit_test(test_dry_run_and_progress_say_the_shard),
 	    cmocka_unit_test_teardown(test_four_shards_share_the_rate_limit, e2e_world_teardown),
+	    cmocka_unit_test_teardown(test_shards_find_their_runs_on_shared_pages,
+				      e2e_world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,8 @@
  * pollfx: the poller tests' world: the driver over the in-process simulator
  * on a virtual clock, with a thin transport in between that counts each
  * kind of request, checks that no run is ever asked for twice at once, and
- * can break or thin out the list pages or change the create answer's
- * estimate. Included by one test program each.
+ * can break, thin out or share the list pages or change the create
+ * answer's estimate. Included by one test program each.
  */
 #ifndef POLLFX_H
 #define POLLFX_H
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum list_mode { LISTS_OK, LISTS_503, LISTS_429, LISTS_THIN, LISTS_BLIND };
+enum list_mode { LISTS_OK, LISTS_503, LISTS_429, LISTS_THIN, LISTS_BLIND, LISTS_SHARED };
 
 /* What the create answer's estimate becomes on its way to the driver. */
 enum est_mode { EST_KEEP, EST_NONE, EST_TIMES3, EST_HUGE };
@@ -35,6 +35,7 @@ struct tap {
 	enum list_mode mode;
 	enum est_mode est;
 	unsigned gets, lists, tech_lists, gen_lists, creates;
+	unsigned others;	 /* another client's runs made up for LISTS_SHARED */
 	char *inflight[MAXRUNS]; /* run ids with a GET out */
 	size_t ninflight;
 };
@@ -118,6 +119,33 @@ static void list_done(void *ud, const struct fb_list_reply *r)
 		free(c);
 		return;
 	}
+	case LISTS_SHARED: {
+		/*
+		 * Half of every page is another client's finished runs, made as
+		 * the batch's were, as another shard of the workspace would fill
+		 * it: the batch's runs reach twice as deep into the pages.
+		 */
+		struct fb_run_info *both = calloc(2 * r->nruns + 1, sizeof(*both));
+		char(*ids)[32] = calloc(r->nruns + 1, sizeof(*ids));
+		assert_non_null(both);
+		assert_non_null(ids);
+		for (size_t i = 0; i < r->nruns; i++) {
+			snprintf(ids[i], sizeof(ids[i]), "run_other%u", c->tap->others++);
+			both[2 * i] = (struct fb_run_info){.run_id = ids[i],
+							   .status = FB_RUN_COMPLETED,
+							   .progress = -1,
+							   .estimated_seconds = -1,
+							   .created_at = -1};
+			both[2 * i + 1] = r->runs[i];
+		}
+		x.runs = both;
+		x.nruns = 2 * r->nruns;
+		c->lcb(c->ud, &x);
+		free(both);
+		free(ids);
+		free(c);
+		return;
+	}
 	case LISTS_OK:
 		break;
 	}
@@ -134,7 +162,10 @@ static int t_list(struct fb_transport *tr, const struct fb_list_query *q, fb_lis
 	struct call *c = calloc(1, sizeof(*c));
 	assert_non_null(c);
 	*c = (struct call){t, NULL, cb, ud, NULL};
-	int rc = fb_transport_list_runs(t->in, q, list_done, c, err);
+	struct fb_list_query half = *q;
+	if (t->mode == LISTS_SHARED)
+		half.limit = q->limit / 2; /* the other half: the other client's */
+	int rc = fb_transport_list_runs(t->in, &half, list_done, c, err);
 	if (rc < 0) {
 		free(c);
 		return rc;
@@ -221,6 +252,7 @@ struct world {
 	enum fb_poll_mode poll_mode;
 	uint64_t run_ms;
 	double jitter; /* each run takes run_ms * (1 +- jitter) */
+	double sigma;  /* instead: log-normal around run_ms, this sigma of its log */
 	double fail_rate;
 	unsigned concurrency;
 	uint64_t poll_interval_ms;
@@ -250,6 +282,7 @@ static struct outcome run(const struct world *w, const char *manifest)
 	sc.model.seed = 5;
 	sc.model.run_ms = w->run_ms;
 	sc.model.run_ms_jitter = w->jitter;
+	sc.model.run_ms_sigma = w->sigma;
 	sc.model.estimate = FB_SIM_EST_EXACT; /* est says what the driver sees of it */
 	sc.model.fail_rate = w->fail_rate;
 	sc.model.outputs_per_run = 1;

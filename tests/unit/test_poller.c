@@ -19,6 +19,8 @@ static void test_many_runs_few_lists(void **s)
 	 * is not needed to find runs is spent on finding them sooner).
 	 */
 	assert_true(o.tap.lists > 0);
+	print_message("lists %u, elapsed %llu\n", o.tap.lists,
+		      (unsigned long long)o.sum.elapsed_ms);
 	assert_true(o.tap.lists <= 60);
 	assert_int_equal(o.tap.gets, 0);
 	assert_int_equal(o.st.lists, o.tap.lists);
@@ -145,6 +147,41 @@ static void test_run_timeout_leaves_nothing_watched(void **s)
 	free(m);
 }
 
+/*
+ * Shards of one workspace (or any other client of it) fill half of each
+ * page: the batch must read twice as deep and still find its runs there,
+ * not leave the ones that fell off its pages to a GET of their own.
+ */
+static int shared(uint64_t run_ms, double sigma, unsigned conc, unsigned items, enum est_mode est)
+{
+	struct world w = {.run_ms = run_ms, .sigma = sigma, .concurrency = conc, .est = est};
+	char *m = manifest(items, 0);
+	struct outcome alone = run(&w, m);
+	w.mode = LISTS_SHARED;
+	struct outcome o = run(&w, m);
+	free(m);
+	print_message("%u x %.1f s runs, %u in flight: alone %.1f s, %u lists, %u gets; "
+		      "half of each page another's %.1f s, %u lists, %u gets\n",
+		      items, (double)run_ms / 1000, conc, (double)alone.sum.elapsed_ms / 1000,
+		      alone.tap.lists, alone.tap.gets, (double)o.sum.elapsed_ms / 1000, o.tap.lists,
+		      o.tap.gets);
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(o.sum.completed, items);
+	/* Twice the pages for the same runs, at most three times (the share is learned). */
+	return o.tap.gets <= alone.tap.gets + items / 50 &&
+	       o.sum.elapsed_ms <= alone.sum.elapsed_ms * 5 / 4 + 500 &&
+	       o.tap.lists <= 3 * alone.tap.lists + 10;
+}
+
+static void test_pages_shared_with_another_client(void **s)
+{
+	(void)s;
+	int ok = shared(200, 0.5, 50, 300, EST_NONE);
+	ok &= shared(2000, 0.5, 500, 3000, EST_NONE);
+	ok &= shared(1000, 0.5, 200, 2000, EST_KEEP);
+	assert_true(ok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +194,7 @@ int main(void)
 	    cmocka_unit_test(test_get_mode_polls_each_run),
 	    cmocka_unit_test(test_few_runs_poll_themselves),
 	    cmocka_unit_test(test_run_timeout_leaves_nothing_watched),
+	    cmocka_unit_test(test_pages_shared_with_another_client),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
