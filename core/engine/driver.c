@@ -313,17 +313,22 @@ static void progress(struct batch *b, int force)
 	fb_progress_update(b->cfg->progress, &snap, force);
 }
 
+/*
+ * The poller first: when the rate limit is what runs out, jobs woken
+ * together take every token, and a list page, which answers up to a
+ * hundred runs for one request, would wait behind a create of one.
+ */
 static void fire_timers(struct batch *b)
 {
 	uint64_t now = fb_clock_now_ms(b->clock);
+	if (b->poller && fb_poller_next_due(b->poller) <= now)
+		fb_poller_tick(b->poller);
 	const struct fb_timer *top;
 	while ((top = fb_timers_peek(&b->timers)) && top->due_ms <= now) {
 		struct fb_timer t;
 		fb_timers_pop(&b->timers, &t);
 		fb_job_wake(t.ptr);
 	}
-	if (b->poller && fb_poller_next_due(b->poller) <= now)
-		fb_poller_tick(b->poller);
 }
 
 /* The earliest moment the loop has something to do besides answers: a timer or the poller. */
