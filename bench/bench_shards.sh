@@ -30,7 +30,7 @@
 # item, every item completed, and every output in the archive volumes exactly
 # once with the sha256 its line gives.
 #
-#   bench/bench_shards.sh                       100,000 items (about 25 minutes)
+#   bench/bench_shards.sh                       100,000 items (about 20 minutes)
 #   SHARD_ITEMS=10000 SHARD_ROWS='1:1000 4:250' bench/bench_shards.sh
 #   SMOKE=1 bench/bench_shards.sh               100 items, runs of 100 ms, 3 rows (CI)
 #

@@ -5,7 +5,7 @@
 # each; bench/README.md keeps the latest table.
 #
 #   ./bench/run.sh              the full suite (about 70 minutes on 2 cores, 30 of
-#                               them the grid, 25 the shards; GRID=0 leaves the
+#                               them the grid, 20 the shards; GRID=0 leaves the
 #                               grid out, SHARDS=0 the shards)
 #   SMOKE=1 ./bench/run.sh      every benchmark at a size of seconds: what CI
 #                               runs, so the scripts cannot rot
