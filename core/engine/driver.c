@@ -497,6 +497,7 @@ int fb_driver_run(const struct fb_driver_config *cfg, struct fb_manifest *m, str
 	}
 	sum->elapsed_ms = fb_clock_now_ms(clock) - start;
 	sum->throttled_ms = fb_ratelimit_throttled_ms(b.rl, fb_clock_now_ms(clock));
+	sum->gate_waits = b.gate_waits;
 	fb_ratelimit_free(b.rl);
 	sum->uploads = fb_assets_uploaded(b.assets);
 	fb_assets_free(b.assets);

@@ -72,6 +72,7 @@ struct fb_summary {
 	struct fb_err stop_err; /* why, when stopped */
 	int budget_stopped;	/* --max-cost stopped admission */
 	uint64_t throttled_ms;	/* time every request waited out 429s */
+	uint64_t gate_waits;	/* times a job waited in line for the rate limit */
 	uint64_t done_before;	/* items an earlier invocation finished: not run again */
 	uint64_t resumed;	/* runs an earlier invocation created, picked up by id */
 	uint64_t uploads;	/* local files uploaded by this invocation */

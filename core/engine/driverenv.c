@@ -13,6 +13,21 @@ uint64_t fb_batch_gate(void *owner)
 	return fb_ratelimit_take(b->rl, fb_clock_now_ms(b->clock));
 }
 
+uint64_t fb_batch_gate_queue(void *owner)
+{
+	struct batch *b = owner;
+	b->gated++;
+	b->gate_waits++;
+	return fb_ratelimit_wait_n(b->rl, fb_clock_now_ms(b->clock), b->gated);
+}
+
+void fb_batch_gate_leave(void *owner)
+{
+	struct batch *b = owner;
+	if (b->gated)
+		b->gated--;
+}
+
 void fb_batch_throttled(void *owner, long retry_after_ms)
 {
 	struct batch *b = owner;
@@ -136,6 +151,8 @@ static void asset_done(void *owner, const char *sha256, const char *asset_id, co
 void fb_batch_env(struct fb_job_env *env)
 {
 	env->gate = fb_batch_gate;
+	env->gate_queue = fb_batch_gate_queue;
+	env->gate_leave = fb_batch_gate_leave;
 	env->throttled = fb_batch_throttled;
 	env->forbidden = forbidden;
 	env->claim = claim;

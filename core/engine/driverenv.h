@@ -46,6 +46,8 @@ struct batch {
 	int fatal; /* a result could not be written, or the manifest broke */
 	struct fb_err fatal_err;
 	struct fb_ratelimit *rl;
+	size_t gated;	     /* jobs in line for the gate (fb_batch_gate_queue) */
+	uint64_t gate_waits; /* times a job joined that line */
 	struct fb_guard *guard;
 	struct fb_dupids *ids; /* the manifest's explicit ids, to warn of one given twice */
 	struct fb_assets *assets;
@@ -61,6 +63,9 @@ struct batch {
 void fb_batch_env(struct fb_job_env *env);
 /* The client-wide request gate and the 429 pause (also the poller's). */
 uint64_t fb_batch_gate(void *owner);
+/* The line of jobs the gate refused (jobenv.h's gate_queue and gate_leave). */
+uint64_t fb_batch_gate_queue(void *owner);
+void fb_batch_gate_leave(void *owner);
 void fb_batch_throttled(void *owner, long retry_after_ms);
 
 #endif

@@ -70,6 +70,7 @@ void fb_job_free(struct fb_job *j)
 {
 	if (!j)
 		return;
+	fb_job_leave_gate(j);
 	fb_item_release(&j->item);
 	free(j->key);
 	free(j->run_id);

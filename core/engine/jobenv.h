@@ -52,6 +52,11 @@ struct fb_job_env {
 	int (*wake_at)(void *owner, struct fb_job *job, uint64_t due_ms);
 	/* The client-wide gate every API request passes: 0 = go (counted), else ms to wait. */
 	uint64_t (*gate)(void *owner);
+	/* A job the gate refused joins the line of jobs waiting for it: ms until a
+	 * token of its own comes (those ahead of it take theirs first). It says
+	 * gate_leave when it asks again or ends. */
+	uint64_t (*gate_queue)(void *owner);
+	void (*gate_leave)(void *owner);
 	/* A 429 answer: the owner pauses every request, not only this one. */
 	void (*throttled)(void *owner, long retry_after_ms);
 	/* The job wrote its result line (or could not: err set); the owner frees it. */

@@ -57,6 +57,7 @@ struct fb_job {
 	char cur_key[FB_IDEMKEY_LEN +
 		     1]; /* the key of the current run (attempt-derived after a failed run) */
 	enum jstate state;
+	int gated;	      /* in the line of jobs waiting for the gate */
 	unsigned req_retries; /* retries of the request now pending */
 	unsigned req_429s;    /* 429s of the request now pending */
 	unsigned attempts;    /* runs created or adopted for this item */
@@ -115,8 +116,10 @@ static inline void fb_job_schedule_poll(struct fb_job *j, long estimated_seconds
 /* jobbase.c */
 void fb_job_fail(struct fb_job *j, const struct fb_err *e);
 void fb_job_wait(struct fb_job *j, enum jstate state, uint64_t delay_ms);
-/* Passes the client-wide gate, or waits for it in state and returns 0. */
+/* Passes the client-wide gate, or waits for it in state (in line) and returns 0. */
 int fb_job_pass_gate(struct fb_job *j, enum jstate wait_state);
+/* Out of the gate's line, if in it. */
+void fb_job_leave_gate(struct fb_job *j);
 /* Adopts run_id as the item's current run (claimed, remembered). 0 or FB_ENOMEM. */
 int fb_job_adopt(struct fb_job *j, const char *run_id, const char *poll_url);
 

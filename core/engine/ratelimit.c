@@ -126,10 +126,16 @@ void fb_ratelimit_free(struct fb_ratelimit *rl)
 
 uint64_t fb_ratelimit_wait(const struct fb_ratelimit *rl, uint64_t now_ms)
 {
+	return fb_ratelimit_wait_n(rl, now_ms, 1);
+}
+
+uint64_t fb_ratelimit_wait_n(const struct fb_ratelimit *rl, uint64_t now_ms, uint64_t n)
+{
 	uint64_t t = now_ms > rl->gate_until ? now_ms : rl->gate_until;
 	if (t < rl->last_ms)
 		t = rl->last_ms;
-	double need = rate_at(rl, t) == 0 ? 0 : 1 - tokens_at(rl, t);
+	/* Tokens beyond the bucket's size come one by one as they accrue, never capped. */
+	double need = rate_at(rl, t) == 0 ? 0 : (double)(n ? n : 1) - tokens_at(rl, t);
 	/* Walk the schedule forward until the missing part of a token has accrued. */
 	while (need > EPS) {
 		double r = rate_at(rl, t);

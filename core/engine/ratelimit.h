@@ -65,6 +65,13 @@ uint64_t fb_ratelimit_take(struct fb_ratelimit *rl, uint64_t now_ms);
 /* The same answer without taking: 0 if a take now would succeed, else the wait. */
 uint64_t fb_ratelimit_wait(const struct fb_ratelimit *rl, uint64_t now_ms);
 
+/*
+ * Until n tokens have come (n >= 1; those in the bucket count), as the
+ * schedule stands now: when the n-th of n requesters waiting in line may
+ * ask. n = 1 is fb_ratelimit_wait.
+ */
+uint64_t fb_ratelimit_wait_n(const struct fb_ratelimit *rl, uint64_t now_ms, uint64_t n);
+
 /* A 429 arrived. retry_after_ms < 0: none given. The rules above. */
 void fb_ratelimit_throttled(struct fb_ratelimit *rl, uint64_t now_ms, long retry_after_ms);
 

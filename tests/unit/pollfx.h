@@ -257,6 +257,7 @@ struct world {
 	unsigned concurrency;
 	uint64_t poll_interval_ms;
 	uint64_t run_timeout_ms;
+	double rate; /* --rate: requests a second, 0: none */
 	int journal; /* keep a journal in the output folder */
 };
 
@@ -301,6 +302,7 @@ static struct outcome run(const struct world *w, const char *manifest)
 		assert_int_equal(fb_journal_open(&journal, jp, &err), 0);
 	struct fb_driver_config cfg = {
 	    .concurrency = w->concurrency,
+	    .rate = w->rate,
 	    .defaults = {.technique = "cctv-cam"},
 	    .policy = {.max_retries = 5,
 		       .max_429_retries = 5,

@@ -182,6 +182,29 @@ static void test_pages_shared_with_another_client(void **s)
 	assert_true(ok);
 }
 
+/*
+ * 400 runs in flight held by a rate of 50 requests a second: each job
+ * refused waits in line for a token of its own. Woken all together for
+ * each next token instead, they joined the line about 200 times a request.
+ */
+static void test_jobs_wait_in_line_for_the_rate(void **s)
+{
+	(void)s;
+	struct world w = {.run_ms = 1000, .concurrency = 400, .rate = 50};
+	char *m = manifest(600, 0);
+	struct outcome o = run(&w, m);
+	unsigned requests = o.tap.creates + o.tap.gets + o.tap.lists;
+	print_message("%u API requests (and %u downloads) in %.1f s, %llu waits in line\n",
+		      requests, (unsigned)o.st.fetches, (double)o.sum.elapsed_ms / 1000,
+		      (unsigned long long)o.sum.gate_waits);
+	assert_int_equal(o.sum.completed, 600);
+	assert_true(o.sum.gate_waits > 0);
+	assert_true(o.sum.gate_waits <= 2 * (uint64_t)requests);
+	/* And the rate holds (downloads are elsewhere): a burst of 50, then 50 a second. */
+	assert_true((double)requests <= 50 + 50.0 * (double)o.sum.elapsed_ms / 1000);
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +218,7 @@ int main(void)
 	    cmocka_unit_test(test_few_runs_poll_themselves),
 	    cmocka_unit_test(test_run_timeout_leaves_nothing_watched),
 	    cmocka_unit_test(test_pages_shared_with_another_client),
+	    cmocka_unit_test(test_jobs_wait_in_line_for_the_rate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

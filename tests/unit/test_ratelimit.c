@@ -271,6 +271,32 @@ static void test_config(void **s)
 	fb_ratelimit_free(NULL);
 }
 
+/* The n-th in line: the tokens in the bucket first, then one per 1/rate; a pause first of all. */
+static void test_wait_in_line(void **s)
+{
+	(void)s;
+	struct fb_ratelimit *rl = mk(10, 5, 0, 1000);
+	assert_int_equal(fb_ratelimit_wait_n(rl, 1000, 5), 0);
+	assert_int_equal(fb_ratelimit_wait_n(rl, 1000, 6), 100);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(fb_ratelimit_take(rl, 1000), 0);
+	assert_int_equal(fb_ratelimit_wait_n(rl, 1000, 1), fb_ratelimit_wait(rl, 1000));
+	assert_int_equal(fb_ratelimit_wait_n(rl, 1000, 0), 100); /* 0 counts as 1 */
+	assert_int_equal(fb_ratelimit_wait_n(rl, 1000, 3), 300);
+	/* Beyond the bucket's size: tokens go as they come, so none is capped away. */
+	assert_int_equal(fb_ratelimit_wait_n(rl, 1000, 1000), 100000);
+	/* Each in line asking when told gets its token. */
+	for (uint64_t n = 1; n <= 20; n++)
+		assert_int_equal(fb_ratelimit_take(rl, 1000 + fb_ratelimit_wait_n(rl, 1000, n)), 0);
+	fb_ratelimit_free(rl);
+
+	rl = mk(10, 1, 0, 0);
+	fb_ratelimit_throttled(rl, 0, 2000); /* the gate closes for 2 s, the rate halves */
+	assert_int_equal(fb_ratelimit_wait_n(rl, 0, 1), 2000);
+	assert_true(fb_ratelimit_wait_n(rl, 0, 3) >= 2000 + 2 * 200 - 1);
+	fb_ratelimit_free(rl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +307,7 @@ int main(void)
 	    cmocka_unit_test(test_aimd_configured),
 	    cmocka_unit_test(test_unconfigured),
 	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_wait_in_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
