@@ -14,6 +14,7 @@
 
 #define NO_SLOT	     UINT32_MAX
 #define GET_WINS_OFF 4	   /* GETs in a row that found what no sweep showed: lists off */
+#define LISTS_QUIET  30000 /* ms without a run answered by a page before that may count */
 #define UNKNOWN_FB   30000 /* ms before a GET, while nothing is learned or hinted */
 /* An unproven estimate delays sweeps this long at most: the contract's polling window. */
 #define HINT_WISH_MAX 5000
@@ -312,6 +313,7 @@ void fb_poll_answer(struct fb_poller *p, struct fb_poll_entry *x, const struct f
 				 (now - fb_poll_min(x->since, now)) * 1000 / x->expect);
 	learned(p, g);
 	g->get_wins = 0;
+	g->last_answer = now;
 	p->st.answered++;
 	fb_fifoset_add(&p->recent, x->hash); /* out of memory: only the share suffers */
 	p->ops.answer(fb_poll_take(p, (size_t)(x - p->e)), run);
@@ -346,8 +348,16 @@ void fb_poller_seen(struct fb_poller *p, enum fb_job_kind kind, const char *run_
 	learned(p, g);
 	if (!handed_back)
 		return;
-	/* A GET found a finished run that no sweep showed: once is lag, often is blindness. */
-	if (++g->get_wins >= GET_WINS_OFF && !g->off) {
+	/*
+	 * A GET found a finished run that no sweep showed: once is lag, often
+	 * is blindness. But a burst of runs the sweeps missed (another shard's
+	 * runs filled the pages) wins many GETs in a row while pages go on
+	 * answering the rest: lists are given up only when they have answered
+	 * nothing for a while, or never.
+	 */
+	uint64_t now = fb_poll_now(p);
+	int quiet = !g->last_answer || now - g->last_answer >= LISTS_QUIET;
+	if (++g->get_wins >= GET_WINS_OFF && quiet && !g->off) {
 		g->off = 1;
 		p->st.lists_off++;
 	}

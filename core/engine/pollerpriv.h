@@ -56,9 +56,10 @@ struct fb_poll_group {
 	unsigned page_len;
 	size_t n; /* runs watched */
 	unsigned get_wins;
-	unsigned idle;	 /* shallow sweeps in a row that answered nothing */
-	unsigned probes; /* GETs sent before anything was learned */
-	int trusted;	 /* enough runs finished to trust what they showed */
+	uint64_t last_answer; /* a page last answered a run of the group; 0: never */
+	unsigned idle;	      /* shallow sweeps in a row that answered nothing */
+	unsigned probes;      /* GETs sent before anything was learned */
+	int trusted;	      /* enough runs finished to trust what they showed */
 	/* Finished runs on the pages read lately, the batch's own and all (decayed):
 	 * other shards and other clients of the workspace fill the rest. */
 	double own_seen, all_seen;

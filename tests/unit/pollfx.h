@@ -22,12 +22,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum list_mode { LISTS_OK, LISTS_503, LISTS_429, LISTS_THIN, LISTS_BLIND, LISTS_SHARED };
+enum list_mode {
+	LISTS_OK,
+	LISTS_503,
+	LISTS_429,
+	LISTS_THIN,
+	LISTS_BLIND,
+	LISTS_SHARED,
+	LISTS_MISS_FIRST
+};
 
 /* What the create answer's estimate becomes on its way to the driver. */
 enum est_mode { EST_KEEP, EST_NONE, EST_TIMES3, EST_HUGE };
 
 #define MAXRUNS 1024
+#define HIDDEN	32
 
 struct tap {
 	struct fb_transport base;
@@ -35,7 +44,9 @@ struct tap {
 	enum list_mode mode;
 	enum est_mode est;
 	unsigned gets, lists, tech_lists, gen_lists, creates;
-	unsigned others;	 /* another client's runs made up for LISTS_SHARED */
+	unsigned others;      /* another client's runs made up for LISTS_SHARED */
+	char *hidden[HIDDEN]; /* LISTS_MISS_FIRST: the first runs made, never on a page */
+	unsigned nhidden;
 	char *inflight[MAXRUNS]; /* run ids with a GET out */
 	size_t ninflight;
 };
@@ -106,6 +117,25 @@ static void list_done(void *ud, const struct fb_list_reply *r)
 		x.nruns = 0;
 		x.next_cursor = NULL;
 		break;
+	case LISTS_MISS_FIRST: {
+		/* The first runs made never show, as when another client's burst buried them. */
+		struct fb_run_info *keep = calloc(r->nruns + 1, sizeof(*keep));
+		assert_non_null(keep);
+		x.nruns = 0;
+		for (size_t i = 0; i < r->nruns; i++) {
+			int hide = 0;
+			for (unsigned k = 0; k < c->tap->nhidden && !hide; k++)
+				hide = r->runs[i].run_id &&
+				       !strcmp(c->tap->hidden[k], r->runs[i].run_id);
+			if (!hide)
+				keep[x.nruns++] = r->runs[i];
+		}
+		x.runs = keep;
+		c->lcb(c->ud, &x);
+		free(keep);
+		free(c);
+		return;
+	}
 	case LISTS_THIN: {
 		/* Every other run is missing, as a run older than the pages would be. */
 		struct fb_run_info *keep = calloc(r->nruns + 1, sizeof(*keep));
@@ -182,6 +212,9 @@ static void create_done(void *ud, const struct fb_reply *r)
 {
 	struct call *c = ud;
 	struct fb_reply x = *r;
+	struct tap *t = c->tap;
+	if (t->mode == LISTS_MISS_FIRST && x.ok && x.run.run_id && t->nhidden < HIDDEN)
+		t->hidden[t->nhidden++] = strdup(x.run.run_id);
 	long *e = &x.run.estimated_seconds;
 	switch (c->tap->est) {
 	case EST_NONE:
@@ -322,6 +355,8 @@ static struct outcome run(const struct world *w, const char *manifest)
 	assert_int_equal(fb_journal_close(journal, &err), 0);
 	free(jp);
 	fb_simmodel_stats(fb_sim_transport_model(sim), &o.st);
+	for (unsigned k = 0; k < o.tap.nhidden; k++)
+		free(o.tap.hidden[k]);
 	assert_int_equal(o.tap.ninflight, 0);
 	fb_transport_free(sim);
 	fb_manifest_free(man);
