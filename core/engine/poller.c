@@ -342,7 +342,8 @@ void fb_poller_seen(struct fb_poller *p, enum fb_job_kind kind, const char *run_
 		g->probes = finished ? 0 : g->probes + 1;
 	if (!finished)
 		return;
-	fb_pollstats_add(&g->stats, since_ms, fb_poll_now(p));
+	uint64_t now = fb_poll_now(p);
+	fb_pollstats_add(&g->stats, since_ms, now);
 	if (run_id) /* on a page later, it is the batch's own */
 		fb_fifoset_add(&p->recent, fb_hashset_hash(run_id));
 	learned(p, g);
@@ -355,7 +356,6 @@ void fb_poller_seen(struct fb_poller *p, enum fb_job_kind kind, const char *run_
 	 * answering the rest: lists are given up only when they have answered
 	 * nothing for a while, or never.
 	 */
-	uint64_t now = fb_poll_now(p);
 	int quiet = !g->last_answer || now - g->last_answer >= LISTS_QUIET;
 	if (++g->get_wins >= GET_WINS_OFF && quiet && !g->off) {
 		g->off = 1;
